@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+// ecd — the Enterprise Connect daemon. Target graph: see README "Design" and
+// ../shared/design/ARCHITECTURE.md §1. ECDHTTP imports nothing of ours; ECDSimulator shares no code
+// with ECDCronofy or ECDCore, so a misreading of Cronofy's API cannot be mirrored by the simulator.
+import PackageDescription
+
+let package = Package(
+    name: "ecd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ecd", targets: ["ecd"]),
+        .library(name: "ECDHTTP", targets: ["ECDHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        // C interop: system libraries through module maps.
+        .systemLibrary(
+            name: "ECDCSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "ECDCOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // Reusable HTTP/1.1 server on POSIX sockets + Dispatch. Imports nothing of ours.
+        .target(name: "ECDHTTP"),
+
+        // Thin wrappers over the C libraries.
+        .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),
+        .target(name: "ECDCrypto", dependencies: ["ECDCOpenSSL"]),
+
+        // Cronofy API client.
+        .target(name: "ECDCronofy"),
+
+        // The service layer.
+        .target(
+            name: "ECDCore",
+            dependencies: [
+                "ECDCronofy", "ECDSQLite", "ECDCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+
+        // The Cronofy simulator (CONTRACT §8), built on ECDHTTP.
+        .target(
+            name: "ECDSimulator",
+            dependencies: ["ECDHTTP", "ECDCrypto"]
+        ),
+
+        // Configuration, routes, logging, metrics, lifecycle, commands.
+        .target(
+            name: "ECDApp",
+            dependencies: [
+                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(name: "ecd", dependencies: ["ECDApp"]),
+
+        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP"]),
+        .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite"]),
+        .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
+        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy"]),
+        .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP"]),
+        .testTarget(name: "ECDCoreTests", dependencies: ["ECDCore", "ECDSimulator", "ECDHTTP"]),
+        .testTarget(name: "ECDAppTests", dependencies: ["ECDApp"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Module ECDApp: see README "Design".

@@ -1,0 +1,9 @@
+#ifndef ECD_COPENSSL_SHIM_H
+#define ECD_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#endif

@@ -1,0 +1,1 @@
+// Module ECDCore: see README "Design".

@@ -1,0 +1,1 @@
+// Module ECDCronofy: see README "Design".

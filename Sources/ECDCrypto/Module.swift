@@ -1,0 +1,1 @@
+// Module ECDCrypto: see README "Design".

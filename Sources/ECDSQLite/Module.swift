@@ -1,0 +1,1 @@
+// Module ECDSQLite: see README "Design".

@@ -1,0 +1,1 @@
+// Module ECDSimulator: see README "Design".
