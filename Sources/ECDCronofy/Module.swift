@@ -1,1 +1,0 @@
-// Module ECDCronofy: see README "Design".

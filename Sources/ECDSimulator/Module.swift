@@ -1,1 +1,0 @@
-// Module ECDSimulator: see README "Design".
