@@ -1,1 +1,0 @@
-// Module ECDCore: see README "Design".

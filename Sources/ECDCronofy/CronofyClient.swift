@@ -1,0 +1,161 @@
+import Foundation
+
+/// The Cronofy API client for Enterprise Connect. Thread-safe; share one per process together with
+/// one `RequestBudget`. Every call is rate-limited by the budget and retried per `RetryPolicy`.
+public final class CronofyClient: Sendable {
+    public let configuration: CronofyConfiguration
+    let transport: any CronofyTransport
+    let budget: RequestBudget
+    let retryPolicy: RetryPolicy
+    /// Injection points for tests: how to sleep between retries and where jitter comes from.
+    let sleep: @Sendable (Duration) async -> Void
+    let random: @Sendable () -> Double
+    private let hook = HookBox()
+
+    public convenience init(configuration: CronofyConfiguration, transport: any CronofyTransport = URLSessionTransport(),
+                            budget: RequestBudget, retryPolicy: RetryPolicy = RetryPolicy()) {
+        self.init(configuration: configuration, transport: transport, budget: budget, retryPolicy: retryPolicy,
+                  sleep: { try? await Task.sleep(for: $0) }, random: { Double.random(in: 0...1) })
+    }
+
+    init(configuration: CronofyConfiguration, transport: any CronofyTransport, budget: RequestBudget,
+         retryPolicy: RetryPolicy, sleep: @escaping @Sendable (Duration) async -> Void,
+         random: @escaping @Sendable () -> Double) {
+        self.configuration = configuration
+        self.transport = transport
+        self.budget = budget
+        self.retryPolicy = retryPolicy
+        self.sleep = sleep
+        self.random = random
+    }
+
+    public var apiURL: URL { configuration.apiURL }
+    public var appURL: URL { configuration.appURL }
+
+    /// Metrics hook, called once per HTTP attempt with the endpoint name ("token", "revoke",
+    /// "authorizations", "userinfo", "resources"), the outcome ("ok" or `CronofyError.outcome`:
+    /// "invalid_grant", "429", "5xx", "timeout", ...) and the attempt's duration (budget wait
+    /// excluded). Called on the calling task; must not block.
+    public var onCall: (@Sendable (String, String, Duration) -> Void)? {
+        get { hook.value }
+        set { hook.value = newValue }
+    }
+
+    /// The browser URL that starts Enterprise Connect for a domain admin
+    /// (`{app}/enterprise_connect/oauth/authorize`).
+    public func enterpriseConnectAuthorizeURL(redirectURI: String, scope: String, delegatedScope: String,
+                                              state: String) -> URL {
+        let query = PercentEncoding.query([
+            ("response_type", "code"), ("client_id", configuration.clientID), ("redirect_uri", redirectURI),
+            ("scope", scope), ("delegated_scope", delegatedScope), ("state", state),
+        ])
+        return URLJoin.join(configuration.appURL, "/enterprise_connect/oauth/authorize", percentEncodedQuery: query)
+    }
+}
+
+/// What one call needs beyond the request itself.
+struct CallSpec {
+    var endpoint: String
+    var method: String
+    var path: String
+    var bearer: String?
+    var body: [UInt8]?
+    /// Credentials in the request, scrubbed from any server text that reaches an error.
+    var secrets: [String]
+    /// False for the authorization-code exchange: a timed-out attempt may have spent the code, so
+    /// only failures that prove the request never took effect (5xx, 429, refused) are retried.
+    var idempotent = true
+}
+
+extension CronofyClient {
+    /// Runs one call through budget, transport, error mapping and retries; returns the 2xx response.
+    func perform(_ spec: CallSpec) async throws(CronofyError) -> TransportResponse {
+        let request = makeRequest(spec)
+        let mapper = ResponseMapper(secrets: spec.secrets + [configuration.clientSecret])
+        var attempt = 0
+        while true {
+            attempt += 1
+            await budget.acquire()
+            let started = ContinuousClock.now
+            let failure: CronofyError
+            let retryable: Bool
+            do {
+                let response = try await transport.send(request)
+                if (200..<300).contains(response.status) {
+                    report(spec.endpoint, "ok", since: started)
+                    return response
+                }
+                failure = mapper.error(for: response)
+                // A 5xx or 429 answer means the server did not act on the request.
+                retryable = failure.isTransient
+            } catch {
+                let mapped = ResponseMapper.transportFailure(error)
+                failure = mapped.error
+                retryable = failure.isTransient && (spec.idempotent || !mapped.mayHaveReachedServer)
+            }
+            report(spec.endpoint, failure.outcome, since: started)
+
+            var retryAfter: Duration?
+            if case .rateLimited(let after) = failure {
+                retryAfter = after
+                await budget.penalize(retryAfter: retryPolicy.penalty(retryAfter: after))
+            }
+            guard retryable, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
+            await sleep(retryPolicy.delay(afterAttempt: attempt, retryAfter: retryAfter, unit: random()))
+        }
+    }
+
+    /// Runs a call and decodes its JSON body; decoding errors name the field, never the values.
+    func performDecoding<T: Decodable>(_ spec: CallSpec, as type: T.Type) async throws(CronofyError) -> T {
+        let response = try await perform(spec)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch let error as DecodingError {
+            report(spec.endpoint, "decoding", since: ContinuousClock.now)
+            throw .decoding(Self.describe(error))
+        } catch {
+            throw .decoding("unreadable body")
+        }
+    }
+
+    func makeRequest(_ spec: CallSpec) -> TransportRequest {
+        var headers: [(String, String)] = [("Accept", "application/json"), ("User-Agent", configuration.userAgent)]
+        if spec.body != nil { headers.append(("Content-Type", "application/json; charset=utf-8")) }
+        if let bearer = spec.bearer { headers.append(("Authorization", "Bearer \(bearer)")) }
+        return TransportRequest(method: spec.method, url: URLJoin.join(configuration.apiURL, spec.path),
+                                headers: headers, body: spec.body, timeout: configuration.requestTimeout)
+    }
+
+    private func report(_ endpoint: String, _ outcome: String, since start: ContinuousClock.Instant) {
+        hook.value?(endpoint, outcome, ContinuousClock.now - start)
+    }
+
+    /// Coding path and kind only: `DecodingError` messages can quote the offending value.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+            return keys.isEmpty ? "body" : keys.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            return "missing \(parent == "body" ? key.stringValue : parent + "." + key.stringValue)"
+        case .typeMismatch(_, let context): return "wrong type at \(path(context))"
+        case .valueNotFound(_, let context): return "null at \(path(context))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "body is not valid JSON" : "invalid value at \(path(context))"
+        @unknown default: return "undecodable body"
+        }
+    }
+}
+
+/// Lock-protected storage for the metrics hook, so `onCall` can be set on a `Sendable` class.
+private final class HookBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (@Sendable (String, String, Duration) -> Void)?
+
+    var value: (@Sendable (String, String, Duration) -> Void)? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
