@@ -1,1 +1,0 @@
-// Module ECDCrypto: see README "Design".

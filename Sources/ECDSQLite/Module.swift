@@ -1,1 +1,0 @@
-// Module ECDSQLite: see README "Design".
