@@ -1,1 +1,0 @@
-// Module ECDApp: see README "Design".
