@@ -36,7 +36,9 @@ public final class URLSessionTransport: CronofyTransport, @unchecked Sendable {
         urlRequest.httpMethod = request.method
         urlRequest.cachePolicy = .reloadIgnoringLocalAndRemoteCacheData
         urlRequest.httpShouldHandleCookies = false
-        urlRequest.timeoutInterval = request.timeout.timeInterval
+        // swift-corelibs-foundation truncates the interval to whole seconds (0.3 s becomes an
+        // immediate timeout), so round up here; the race below enforces the exact deadline.
+        urlRequest.timeoutInterval = max(1, request.timeout.timeInterval.rounded(.up))
         for (name, value) in request.headers {
             urlRequest.addValue(value, forHTTPHeaderField: name)
         }
