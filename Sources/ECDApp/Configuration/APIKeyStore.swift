@@ -1,0 +1,118 @@
+import Foundation
+
+/// The internal API's keys, shared by every copy of an ``AppConfiguration``.
+///
+/// Several keys may be valid at once so clients can be moved to a new key before the old one is
+/// removed. When the keys come from `internal.api_keys_file`, `ecd serve` calls ``reload()`` on
+/// `SIGHUP`, so a rotation needs no restart; keys set inline (JSON or environment) stay fixed.
+public final class APIKeyStore: Sendable {
+    /// The file the keys were read from, when they were.
+    public let file: String?
+    private let state: LockedValue<[[UInt8]]>
+
+    public init(keys: [String], file: String? = nil) {
+        self.file = file
+        self.state = LockedValue(keys.map { Array($0.utf8) })
+    }
+
+    /// How many keys are valid now (the keys themselves are never handed out as text).
+    public var count: Int { state.withValue { $0.count } }
+
+    /// Whether `presented` is one of the keys. Every key is compared in full, in time that does not
+    /// depend on where the bytes differ, so a caller cannot learn a key byte by byte.
+    public func isValid<Bytes: Collection<UInt8>>(_ presented: Bytes) -> Bool {
+        matchingKeyIndex(presented) != nil
+    }
+
+    public func isValid(_ presented: String) -> Bool { isValid(Array(presented.utf8)) }
+
+    /// Position of the matching key (0 = first), for logs ("which key was used") without the key.
+    public func matchingKeyIndex<Bytes: Collection<UInt8>>(_ presented: Bytes) -> Int? {
+        let candidate = Array(presented)
+        let keys = state.withValue { $0 }
+        var found: Int?
+        for (index, key) in keys.enumerated() where ConstantTimeBytes.equals(key, candidate) && found == nil {
+            found = index
+        }
+        return found
+    }
+
+    /// The keys as text, for the few places that must send one (webhook signing, unredacted
+    /// descriptions). Never log the result.
+    public func keyStrings() -> [String] {
+        state.withValue { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// The first key: also the HMAC key of webhook signatures (CONTRACT §5).
+    public var primaryKey: [UInt8]? { state.withValue { $0.first } }
+
+    /// Rereads ``file``. Keeps the old keys and throws when the file is unreadable or holds no key,
+    /// so a botched edit cannot lock every client out. Returns the number of keys now valid.
+    @discardableResult
+    public func reload() throws(ConfigurationError) -> Int {
+        guard let file else {
+            throw ConfigurationError(problems: ["internal.api_keys_file: not set, nothing to reload"])
+        }
+        let keys: [String]
+        do {
+            keys = try APIKeyStore.readKeyFile(file)
+        } catch {
+            throw ConfigurationError(problems: ["internal.api_keys_file: \(error.reason)"])
+        }
+        guard !keys.isEmpty else {
+            throw ConfigurationError(problems: ["internal.api_keys_file: \(file) holds no key"])
+        }
+        state.withValue { $0 = keys.map { Array($0.utf8) } }
+        return keys.count
+    }
+
+    /// One key a line; blank lines and lines starting with `#` are skipped, surrounding spaces trimmed.
+    static func readKeyFile(_ path: String) throws(FileReadError) -> [String] {
+        try FileReadError.readText(path)
+            .split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+}
+
+/// Byte comparison whose duration depends only on the lengths.
+enum ConstantTimeBytes {
+    static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        // Walk the candidate's full length whatever the key's, so timing reveals nothing of the key.
+        for index in b.indices {
+            difference |= (index < a.count ? a[index] : 0) ^ b[index]
+        }
+        return difference == 0
+    }
+}
+
+/// A value guarded by a lock, for the few shared mutable things (live API keys).
+final class LockedValue<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withValue<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// A file that could not be read, with the OS's reason and never its contents.
+struct FileReadError: Error, Sendable {
+    let reason: String
+
+    static func readText(_ path: String) throws(FileReadError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            throw FileReadError(reason: "cannot read \(path): \(reason)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw FileReadError(reason: "\(path) is not UTF-8 text")
+        }
+        return text
+    }
+}

@@ -1,0 +1,72 @@
+import ECDHTTP
+import Foundation
+
+extension AppConfiguration {
+    /// The marker printed in place of a secret.
+    public static let redactedMarker = "<redacted>"
+
+    /// Every key of CONTRACT §2 with its effective value and where it came from, one per line
+    /// (`cronofy.data_center = "us"  # default`), in the contract's order. With `redacted` (what
+    /// `ecd check-config` prints) every secret is `<redacted>`: the client secret, each API key,
+    /// each encryption key, and credentials or secret query values inside URLs.
+    public func effectiveDescription(redacted: Bool = true) -> String {
+        var lines: [String] = []
+        let header = sourceFile.map { "configuration file: \($0)" } ?? "configuration file: none (environment and defaults)"
+        lines.append("# " + header)
+        for (key, value) in renderedValues(redacted: redacted) {
+            let origin = origins[key] ?? .defaultValue
+            lines.append("\(key) = \(value)  # \(origin)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Key → JSON-ish rendering of the effective value, in table order.
+    private func renderedValues(redacted: Bool) -> [(String, String)] {
+        func quote(_ text: String) -> String { JSONString.quote(text) }
+        func secret(_ text: String) -> String { redacted ? Self.redactedMarker : quote(text) }
+        func url(_ value: URL?) -> String {
+            guard let value else { return "null" }
+            return quote(redacted ? SecretRedaction.redactURL(value.absoluteString) : value.absoluteString)
+        }
+        func list(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
+        let apiKeys = internalListener.apiKeys.currentKeysForDescription(redacted: redacted)
+        let keyring = storage.encryptionKeys.map { key in
+            let material = redacted ? quote(Self.redactedMarker) : quote(Data(key.bytes).base64EncodedString())
+            return "{\"id\": \(quote(key.id)), \"key\": \(material)}"
+        }
+        let values: [String: String] = [
+            "cronofy.client_id": quote(cronofy.clientID),
+            "cronofy.client_secret": cronofy.clientSecret.isEmpty ? "\"\"" : secret(cronofy.clientSecret),
+            "cronofy.data_center": quote(cronofy.dataCenter.rawValue),
+            "cronofy.api_url": url(cronofy.apiURL),
+            "cronofy.app_url": url(cronofy.appURL),
+            "cronofy.require_callback_signature": String(cronofy.requireCallbackSignature),
+            "public.listen": quote(publicListener.listen.description),
+            "public.base_url": url(publicListener.baseURL),
+            "public.trusted_proxies": list(publicListener.trustedProxies.networks.map { quote($0.description) }),
+            "internal.listen": quote(internalListener.listen.description),
+            "internal.api_keys": list(apiKeys.map { redacted ? quote(Self.redactedMarker) : quote($0) }),
+            "storage.path": quote(storage.path),
+            "storage.encryption_keys": list(keyring),
+            "service_account.scope": quote(serviceAccount.scope),
+            "service_account.delegated_scope": quote(serviceAccount.delegatedScope),
+            "accounts.default_scope": quote(accounts.defaultScope),
+            "accounts.callback_timeout_seconds": String(accounts.callbackTimeoutSeconds),
+            "refresh.lead_seconds": String(refresh.leadSeconds),
+            "refresh.cronofy_requests_per_minute": String(refresh.cronofyRequestsPerMinute),
+            "events.webhook_url": url(events.webhookURL),
+            "log.level": quote(log.level.rawValue),
+            "log.format": quote(log.format.rawValue),
+        ]
+        return ConfigurationKey.all.map { ($0.name, values[$0.name] ?? "null") }
+    }
+}
+
+extension APIKeyStore {
+    /// The keys for `check-config`: placeholders of the right count when redacted, so the text
+    /// never even passes through a string that holds a key.
+    fileprivate func currentKeysForDescription(redacted: Bool) -> [String] {
+        if redacted { return Array(repeating: AppConfiguration.redactedMarker, count: count) }
+        return keyStrings()
+    }
+}

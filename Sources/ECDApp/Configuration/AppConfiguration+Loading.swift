@@ -1,0 +1,198 @@
+import ECDCronofy
+import Foundation
+import Logging
+
+extension AppConfiguration {
+    /// Reads the JSON file (`configPath`, else `Config/ecd.json` when it exists), overlays the
+    /// `ECD_*` environment, resolves `_file` keys, applies defaults and validates. Throws one
+    /// ``ConfigurationError`` listing every problem, each line naming its key.
+    public static func load(
+        configPath: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        mode: ConfigurationMode = .serve
+    ) throws(ConfigurationError) -> AppConfiguration {
+        try load(configPath: configPath, environment: environment, mode: mode, defaultConfigPath: ConfigurationDefaults.configPath)
+    }
+
+    /// `defaultConfigPath` is the file read when `configPath` is nil and that file exists.
+    static func load(
+        configPath: String?, environment: [String: String], mode: ConfigurationMode, defaultConfigPath: String
+    ) throws(ConfigurationError) -> AppConfiguration {
+        let sources = ConfigurationSources(configPath: configPath, environment: environment, defaultConfigPath: defaultConfigPath)
+        var reader = ConfigurationReader(sources: sources)
+        let configuration = build(&reader, mode: mode)
+        guard reader.problems.isEmpty else {
+            throw ConfigurationError(problems: reader.problems)
+        }
+        return configuration
+    }
+
+    /// Builds from whatever is valid, defaults standing in for bad values; the caller throws when
+    /// the reader collected any problem.
+    private static func build(_ reader: inout ConfigurationReader, mode: ConfigurationMode) -> AppConfiguration {
+        let serve = mode == .serve
+        let cronofy = readCronofy(&reader, serve: serve)
+        let publicListener = readPublic(&reader, serve: serve)
+        let internalListener = readInternal(&reader, serve: serve)
+        let storage = StorageSettings(
+            path: reader.string("storage.path") ?? "data/ecd.sqlite",
+            encryptionKeys: readKeyring(&reader, required: mode != .database))
+        let serviceAccount = ServiceAccountSettings(
+            scope: reader.string("service_account.scope") ?? ConfigurationDefaults.serviceAccountScope,
+            delegatedScope: reader.string("service_account.delegated_scope") ?? ConfigurationDefaults.delegatedScope)
+        let accounts = AccountsSettings(
+            defaultScope: reader.string("accounts.default_scope") ?? ConfigurationDefaults.accountScope,
+            callbackTimeoutSeconds: reader.integer(
+                "accounts.callback_timeout_seconds", minimum: 1, rule: "positive (seconds)") ?? 900)
+        checkScopeCeiling(&reader, accounts.defaultScope, within: serviceAccount.delegatedScope)
+        let refresh = RefreshSettings(
+            leadSeconds: reader.integer("refresh.lead_seconds", minimum: 0, rule: "zero or more (seconds)") ?? 300,
+            cronofyRequestsPerMinute: reader.integer(
+                "refresh.cronofy_requests_per_minute", minimum: 1, rule: "positive") ?? 400)
+        let events = EventsSettings(webhookURL: reader.url("events.webhook_url"))
+        let log = readLog(&reader)
+        var sources: [String: ConfigurationOrigin] = [:]
+        for key in ConfigurationKey.all { sources[key.name] = reader.sources[key.name]?.origin ?? .defaultValue }
+        return AppConfiguration(
+            cronofy: cronofy, publicListener: publicListener, internalListener: internalListener,
+            storage: storage, serviceAccount: serviceAccount, accounts: accounts, refresh: refresh,
+            events: events, log: log, sourceFile: reader.sources.configFile, origins: sources)
+    }
+
+    private static func readCronofy(_ reader: inout ConfigurationReader, serve: Bool) -> CronofySettings {
+        let clientID = reader.string("cronofy.client_id", required: serve) ?? ""
+        let clientSecret = reader.string("cronofy.client_secret", required: serve) ?? ""
+        var dataCenter = DataCenter.us
+        if let name = reader.string("cronofy.data_center") {
+            if let parsed = DataCenter(rawValue: name.lowercased()) {
+                dataCenter = parsed
+            } else {
+                let names = DataCenter.allCases.map(\.rawValue).joined(separator: ", ")
+                reader.problem("cronofy.data_center", "must be one of \(names)")
+            }
+        }
+        return CronofySettings(
+            clientID: clientID, clientSecret: clientSecret, dataCenter: dataCenter,
+            apiURL: reader.url("cronofy.api_url").map(trimTrailingSlash),
+            appURL: reader.url("cronofy.app_url").map(trimTrailingSlash),
+            requireCallbackSignature: reader.bool("cronofy.require_callback_signature") ?? false)
+    }
+
+    private static func readPublic(_ reader: inout ConfigurationReader, serve: Bool) -> PublicListenerSettings {
+        let listen = readListen(&reader, "public.listen", allowUnix: false) ?? .tcp(host: "127.0.0.1", port: 8080)
+        var baseURL = reader.url("public.base_url", required: serve)
+        if let url = baseURL {
+            let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+            if components?.query != nil || components?.fragment != nil || components?.user != nil {
+                reader.problem("public.base_url", "must not have a query, fragment or user")
+                baseURL = nil
+            } else {
+                baseURL = trimTrailingSlash(url)
+            }
+        }
+        var proxies = TrustedProxies.loopback
+        if let list = reader.stringList("public.trusted_proxies") {
+            var networks: [IPNetwork] = []
+            for (index, text) in list.enumerated() {
+                if let network = IPNetwork(cidr: text) {
+                    networks.append(network)
+                } else {
+                    reader.problem("public.trusted_proxies[\(index)]", "must be an IP address or CIDR block (10.0.0.0/8, ::1/128)")
+                }
+            }
+            proxies = TrustedProxies(networks: networks)
+        }
+        return PublicListenerSettings(listen: listen, baseURL: baseURL, trustedProxies: proxies)
+    }
+
+    private static func readInternal(_ reader: inout ConfigurationReader, serve: Bool) -> InternalListenerSettings {
+        let listen = readListen(&reader, "internal.listen", allowUnix: true) ?? .tcp(host: "127.0.0.1", port: 8081)
+        let keys = reader.stringList("internal.api_keys", required: serve) ?? []
+        var file: String?
+        if case .referencedFile(let path, _)? = reader.sources["internal.api_keys"]?.origin { file = path }
+        return InternalListenerSettings(listen: listen, apiKeys: APIKeyStore(keys: keys, file: file))
+    }
+
+    private static func readListen(_ reader: inout ConfigurationReader, _ key: String, allowUnix: Bool) -> ListenEndpoint? {
+        guard let text = reader.string(key) else { return nil }
+        do {
+            return try ListenEndpoint(parsing: text, allowUnix: allowUnix)
+        } catch {
+            reader.problem(key, error.reason)
+            return nil
+        }
+    }
+
+    private static func readKeyring(_ reader: inout ConfigurationReader, required: Bool) -> [EncryptionKeySetting] {
+        let key = "storage.encryption_keys"
+        guard let value = reader.raw(key, required: required) else { return [] }
+        guard case .array(let items) = value else {
+            reader.problem(key, "must be a list of {\"id\", \"key\"} objects, not \(value.typeName)")
+            return []
+        }
+        if items.isEmpty, required { reader.problem(key, "required (the list is empty)") }
+        var keys: [EncryptionKeySetting] = []
+        var seen: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let path = "\(key)[\(index)]"
+            guard case .object(let fields) = item else {
+                reader.problem(path, "must be an object {\"id\", \"key\"}, not \(item.typeName)")
+                continue
+            }
+            for name in fields.keys.sorted() where name != "id" && name != "key" {
+                reader.problem("\(path).\(name)", "unknown key")
+            }
+            var id: String?
+            if case .string(let text)? = fields["id"], !text.isEmpty {
+                if seen.insert(text).inserted { id = text } else { reader.problem("\(path).id", "duplicate id \(text)") }
+            } else {
+                reader.problem("\(path).id", "required (a non-empty string)")
+            }
+            var bytes: [UInt8]?
+            if case .string(let text)? = fields["key"], let data = Data(base64Encoded: text), data.count == 32 {
+                bytes = Array(data)
+            } else {
+                reader.problem("\(path).key", "must be base64 of 32 bytes")
+            }
+            if let id, let bytes { keys.append(EncryptionKeySetting(id: id, bytes: bytes)) }
+        }
+        return keys
+    }
+
+    private static func readLog(_ reader: inout ConfigurationReader) -> LogSettings {
+        var settings = LogSettings()
+        if let text = reader.string("log.level") {
+            if let level = Logger.Level(rawValue: text.lowercased()) {
+                settings.level = level
+            } else {
+                let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                reader.problem("log.level", "must be one of \(names)")
+            }
+        }
+        if let text = reader.string("log.format") {
+            if let format = LogFormat(rawValue: text.lowercased()) {
+                settings.format = format
+            } else {
+                reader.problem("log.format", "must be json or text")
+            }
+        }
+        return settings
+    }
+
+    /// The default per-account scope must be grantable: every word of it within the delegated scope.
+    private static func checkScopeCeiling(_ reader: inout ConfigurationReader, _ scope: String, within ceiling: String) {
+        let allowed = Set(ceiling.split(separator: " "))
+        let extra = scope.split(separator: " ").filter { !allowed.contains($0) }
+        if !extra.isEmpty {
+            reader.problem(
+                "accounts.default_scope",
+                "must be within service_account.delegated_scope (not in it: \(extra.joined(separator: " ")))")
+        }
+    }
+
+    static func trimTrailingSlash(_ url: URL) -> URL {
+        var text = url.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return URL(string: text) ?? url
+    }
+}

@@ -1,0 +1,213 @@
+import ECDCronofy
+import Foundation
+import Logging
+
+/// The daemon's settings, typed and validated: one field for every key of CONTRACT §2.
+///
+/// Build it with ``AppConfiguration/load(configPath:environment:mode:)``, which reads the JSON file
+/// and the `ECD_*` environment, resolves `_file` keys and reports every problem at once. Keys that
+/// only `serve` needs (client credentials, base URL, API keys, keyring) are checked only in
+/// ``ConfigurationMode/serve``; in the other modes they may be empty (`""`, `[]`, `nil`).
+public struct AppConfiguration: Sendable {
+    public var cronofy: CronofySettings
+    public var publicListener: PublicListenerSettings
+    public var internalListener: InternalListenerSettings
+    public var storage: StorageSettings
+    public var serviceAccount: ServiceAccountSettings
+    public var accounts: AccountsSettings
+    public var refresh: RefreshSettings
+    public var events: EventsSettings
+    public var log: LogSettings
+    /// The JSON file the settings came from, when one was read.
+    public var sourceFile: String?
+    /// Where each key's effective value came from (keys of CONTRACT §2 without `_file`).
+    public var origins: [String: ConfigurationOrigin]
+
+    public init(
+        cronofy: CronofySettings, publicListener: PublicListenerSettings,
+        internalListener: InternalListenerSettings, storage: StorageSettings,
+        serviceAccount: ServiceAccountSettings = ServiceAccountSettings(),
+        accounts: AccountsSettings = AccountsSettings(), refresh: RefreshSettings = RefreshSettings(),
+        events: EventsSettings = EventsSettings(), log: LogSettings = LogSettings(), sourceFile: String? = nil,
+        origins: [String: ConfigurationOrigin] = [:]
+    ) {
+        self.cronofy = cronofy
+        self.publicListener = publicListener
+        self.internalListener = internalListener
+        self.storage = storage
+        self.serviceAccount = serviceAccount
+        self.accounts = accounts
+        self.refresh = refresh
+        self.events = events
+        self.log = log
+        self.sourceFile = sourceFile
+        self.origins = origins
+    }
+}
+
+/// Which command the configuration is loaded for: decides which keys are required.
+public enum ConfigurationMode: Sendable, Equatable {
+    /// `serve` and `check-config`: everything the daemon needs must be present.
+    case serve
+    /// `migrate` and `backup`: only the database location matters.
+    case database
+    /// `keys rewrap`: the database and the keyring.
+    case keyring
+}
+
+/// `cronofy.*`
+public struct CronofySettings: Sendable {
+    public var clientID: String
+    /// Secret: never logged or printed (see `effectiveDescription`).
+    public var clientSecret: String
+    public var dataCenter: DataCenter
+    /// `cronofy.api_url` when set, else the data center's API host.
+    public var apiURL: URL
+    /// `cronofy.app_url` when set, else the data center's app host.
+    public var appURL: URL
+    public var requireCallbackSignature: Bool
+
+    public init(
+        clientID: String, clientSecret: String, dataCenter: DataCenter = .us,
+        apiURL: URL? = nil, appURL: URL? = nil, requireCallbackSignature: Bool = false
+    ) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.dataCenter = dataCenter
+        self.apiURL = apiURL ?? dataCenter.apiURL
+        self.appURL = appURL ?? dataCenter.appURL
+        self.requireCallbackSignature = requireCallbackSignature
+    }
+
+    /// The Cronofy client's settings (timeouts and user agent at their defaults).
+    public var clientConfiguration: CronofyConfiguration {
+        CronofyConfiguration(
+            clientID: clientID, clientSecret: clientSecret, dataCenter: dataCenter, apiURL: apiURL, appURL: appURL)
+    }
+}
+
+/// `public.*`
+public struct PublicListenerSettings: Sendable {
+    public var listen: ListenEndpoint
+    /// External URL as Cronofy sees it, without a trailing slash. Non-nil in ``ConfigurationMode/serve``.
+    public var baseURL: URL?
+    public var trustedProxies: TrustedProxies
+
+    public init(
+        listen: ListenEndpoint = .tcp(host: "127.0.0.1", port: 8080), baseURL: URL? = nil,
+        trustedProxies: TrustedProxies = .loopback
+    ) {
+        self.listen = listen
+        self.baseURL = baseURL
+        self.trustedProxies = trustedProxies
+    }
+}
+
+/// `internal.*`
+public struct InternalListenerSettings: Sendable {
+    public var listen: ListenEndpoint
+    /// The live key set: the auth middleware asks it on every request, and `SIGHUP` makes it reread
+    /// `internal.api_keys_file` (a reference shared by every copy of the configuration).
+    public var apiKeys: APIKeyStore
+
+    public init(listen: ListenEndpoint = .tcp(host: "127.0.0.1", port: 8081), apiKeys: APIKeyStore) {
+        self.listen = listen
+        self.apiKeys = apiKeys
+    }
+}
+
+/// `storage.*`
+public struct StorageSettings: Sendable {
+    public var path: String
+    /// The keyring, first key first (it encrypts; all decrypt). Non-empty in `serve`/`keyring` modes.
+    public var encryptionKeys: [EncryptionKeySetting]
+
+    public init(path: String = "data/ecd.sqlite", encryptionKeys: [EncryptionKeySetting] = []) {
+        self.path = path
+        self.encryptionKeys = encryptionKeys
+    }
+}
+
+/// One `{"id": "k2", "key": "<base64 of 32 bytes>"}` entry of `storage.encryption_keys`.
+public struct EncryptionKeySetting: Sendable, Equatable, CustomStringConvertible {
+    public var id: String
+    /// Exactly 32 bytes. Secret.
+    public var bytes: [UInt8]
+
+    public init(id: String, bytes: [UInt8]) {
+        self.id = id
+        self.bytes = bytes
+    }
+
+    /// Names the key, never shows it, so a stray `print` or string interpolation cannot leak it.
+    public var description: String { "EncryptionKeySetting(id: \(id), key: <redacted>)" }
+}
+
+/// `service_account.*`
+public struct ServiceAccountSettings: Sendable {
+    public var scope: String
+    public var delegatedScope: String
+
+    public init(
+        scope: String = ConfigurationDefaults.serviceAccountScope,
+        delegatedScope: String = ConfigurationDefaults.delegatedScope
+    ) {
+        self.scope = scope
+        self.delegatedScope = delegatedScope
+    }
+}
+
+/// `accounts.*`
+public struct AccountsSettings: Sendable {
+    public var defaultScope: String
+    public var callbackTimeoutSeconds: Int
+    public var callbackTimeout: Duration { .seconds(callbackTimeoutSeconds) }
+
+    public init(defaultScope: String = ConfigurationDefaults.accountScope, callbackTimeoutSeconds: Int = 900) {
+        self.defaultScope = defaultScope
+        self.callbackTimeoutSeconds = callbackTimeoutSeconds
+    }
+}
+
+/// `refresh.*`
+public struct RefreshSettings: Sendable {
+    public var leadSeconds: Int
+    public var cronofyRequestsPerMinute: Int
+    public var lead: Duration { .seconds(leadSeconds) }
+
+    public init(leadSeconds: Int = 300, cronofyRequestsPerMinute: Int = 400) {
+        self.leadSeconds = leadSeconds
+        self.cronofyRequestsPerMinute = cronofyRequestsPerMinute
+    }
+}
+
+/// `events.*`
+public struct EventsSettings: Sendable {
+    public var webhookURL: URL?
+    public init(webhookURL: URL? = nil) { self.webhookURL = webhookURL }
+}
+
+/// `log.*`
+public struct LogSettings: Sendable {
+    public var level: Logger.Level
+    public var format: LogFormat
+
+    public init(level: Logger.Level = .info, format: LogFormat = .json) {
+        self.level = level
+        self.format = format
+    }
+}
+
+/// `log.format`: JSON lines for machines, text for people at a terminal.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case json, text
+}
+
+/// Default values of CONTRACT §2 that are long enough to name.
+public enum ConfigurationDefaults {
+    public static let serviceAccountScope = "service_account/accounts/manage service_account/resources/manage"
+    public static let delegatedScope =
+        "read_account list_calendars read_events create_event delete_event read_free_busy"
+    public static let accountScope = "read_account list_calendars read_events create_event delete_event"
+    public static let configPath = "Config/ecd.json"
+}

@@ -1,0 +1,205 @@
+import Foundation
+
+/// Where an effective value came from, shown by `check-config`.
+public enum ConfigurationOrigin: Sendable, Equatable, CustomStringConvertible {
+    case defaultValue
+    case configFile(String)
+    case environment(String)
+    /// Read from `path`, named by the `_file` key `via` (itself from the file or the environment).
+    case referencedFile(path: String, via: String)
+
+    public var description: String {
+        switch self {
+        case .defaultValue: "default"
+        case .configFile(let path): "from \(path)"
+        case .environment(let name): "from $\(name)"
+        case .referencedFile(let path, let via): "read from \(path) (\(via))"
+        }
+    }
+}
+
+/// The raw values of every key after merging the JSON file, the environment and `_file`
+/// companions, before any type is checked. Problems met on the way (unreadable files, unknown keys,
+/// a key set twice) are collected, not thrown, so the user sees them all at once.
+struct ConfigurationSources {
+    struct Entry {
+        var value: ConfigValue
+        var origin: ConfigurationOrigin
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+    private(set) var problems: [String] = []
+    /// Keys whose source was present but unusable (problem already reported): not "required" too.
+    private(set) var failedKeys: Set<String> = []
+    /// The JSON file actually read, if any.
+    private(set) var configFile: String?
+
+    init(configPath: String?, environment: [String: String], defaultConfigPath: String) {
+        var fileValues: [String: ConfigValue] = [:]
+        let path = configPath ?? (FileManager.default.fileExists(atPath: defaultConfigPath) ? defaultConfigPath : nil)
+        if let path {
+            configFile = path
+            fileValues = readConfigFile(path)
+        }
+        for key in ConfigurationKey.all {
+            resolve(key, fileValues: fileValues, environment: environment)
+        }
+    }
+
+    subscript(name: String) -> Entry? { entries[name] }
+
+    // MARK: - The JSON file
+
+    private mutating func readConfigFile(_ path: String) -> [String: ConfigValue] {
+        let data: Data
+        do {
+            data = Data(try FileReadError.readText(path).utf8)
+        } catch {
+            problems.append("config: \(error.reason)")
+            return [:]
+        }
+        let root: ConfigValue
+        do {
+            root = try JSONDecoder().decode(ConfigValue.self, from: data)
+        } catch {
+            problems.append("config: \(path) is not valid JSON (\(ConfigurationSources.describe(error)))")
+            return [:]
+        }
+        guard case .object(let sections) = root else {
+            problems.append("config: \(path) must hold a JSON object")
+            return [:]
+        }
+        var values: [String: ConfigValue] = [:]
+        for (section, content) in sections.sorted(by: { $0.key < $1.key }) where !Self.isComment(section) {
+            guard ConfigurationKey.sections.contains(section) else {
+                problems.append("\(section): unknown key")
+                continue
+            }
+            guard case .object(let keys) = content else {
+                problems.append("\(section): must be an object, not \(content.typeName)")
+                continue
+            }
+            for (key, value) in keys.sorted(by: { $0.key < $1.key }) where !Self.isComment(key) {
+                let name = "\(section).\(key)"
+                guard ConfigurationKey.acceptedNames.contains(name) else {
+                    problems.append("\(name): unknown key")
+                    continue
+                }
+                values[name] = value
+            }
+        }
+        return values
+    }
+
+    /// JSON has no comments; keys starting with `//` or `_comment` are accepted and ignored so the
+    /// example files can explain themselves.
+    static func isComment(_ key: String) -> Bool { key.hasPrefix("//") || key.hasPrefix("_comment") }
+
+    // MARK: - Merging
+
+    private mutating func resolve(_ key: ConfigurationKey, fileValues: [String: ConfigValue], environment: [String: String]) {
+        let envName = ConfigurationKey.environmentName(of: key.name)
+        var envDirect: ConfigValue?
+        if let text = environment[envName] {
+            envDirect = environmentValue(text, for: key, variable: envName)
+            if envDirect == nil { failedKeys.insert(key.name); return }
+        }
+        let fileDirect = fileValues[key.name]
+        guard let fileKey = key.fileKeyName else {
+            if let envDirect {
+                entries[key.name] = Entry(value: envDirect, origin: .environment(envName))
+            } else if let fileDirect, let configFile {
+                entries[key.name] = Entry(value: fileDirect, origin: .configFile(configFile))
+            }
+            return
+        }
+        let envFileName = ConfigurationKey.environmentName(of: fileKey)
+        let envFile = environment[envFileName]
+        let fileFile = fileValues[fileKey]
+        // The environment wins over the JSON file as a whole: `ECD_X` beats a `x_file` in the JSON
+        // and `ECD_X_FILE` beats an inline `x`. Both spellings at the same level is ambiguous.
+        if envDirect != nil, envFile != nil {
+            problems.append("\(key.name): set by both $\(envName) and $\(envFileName); keep one")
+            failedKeys.insert(key.name)
+        } else if let envDirect {
+            entries[key.name] = Entry(value: envDirect, origin: .environment(envName))
+        } else if let envFile {
+            readReferencedFile(envFile, for: key, via: "$\(envFileName)")
+        } else if fileDirect != nil, fileFile != nil {
+            problems.append("\(key.name): set both \(key.name) and \(fileKey); keep one")
+            failedKeys.insert(key.name)
+        } else if let fileDirect, let configFile {
+            entries[key.name] = Entry(value: fileDirect, origin: .configFile(configFile))
+        } else if let fileFile {
+            guard case .string(let path) = fileFile, !path.isEmpty else {
+                problems.append("\(fileKey): must be a file path string, not \(fileFile.typeName)")
+                failedKeys.insert(key.name)
+                return
+            }
+            readReferencedFile(path, for: key, via: fileKey)
+        }
+    }
+
+    private mutating func readReferencedFile(_ path: String, for key: ConfigurationKey, via: String) {
+        let fileKey = key.fileKeyName ?? key.name
+        let text: String
+        do {
+            text = try FileReadError.readText(path)
+        } catch {
+            problems.append("\(fileKey): \(error.reason)")
+            failedKeys.insert(key.name)
+            return
+        }
+        let value: ConfigValue
+        switch key.fileFormat {
+        case .text, nil:
+            var trimmed = Substring(text)
+            while let last = trimmed.last, last.isNewline { trimmed.removeLast() }
+            value = .string(String(trimmed))
+        case .lines:
+            let lines = text.split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            value = .array(lines.map(ConfigValue.string))
+        case .json:
+            do {
+                value = try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
+            } catch {
+                // The decoder's message may quote the input; the input is a secret, so only say where.
+                problems.append("\(fileKey): \(path) is not valid JSON")
+                failedKeys.insert(key.name)
+                return
+            }
+        }
+        entries[key.name] = Entry(value: value, origin: .referencedFile(path: path, via: via))
+    }
+
+    /// Environment variables are text; the key's type says how to read them. A value that does not
+    /// parse is kept as a string so type checking reports it with the key's name.
+    private mutating func environmentValue(_ text: String, for key: ConfigurationKey, variable: String) -> ConfigValue? {
+        switch key.kind {
+        case .string:
+            return .string(text)
+        case .bool:
+            switch text.lowercased() {
+            case "true", "1", "yes": return .bool(true)
+            case "false", "0", "no": return .bool(false)
+            default: return .string(text)
+            }
+        case .integer:
+            return Int(text.trimmingCharacters(in: .whitespaces)).map(ConfigValue.integer) ?? .string(text)
+        case .stringList, .keyring:
+            if let value = try? JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8)) { return value }
+            problems.append("\(key.name): $\(variable) must be a JSON list")
+            return nil
+        }
+    }
+
+    /// A JSON syntax error without the offending text (which may be a secret).
+    private static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return context.debugDescription.split(separator: "\n").first.map(String.init) ?? "syntax error"
+        }
+        return "syntax error"
+    }
+}

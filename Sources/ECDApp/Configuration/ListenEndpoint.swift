@@ -1,0 +1,59 @@
+import Foundation
+
+/// Where a listener binds: `host:port` (IPv4 literal, `[IPv6]` literal or `localhost`) or
+/// `unix:PATH`. The same spelling as ECDHTTP's `ListenAddress(parsing:)`, so `description` can be
+/// handed to it unchanged.
+public enum ListenEndpoint: Sendable, Hashable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// Why a spelling was refused; the text completes "`public.listen`: …".
+    public struct ParseError: Error, Sendable, Equatable {
+        public let reason: String
+    }
+
+    public init(parsing text: String, allowUnix: Bool = true) throws(ParseError) {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst("unix:".count))
+            guard allowUnix else { throw ParseError(reason: "must be host:port (unix sockets are not allowed here)") }
+            guard !path.isEmpty else { throw ParseError(reason: "unix: needs a socket path") }
+            // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+            guard path.utf8.count < 108 else { throw ParseError(reason: "unix socket path is longer than 107 bytes") }
+            self = .unix(path: path)
+            return
+        }
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ParseError(reason: "must be host:port, [ipv6]:port or unix:PATH")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+            guard IPAddressBytes.parse(String(host))?.count == 16 else {
+                throw ParseError(reason: "\(host) is not an IPv6 address")
+            }
+        } else {
+            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else {
+                throw ParseError(reason: "must be host:port, [ipv6]:port or unix:PATH")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            guard host == "localhost" || IPAddressBytes.parse(String(host))?.count == 4 else {
+                throw ParseError(reason: "host must be an IP address or localhost")
+            }
+        }
+        guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let port = Int(portText), (0...65535).contains(port) else {
+            throw ParseError(reason: "port must be a number from 0 to 65535")
+        }
+        self = .tcp(host: String(host), port: port)
+    }
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix(let path): "unix:\(path)"
+        }
+    }
+}

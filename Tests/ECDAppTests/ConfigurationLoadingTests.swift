@@ -1,0 +1,205 @@
+import ECDCronofy
+import Foundation
+import Logging
+import Testing
+@testable import ECDApp
+
+@Suite("Configuration loading")
+struct ConfigurationLoadingTests {
+    @Test("a minimal file gives every default of CONTRACT §2")
+    func defaults() throws {
+        let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON)
+        #expect(config.cronofy.clientID == "cid-123")
+        #expect(config.cronofy.clientSecret == ConfigFixtures.clientSecret)
+        #expect(config.cronofy.dataCenter == .us)
+        #expect(config.cronofy.apiURL.absoluteString == "https://api.cronofy.com")
+        #expect(config.cronofy.appURL.absoluteString == "https://app.cronofy.com")
+        #expect(config.cronofy.requireCallbackSignature == false)
+        #expect(config.publicListener.listen == .tcp(host: "127.0.0.1", port: 8080))
+        #expect(config.publicListener.baseURL?.absoluteString == "https://ecd.example.com")
+        #expect(config.publicListener.trustedProxies == .loopback)
+        #expect(config.internalListener.listen == .tcp(host: "127.0.0.1", port: 8081))
+        #expect(config.internalListener.apiKeys.isValid(ConfigFixtures.apiKey))
+        #expect(config.internalListener.apiKeys.count == 1)
+        #expect(config.storage.path == "data/ecd.sqlite")
+        #expect(config.storage.encryptionKeys == [EncryptionKeySetting(id: "k1", bytes: ConfigFixtures.keyBytes)])
+        #expect(config.serviceAccount.scope == "service_account/accounts/manage service_account/resources/manage")
+        #expect(config.serviceAccount.delegatedScope
+            == "read_account list_calendars read_events create_event delete_event read_free_busy")
+        #expect(config.accounts.defaultScope == "read_account list_calendars read_events create_event delete_event")
+        #expect(config.accounts.callbackTimeoutSeconds == 900)
+        #expect(config.accounts.callbackTimeout == .seconds(900))
+        #expect(config.refresh.leadSeconds == 300)
+        #expect(config.refresh.cronofyRequestsPerMinute == 400)
+        #expect(config.events.webhookURL == nil)
+        #expect(config.log.level == .info)
+        #expect(config.log.format == .json)
+        #expect(config.origins["storage.path"] == .defaultValue)
+    }
+
+    @Test("every key set in the file is read with its type")
+    func everyKeyFromFile() throws {
+        let json = """
+            {
+              "cronofy": {"client_id": "cid", "client_secret": "s", "data_center": "de",
+                          "require_callback_signature": true},
+              "public": {"listen": "0.0.0.0:18080", "base_url": "https://ecd.example.com/prefix",
+                         "trusted_proxies": ["10.0.0.0/8", "fd00::/8"]},
+              "internal": {"listen": "unix:/run/ecd/internal.sock", "api_keys": ["a1", "a2"]},
+              "storage": {"path": "/var/lib/ecd/ecd.sqlite",
+                          "encryption_keys": [{"id": "k2", "key": "\(ConfigFixtures.keyBase64)"},
+                                              {"id": "k1", "key": "\(ConfigFixtures.keyBase64)"}]},
+              "service_account": {"scope": "service_account/accounts/manage", "delegated_scope": "read_account read_events"},
+              "accounts": {"default_scope": "read_events", "callback_timeout_seconds": 60},
+              "refresh": {"lead_seconds": 0, "cronofy_requests_per_minute": 5000},
+              "events": {"webhook_url": "https://hooks.example.com/ecd"},
+              "log": {"level": "debug", "format": "text"},
+              "//": "comments are ignored"
+            }
+            """
+        let config = try ConfigFixtures.load(json)
+        #expect(config.cronofy.dataCenter == .de)
+        #expect(config.cronofy.apiURL == DataCenter.de.apiURL)
+        #expect(config.cronofy.appURL == DataCenter.de.appURL)
+        #expect(config.cronofy.requireCallbackSignature)
+        #expect(config.publicListener.listen == .tcp(host: "0.0.0.0", port: 18080))
+        #expect(config.publicListener.baseURL?.absoluteString == "https://ecd.example.com/prefix")
+        #expect(config.publicListener.trustedProxies.contains(address: "10.1.2.3"))
+        #expect(config.publicListener.trustedProxies.contains(address: "fd12::1"))
+        #expect(!config.publicListener.trustedProxies.contains(address: "127.0.0.1"))
+        #expect(config.internalListener.listen == .unix(path: "/run/ecd/internal.sock"))
+        #expect(config.internalListener.apiKeys.count == 2)
+        #expect(config.internalListener.apiKeys.matchingKeyIndex(Array("a2".utf8)) == 1)
+        #expect(config.storage.path == "/var/lib/ecd/ecd.sqlite")
+        #expect(config.storage.encryptionKeys.map(\.id) == ["k2", "k1"])
+        #expect(config.serviceAccount.delegatedScope == "read_account read_events")
+        #expect(config.accounts.defaultScope == "read_events")
+        #expect(config.accounts.callbackTimeoutSeconds == 60)
+        #expect(config.refresh.leadSeconds == 0)
+        #expect(config.refresh.cronofyRequestsPerMinute == 5000)
+        #expect(config.events.webhookURL?.absoluteString == "https://hooks.example.com/ecd")
+        #expect(config.log.level == .debug)
+        #expect(config.log.format == .text)
+    }
+
+    @Test("api_url and app_url override the data center's hosts")
+    func urlOverrides() throws {
+        let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON, environment: [
+            "ECD_CRONOFY_API_URL": "http://127.0.0.1:9000/",
+            "ECD_CRONOFY_APP_URL": "http://localhost:9001",
+            "ECD_CRONOFY_DATA_CENTER": "uk",
+        ])
+        #expect(config.cronofy.dataCenter == .uk)
+        #expect(config.cronofy.apiURL.absoluteString == "http://127.0.0.1:9000")
+        #expect(config.cronofy.appURL.absoluteString == "http://localhost:9001")
+        #expect(config.cronofy.clientConfiguration.apiURL.absoluteString == "http://127.0.0.1:9000")
+    }
+
+    @Test("the environment wins over the file, with typed parsing and JSON lists")
+    func environmentWins() throws {
+        let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON, environment: [
+            "ECD_CRONOFY_CLIENT_ID": "from-env",
+            "ECD_CRONOFY_REQUIRE_CALLBACK_SIGNATURE": "true",
+            "ECD_REFRESH_LEAD_SECONDS": "120",
+            "ECD_INTERNAL_API_KEYS": #"["env-key-1", "env-key-2"]"#,
+            "ECD_PUBLIC_TRUSTED_PROXIES": #"["192.168.0.0/16"]"#,
+            "ECD_LOG_LEVEL": "warning",
+        ])
+        #expect(config.cronofy.clientID == "from-env")
+        #expect(config.origins["cronofy.client_id"] == .environment("ECD_CRONOFY_CLIENT_ID"))
+        #expect(config.cronofy.requireCallbackSignature)
+        #expect(config.refresh.leadSeconds == 120)
+        #expect(config.internalListener.apiKeys.isValid("env-key-2"))
+        #expect(!config.internalListener.apiKeys.isValid(ConfigFixtures.apiKey))
+        #expect(config.publicListener.trustedProxies.contains(address: "192.168.4.4"))
+        #expect(config.log.level == .warning)
+    }
+
+    @Test("the environment alone is a complete configuration source")
+    func environmentOnly() throws {
+        let config = try ConfigFixtures.load(nil, environment: [
+            "ECD_CRONOFY_CLIENT_ID": "cid", "ECD_CRONOFY_CLIENT_SECRET": "sec",
+            "ECD_PUBLIC_BASE_URL": "https://x.example.com",
+            "ECD_INTERNAL_API_KEYS": #"["k"]"#,
+            "ECD_STORAGE_ENCRYPTION_KEYS": #"[{"id":"a","key":"\#(ConfigFixtures.keyBase64)"}]"#,
+        ])
+        #expect(config.sourceFile == nil)
+        #expect(config.storage.encryptionKeys.first?.id == "a")
+    }
+
+    @Test("_file keys read their value from the named file")
+    func fileKeys() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let secretPath = try folder.write("secret", "file-secret\n\n")
+        let keysPath = try folder.write("api_keys", "# rotation in progress\nkey-new\n\n  key-old  \n")
+        let ringPath = try folder.write("ring.json", #"[{"id":"f1","key":"\#(ConfigFixtures.keyBase64)"}]"#)
+        let json = """
+            {"cronofy": {"client_id": "c", "client_secret_file": "\(secretPath)"},
+             "public": {"base_url": "https://e.example.com"},
+             "internal": {"api_keys_file": "\(keysPath)"},
+             "storage": {"encryption_keys_file": "\(ringPath)"}}
+            """
+        let config = try ConfigFixtures.load(json)
+        #expect(config.cronofy.clientSecret == "file-secret")
+        #expect(config.internalListener.apiKeys.keyStrings() == ["key-new", "key-old"])
+        #expect(config.internalListener.apiKeys.file == keysPath)
+        #expect(config.storage.encryptionKeys.map(\.id) == ["f1"])
+        #expect(config.origins["cronofy.client_secret"] == .referencedFile(path: secretPath, via: "cronofy.client_secret_file"))
+    }
+
+    @Test("ECD_X beats a JSON x_file and ECD_X_FILE beats a JSON x")
+    func fileKeyPrecedence() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let secretPath = try folder.write("secret", "from-env-file\n")
+        let fromEnvFile = try ConfigFixtures.load(
+            ConfigFixtures.minimalJSON, environment: ["ECD_CRONOFY_CLIENT_SECRET_FILE": secretPath])
+        #expect(fromEnvFile.cronofy.clientSecret == "from-env-file")
+        let json = ConfigFixtures.minimalJSON.replacingOccurrences(
+            of: #""client_secret": "\#(ConfigFixtures.clientSecret)""#, with: #""client_secret_file": "\#(secretPath)""#)
+        let fromEnv = try ConfigFixtures.load(json, environment: ["ECD_CRONOFY_CLIENT_SECRET": "inline-env"])
+        #expect(fromEnv.cronofy.clientSecret == "inline-env")
+    }
+
+    @Test("tool modes need only what they use")
+    func modes() throws {
+        let database = try ConfigFixtures.load(#"{"storage": {"path": "/tmp/x.sqlite"}}"#, mode: .database)
+        #expect(database.storage.path == "/tmp/x.sqlite")
+        #expect(database.publicListener.baseURL == nil)
+        #expect(database.internalListener.apiKeys.count == 0)
+        #expect(ConfigFixtures.problems(#"{"storage": {"path": "x"}}"#, mode: .keyring)
+            == ["storage.encryption_keys: required (set storage.encryption_keys or storage.encryption_keys_file)"])
+        // Values that are present are still checked in every mode.
+        #expect(ConfigFixtures.problems(#"{"log": {"level": "loud"}}"#, mode: .database).count == 1)
+    }
+
+    @Test("SIGHUP's reload rereads internal.api_keys_file and keeps the old keys on failure")
+    func reloadKeys() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let keysPath = try folder.write("api_keys", "first\n")
+        let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON, environment: ["ECD_INTERNAL_API_KEYS_FILE": keysPath])
+        let store = config.internalListener.apiKeys
+        #expect(store.isValid("first"))
+        try folder.write("api_keys", "second\nthird\n")
+        #expect(try store.reload() == 2)
+        #expect(!store.isValid("first"))
+        #expect(store.isValid("third"))
+        try folder.write("api_keys", "\n# nothing\n")
+        #expect(throws: ConfigurationError.self) { try store.reload() }
+        #expect(store.isValid("second"))
+        #expect(throws: ConfigurationError.self) { try APIKeyStore(keys: ["inline"]).reload() }
+    }
+
+    @Test("API keys compare whole keys only")
+    func apiKeyComparison() {
+        let store = APIKeyStore(keys: ["abcdef", "xyz"])
+        #expect(store.isValid("abcdef"))
+        #expect(!store.isValid("abcde"))
+        #expect(!store.isValid("abcdefg"))
+        #expect(!store.isValid(""))
+        #expect(store.matchingKeyIndex(Array("xyz".utf8)) == 1)
+        #expect(store.primaryKey == Array("abcdef".utf8))
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+@testable import ECDApp
+
+@Suite("Configuration validation")
+struct ConfigurationValidationTests {
+    /// Replaces one section of the minimal configuration with `section`'s JSON.
+    static func minimal(with section: String, _ value: String) -> String {
+        var object = try! JSONSerialization.jsonObject(with: Data(ConfigFixtures.minimalJSON.utf8)) as! [String: Any]
+        let replacement = try! JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
+        object[section] = replacement
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let section: String
+        let json: String
+        let problem: String
+        var testDescription: String { problem }
+    }
+
+    static let cases: [Case] = [
+        Case(section: "cronofy", json: #"{"client_secret": "s"}"#, problem: "cronofy.client_id: required"),
+        Case(section: "cronofy", json: #"{"client_id": "c"}"#,
+             problem: "cronofy.client_secret: required (set cronofy.client_secret or cronofy.client_secret_file)"),
+        Case(section: "cronofy", json: #"{"client_id": "", "client_secret": "s"}"#,
+             problem: "cronofy.client_id: required (it is empty)"),
+        Case(section: "cronofy", json: #"{"client_id": 42, "client_secret": "s"}"#,
+             problem: "cronofy.client_id: must be a string, not a number"),
+        Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "data_center": "eu"}"#,
+             problem: "cronofy.data_center: must be one of us, uk, de, au, ca, sg"),
+        Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "api_url": "http://api.example.com"}"#,
+             problem: "cronofy.api_url: must be https (http only for loopback hosts)"),
+        Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "app_url": "not a url"}"#,
+             problem: "cronofy.app_url: must be an absolute URL (https://host/…)"),
+        Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "require_callback_signature": "yes"}"#,
+             problem: "cronofy.require_callback_signature: must be true or false, not a string"),
+        Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "clientid": "x"}"#,
+             problem: "cronofy.clientid: unknown key"),
+        Case(section: "public", json: #"{}"#, problem: "public.base_url: required"),
+        Case(section: "public", json: #"{"base_url": "http://ecd.example.com"}"#,
+             problem: "public.base_url: must be https (http only for loopback hosts)"),
+        Case(section: "public", json: #"{"base_url": "ftp://ecd.example.com"}"#,
+             problem: "public.base_url: must be an https URL"),
+        Case(section: "public", json: #"{"base_url": "https://ecd.example.com/?x=1"}"#,
+             problem: "public.base_url: must not have a query, fragment or user"),
+        Case(section: "public", json: #"{"base_url": "https://e.example.com", "listen": "8080"}"#,
+             problem: "public.listen: must be host:port, [ipv6]:port or unix:PATH"),
+        Case(section: "public", json: #"{"base_url": "https://e.example.com", "listen": "127.0.0.1:99999"}"#,
+             problem: "public.listen: port must be a number from 0 to 65535"),
+        Case(section: "public", json: #"{"base_url": "https://e.example.com", "listen": "unix:/tmp/p.sock"}"#,
+             problem: "public.listen: must be host:port (unix sockets are not allowed here)"),
+        Case(section: "public", json: #"{"base_url": "https://e.example.com", "listen": "example.com:80"}"#,
+             problem: "public.listen: host must be an IP address or localhost"),
+        Case(section: "public", json: #"{"base_url": "https://e.example.com", "trusted_proxies": ["10.0.0.0/33"]}"#,
+             problem: "public.trusted_proxies[0]: must be an IP address or CIDR block (10.0.0.0/8, ::1/128)"),
+        Case(section: "public", json: #"{"base_url": "https://e.example.com", "trusted_proxies": "10.0.0.0/8"}"#,
+             problem: "public.trusted_proxies: must be a list of strings, not a string"),
+        Case(section: "internal", json: #"{}"#,
+             problem: "internal.api_keys: required (set internal.api_keys or internal.api_keys_file)"),
+        Case(section: "internal", json: #"{"api_keys": []}"#, problem: "internal.api_keys: required (the list is empty)"),
+        Case(section: "internal", json: #"{"api_keys": ["ok", ""]}"#, problem: "internal.api_keys[1]: must not be empty"),
+        Case(section: "internal", json: #"{"api_keys": ["k"], "listen": "unix:"}"#,
+             problem: "internal.listen: unix: needs a socket path"),
+        Case(section: "internal", json: #"{"api_keys_file": "/nonexistent/ecd-keys"}"#,
+             problem: "internal.api_keys_file: cannot read /nonexistent/ecd-keys: no such file"),
+        Case(section: "storage", json: #"{}"#,
+             problem: "storage.encryption_keys: required (set storage.encryption_keys or storage.encryption_keys_file)"),
+        Case(section: "storage", json: #"{"encryption_keys": [{"id": "k1", "key": "c2hvcnQ="}]}"#,
+             problem: "storage.encryption_keys[0].key: must be base64 of 32 bytes"),
+        Case(section: "storage", json: #"{"encryption_keys": [{"key": "\#(ConfigFixtures.keyBase64)"}]}"#,
+             problem: "storage.encryption_keys[0].id: required (a non-empty string)"),
+        Case(section: "storage", json: #"{"encryption_keys": [{"id": "k1", "key": "\#(ConfigFixtures.keyBase64)", "alg": "x"}]}"#,
+             problem: "storage.encryption_keys[0].alg: unknown key"),
+        Case(section: "storage", json: #"{"encryption_keys": "k1"}"#,
+             problem: #"storage.encryption_keys: must be a list of {"id", "key"} objects, not a string"#),
+        Case(section: "storage", json: #"{"encryption_keys": [{"id": "k1", "key": "\#(ConfigFixtures.keyBase64)"}], "path": ""}"#,
+             problem: "storage.path: must not be empty"),
+        Case(section: "accounts", json: #"{"callback_timeout_seconds": 0}"#,
+             problem: "accounts.callback_timeout_seconds: must be positive (seconds)"),
+        Case(section: "accounts", json: #"{"callback_timeout_seconds": "900"}"#,
+             problem: "accounts.callback_timeout_seconds: must be an integer, not a string"),
+        Case(section: "accounts", json: #"{"default_scope": "read_account write_everything"}"#,
+             problem: "accounts.default_scope: must be within service_account.delegated_scope (not in it: write_everything)"),
+        Case(section: "refresh", json: #"{"cronofy_requests_per_minute": 0}"#,
+             problem: "refresh.cronofy_requests_per_minute: must be positive"),
+        Case(section: "refresh", json: #"{"lead_seconds": -1}"#, problem: "refresh.lead_seconds: must be zero or more (seconds)"),
+        Case(section: "refresh", json: #"{"lead_seconds": 1.5}"#, problem: "refresh.lead_seconds: must be an integer, not a number"),
+        Case(section: "events", json: #"{"webhook_url": "http://hooks.example.com"}"#,
+             problem: "events.webhook_url: must be https (http only for loopback hosts)"),
+        Case(section: "log", json: #"{"level": "verbose"}"#,
+             problem: "log.level: must be one of trace, debug, info, notice, warning, error, critical"),
+        Case(section: "log", json: #"{"format": "xml"}"#, problem: "log.format: must be json or text"),
+        Case(section: "service_account", json: #"{"scope": ""}"#, problem: "service_account.scope: must not be empty"),
+        Case(section: "metrics", json: #"{}"#, problem: "metrics: unknown key"),
+        Case(section: "log", json: #""info""#, problem: "log: must be an object, not a string"),
+    ]
+
+    @Test("each problem is one line naming its key", arguments: cases)
+    func problem(_ testCase: Case) {
+        let json = Self.minimal(with: testCase.section, testCase.json)
+        #expect(ConfigFixtures.problems(json) == [testCase.problem])
+    }
+
+    @Test("every problem is reported at once, not only the first")
+    func allProblems() {
+        let json = #"""
+            {"cronofy": {"data_center": "mars"},
+             "public": {"base_url": "http://ecd.example.com", "extra": 1},
+             "storage": {"encryption_keys": [{"id": "a", "key": "\#(ConfigFixtures.keyBase64)"},
+                                             {"id": "b", "key": "bm9wZQ=="},
+                                             {"id": "a", "key": "\#(ConfigFixtures.keyBase64)"}]},
+             "refresh": {"cronofy_requests_per_minute": -5}}
+            """#
+        let problems = ConfigFixtures.problems(json)
+        #expect(Set(problems) == [
+            "public.extra: unknown key",
+            "cronofy.client_id: required",
+            "cronofy.client_secret: required (set cronofy.client_secret or cronofy.client_secret_file)",
+            "cronofy.data_center: must be one of us, uk, de, au, ca, sg",
+            "public.base_url: must be https (http only for loopback hosts)",
+            "internal.api_keys: required (set internal.api_keys or internal.api_keys_file)",
+            "storage.encryption_keys[1].key: must be base64 of 32 bytes",
+            "storage.encryption_keys[2].id: duplicate id a",
+            "refresh.cronofy_requests_per_minute: must be positive",
+        ])
+        #expect(problems.count == 9)
+    }
+
+    @Test("environment values are checked and named by key")
+    func environmentProblems() {
+        let problems = ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
+            "ECD_REFRESH_LEAD_SECONDS": "soon",
+            "ECD_INTERNAL_API_KEYS": "not-json",
+            "ECD_CRONOFY_REQUIRE_CALLBACK_SIGNATURE": "maybe",
+        ])
+        #expect(Set(problems) == [
+            "refresh.lead_seconds: must be an integer, not a string",
+            "internal.api_keys: $ECD_INTERNAL_API_KEYS must be a JSON list",
+            "cronofy.require_callback_signature: must be true or false, not a string",
+        ])
+    }
+
+    @Test("a key and its _file companion together are refused")
+    func bothSpellings() {
+        let json = Self.minimal(with: "cronofy", #"{"client_id": "c", "client_secret": "s", "client_secret_file": "/x"}"#)
+        #expect(ConfigFixtures.problems(json)
+            == ["cronofy.client_secret: set both cronofy.client_secret and cronofy.client_secret_file; keep one"])
+        #expect(ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
+            "ECD_CRONOFY_CLIENT_SECRET": "a", "ECD_CRONOFY_CLIENT_SECRET_FILE": "/b",
+        ]) == ["cronofy.client_secret: set by both $ECD_CRONOFY_CLIENT_SECRET and $ECD_CRONOFY_CLIENT_SECRET_FILE; keep one"])
+    }
+
+    @Test("a missing or broken config file is a problem of its own")
+    func badFile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let broken = try folder.write("broken.json", #"{"cronofy": {"client_id": "#)
+        func problems(_ path: String) -> [String] {
+            do {
+                _ = try AppConfiguration.load(configPath: path, environment: [:], mode: .database)
+                return []
+            } catch { return error.problems }
+        }
+        #expect(problems("/nonexistent/ecd.json") == ["config: cannot read /nonexistent/ecd.json: no such file"])
+        #expect(problems(broken).count == 1)
+        #expect(problems(broken).first?.hasPrefix("config: \(broken) is not valid JSON") == true)
+        #expect(problems(try folder.write("list.json", "[]")) == ["config: \(folder.url.path)/list.json must hold a JSON object"])
+    }
+
+    @Test("https is required except for loopback hosts", arguments: [
+        ("https://ecd.example.com", true), ("http://127.0.0.1:8080", true), ("http://[::1]:8080", true),
+        ("http://localhost:8080", true), ("HTTP://LOCALHOST", true), ("http://127.0.0.2", false),
+        ("http://ecd.example.com", false), ("http://localhost.example.com", false), ("https://", false),
+        ("/relative", false), ("ws://127.0.0.1", false),
+    ])
+    func httpsRule(_ url: String, _ accepted: Bool) {
+        let result = URLRule.check(url)
+        if case .success = result { #expect(accepted) } else { #expect(!accepted) }
+    }
+}
