@@ -36,6 +36,8 @@ let package = Package(
         // Thin wrappers over the C libraries.
         .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),
         .target(name: "ECDCrypto", dependencies: ["ECDCOpenSSL"]),
+        // Not shipped: the crash-test child (kill -9 during commits) and the SQLite benchmark.
+        .executableTarget(name: "ECDSQLiteTool", dependencies: ["ECDSQLite"]),
 
         // Cronofy API client.
         .target(name: "ECDCronofy"),
@@ -70,7 +72,7 @@ let package = Package(
         .executableTarget(name: "ecd", dependencies: ["ECDApp"]),
 
         .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP"]),
-        .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite"]),
+        .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool"]),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
         .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP"]),
