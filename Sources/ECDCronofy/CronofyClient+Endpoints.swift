@@ -34,7 +34,7 @@ extension CronofyClient {
     public func revoke(token: String) async throws(CronofyError) {
         var body = credentials()
         body["token"] = token
-        _ = try await perform(CallSpec(endpoint: "revoke", method: "POST", path: "/oauth/token/revoke", bearer: nil,
+        try await perform(CallSpec(endpoint: "revoke", method: "POST", path: "/oauth/token/revoke", bearer: nil,
                                        body: Self.encode(body), secrets: [token]))
     }
 
@@ -42,7 +42,7 @@ extension CronofyClient {
     public func revoke(sub: String) async throws(CronofyError) {
         var body = credentials()
         body["sub"] = sub
-        _ = try await perform(CallSpec(endpoint: "revoke", method: "POST", path: "/oauth/token/revoke", bearer: nil,
+        try await perform(CallSpec(endpoint: "revoke", method: "POST", path: "/oauth/token/revoke", bearer: nil,
                                        body: Self.encode(body), secrets: []))
     }
 
@@ -54,7 +54,7 @@ extension CronofyClient {
         precondition(requests.count <= Self.maxBatch, "at most \(Self.maxBatch) delegated-access requests per call")
         guard let first = requests.first else { return }
         let body = requests.count == 1 ? Self.encode(first) : Self.encode(BatchBody(serviceAccountAuthorizations: requests))
-        _ = try await perform(CallSpec(endpoint: "authorizations", method: "POST",
+        try await perform(CallSpec(endpoint: "authorizations", method: "POST",
                                        path: "/v1/service_account_authorizations", bearer: accessToken,
                                        body: body, secrets: [accessToken]))
     }

@@ -68,8 +68,10 @@ struct CallSpec {
 }
 
 extension CronofyClient {
-    /// Runs one call through budget, transport, error mapping and retries; returns the 2xx response.
-    func perform(_ spec: CallSpec) async throws(CronofyError) -> TransportResponse {
+    /// Runs one call through budget, transport, error mapping and retries, and hands the body of
+    /// the 2xx response to `decode`. A body that does not decode is reported as outcome
+    /// "decoding" and not retried (the same server would send the same body again).
+    func perform<T>(_ spec: CallSpec, decode: ([UInt8]) throws(CronofyError) -> T) async throws(CronofyError) -> T {
         let request = makeRequest(spec)
         let mapper = ResponseMapper(secrets: spec.secrets + [configuration.clientSecret])
         var attempt = 0
@@ -77,44 +79,66 @@ extension CronofyClient {
             attempt += 1
             await budget.acquire()
             let started = ContinuousClock.now
-            let failure: CronofyError
-            let retryable: Bool
-            do {
-                let response = try await transport.send(request)
-                if (200..<300).contains(response.status) {
-                    report(spec.endpoint, "ok", since: started)
-                    return response
+            let outcome = await attemptOnce(request, spec: spec, mapper: mapper, decode: decode)
+            switch outcome {
+            case .success(let value):
+                report(spec.endpoint, "ok", since: started)
+                return value
+            case .failure(let failure, let retryable):
+                report(spec.endpoint, failure.outcome, since: started)
+                var retryAfter: Duration?
+                if case .rateLimited(let after) = failure {
+                    retryAfter = after
+                    await budget.penalize(retryAfter: retryPolicy.penalty(retryAfter: after))
                 }
-                failure = mapper.error(for: response)
-                // A 5xx or 429 answer means the server did not act on the request.
-                retryable = failure.isTransient
-            } catch {
-                let mapped = ResponseMapper.transportFailure(error)
-                failure = mapped.error
-                retryable = failure.isTransient && (spec.idempotent || !mapped.mayHaveReachedServer)
+                guard retryable, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
+                await sleep(retryPolicy.delay(afterAttempt: attempt, retryAfter: retryAfter, unit: random()))
             }
-            report(spec.endpoint, failure.outcome, since: started)
-
-            var retryAfter: Duration?
-            if case .rateLimited(let after) = failure {
-                retryAfter = after
-                await budget.penalize(retryAfter: retryPolicy.penalty(retryAfter: after))
-            }
-            guard retryable, attempt < retryPolicy.maxAttempts, !Task.isCancelled else { throw failure }
-            await sleep(retryPolicy.delay(afterAttempt: attempt, retryAfter: retryAfter, unit: random()))
         }
     }
 
-    /// Runs a call and decodes its JSON body; decoding errors name the field, never the values.
-    func performDecoding<T: Decodable>(_ spec: CallSpec, as type: T.Type) async throws(CronofyError) -> T {
-        let response = try await perform(spec)
+    private enum Attempt<T> {
+        case success(T)
+        case failure(CronofyError, retryable: Bool)
+    }
+
+    private func attemptOnce<T>(_ request: TransportRequest, spec: CallSpec, mapper: ResponseMapper,
+                                decode: ([UInt8]) throws(CronofyError) -> T) async -> Attempt<T> {
+        let response: TransportResponse
         do {
-            return try JSONDecoder().decode(T.self, from: Data(response.body))
-        } catch let error as DecodingError {
-            report(spec.endpoint, "decoding", since: ContinuousClock.now)
-            throw .decoding(Self.describe(error))
+            response = try await transport.send(request)
         } catch {
-            throw .decoding("unreadable body")
+            let mapped = ResponseMapper.transportFailure(error)
+            return .failure(mapped.error,
+                            retryable: mapped.error.isTransient && (spec.idempotent || !mapped.mayHaveReachedServer))
+        }
+        guard (200..<300).contains(response.status) else {
+            // A 5xx or 429 answer means the server did not act on the request: safe to repeat.
+            let failure = mapper.error(for: response)
+            return .failure(failure, retryable: failure.isTransient)
+        }
+        do throws(CronofyError) {
+            return .success(try decode(response.body))
+        } catch {
+            return .failure(error, retryable: false)
+        }
+    }
+
+    /// A call whose response body is irrelevant (revoke, delegated-access requests: 200/202).
+    func perform(_ spec: CallSpec) async throws(CronofyError) {
+        try await perform(spec) { (_: [UInt8]) throws(CronofyError) in () }
+    }
+
+    /// A call whose JSON body decodes to `T`; decoding errors name the field, never the values.
+    func performDecoding<T: Decodable>(_ spec: CallSpec, as type: T.Type) async throws(CronofyError) -> T {
+        try await perform(spec) { (body: [UInt8]) throws(CronofyError) -> T in
+            do {
+                return try JSONDecoder().decode(T.self, from: Data(body))
+            } catch let error as DecodingError {
+                throw .decoding(Self.describe(error))
+            } catch {
+                throw .decoding("unreadable body")
+            }
         }
     }
 

@@ -5,6 +5,13 @@ import Foundation
 public enum DataCenter: String, Sendable, CaseIterable {
     case us, uk, de, au, ca, sg
 
+    /// Parses the SDK identifier shown on the Cronofy dashboard, case-insensitively; an empty
+    /// string means `us`, as in the official SDKs.
+    public init?(identifier: String) {
+        let trimmed = identifier.trimmingCharacters(in: .whitespaces).lowercased()
+        self.init(rawValue: trimmed.isEmpty ? "us" : trimmed)
+    }
+
     /// `https://api.cronofy.com` for `us`, `https://api-<id>.cronofy.com` otherwise.
     public var apiURL: URL { host(role: "api") }
 
@@ -50,7 +57,6 @@ enum PercentEncoding {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
                 out.unicodeScalars.append("%")
                 out.unicodeScalars.append(hex[Int(byte >> 4)])
                 out.unicodeScalars.append(hex[Int(byte & 0x0F)])
@@ -58,6 +64,8 @@ enum PercentEncoding {
         }
         return out
     }
+
+    private static let hex = Array("0123456789ABCDEF".unicodeScalars)
 
     static func query(_ items: [(String, String)]) -> String {
         items.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")

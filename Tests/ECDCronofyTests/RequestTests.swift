@@ -138,4 +138,14 @@ import Testing
         await #expect(throws: CronofyError.invalidGrant(description: nil)) { try await client.refresh(refreshToken: "r") }
         #expect(log.calls.map { "\($0.0):\($0.1)" } == ["token:5xx", "token:ok", "token:invalid_grant"])
     }
+
+    @Test func undecodableBodyIsReportedOnceAndNotRetried() async {
+        let transport = RecordingTransport([.status(200, "{}"), .status(200, #"{"sub":"ser_1"}"#)])
+        let client = Fixture.client(transport)
+        let log = CallLog()
+        client.onCall = { endpoint, outcome, _ in log.add(endpoint, outcome) }
+        await #expect(throws: CronofyError.decoding("missing sub")) { try await client.userInfo(accessToken: "t") }
+        #expect(transport.requests.count == 1)
+        #expect(log.calls.map { "\($0.0):\($0.1)" } == ["userinfo:decoding"])
+    }
 }

@@ -19,6 +19,13 @@ import Testing
         #expect(config.appURL == dc.appURL)
     }
 
+    @Test func parsesIdentifiers() {
+        #expect(DataCenter(identifier: "DE") == .de)
+        #expect(DataCenter(identifier: " sg ") == .sg)
+        #expect(DataCenter(identifier: "") == .us)
+        #expect(DataCenter(identifier: "eu") == nil)
+    }
+
     @Test func allSixDataCentersExist() {
         #expect(Set(DataCenter.allCases.map(\.rawValue)) == ["us", "uk", "de", "au", "ca", "sg"])
     }
