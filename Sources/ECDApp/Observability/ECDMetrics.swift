@@ -1,0 +1,122 @@
+import ECDHTTP
+import Metrics
+import Prometheus
+
+/// ecd's metrics: one Prometheus registry per process, rendered by `GET /metrics`.
+///
+/// The HTTP and Cronofy helpers below write to the registry directly (no global state needed, so
+/// they work in tests without a bootstrap); ``bootstrap()`` additionally routes swift-metrics
+/// (`Counter`, `Timer`, … used by ECDCore) into the same registry.
+public enum ECDMetrics {
+    public static let registry = PrometheusCollectorRegistry()
+
+    /// `Content-Type` of ``render()``: Prometheus text exposition format 0.0.4.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// Metric names, for dashboards and tests.
+    public enum Name {
+        /// Counter, labels `listener`, `method`, `route` (the route pattern, or `unmatched`), `status`.
+        public static let httpRequests = "ecd_http_requests_total"
+        /// Histogram in seconds, labels `listener`, `route`.
+        public static let httpRequestDuration = "ecd_http_request_duration_seconds"
+        /// Counter, labels `endpoint` (`token`, `revoke`, `authorizations`, `userinfo`, `resources`), `outcome`.
+        public static let cronofyRequests = "ecd_cronofy_requests_total"
+        /// Histogram in seconds, label `endpoint`.
+        public static let cronofyRequestDuration = "ecd_cronofy_request_duration_seconds"
+    }
+
+    static let httpBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+    ]
+    static let cronofyBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    private static let bootstrapped = LockedValue(false)
+
+    /// Makes swift-metrics report into ``registry``. Once per process; returns false if already done.
+    @discardableResult
+    public static func bootstrap() -> Bool {
+        bootstrapped.withValue { done in
+            guard !done else { return false }
+            done = true
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            return true
+        }
+    }
+
+    /// The whole registry in Prometheus text format, for `GET /metrics`.
+    public static func render() -> String { registry.emitToString() }
+
+    /// ``render()`` as bytes, ready for a response body.
+    public static func renderBytes() -> [UInt8] { registry.emitToBuffer() }
+
+    // MARK: - HTTP
+
+    private struct HTTPKey: Hashable {
+        let listener: String, method: String, route: String, status: Int
+    }
+
+    private struct HTTPInstruments {
+        let counter: Prometheus.Counter
+        let histogram: DurationHistogram
+    }
+
+    /// Instruments by label set: a response then costs one locked dictionary lookup, not a
+    /// registry lookup that hashes the label arrays.
+    private static let httpInstruments = LockedValue<[HTTPKey: HTTPInstruments]>([:])
+
+    /// Methods kept as labels; anything else is `other`, so odd requests cannot grow the series.
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    /// Counts one response and its latency. `route` is the matched pattern (`/v1/accounts/{email}`);
+    /// nil (no route matched) is recorded as `unmatched`, never as the raw path.
+    public static func recordHTTPRequest(listener: String, method: String, route: String?, status: Int, duration: Duration) {
+        let key = HTTPKey(
+            listener: listener, method: knownMethods.contains(method) ? method : "other",
+            route: route ?? "unmatched", status: status)
+        let instruments = httpInstruments.withValue { cache in
+            if let existing = cache[key] { return existing }
+            let made = HTTPInstruments(
+                counter: registry.makeCounter(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "ecd_http_requests", unitName: "total", helpText: "HTTP responses by route and status"),
+                    labels: [("listener", key.listener), ("method", key.method), ("route", key.route), ("status", String(key.status))]),
+                histogram: registry.makeDurationHistogram(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "ecd_http_request_duration", unitName: "seconds",
+                        helpText: "Time from a complete request head to the response written"),
+                    labels: [("listener", key.listener), ("route", key.route)], buckets: httpBuckets))
+            cache[key] = made
+            return made
+        }
+        instruments.counter.increment()
+        instruments.histogram.record(duration)
+    }
+
+    /// The shape of `HTTPServerConfiguration.onResponse`, so a listener can pass it straight through.
+    public static func recordResponse(_ request: HTTPRequest?, _ response: HTTPResponse, _ context: RequestContext, _ duration: Duration) {
+        recordHTTPRequest(
+            listener: context.listenerName, method: request?.method.rawValue ?? "other",
+            route: context.routePattern, status: response.status.code, duration: duration)
+    }
+
+    // MARK: - Cronofy
+
+    /// The shape of `CronofyClient.onCall`: endpoint name, outcome, duration.
+    public static func recordCronofyCall(endpoint: String, outcome: String, duration: Duration) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: "ecd_cronofy_requests", unitName: "total", helpText: "Calls to Cronofy by endpoint and outcome"),
+            labels: [("endpoint", endpoint), ("outcome", outcome)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                metricName: "ecd_cronofy_request_duration", unitName: "seconds", helpText: "Duration of calls to Cronofy"),
+            labels: [("endpoint", endpoint)], buckets: cronofyBuckets
+        ).record(duration)
+    }
+}

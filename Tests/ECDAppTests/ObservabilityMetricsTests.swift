@@ -1,0 +1,65 @@
+import ECDHTTP
+import Foundation
+import Metrics
+import Testing
+@testable import ECDApp
+
+@Suite("Metrics")
+struct ObservabilityMetricsTests {
+    /// The series line of `name` whose labels include every pair of `labels`.
+    func series(_ text: String, _ name: String, _ labels: [String]) -> String? {
+        text.split(separator: "\n").map(String.init).first { line in
+            line.hasPrefix(name + "{") && labels.allSatisfy { line.contains($0) }
+        }
+    }
+
+    @Test("HTTP requests are counted by route and status, with a latency histogram")
+    func httpMetrics() throws {
+        let route = "/test/\(UUID().uuidString)"
+        ECDMetrics.recordHTTPRequest(listener: "internal", method: "GET", route: route, status: 200, duration: .milliseconds(3))
+        ECDMetrics.recordHTTPRequest(listener: "internal", method: "GET", route: route, status: 200, duration: .milliseconds(30))
+        ECDMetrics.recordHTTPRequest(listener: "internal", method: "GET", route: route, status: 404, duration: .microseconds(100))
+        let text = ECDMetrics.render()
+        #expect(text.contains("# TYPE ecd_http_requests_total counter"))
+        #expect(text.contains("# HELP ecd_http_requests_total"))
+        let ok = try #require(series(text, "ecd_http_requests_total", ["route=\"\(route)\"", "status=\"200\"", "listener=\"internal\"", "method=\"GET\""]))
+        #expect(ok.hasSuffix(" 2"))
+        #expect(series(text, "ecd_http_requests_total", ["route=\"\(route)\"", "status=\"404\""])?.hasSuffix(" 1") == true)
+        #expect(text.contains("# TYPE ecd_http_request_duration_seconds histogram"))
+        let count = try #require(series(text, "ecd_http_request_duration_seconds_count", ["route=\"\(route)\""]))
+        #expect(count.hasSuffix(" 3"))
+        let bucket = try #require(series(text, "ecd_http_request_duration_seconds_bucket", ["route=\"\(route)\"", "le=\"0.005\""]))
+        #expect(bucket.hasSuffix(" 2"))
+        #expect(ECDMetrics.renderBytes().count == ECDMetrics.render().utf8.count)
+    }
+
+    @Test("the onResponse shape records the route pattern, never the raw path")
+    func onResponseShape() throws {
+        let listener = "l\(UInt32.random(in: 0...UInt32.max))"
+        let context = RequestContext(requestID: "r1", routePattern: nil, listenerName: listener)
+        ECDMetrics.recordResponse(nil, HTTPResponse(status: .notFound), context, .milliseconds(1))
+        let text = ECDMetrics.render()
+        let line = try #require(series(text, "ecd_http_requests_total", ["listener=\"\(listener)\""]))
+        #expect(line.contains("route=\"unmatched\""))
+        #expect(line.contains("method=\"other\""))
+    }
+
+    @Test("Cronofy calls are counted by endpoint and outcome")
+    func cronofyMetrics() throws {
+        let endpoint = "e\(UInt32.random(in: 0...UInt32.max))"
+        ECDMetrics.recordCronofyCall(endpoint: endpoint, outcome: "ok", duration: .milliseconds(80))
+        ECDMetrics.recordCronofyCall(endpoint: endpoint, outcome: "429", duration: .milliseconds(5))
+        let text = ECDMetrics.render()
+        #expect(series(text, "ecd_cronofy_requests_total", ["endpoint=\"\(endpoint)\"", "outcome=\"ok\""])?.hasSuffix(" 1") == true)
+        #expect(series(text, "ecd_cronofy_request_duration_seconds_count", ["endpoint=\"\(endpoint)\""])?.hasSuffix(" 2") == true)
+    }
+
+    @Test("after bootstrap, swift-metrics counters land in the same registry")
+    func swiftMetricsBridge() {
+        ECDMetrics.bootstrap()
+        let name = "ecd_test_bridge_\(UInt32.random(in: 0...UInt32.max))"
+        Metrics.Counter(label: name, dimensions: [("kind", "x")]).increment(by: 5)
+        #expect(ECDMetrics.render().contains("\(name){kind=\"x\"} 5"))
+        #expect(ECDMetrics.bootstrap() == false)
+    }
+}
