@@ -30,8 +30,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
-        // Reusable HTTP/1.1 server on POSIX sockets + Dispatch. Imports nothing of ours.
-        .target(name: "ECDHTTP"),
+        // Reusable HTTP/1.1 server on POSIX sockets + epoll. Imports nothing of ours but its
+        // tiny epoll/eventfd/accept4 shim (SwiftGlibc does not import those).
+        .systemLibrary(name: "ECDCEpoll"),
+        .target(name: "ECDHTTP", dependencies: ["ECDCEpoll"]),
 
         // Thin wrappers over the C libraries.
         .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),

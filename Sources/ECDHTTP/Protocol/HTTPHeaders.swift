@@ -28,6 +28,8 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     public mutating func add(name: String, value: String) { fields.append((name, value)) }
 
+    public mutating func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
+
     /// Replaces every field named `name` with one field, or appends it.
     public mutating func replaceOrAdd(name: String, value: String) {
         remove(name: name)

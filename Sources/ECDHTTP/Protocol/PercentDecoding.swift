@@ -3,10 +3,11 @@ public enum PercentDecoding {
     /// Decodes `%XX` escapes; with `plusAsSpace`, `+` becomes a space (form encoding).
     /// Returns nil for a malformed escape or bytes that are not UTF-8.
     public static func decode<S: StringProtocol>(_ s: S, plusAsSpace: Bool = false) -> String? {
-        var utf8 = Array(s.utf8)
-        guard utf8.contains(UInt8(ascii: "%")) || (plusAsSpace && utf8.contains(UInt8(ascii: "+"))) else {
+        // Fast path without allocating a byte copy: most paths and values have no escapes.
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
             return String(s)
         }
+        var utf8 = Array(s.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count)
         var i = 0

@@ -1,0 +1,184 @@
+import ECDCEpoll
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// One client connection. It lives on a single event loop and is only touched on that loop's
+/// thread (hence `@unchecked Sendable`: deferred work hands results back through `loop.execute`).
+///
+/// Life cycle: read → parse → respond → write, repeated while the connection is kept alive.
+/// Reading pauses while a deferred response is pending or output is blocked, which keeps
+/// pipelined answers in order and bounds what one client can make us buffer.
+final class HTTPConnection: EventHandler, @unchecked Sendable {
+    enum Phase {
+        case idle        // between requests: keep-alive idle timeout
+        case head        // a head is arriving: header timeout (408)
+        case body        // a body is arriving: body timeout (408)
+        case handling    // deferred work is running: no timeout, input paused
+        case writing     // the socket is full: write timeout, input paused
+        case lingering   // answered and closing: drop input until EOF or a short timeout
+        case closed
+    }
+
+    let fd: Int32
+    let core: ServerCore
+    let loop: EventLoop
+    let peerAddress: String?
+    let peerPort: Int?
+
+    var parser: HTTPRequestParser
+    /// Received bytes not yet consumed by the parser (empty for a connection between requests).
+    var input: [UInt8] = []
+    /// Response bytes the socket did not take yet.
+    var output: [UInt8] = []
+    var outputOffset = 0
+    var phase: Phase = .head
+    /// Monotonic nanoseconds at which the current phase times out; 0 for none.
+    var deadline: UInt64 = 0
+    var closeAfterOutput = false
+    var interest: UInt32 = 0
+    var lingerBytes = 0
+
+    var isClosed: Bool { phase == .closed }
+
+    init(fd: Int32, core: ServerCore, loop: EventLoop, peerAddress: String?, peerPort: Int?) {
+        self.fd = fd
+        self.core = core
+        self.loop = loop
+        self.peerAddress = peerAddress
+        self.peerPort = peerPort
+        parser = HTTPRequestParser(limits: core.limits)
+    }
+
+    /// Registers with the loop; the header timeout runs from now (a silent client is a slowloris).
+    func start() {
+        phase = .head
+        deadline = MonotonicClock.now() + core.headerTimeout
+        interest = ecd_EPOLLIN
+        guard loop.register(fd, self, events: interest) else {
+            phase = .closed
+            close(fd)
+            core.connectionCount.subtract(1, ordering: .relaxed)
+            return
+        }
+    }
+
+    // MARK: Events
+
+    func handle(events: UInt32) {
+        if events & (ecd_EPOLLERR | ecd_EPOLLHUP) != 0 {
+            // The peer is gone both ways (or reset us): nothing more can be delivered.
+            closeNow()
+            return
+        }
+        if events & ecd_EPOLLOUT != 0 && phase == .writing {
+            flushOutput()
+        }
+        if events & ecd_EPOLLIN != 0 {
+            readAvailable()
+        }
+    }
+
+    func sweep(now: UInt64) {
+        guard deadline != 0 && now >= deadline else { return }
+        switch phase {
+        case .idle, .writing, .lingering:
+            closeNow()
+        case .head, .body:
+            refuse(HTTPParseError(.requestTimeout, "request not received in time"))
+        case .handling, .closed:
+            break
+        }
+    }
+
+    private func readAvailable() {
+        let buffer = loop.readBuffer
+        while interest & ecd_EPOLLIN != 0 && !isClosed {
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n > 0 {
+                received(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))
+                if n < buffer.count { return }
+            } else if n == 0 {
+                closeNow()
+                return
+            } else {
+                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { closeNow() }
+                return
+            }
+        }
+    }
+
+    private func received(_ fresh: UnsafeRawBufferPointer) {
+        if phase == .lingering {
+            lingerBytes += fresh.count
+            if lingerBytes > 1 << 20 { closeNow() }
+            return
+        }
+        if phase == .idle {
+            phase = .head
+            deadline = MonotonicClock.now() + core.headerTimeout
+        }
+        if input.isEmpty {
+            // The common case: parse straight from the loop's buffer, keep only a remainder.
+            let consumed = process(fresh)
+            if !isClosed && consumed < fresh.count {
+                input.append(contentsOf: fresh.slice(consumed, fresh.count))
+            }
+        } else {
+            input.append(contentsOf: fresh)
+            processInput()
+        }
+    }
+
+    func processInput() {
+        let consumed = input.withUnsafeBytes { process($0) }
+        if isClosed || consumed == input.count {
+            input = []
+        } else if consumed > 0 {
+            input.removeFirst(consumed)
+        }
+    }
+
+    /// Parses and answers complete requests in `buffer` until it runs out, a response is
+    /// deferred, output blocks, or the connection closes. Returns the bytes consumed.
+    private func process(_ buffer: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while phase == .idle || phase == .head || phase == .body {
+            let step: (consumed: Int, event: HTTPRequestParser.Event)
+            do {
+                step = try parser.parse(buffer.slice(offset, buffer.count))
+            } catch {
+                refuse(error)
+                return buffer.count
+            }
+            offset += step.consumed
+            switch step.event {
+            case .needMore:
+                if parser.isReadingBody {
+                    enterBodyPhase()
+                } else if (parser.hasPartialHead || offset < buffer.count) && phase == .idle {
+                    phase = .head
+                    deadline = MonotonicClock.now() + core.headerTimeout
+                }
+                return offset
+            case .expectContinue:
+                enterBodyPhase()
+                send(HTTPConnection.continueBytes)
+            case .request(let request, let keepAlive):
+                handle(request, keepAlive: keepAlive)
+            }
+        }
+        return offset
+    }
+
+    private func enterBodyPhase() {
+        if phase != .body {
+            phase = .body
+            deadline = MonotonicClock.now() + core.bodyTimeout
+        }
+    }
+
+    static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+}

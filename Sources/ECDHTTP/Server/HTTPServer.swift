@@ -1,0 +1,114 @@
+import ECDCEpoll
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// An HTTP/1.1 server on one listening address.
+///
+/// Connections are served by the process-wide event loops (one thread per core, epoll driven):
+/// a request is read, parsed, handled and answered on its loop's thread; only `.deferred`
+/// results leave it, for a Swift concurrency task.
+public final class HTTPServer: Sendable {
+    private struct State {
+        var fd: Int32 = -1
+        var bound: ListenAddress?
+        var started = false
+        var stopped = false
+    }
+
+    public let configuration: HTTPServerConfiguration
+    let core: ServerCore
+    let group: EventLoopGroup
+    private let state = Mutex(State())
+
+    public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
+        self.configuration = configuration
+        core = ServerCore(configuration: configuration, responder: responder)
+        group = .shared
+    }
+
+    /// Binds and listens; connections are accepted from now on.
+    public func start() throws(HTTPServerError) {
+        let fd = try state.withLock { state throws(HTTPServerError) -> Int32 in
+            guard !state.started else { throw .alreadyStarted }
+            let (fd, bound) = try ListeningSocket.open(configuration.listen, unixMode: configuration.unixSocketMode)
+            state.started = true
+            state.fd = fd
+            state.bound = bound
+            return fd
+        }
+        let core = self.core
+        for loop in group.loops {
+            loop.requireSweepInterval(core.sweepInterval)
+            loop.execute {
+                _ = loop.register(fd, Listener(fd: fd, core: core, loop: loop), events: ecd_EPOLLIN | ecd_EPOLLEXCLUSIVE)
+            }
+        }
+    }
+
+    /// The address actually bound (with the real port after binding port 0).
+    public var boundAddress: ListenAddress {
+        state.withLock { $0.bound } ?? configuration.listen
+    }
+
+    /// The bound TCP port; 0 for unix sockets.
+    public var port: Int {
+        if case .tcp(_, let port) = boundAddress { return port }
+        return 0
+    }
+
+    /// Open connections right now.
+    public var connectionCount: Int { core.connectionCount.load(ordering: .relaxed) }
+
+    /// Stop accepting, let in-flight requests finish up to `deadline`, close idle connections;
+    /// whatever is still open at the deadline is closed. Removes the unix socket file.
+    public func shutdown(deadline: Duration) async {
+        let fd = state.withLock { state -> Int32 in
+            guard state.started && !state.stopped else { return -1 }
+            state.stopped = true
+            return state.fd
+        }
+        guard fd >= 0 else { return }
+        let core = self.core
+        let end = ContinuousClock.now + deadline
+        core.draining.store(true, ordering: .relaxed)
+        for loop in group.loops {
+            await loop.submit {
+                loop.deregister(fd)
+                for case let connection as HTTPConnection in loop.allHandlers() where connection.core === core {
+                    connection.drain()
+                }
+            }
+        }
+        close(fd)
+        if case .unix(let path) = configuration.listen { unlink(path) }
+
+        while core.connectionCount.load(ordering: .relaxed) > 0 && ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        guard core.connectionCount.load(ordering: .relaxed) > 0 else { return }
+        for loop in group.loops {
+            await loop.submit {
+                for case let connection as HTTPConnection in loop.allHandlers() where connection.core === core {
+                    connection.closeNow()
+                }
+            }
+        }
+    }
+
+    /// Serves an already-connected socket (tests drive connections over a socketpair this way).
+    func serve(connectedSocket fd: Int32) {
+        let core = self.core
+        let loop = group.nextLoop()
+        core.connectionCount.add(1, ordering: .relaxed)
+        loop.requireSweepInterval(core.sweepInterval)
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        loop.execute {
+            HTTPConnection(fd: fd, core: core, loop: loop, peerAddress: nil, peerPort: nil).start()
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// One listener's settings.
+public struct HTTPServerConfiguration: Sendable {
+    /// The listener's name (`public`, `internal`, `simulator`), copied into `RequestContext.listenerName`.
+    public var name: String
+    public var listen: ListenAddress
+    public var limits: HTTPLimits
+    /// Called on the connection's thread after each response is written (access log, metrics),
+    /// with the request (nil when it was refused before parsing completed), the response as sent,
+    /// its context and the time since the head was complete. Must not block.
+    public var onResponse: (@Sendable (HTTPRequest?, HTTPResponse, RequestContext, Duration) -> Void)?
+    /// Mode of the unix socket file (ignored for TCP).
+    public var unixSocketMode: UInt32 = 0o660
+
+    public init(name: String = "http", listen: ListenAddress, limits: HTTPLimits = HTTPLimits()) {
+        self.name = name
+        self.listen = listen
+        self.limits = limits
+        self.onResponse = nil
+    }
+}

@@ -1,0 +1,73 @@
+import ECDCEpoll
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// The accept side of a server on one loop. Every loop watches the same listening socket with
+/// EPOLLEXCLUSIVE, so the kernel wakes one of them per new connection and connections spread
+/// over the cores without a hand-off.
+final class Listener: EventHandler {
+    let fd: Int32
+    let core: ServerCore
+    unowned let loop: EventLoop
+
+    init(fd: Int32, core: ServerCore, loop: EventLoop) {
+        self.fd = fd
+        self.core = core
+        self.loop = loop
+    }
+
+    func handle(events: UInt32) {
+        // Accept a bounded batch per wake-up so one busy listener cannot starve the loop's connections.
+        for _ in 0..<64 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { ecd_accept4(fd, $0, &length) }
+            }
+            if client < 0 {
+                // EAGAIN: drained. EMFILE/ENFILE/ECONNABORTED…: try again on the next wake-up.
+                return
+            }
+            if core.isDraining {
+                close(client)
+                continue
+            }
+            let open = core.connectionCount.add(1, ordering: .relaxed).newValue
+            if open > core.limits.maxConnections {
+                core.connectionCount.subtract(1, ordering: .relaxed)
+                Listener.refuse(client)
+                continue
+            }
+            if !core.isUnix {
+                var one: Int32 = 1
+                setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
+            let (host, port) = SocketAddress.describe(&storage)
+            let connection = HTTPConnection(fd: client, core: core, loop: loop, peerAddress: host, peerPort: port)
+            connection.start()
+        }
+    }
+
+    func sweep(now: UInt64) {}
+
+    private static let refusal: [UInt8] = {
+        let body = #"{"error":{"code":"too_many_connections","message":"too many connections"}}"#
+        return Array((
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+        ).utf8)
+    }()
+
+    /// Over the connection limit: answer 503 in one non-blocking send and close. What the client
+    /// already sent is read and dropped first, so closing does not turn into a reset.
+    private static func refuse(_ fd: Int32) {
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        _ = recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
+        _ = refusal.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))
+        close(fd)
+    }
+}
