@@ -75,19 +75,26 @@ public final class Database: @unchecked Sendable {
     }
 
     static func inTransaction<T>(_ handle: ConnectionHandle, _ body: (Connection) throws -> T) throws -> T {
-        try handle.executeScript("BEGIN IMMEDIATE")
+        try run(handle, "BEGIN IMMEDIATE")
         let connection = Connection(handle: handle)
         defer { connection.invalidate() }
         do {
             let result = try body(connection)
-            try handle.executeScript("COMMIT")
+            try run(handle, "COMMIT")
             return result
         } catch {
             // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back if open.
             if sqlite3_get_autocommit(handle.db) == 0 {
-                try? handle.executeScript("ROLLBACK")
+                try? run(handle, "ROLLBACK")
             }
             throw error
+        }
+    }
+
+    /// Transaction control statements go through the statement cache: every `write` uses them.
+    private static func run(_ handle: ConnectionHandle, _ sql: String) throws {
+        try handle.withStatement(sql) { statement in
+            while try statement.step() {}
         }
     }
 }

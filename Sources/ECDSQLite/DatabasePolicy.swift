@@ -56,8 +56,11 @@ enum DatabasePolicy {
         guard let statement = try Statement.prepare(db, sql: sql, tail: &tail) else { return nil }
         var first: String?
         if try statement.step() {
-            if case .text(let text) = statement.row()[0] { first = text }
-            if case .integer(let int) = statement.row()[0] { first = String(int) }
+            switch statement.row()[0] {
+            case .text(let text): first = text
+            case .integer(let int): first = String(int)
+            default: break
+            }
             while try statement.step() {}
         }
         return first

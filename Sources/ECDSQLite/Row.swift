@@ -1,3 +1,5 @@
+import ECDCSQLite
+
 /// One result row, copied out of SQLite so it stays valid after the statement moves on.
 public struct Row: Sendable {
     public let columns: [String]
@@ -24,7 +26,7 @@ public struct Row: Sendable {
             throw SQLiteError.misuse("no column named \(column)", sql: nil)
         }
         guard let value = T(sqlValue: values[index]) else {
-            throw SQLiteError(code: 20 /* SQLITE_MISMATCH */,
+            throw SQLiteError(code: SQLITE_MISMATCH,
                               message: "column \(column) holds \(values[index].typeName), not \(T.self)", sql: nil)
         }
         return value
