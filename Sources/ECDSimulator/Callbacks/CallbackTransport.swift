@@ -1,0 +1,39 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// How a callback leaves the simulator. A protocol so that the dispatcher's retry logic can be
+/// tested without sockets; `URLSessionCallbackTransport` is the real one.
+protocol CallbackTransport: Sendable {
+    /// POSTs `body` and returns the receiver's status, or nil when it could not be reached or
+    /// did not answer within `timeout`.
+    func post(url: String, body: [UInt8], headers: [(String, String)], timeout: Duration) async -> Int?
+}
+
+struct URLSessionCallbackTransport: CallbackTransport {
+    private let session: URLSession
+
+    init() {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    func post(url: String, body: [UInt8], headers: [(String, String)], timeout: Duration) async -> Int? {
+        guard let target = URL(string: url) else { return nil }
+        var request = URLRequest(url: target)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        request.timeoutInterval = seconds
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        do {
+            let (_, response) = try await session.data(for: request)
+            return (response as? HTTPURLResponse)?.statusCode
+        } catch {
+            return nil
+        }
+    }
+}

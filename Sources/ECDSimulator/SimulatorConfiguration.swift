@@ -1,0 +1,72 @@
+import ECDHTTP
+
+/// Everything a `CronofySimulator` starts with. Fault injection set here applies from the first
+/// request; `SimulatorControl` (or the `/_simulator` endpoint) changes it while running.
+public struct SimulatorConfiguration: Sendable {
+    public var listen: ListenAddress = .tcp(host: "127.0.0.1", port: 9000)
+    /// The one application the simulator knows. Other credentials get `invalid_client`.
+    public var clientID = "sim_client_id"
+    public var clientSecret = "sim_client_secret"
+    /// Lifetime of access tokens (`expires_in`); refresh tokens live until used or revoked.
+    public var tokenLifetime: Duration = .seconds(1800)
+    /// Lifetime of authorization codes, both the service account's and delegated ones.
+    public var codeLifetime: Duration = .seconds(300)
+    /// Sign delegated-access callbacks with `Cronofy-HMAC-SHA256` (base64 of HMAC-SHA256 keyed by
+    /// the client secret over the raw body).
+    public var signCallbacks = false
+    /// Mailboxes whose delegated access is refused with `unable_to_grant_scope`.
+    public var refusedEmails: Set<String> = []
+    /// Identity of the service account an approval connects, unless the control API names
+    /// another one for the next approval.
+    public var serviceAccountDomain = "example.com"
+    public var serviceAccountProvider = "google"
+    public var serviceAccountEmail = "service-account@example.com"
+    /// Wait before the first attempt to deliver a callback (Cronofy answers 202 first).
+    public var callbackDelay: Duration = .milliseconds(20)
+    /// Attempts per callback before giving up (the first one included).
+    public var callbackMaxAttempts = 6
+    /// Delay before the first retry; it doubles for each further retry, capped at `callbackMaxRetryDelay`.
+    public var callbackRetryBaseDelay: Duration = .milliseconds(100)
+    public var callbackMaxRetryDelay: Duration = .seconds(5)
+    /// Per-attempt timeout of a callback POST.
+    public var callbackTimeout: Duration = .seconds(10)
+    /// Mailboxes whose callbacks are never sent (as if Cronofy lost them).
+    public var droppedCallbackEmails: Set<String> = []
+    /// What `GET /v1/resources` lists; nil gives a default list in the service account's domain.
+    public var resources: [SimulatorResource]?
+    /// Faults active from the start (e.g. `--fault token:500:2`).
+    public var faults: [SimulatorFaultRule] = []
+
+    public init() {}
+}
+
+/// A room or piece of equipment listed by `GET /v1/resources`.
+public struct SimulatorResource: Sendable, Hashable, Codable {
+    public var email: String
+    public var name: String
+    public init(email: String, name: String) {
+        self.email = email
+        self.name = name
+    }
+
+    /// Two rooms and a projector in `domain`, in the shape of the reference's example.
+    public static func defaults(domain: String) -> [SimulatorResource] {
+        [
+            SimulatorResource(email: "board-room-london@\(domain)", name: "Board room (London)"),
+            SimulatorResource(email: "meeting-room-1@\(domain)", name: "Meeting room 1"),
+            SimulatorResource(email: "projector-1@\(domain)", name: "Projector 1"),
+        ]
+    }
+}
+
+/// Who a service-account approval connects: what userinfo later reports for it.
+public struct ServiceAccountIdentity: Sendable, Hashable {
+    public var email: String
+    public var domain: String
+    public var provider: String
+    public init(email: String, domain: String, provider: String) {
+        self.email = email
+        self.domain = domain
+        self.provider = provider
+    }
+}
