@@ -1,0 +1,148 @@
+import ECDCrypto
+import ECDHTTP
+import Foundation
+import Testing
+
+@testable import ECDSimulator
+
+@Suite("Simulator over real sockets", .serialized)
+struct LiveSimulatorTests {
+    static let redirectURI = "http://127.0.0.1:1/oauth/callback"
+    static let creds = #""client_id":"sim_client_id","client_secret":"sim_client_secret""#
+
+    func authorizeURL(_ live: LiveSimulator, autoApprove: Bool) -> String {
+        live.url("/enterprise_connect/oauth/authorize?" + URLEncoding.query([
+            ("response_type", "code"), ("client_id", "sim_client_id"), ("redirect_uri", Self.redirectURI),
+            ("scope", "service_account/accounts/manage service_account/resources/manage"),
+            ("delegated_scope", "read_account read_events create_event"), ("state", "live-state"),
+        ] + (autoApprove ? [("auto_approve", "1")] : [])))
+    }
+
+    func connect(_ live: LiveSimulator) async throws -> [String: Any] {
+        let redirect = try await live.client.send("GET", authorizeURL(live, autoApprove: true))
+        #expect(redirect.status == 302)
+        let location = try #require(redirect.header("Location"))
+        let code = try #require(SimulatorHarness.queryValue("code", in: location))
+        let response = try await live.client.send("POST", live.url("/oauth/token"), body: """
+            {\(Self.creds),"grant_type":"authorization_code","code":"\(code)","redirect_uri":"\(Self.redirectURI)"}
+            """)
+        #expect(response.status == 200)
+        #expect(response.header("Cache-Control") == "no-store")
+        return try response.json()
+    }
+
+    @Test func wholeFlowWithASignedCallbackToARealReceiver() async throws {
+        let live = try LiveSimulator { $0.signCallbacks = true }
+        let receiver = try CallbackReceiver()
+        defer { Task { await receiver.server.shutdown(deadline: .seconds(1)) } }
+
+        #expect(live.simulator.baseURL.absoluteString == "http://127.0.0.1:\(live.simulator.port)")
+        let page = try await live.client.send("GET", authorizeURL(live, autoApprove: false))
+        #expect(page.status == 200)
+        #expect(page.text.contains("<form method=\"post\""))
+
+        let service = try await connect(live)
+        let token = try #require(service["access_token"] as? String)
+        let callbackURL = receiver.url("r-1")
+        let accepted = try await live.client.send("POST", live.url("/v1/service_account_authorizations"), body: """
+            {"email":"jane@example.com","callback_url":"\(callbackURL)","scope":"read_events","state":"s-1"}
+            """, bearer: token)
+        #expect(accepted.status == 202)
+        #expect(accepted.body.isEmpty)
+
+        let received = try #require(await receiver.waitForRequests(1).first)
+        #expect(received.path == "/callbacks/r-1")
+        #expect(received.headers["Content-Type"] == "application/json")
+        let signature = try #require(received.headers["Cronofy-HMAC-SHA256"])
+        #expect(ConstantTime.equals(
+            Array(signature.utf8),
+            Array(Base64.encode(HMACSHA256.mac(key: Array("sim_client_secret".utf8), message: received.body)).utf8)))
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(received.body)) as? [String: [String: String]])
+        let code = try #require(body["authorization"]?["code"])
+        #expect(body["authorization"]?["state"] == "s-1")
+
+        let account = try await live.client.send("POST", live.url("/oauth/token"), body: """
+            {\(Self.creds),"grant_type":"authorization_code","code":"\(code)","redirect_uri":"\(callbackURL)","callback_url":"\(callbackURL)"}
+            """)
+        #expect(account.status == 200)
+        let accountJSON = try account.json()
+        #expect((accountJSON["account_id"] as? String)?.hasPrefix("acc_") == true)
+        let callbacks = await live.simulator.control.waitForCallbacks(count: 1)
+        #expect(callbacks.first?.attempts == [.init(status: 200)])
+
+        // The control endpoint over the socket lists what was issued.
+        let issued = try await live.client.send("GET", live.url("/_simulator/issued")).json()
+        #expect((issued["codes"] as? [String])?.contains(code) == true)
+        #expect((issued["access_tokens"] as? [String])?.contains(token) == true)
+        await live.simulator.shutdown()
+    }
+
+    @Test func callbacksAreRetriedUntilTheReceiverComesUp() async throws {
+        let live = try LiveSimulator()
+        // Find a free port, then leave it closed for the first attempts.
+        let probe = try CallbackReceiver()
+        let port = probe.port
+        await probe.server.shutdown(deadline: .seconds(1))
+
+        let service = try await connect(live)
+        let callbackURL = "http://127.0.0.1:\(port)/callbacks/late"
+        let accepted = try await live.client.send("POST", live.url("/v1/service_account_authorizations"), body: """
+            {"email":"late@example.com","callback_url":"\(callbackURL)","scope":"read_events"}
+            """, bearer: service["access_token"] as? String)
+        #expect(accepted.status == 202)
+
+        // Wait until at least one attempt failed, then bring the receiver up, answering 503 once.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while (live.simulator.control.callbacks().first?.attempts.count ?? 0) < 1 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let receiver = try CallbackReceiver(port: port)
+        receiver.answer([503])
+        let callbacks = await live.simulator.control.waitForCallbacks(count: 1, timeout: .seconds(15))
+        let callback = try #require(callbacks.first)
+        #expect(callback.delivered)
+        #expect(callback.attempts.first?.status == nil)
+        #expect(callback.attempts.contains(.init(status: 503)))
+        #expect(callback.attempts.last?.status == 200)
+        #expect(receiver.requests.count == 2)
+        await receiver.server.shutdown(deadline: .seconds(1))
+        await live.simulator.shutdown()
+    }
+
+    @Test func injectedFaultsOverTheWire() async throws {
+        let live = try LiveSimulator()
+        let service = try await connect(live)
+        let token = service["access_token"] as? String
+        let inject = try await live.client.send("POST", live.url("/_simulator/faults"), body: #"{"endpoint":"userinfo","fault":"429@3","count":1}"#)
+        #expect(inject.status == 200)
+        let limited = try await live.client.send("GET", live.url("/v1/userinfo"), bearer: token)
+        #expect(limited.status == 429)
+        #expect(limited.header("Retry-After") == "3")
+
+        live.simulator.control.fail(.resources, with: .serverError)
+        #expect(try await live.client.send("GET", live.url("/v1/resources"), bearer: token).status == 500)
+        #expect(try await live.client.send("GET", live.url("/v1/resources"), bearer: token).status == 200)
+
+        live.simulator.control.fail(.userinfo, with: .slow(.milliseconds(300)))
+        let start = ContinuousClock.now
+        #expect(try await live.client.send("GET", live.url("/v1/userinfo"), bearer: token).status == 200)
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+
+        live.simulator.control.expireAccessTokens()
+        #expect(try await live.client.send("GET", live.url("/v1/userinfo"), bearer: token).status == 401)
+        await live.simulator.shutdown()
+    }
+
+    @Test func formBodiesAndUnknownRoutesOverTheWire() async throws {
+        let live = try LiveSimulator()
+        let service = try await connect(live)
+        let form = URLEncoding.query([
+            ("client_id", "sim_client_id"), ("client_secret", "sim_client_secret"), ("grant_type", "refresh_token"),
+            ("refresh_token", try #require(service["refresh_token"] as? String)),
+        ])
+        let refreshed = try await live.client.send("POST", live.url("/oauth/token"), body: form, contentType: "application/x-www-form-urlencoded")
+        #expect(refreshed.status == 200)
+        #expect(try await live.client.send("GET", live.url("/v1/nothing")).status == 404)
+        await live.simulator.shutdown()
+    }
+}
