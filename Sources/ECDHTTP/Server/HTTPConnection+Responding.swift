@@ -149,7 +149,8 @@ extension HTTPConnection {
     func beginLinger() {
         phase = .lingering
         shutdown(fd, Int32(SHUT_WR))
-        deadline = MonotonicClock.now() + core.lingerTimeout
+        // While the server drains, a client that keeps its socket open must not hold up the stop.
+        deadline = MonotonicClock.now() + (core.isDraining ? min(core.lingerTimeout, 200_000_000) : core.lingerTimeout)
         lingerBytes = 0
         setInterest(ecd_EPOLLIN)
     }

@@ -20,6 +20,11 @@ final class EventLoop: @unchecked Sendable {
 
     /// Handlers by file descriptor (descriptors are small integers, so an array is the fastest map).
     private var handlers: [EventHandler?] = []
+    /// Registration number of each descriptor, carried in the epoll token next to the descriptor:
+    /// an event that was already queued for a closed connection must not reach a new connection
+    /// that got the same descriptor number within the same batch.
+    private var generations: [UInt32] = []
+    private var generation: UInt32 = 0
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private var sweepIntervalNanos: UInt64 = 250_000_000
     private var nextSweep: UInt64 = 0
@@ -54,14 +59,25 @@ final class EventLoop: @unchecked Sendable {
 
     func register(_ fd: Int32, _ handler: EventHandler, events: UInt32) -> Bool {
         let i = Int(fd)
-        if i >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: max(i + 1 - handlers.count, 1024))) }
-        guard ecd_epoll_add(epollFD, fd, events, UInt64(fd)) == 0 else { return false }
+        if i >= handlers.count {
+            let grow = max(i + 1 - handlers.count, 1024)
+            handlers.append(contentsOf: repeatElement(nil, count: grow))
+            generations.append(contentsOf: repeatElement(0, count: grow))
+        }
+        generation &+= 1
+        guard ecd_epoll_add(epollFD, fd, events, token(fd, generation)) == 0 else { return false }
         handlers[i] = handler
+        generations[i] = generation
         return true
     }
 
+    @inline(__always)
+    private func token(_ fd: Int32, _ generation: UInt32) -> UInt64 {
+        UInt64(UInt32(bitPattern: fd)) | UInt64(generation) << 32
+    }
+
     func modify(_ fd: Int32, events: UInt32) {
-        _ = ecd_epoll_mod(epollFD, fd, events, UInt64(fd))
+        _ = ecd_epoll_mod(epollFD, fd, events, token(fd, generations[Int(fd)]))
     }
 
     func deregister(_ fd: Int32) {
@@ -141,10 +157,10 @@ final class EventLoop: @unchecked Sendable {
                     drainInbox()
                     continue
                 }
-                let fd = Int(token)
-                // A handler closed by an earlier event of this batch is gone (or replaced by a new
-                // connection on the same descriptor, which then just sees a spurious wake-up).
-                guard fd < handlers.count, let handler = handlers[fd] else { continue }
+                let fd = Int(token & 0xFFFF_FFFF)
+                // A handler closed by an earlier event of this batch is gone, or replaced by a new
+                // registration of the same descriptor: its stale event is dropped.
+                guard fd < handlers.count, let handler = handlers[fd], generations[fd] == UInt32(token >> 32) else { continue }
                 handler.handle(events: events[i])
             }
             let after = MonotonicClock.now()

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import ECDHTTP
+
+@Suite("Live server: start and stop")
+struct LiveLifecycleTests {
+    @Test func gracefulShutdownFinishesInFlightAndClosesIdle() async throws {
+        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
+        try server.start()
+        let port = server.port
+        let idle = try TestClient(port: port)
+        idle.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = try await idle.readResponse()
+        let busy = try TestClient(port: port)
+        busy.send("GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(50))
+
+        let start = ContinuousClock.now
+        async let stopped: Void = server.shutdown(deadline: .seconds(3))
+        #expect(await idle.isClosedByPeer())
+        let response = try await busy.readResponse()
+        #expect(response.text == "slow 300")
+        #expect(response.header("Connection") == "close")
+        await stopped
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(server.connectionCount == 0)
+        #expect(throws: TestClient.Failure.self) { try TestClient(port: port) }
+    }
+
+    @Test func shutdownDeadlineCutsSlowRequests() async throws {
+        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
+        try server.start()
+        let busy = try TestClient(port: server.port)
+        busy.send("GET /slow?ms=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        await server.shutdown(deadline: .milliseconds(200))
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(server.connectionCount == 0)
+        #expect(await busy.isClosedByPeer())
+    }
+
+    @Test func portInUseIsAnErrorNamingBind() throws {
+        let first = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
+        try first.start()
+        let second = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: first.port)), responder: testRouter())
+        #expect(throws: HTTPServerError.system(call: "bind", errno: EADDRINUSE, address: "127.0.0.1:\(first.port)")) {
+            try second.start()
+        }
+        #expect(throws: HTTPServerError.alreadyStarted) { try first.start() }
+        Task { await first.shutdown(deadline: .zero) }
+    }
+
+    @Test func staleUnixSocketIsReplacedButLiveOneAndFilesAreNot() async throws {
+        let dir = "/tmp/ecd-http-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(dir, 0o700)
+        defer { rmdir(dir) }
+        let path = dir + "/s.sock"
+        // A stale socket file: bound, then its process "died" (closed without unlinking).
+        let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        close(stale)
+        #expect(access(path, F_OK) == 0)
+
+        try await withServer(listen: .unix(path: path)) { server in
+            let client = try TestClient(unixPath: path)
+            client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+            let rival = HTTPServer(configuration: .init(listen: .unix(path: path)), responder: testRouter())
+            #expect(throws: HTTPServerError.system(call: "bind", errno: EADDRINUSE, address: "unix:\(path)")) { try rival.start() }
+        }
+        #expect(access(path, F_OK) != 0)
+
+        let file = dir + "/plain"
+        FileManager.default.createFile(atPath: file, contents: Data("keep".utf8))
+        defer { unlink(file) }
+        let blocked = HTTPServer(configuration: .init(listen: .unix(path: file)), responder: testRouter())
+        #expect(throws: HTTPServerError.self) { try blocked.start() }
+        #expect(FileManager.default.contents(atPath: file) == Data("keep".utf8))
+    }
+
+    @Test func listenAddressParsing() throws {
+        #expect(try ListenAddress(parsing: "127.0.0.1:8080") == .tcp(host: "127.0.0.1", port: 8080))
+        #expect(try ListenAddress(parsing: "[::1]:0") == .tcp(host: "::1", port: 0))
+        #expect(try ListenAddress(parsing: "localhost:80") == .tcp(host: "localhost", port: 80))
+        #expect(try ListenAddress(parsing: "unix:/run/ecd.sock") == .unix(path: "/run/ecd.sock"))
+        #expect(ListenAddress.tcp(host: "::1", port: 5).description == "[::1]:5")
+        for bad in ["127.0.0.1", "::1:80", "[::1]", "host:99999", ":80", "unix:", "host:x"] {
+            #expect(throws: ListenAddress.ParseError.self, "\(bad)") { try ListenAddress(parsing: bad) }
+        }
+    }
+
+    @Test func localhostBinds() async throws {
+        try await withServer(listen: .tcp(host: "localhost", port: 0)) { server in
+            let client = try TestClient(port: server.port)
+            client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+        }
+    }
+}

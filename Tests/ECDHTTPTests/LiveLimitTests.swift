@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import ECDHTTP
+
+@Suite("Live server: load, limits, fairness")
+struct LiveLimitTests {
+    @Test func concurrentClients() async throws {
+        try await withServer { server in
+            let port = server.port
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for c in 0..<32 {
+                    group.addTask {
+                        let client = try TestClient(port: port)
+                        var ok = 0
+                        for i in 0..<20 {
+                            client.send("GET /echo-query?c=\(c)&i=\(i) HTTP/1.1\r\nHost: a\r\n\r\n")
+                            let response = try await client.readResponse()
+                            if response.text == "c=\(c)&i=\(i)" { ok += 1 }
+                        }
+                        return ok
+                    }
+                }
+                var total = 0
+                for try await ok in group { total += ok }
+                #expect(total == 32 * 20)
+            }
+        }
+    }
+
+    @Test func connectionsOverTheLimitGet503() async throws {
+        var limits = HTTPLimits()
+        limits.maxConnections = 2
+        try await withServer(limits: limits) { server in
+            let a = try TestClient(port: server.port)
+            let b = try TestClient(port: server.port)
+            a.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            b.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            _ = try await a.readResponse()
+            _ = try await b.readResponse()
+            let c = try TestClient(port: server.port)
+            c.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            let refused = try await c.readResponse()
+            #expect(refused.status == 503)
+            #expect(refused.header("Connection") == "close")
+            #expect(await c.isClosedByPeer())
+            // Once one leaves, a new client is served again.
+            shutdown(a.fd, Int32(SHUT_RDWR))
+            #expect(await eventually { server.connectionCount < 2 })
+            let d = try TestClient(port: server.port)
+            d.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await d.readResponse().status == 200)
+        }
+    }
+
+    @Test func slowlorisDoesNotDelayOthersAndIsCut() async throws {
+        var limits = HTTPLimits()
+        limits.headerReadTimeout = .milliseconds(800)
+        try await withServer(limits: limits) { server in
+            let slow = try TestClient(port: server.port)
+            slow.send("GET /hello HTTP/1.1\r\n")
+            let fast = try TestClient(port: server.port)
+            for _ in 0..<5 {
+                slow.send("X")
+                let start = ContinuousClock.now
+                fast.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try await fast.readResponse().status == 200)
+                // Far below the slow client's timeout (other tests load the machine meanwhile).
+                #expect(ContinuousClock.now - start < .milliseconds(250))
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await slow.readResponse().status == 408)
+        }
+    }
+
+    @Test func bodyLimitOverTCP() async throws {
+        var limits = HTTPLimits()
+        limits.maxBodyBytes = 1000
+        try await withServer(limits: limits) { server in
+            let client = try TestClient(port: server.port)
+            client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" + String(repeating: "x", count: 5000))
+            #expect(try await client.readResponse().status == 413)
+            let chunked = try TestClient(port: server.port)
+            chunked.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: "x", count: 2048) + "\r\n0\r\n\r\n")
+            #expect(try await chunked.readResponse().status == 413)
+        }
+    }
+
+    @Test func requestLineAndHeaderLimitsOverTCP() async throws {
+        var limits = HTTPLimits()
+        limits.maxRequestLineBytes = 100
+        limits.maxHeaderBytes = 200
+        limits.maxHeaderCount = 3
+        try await withServer(limits: limits) { server in
+            let a = try TestClient(port: server.port)
+            a.send("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await a.readResponse().status == 414)
+            let b = try TestClient(port: server.port)
+            b.send("GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "a", count: 300) + "\r\n\r\n")
+            #expect(try await b.readResponse().status == 431)
+            let c = try TestClient(port: server.port)
+            c.send("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n")
+            #expect(try await c.readResponse().status == 431)
+        }
+    }
+
+    @Test func chunkedUploadOverTCP() async throws {
+        try await withServer { server in
+            let client = try TestClient(port: server.port)
+            client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+            try await Task.sleep(for: .milliseconds(20))
+            client.send("2;ext=1\r\nde\r\n0\r\nT: 1\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.text == "abcde")
+        }
+    }
+}
