@@ -74,6 +74,20 @@ public final class Database: @unchecked Sendable {
         }
     }
 
+    /// Like `onQueue`, but suspends the calling task instead of blocking its thread: the work is
+    /// queued on the database queue and resumes the caller when done.
+    func onQueueAsync<T: Sendable>(_ work: @escaping @Sendable (ConnectionHandle) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                guard let handle = self.handle else {
+                    continuation.resume(throwing: SQLiteError.misuse("database is closed", sql: nil))
+                    return
+                }
+                continuation.resume(with: Result { try work(handle) })
+            }
+        }
+    }
+
     static func inTransaction<T>(_ handle: ConnectionHandle, _ body: (Connection) throws -> T) throws -> T {
         try run(handle, "BEGIN IMMEDIATE")
         let connection = Connection(handle: handle)

@@ -104,3 +104,35 @@ struct TransactionTests {
         }
     }
 }
+
+@Suite("Async access")
+struct AsyncAccessTests {
+    private struct Boom: Error {}
+
+    @Test func asyncWriteCommitsRollsBackAndInterleaves() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.cleanUp() }
+        let database = try Database(path: folder.file("async.sqlite"))
+        try await database.asyncWrite { try $0.execute("CREATE TABLE t (x)") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    for i in 0..<25 {
+                        try await database.asyncWrite { try $0.execute("INSERT INTO t VALUES (?)", [task * 100 + i]) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await #expect(throws: Boom.self) {
+            try await database.asyncWrite { connection in
+                try connection.execute("INSERT INTO t VALUES (-1)")
+                throw Boom()
+            }
+        }
+        let count = try await database.asyncRead { try $0.queryOne("SELECT count(*) AS n FROM t")?["n"] }
+        #expect(count == .integer(100))
+        #expect(database.close().isEmpty)
+        await #expect(throws: SQLiteError.self) { try await database.asyncRead { _ in 0 } }
+    }
+}
