@@ -8,9 +8,14 @@ final class Statement {
     let handle: OpaquePointer
     let sql: String
     private let database: OpaquePointer
-    /// Column names, read once: they do not change between executions of one statement.
-    private(set) lazy var columnNames: [String] = (0..<sqlite3_column_count(handle)).map {
-        String(cString: sqlite3_column_name(handle, $0))
+    /// Column names, read on the first row of each execution and shared by its rows. Not kept
+    /// across executions: a schema change re-prepares the statement and may change them.
+    private var names: [String]?
+    var columnNames: [String] {
+        if let names { return names }
+        let fresh = (0..<sqlite3_column_count(handle)).map { String(cString: sqlite3_column_name(handle, $0)) }
+        names = fresh
+        return fresh
     }
 
     /// Prepares the first statement of `sql`; `tail` receives the unparsed rest.
@@ -43,6 +48,7 @@ final class Statement {
 
     /// Returns the statement to its initial state with no bindings, ready for reuse from the cache.
     func reset() {
+        names = nil
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }

@@ -100,3 +100,21 @@ struct LifecycleTests {
         }
     }
 }
+
+@Suite("Cached statements across schema changes")
+struct SchemaChangeTests {
+    @Test func selectStarSeesAddedColumns() throws {
+        try withDatabase { database, _ in
+            try database.write { try $0.execute("CREATE TABLE t (a); INSERT INTO t VALUES (1)") }
+            let before = try database.read { try $0.queryOne("SELECT * FROM t") }
+            #expect(before?.columns == ["a"])
+            try database.write { try $0.execute("ALTER TABLE t ADD COLUMN b DEFAULT 2") }
+            let after = try database.read { try $0.queryOne("SELECT * FROM t") }
+            #expect(after?.columns == ["a", "b"])
+            #expect(after?["b"] == .integer(2))
+            try database.write { try $0.execute("ALTER TABLE t RENAME COLUMN a TO z") }
+            let renamed = try database.read { try $0.queryOne("SELECT * FROM t") }
+            #expect(renamed?.columns == ["z", "b"])
+        }
+    }
+}
