@@ -8,10 +8,7 @@ extension SimulatorRoutes {
     static let batchKey = "service_account_authorizations"
 
     func authorizeAccounts(_ request: HTTPRequest) -> HTTPResponse {
-        let authorization = request.headers["Authorization"]
-        guard let grant = try? store.withState({ state, now throws(SimulatorState.BearerFailure) in
-            try state.authenticate(authorization: authorization, now: now)
-        }) else { return Self.unauthorized() }
+        guard let grant = bearerGrant(request) else { return Self.unauthorized() }
         guard case .serviceAccount(let identity, let delegatedScope) = grant.kind else { return Self.forbidden() }
         guard let body = try? RequestBody.parse(request) else {
             return Self.unprocessable([("body", "errors.invalid", "must be a JSON object")])
