@@ -1,0 +1,11 @@
+import ArgumentParser
+
+extension ECDRootCommand {
+    /// Every subcommand, in the order `ecd --help` lists them.
+    static let subcommandList: [any ParsableCommand.Type] = [
+        CheckConfigCommand.self,
+        AccountsCommand.self,
+        TokenCommand.self,
+        ConnectLinkCommand.self,
+    ]
+}

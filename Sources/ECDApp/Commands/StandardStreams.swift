@@ -1,0 +1,17 @@
+import Foundation
+
+/// Unbuffered writes to standard output and error for command results and explanations.
+/// (`print` buffers stdout; mixing it with `FileHandle` writes could reorder lines.)
+enum StandardStreams {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(terminated(text).utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data(terminated(text).utf8))
+    }
+
+    private static func terminated(_ text: String) -> String {
+        text.hasSuffix("\n") ? text : text + "\n"
+    }
+}
