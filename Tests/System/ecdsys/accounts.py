@@ -1,0 +1,180 @@
+"""Delegated access through the connected service account: request accounts (one refused by the
+simulator), receive Cronofy's callbacks through nginx, serve and refresh tokens, revoke."""
+import json
+import time
+import urllib.parse
+
+from .procs import wait_until
+
+ALICE, BOB, REFUSED = "alice@example.com", "bob@example.com", "refused@example.com"
+
+
+def all_accounts(stack, status=None):
+    """Every account, following the cursor."""
+    accounts, after = [], None
+    while True:
+        query = {"limit": "1000"}
+        if status:
+            query["status"] = status
+        if after:
+            query["after"] = after
+        response = stack.api("GET", "/v1/accounts?" + urllib.parse.urlencode(query))
+        if response.status != 200:
+            raise RuntimeError(response.describe())
+        page = response.json()
+        accounts += page.get("accounts", [])
+        after = page.get("next")
+        if not after:
+            return accounts
+
+
+def wait_for_statuses(stack, emails, done=("active", "failed"), timeout=30):
+    """Polls until every email has a status in `done`; returns email -> account as last seen."""
+    wanted = {e.lower() for e in emails}
+    seen = {}
+
+    def settled():
+        seen.clear()
+        for account in all_accounts(stack):
+            if account["email"].lower() in wanted:
+                seen[account["email"].lower()] = account
+        return len(seen) == len(wanted) and all(a["status"] in done for a in seen.values())
+    wait_until(settled, timeout, interval=0.25)
+    return seen
+
+
+def callbacks(stack):
+    return stack.sim("GET", "/_simulator/callbacks").json()["callbacks"]
+
+
+def issued(stack):
+    return stack.sim("GET", "/_simulator/issued").json()
+
+
+def request_and_settle(stack, report):
+    response = stack.api("POST", "/v1/accounts", json_body={"accounts": [{"email": e} for e in (ALICE, BOB, REFUSED)]})
+    body = response.json() if response.status == 202 else {}
+    report.check("POST /v1/accounts with three emails: 202, all pending",
+                 response.status == 202 and [a.get("status") for a in body.get("accounts", [])] == ["pending"] * 3,
+                 response.describe())
+    seen = wait_for_statuses(stack, (ALICE, BOB, REFUSED))
+    status = {email: account.get("status") for email, account in seen.items()}
+    report.check("callbacks through nginx: alice and bob active, refused failed",
+                 status == {ALICE: "active", BOB: "active", REFUSED: "failed"}, f"statuses after 30 s: {status}")
+    error = json.dumps((seen.get(REFUSED) or {}).get("error"))
+    report.check("the refused account carries Cronofy's unable_to_grant_scope", "unable_to_grant_scope" in error, error)
+    alice = seen.get(ALICE) or {}
+    report.check("the active account has account_id, sub and a linking profile",
+                 bool(alice.get("account_id")) and bool(alice.get("sub")) and isinstance(alice.get("profile"), dict),
+                 json.dumps(alice))
+
+
+def callback_checks(stack, report):
+    """Duplicates, forgeries and malformed callbacks, all through nginx."""
+    mine = [c for c in callbacks(stack) if c["email"].lower() == ALICE]
+    if not mine:
+        report.check("the simulator recorded alice's callback", False, "no callback for alice")
+        return
+    record = mine[-1]
+    url = record["callback_url"]
+    report.check("callback_url is under base_url/callbacks/delegated/ and was acknowledged 200",
+                 url.startswith(stack.base_url + "/callbacks/delegated/") and record["delivered"]
+                 and any(a.get("status") == 200 for a in record["attempts"]), json.dumps({k: record[k] for k in ("attempts", "delivered")}))
+    exchanges_before = code_exchanges(stack, record.get("code"))
+    again = stack.client.request("POST", url, body=record["body"].encode(), headers={"Content-Type": "application/json"})
+    time.sleep(0.5)
+    report.check("the same callback again: 200, and no second exchange of its code",
+                 again.status == 200 and code_exchanges(stack, record.get("code")) == exchanges_before == 1,
+                 again.describe() + f"; exchanges of that code: {exchanges_before} before, {code_exchanges(stack, record.get('code'))} after")
+    forged = json.dumps({"authorization": {"code": "A" * 32, "state": "not-the-state"}}).encode()
+    wrong_state = stack.client.request("POST", url, body=forged, headers={"Content-Type": "application/json"})
+    report.check("callback with a state that does not match its request: 400", wrong_state.status == 400, wrong_state.describe())
+    unknown = stack.client.request("POST", stack.base_url + "/callbacks/delegated/unknown-request-id", body=forged,
+                                   headers={"Content-Type": "application/json"})
+    report.check("callback for an unknown request: 404", unknown.status == 404, unknown.describe())
+    malformed = stack.client.request("POST", url, body=b'{"authorization":', headers={"Content-Type": "application/json"})
+    report.check("callback with malformed JSON: 400", malformed.status == 400, malformed.describe())
+    bad_signature = stack.client.request("POST", url, body=record["body"].encode(),
+                                         headers={"Content-Type": "application/json", "Cronofy-HMAC-SHA256": "bm90LWEtc2lnbmF0dXJl"})
+    report.check("callback with an invalid Cronofy-HMAC-SHA256: 401", bad_signature.status == 401, bad_signature.describe())
+    get = stack.client.request("GET", url)
+    report.check("GET on a callback URL is refused by nginx (limit_except POST): 403", get.status == 403, get.describe())
+    account = stack.api("GET", "/v1/accounts/" + ALICE).json()
+    report.check("alice is still active after the forged and rejected callbacks", account.get("status") == "active", json.dumps(account))
+
+
+def code_exchanges(stack, code):
+    if not code:
+        return -1
+    calls = stack.sim("GET", "/_simulator/calls?endpoint=token").json()["calls"]
+    return sum(1 for call in calls if code in call.get("body", ""))
+
+
+def token_checks(stack, report):
+    first = stack.api("GET", f"/v1/accounts/{ALICE}/token")
+    token = first.json() if first.status == 200 else {}
+    access = token.get("access_token")
+    report.check("GET /v1/accounts/{email}/token: 200 token object issued by Cronofy, no refresh token",
+                 first.status == 200 and access in issued(stack)["access_tokens"] and "refresh_token" not in token
+                 and token.get("token_type") == "bearer" and token.get("expires_in", 0) > 60
+                 and token.get("api_url", "").rstrip("/") == stack.sim_url and token.get("account_id") and token.get("sub"),
+                 first.describe())
+    encoded = stack.api("GET", "/v1/accounts/" + urllib.parse.quote(ALICE, safe="") + "/token")
+    report.check("percent-encoded and upper-cased email address the same account",
+                 encoded.status == 200 and encoded.json().get("access_token") == access
+                 and stack.api("GET", f"/v1/accounts/{ALICE.upper()}/token").json().get("access_token") == access,
+                 encoded.describe())
+    refreshed = stack.api("POST", f"/v1/accounts/{ALICE}/refresh")
+    new = refreshed.json().get("access_token") if refreshed.status == 200 else None
+    report.check("POST /v1/accounts/{email}/refresh: 200 with a new access token from Cronofy",
+                 new is not None and new != access and new in issued(stack)["access_tokens"], refreshed.describe())
+    served = stack.api("GET", f"/v1/accounts/{ALICE}/token").json().get("access_token")
+    report.check("the token route then serves the refreshed token", served == new, f"served a different token: {served == access}")
+    longer = stack.api("GET", f"/v1/accounts/{ALICE}/token?min_validity=3600")
+    report.check("min_validity=3600 (longer than the token lives) refreshes first",
+                 longer.status == 200 and longer.json().get("access_token") not in (access, new, None), longer.describe())
+    refused = stack.api("GET", f"/v1/accounts/{REFUSED}/token")
+    report.check("token of a failed account: 409 account_not_active",
+                 refused.status == 409 and refused.json().get("error", {}).get("code") == "account_not_active", refused.describe())
+    unknown = stack.api("GET", "/v1/accounts/nobody@example.com/token")
+    report.check("token of an unknown account: 404", unknown.status == 404, unknown.describe())
+    anonymous = stack.client.request("GET", f"{stack.internal_url}/v1/accounts/{ALICE}/token")
+    wrong = stack.client.request("GET", f"{stack.internal_url}/v1/accounts/{ALICE}/token", headers={"Authorization": "Bearer nope"})
+    report.check("internal API without or with a wrong API key: 401",
+                 anonymous.status == 401 and wrong.status == 401, anonymous.describe() + " | " + wrong.describe())
+
+
+def service_account_checks(stack, report, service_account_id):
+    token = stack.api("GET", f"/v1/service-accounts/{service_account_id}/token")
+    report.check("GET /v1/service-accounts/{id}/token: 200 with a Cronofy-issued token",
+                 token.status == 200 and token.json().get("access_token") in issued(stack)["access_tokens"], token.describe())
+    resources = stack.api("GET", f"/v1/service-accounts/{service_account_id}/resources")
+    report.check("GET /v1/service-accounts/{id}/resources: 200 list of {email,name}",
+                 resources.status == 200 and isinstance(resources.json().get("resources"), list), resources.describe())
+
+
+def revoke_checks(stack, report):
+    revokes_before = len(stack.sim("GET", "/_simulator/calls?endpoint=revoke").json()["calls"])
+    revoked = stack.api("DELETE", f"/v1/accounts/{BOB}")
+    report.check("DELETE /v1/accounts/{email}: 200 revoked, revoked at Cronofy",
+                 revoked.status == 200 and revoked.json().get("status") == "revoked"
+                 and len(stack.sim("GET", "/_simulator/calls?endpoint=revoke").json()["calls"]) > revokes_before,
+                 revoked.describe())
+    after = stack.api("GET", f"/v1/accounts/{BOB}/token")
+    report.check("token of a revoked account: 409", after.status == 409, after.describe())
+
+
+def revoke_service_account(stack, report, service_account_id):
+    response = stack.api("DELETE", f"/v1/service-accounts/{service_account_id}")
+    report.check("DELETE /v1/service-accounts/{id}: 200 revoked",
+                 response.status == 200 and response.json().get("status") == "revoked", response.describe())
+    statuses = {a["status"] for a in all_accounts(stack) if a.get("service_account_id") == service_account_id}
+    report.check("every account under the revoked service account is revoked", statuses <= {"revoked", "failed"} and "revoked" in statuses,
+                 f"statuses under it: {sorted(statuses)}")
+    events = stack.api("GET", "/v1/events?limit=1000")
+    types = {e.get("type") for e in events.json().get("events", [])} if events.status == 200 else set()
+    wanted = {"service_account.connected", "service_account.connect_failed", "account.requested", "account.authorized",
+              "account.failed", "account.revoked", "service_account.revoked"}
+    report.check("GET /v1/events holds every kind of change this run made", wanted <= types,
+                 f"missing: {sorted(wanted - types)}; {events.describe(200)}")
+    return events.text

@@ -1,0 +1,60 @@
+"""A burst of delegated-access callbacks, `kill -9` of ecd in the middle of it, a restart, and the
+promise of CONTRACT §3: every callback ecd acknowledged ends in an `active` account."""
+import time
+
+from .accounts import all_accounts, callbacks
+from .procs import wait_until
+
+BURST = 300
+
+
+def burst_emails():
+    return [f"burst-{n:04d}@example.com" for n in range(BURST)]
+
+
+def acknowledged(stack, emails):
+    """Emails with at least one callback the daemon answered 200."""
+    wanted = set(emails)
+    return {c["email"].lower() for c in callbacks(stack)
+            if c["email"].lower() in wanted and any(a.get("status") == 200 for a in c["attempts"])}
+
+
+def run(stack, report):
+    emails = burst_emails()
+    started = time.monotonic()
+    response = stack.api("POST", "/v1/accounts", json_body={"accounts": [{"email": e} for e in emails]})
+    report.check(f"POST /v1/accounts with {BURST} emails: 202", response.status == 202, response.describe(200))
+    if response.status != 202:
+        return
+    # Kill as soon as the first callbacks have been acknowledged: most are then in flight or
+    # waiting in the inbox for their code exchange.
+    wait_until(lambda: len(acknowledged(stack, emails)) >= 20, 20, interval=0.02)
+    stack.kill9_ecd()
+    at_kill = acknowledged(stack, emails)
+    report.note(f"kill -9 {time.monotonic() - started:.2f} s after the request, with {len(at_kill)} of {BURST} callbacks acknowledged")
+    stack.start_ecd(stack.base_url)
+    report.check("ecd restarts after kill -9 and answers /readyz",
+                 stack.api("GET", "/readyz").status == 200, stack.api("GET", "/readyz").describe())
+
+    def finished():
+        records = [c for c in callbacks(stack) if c["email"].lower() in set(emails)]
+        return len({c["email"].lower() for c in records}) == BURST and all(c["finished"] for c in records)
+    wait_until(finished, 60, interval=0.5)
+    acked = acknowledged(stack, emails)
+
+    def all_active():
+        active = {a["email"].lower() for a in all_accounts(stack, status="active")}
+        return acked <= active
+    wait_until(all_active, 90, interval=1.0)
+    states = {}
+    for account in all_accounts(stack):
+        if account["email"].lower() in set(emails):
+            states[account["email"].lower()] = account["status"]
+    lost = sorted(e for e in acked if states.get(e) != "active")
+    report.check(f"every acknowledged callback ({len(acked)}) ended in an active account",
+                 not lost and len(acked) > 0,
+                 f"{len(lost)} not active, e.g. {[(e, states.get(e)) for e in lost[:5]]}")
+    counts = {}
+    for status in states.values():
+        counts[status] = counts.get(status, 0) + 1
+    report.note(f"burst after restart: {counts}, {len(acked)} callbacks acknowledged, {time.monotonic() - started:.1f} s in all")

@@ -1,0 +1,82 @@
+"""The shipped deployment files: `nginx -t` of deploy/nginx as installed, `systemd-analyze verify`
+of the unit with the built binary where the unit expects it."""
+import os
+import shutil
+import subprocess
+
+from . import nginxconf
+
+
+def nginx_syntax(stack, report):
+    for variant in ("tls", "plain"):
+        prefix = os.path.join(stack.workdir, f"nginx-t-{variant}")
+        try:
+            conf = nginxconf.write_shipped_check(prefix, stack.repo, stack.cert, stack.key, variant)
+        except nginxconf.ShapeError as error:
+            report.check(f"nginx -t on the shipped {variant} configuration", False, str(error))
+            continue
+        result = subprocess.run(["nginx", "-t", "-c", conf, "-p", prefix + "/"], capture_output=True, text=True, timeout=30)
+        name = "deploy/nginx/ecd.conf + ecd-locations.conf" if variant == "tls" else "deploy/nginx/ecd-plain.conf + ecd-locations.conf"
+        report.check(f"nginx -t on the shipped {name}", result.returncode == 0, result.stderr.strip().replace("\n", " | "))
+
+
+def systemd_unit(stack, report):
+    unit = os.path.join(stack.repo, "deploy", "systemd", "ecd.service")
+    if shutil.which("systemd-analyze") is None:
+        report.skip("systemd-analyze verify deploy/systemd/ecd.service", "systemd-analyze is not installed")
+        return
+    if os.geteuid() != 0:
+        report.skip("systemd-analyze verify deploy/systemd/ecd.service", "needs root to install the binary as /usr/local/bin/ecd")
+        return
+    # The unit names /usr/local/bin/ecd; verify fails when ExecStart's binary is missing.
+    shutil.copyfile(stack.ecd, "/usr/local/bin/ecd.systest")
+    os.chmod("/usr/local/bin/ecd.systest", 0o755)
+    os.replace("/usr/local/bin/ecd.systest", "/usr/local/bin/ecd")
+    result = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True, timeout=60)
+    about_unit = [line for line in (result.stdout + result.stderr).splitlines() if "ecd.service" in line]
+    report.check("systemd-analyze verify deploy/systemd/ecd.service", result.returncode == 0 and not about_unit,
+                 " | ".join(about_unit) or result.stderr.strip())
+
+
+def check_config(stack, report):
+    result = subprocess.run([stack.ecd, "check-config", "--config", stack.config_path],
+                            capture_output=True, text=True, timeout=30, cwd=stack.workdir)
+    output = result.stdout + result.stderr
+    leaked = [name for name, value in (("client secret", stack.client_secret), ("API key", stack.api_key)) if value in output]
+    report.check("ecd check-config: exit 0, secrets shown as <redacted>",
+                 result.returncode == 0 and "<redacted>" in output and not leaked,
+                 f"exit {result.returncode}, leaked {leaked}: {output.strip()[:300]}")
+    broken = os.path.join(stack.workdir, "broken.json")
+    with open(broken, "w") as f:
+        f.write('{"public": {"base_url": "ftp://example.com"}}')
+    result = subprocess.run([stack.ecd, "check-config", "--config", broken], capture_output=True, text=True, timeout=30,
+                            cwd=stack.workdir, env={k: v for k, v in os.environ.items() if not k.startswith("ECD_")})
+    report.check("ecd check-config on a bad file: exit 1, one line naming each key",
+                 result.returncode == 1 and "public.base_url" in result.stderr and "cronofy.client_id" in result.stderr,
+                 f"exit {result.returncode}: {result.stderr.strip()[:300]}")
+
+
+def backup(stack, report):
+    """`ecd backup` of the live database, opened with Python's sqlite3 and checked."""
+    import sqlite3
+    target = os.path.join(stack.workdir, "backup", "ecd-backup.sqlite")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    result = subprocess.run([stack.ecd, "backup", "--to", target, "--config", stack.config_path],
+                            capture_output=True, text=True, timeout=60, cwd=stack.workdir)
+    with open(os.path.join(stack.workdir, "logs", "backup.log"), "w") as f:
+        f.write(result.stdout + result.stderr)
+    if not report.check("ecd backup --to: exit 0 while the daemon runs", result.returncode == 0 and os.path.exists(target),
+                        f"exit {result.returncode}: {result.stderr.strip()[:300]}"):
+        return None
+    connection = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    try:
+        integrity = connection.execute("PRAGMA integrity_check").fetchall()
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        rows = connection.execute("SELECT count(*) FROM accounts").fetchone()[0] if "accounts" in tables else -1
+    finally:
+        connection.close()
+    report.check("the backup passes PRAGMA integrity_check and holds the accounts",
+                 integrity == [("ok",)] and rows > 0, f"integrity {integrity[:3]}, tables {sorted(tables)}, accounts rows {rows}")
+    mode = os.stat(target).st_mode & 0o777
+    report.check("the backup file is readable by its owner only", mode & 0o077 == 0, f"mode {oct(mode)}")
+    return target

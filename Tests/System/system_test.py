@@ -1,0 +1,87 @@
+"""ecd's system test: the release binary behind real nginx, against the Cronofy simulator, the way
+production runs. Started by scripts/system-test.sh, which builds the binary and owns the temp dir.
+Prints one PASS/FAIL line per check and `N passed, N failed` last; exits 1 on any failure."""
+import argparse
+import signal
+import sys
+
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, routes, secrets_scan
+from ecdsys.report import Report
+from ecdsys.stack import Stack
+
+
+def stage(report, name, body, *args):
+    """Runs one stage; an exception is one failure naming the stage, and the run goes on."""
+    try:
+        return body(*args)
+    except Exception as error:  # noqa: BLE001 - every stage failure must be reported, not crash the run
+        report.crashed(name, error)
+        return None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ecd", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--repo", required=True)
+    options = parser.parse_args()
+    # The shell wrapper's trap sends SIGTERM: unwind through `finally` so every process is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    report = Report()
+    stack = Stack(options.repo, options.ecd, options.workdir, refuse=[accounts.REFUSED])
+    try:
+        run(stack, report)
+    except Exception as error:  # noqa: BLE001 - a stack that cannot start is one failure, reported
+        report.crashed("system test", error)
+    finally:
+        stack.shutdown()
+    return report.summary()
+
+
+def run(stack, report):
+    stack.prepare()
+    stage(report, "nginx -t", deploy_checks.nginx_syntax, stack, report)
+    stage(report, "systemd-analyze", deploy_checks.systemd_unit, stack, report)
+    stack.write_config(stack.tls_url)
+    stage(report, "check-config", deploy_checks.check_config, stack, report)
+    stack.start_simulator()
+    migrate = stack.migrate()
+    report.check("ecd migrate (the unit's ExecStartPre) exits 0", migrate.returncode == 0, migrate.stderr.strip()[:300])
+    # Phase 1, as production: base_url is nginx's TLS server; the admin's browser walks the
+    # connect flow over https.
+    stack.start_ecd(stack.tls_url)
+    stack.start_nginx()
+    service_account = stage(report, "connect flow", connect.run, stack, report)
+    stage(report, "listener routes", routes.run, stack, report)
+    status, in_time = stack.stop_ecd()
+    report.check("SIGTERM: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
+    # Phase 2: Cronofy's callbacks. The simulator posts them with URLSession (libcurl), which
+    # trusts only the system's CA store, so it cannot reach the self-signed TLS server: base_url
+    # is now nginx's plain server (deploy/nginx/ecd-plain.conf, same ecd-locations.conf).
+    report.note("delegated-access callbacks go through nginx's plain-http server (ecd-plain.conf): "
+                "the simulator's libcurl cannot trust the test's self-signed certificate")
+    stack.start_ecd(stack.plain_url)
+    if service_account:
+        stage(report, "delegated access", accounts.request_and_settle, stack, report)
+        stage(report, "callbacks", accounts.callback_checks, stack, report)
+        stage(report, "tokens", accounts.token_checks, stack, report)
+        stage(report, "service account token", accounts.service_account_checks, stack, report, service_account)
+        stage(report, "revoke", accounts.revoke_checks, stack, report)
+    else:
+        report.check("a service account is connected for the delegated-access stages", False, "the connect flow failed")
+    stage(report, "hostile requests", hostile.run, stack, report)
+    if service_account:
+        stage(report, "kill -9 during a callback burst", crash.run, stack, report)
+    backup = stage(report, "backup", deploy_checks.backup, stack, report)
+    events = stack.api("GET", "/v1/events?limit=1000").text
+    stage(report, "secrets while running", secrets_scan.check, stack, report, "while running",
+          [backup] if backup else [], [("GET /v1/events", events)])
+    if service_account:
+        stage(report, "revoke service account", accounts.revoke_service_account, stack, report, service_account)
+    status, in_time = stack.stop_ecd()
+    report.check("SIGTERM after the burst: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
+    stage(report, "secrets after stop", secrets_scan.check, stack, report, "after stop")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
