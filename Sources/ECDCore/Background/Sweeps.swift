@@ -1,0 +1,112 @@
+import ECDSQLite
+import Foundation
+
+/// The periodic work: callback timeouts, unsent requests, refresh ahead, the batched last-used
+/// flush and the gauges.
+extension EnterpriseConnect {
+    func runSweeps() async {
+        while !Task.isCancelled {
+            await sweepOnce()
+            do { try await Task.sleep(for: configuration.sweepInterval) } catch { return }
+        }
+    }
+
+    func sweepOnce() async {
+        flushLastUsed()
+        expireCallbacks()
+        await resendUnsent()
+        await refreshAhead()
+        recordGauges()
+    }
+
+    /// Pending requests with no callback within `callbackTimeout` become `failed` (`callback_timeout`).
+    /// A request whose callback is in the inbox is being handled and does not time out.
+    func expireCallbacks() {
+        let now = Date()
+        let cutoff = now.addingTimeInterval(-configuration.callbackTimeout.timeInterval)
+        let seconds = Int(configuration.callbackTimeout.timeInterval)
+        do {
+            let expired = try database.write { connection -> Int in
+                let rows = try connection.query(
+                    """
+                    SELECT id, request_id FROM accounts WHERE status = 'pending'
+                        AND COALESCE(request_sent_at, requested_at) < ?
+                        AND NOT EXISTS (SELECT 1 FROM callback_inbox WHERE callback_inbox.request_id = accounts.request_id)
+                    LIMIT 1000
+                    """, [cutoff])
+                for row in rows {
+                    try failAccount(connection, rowID: try row.get("id"), requestID: row.optional("request_id"),
+                                    AccountError(error: "callback_timeout", errorKey: nil,
+                                                 errorDescription: "Cronofy sent no callback within \(seconds) seconds"),
+                                    now: now)
+                }
+                return rows.count
+            }
+            if expired > 0 { logger.warning("delegated access requests timed out", metadata: ["accounts": "\(expired)"]) }
+        } catch {
+            logger.error("callback timeout sweep failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Refreshes, before they expire, the tokens of service accounts and of accounts read
+    /// recently; the others are refreshed lazily when next asked for. Spread with jitter so a
+    /// batch of tokens issued together is not refreshed in one burst.
+    func refreshAhead(limit: Int = 100) async {
+        let now = Date()
+        let horizon = now.addingTimeInterval(configuration.refreshLead.timeInterval)
+        let recent = now.addingTimeInterval(-configuration.recentUseWindow.timeInterval)
+        let owners: [TokenOwner]
+        do {
+            owners = try database.read { connection in
+                let services = try connection.query(
+                    """
+                    SELECT id FROM service_accounts WHERE status = 'active' AND expires_at < ?
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
+                    LIMIT ?
+                    """, [horizon, now, now, limit]).map { TokenOwner.serviceAccount(try $0.get("id")) }
+                let accounts = try connection.query(
+                    """
+                    SELECT id FROM accounts WHERE status = 'active' AND expires_at < ? AND last_used_at >= ?
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
+                    ORDER BY expires_at LIMIT ?
+                    """, [horizon, recent, now, now, limit]).map { TokenOwner.account(try $0.get("id")) }
+                return services + accounts
+            }
+        } catch {
+            logger.error("refresh-ahead sweep failed", metadata: ["error": "\(error)"])
+            return
+        }
+        guard !owners.isEmpty else { return }
+        let spread = min(configuration.sweepInterval.timeInterval / 2, 5)
+        let lead = configuration.refreshLead
+        await withTaskGroup(of: Void.self) { group in
+            for owner in owners {
+                group.addTask {
+                    let jitter = Double.random(in: 0...spread)
+                    try? await Task.sleep(for: .milliseconds(Int64(jitter * 1000)))
+                    guard !Task.isCancelled else { return }
+                    _ = try? await self.refreshedToken(owner, force: false, minValidity: lead)
+                }
+            }
+        }
+    }
+
+    func recordGauges() {
+        do {
+            let (counts, depth) = try database.read { connection -> ([String: Int], Int) in
+                var counts: [String: Int] = [:]
+                for row in try connection.query("SELECT status, COUNT(*) AS n FROM accounts GROUP BY status") {
+                    counts[try row.get("status")] = Int(try row.get("n") as Int64)
+                }
+                let depth = try connection.queryOne(
+                    "SELECT COUNT(*) AS n FROM callback_inbox WHERE status IN ('received', 'exchanging')")?
+                    .optional("n") as Int64? ?? 0
+                return (counts, Int(depth))
+            }
+            for status in AccountStatus.allCases { metrics.accounts(status, counts[status.rawValue] ?? 0) }
+            metrics.inboxDepth.record(depth)
+        } catch {
+            logger.error("reading gauges failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ECDCronofy
+import ECDCrypto
+import Foundation
+
+/// Delivers every event, in order, to `events.webhook_url`, signed with
+/// `ECD-Signature: sha256=<hex HMAC-SHA256(body, webhookSecret)>`; retried with back-off until a
+/// 2xx, the cursor persisted after each accepted event.
+extension EnterpriseConnect {
+    func runWebhookDelivery() async {
+        guard let url = configuration.webhookURL else { return }
+        var failures = 0
+        while !Task.isCancelled {
+            let batch: (cursor: Int64, events: [Event])
+            do {
+                batch = try database.read { connection in
+                    let cursor = try connection.queryOne("SELECT last_event_id FROM webhook_cursor WHERE id = 1")?
+                        .optional("last_event_id") as Int64? ?? 0
+                    return (cursor, try EventLog.page(connection, after: cursor, limit: 100))
+                }
+            } catch {
+                logger.error("reading events for the webhook failed", metadata: ["error": "\(error)"])
+                await webhookSignal.wait(timeout: .seconds(5))
+                continue
+            }
+            if batch.events.isEmpty {
+                await webhookSignal.wait(timeout: .milliseconds(500))
+                continue
+            }
+            for event in batch.events {
+                if Task.isCancelled { return }
+                if await deliver(event, to: url) {
+                    failures = 0
+                    metrics.webhookDeliveries.increment()
+                    do {
+                        try database.write { connection in
+                            try connection.execute("UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1", [event.id])
+                        }
+                    } catch {
+                        logger.error("saving the webhook cursor failed", metadata: ["error": "\(error)"])
+                    }
+                } else {
+                    failures += 1
+                    metrics.webhookFailures.increment()
+                    let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff)
+                    logger.warning("webhook delivery failed, will retry",
+                                   metadata: ["event_id": "\(event.id)", "failures": "\(failures)"])
+                    await webhookSignal.wait(timeout: delay)
+                    break
+                }
+            }
+        }
+    }
+
+    private func deliver(_ event: Event, to url: URL) async -> Bool {
+        guard let body = try? JSONEncoder.ecd().encode(event) else { return false }
+        let bytes = Array(body)
+        let signature = "sha256=" + Self.hex(HMACSHA256.mac(key: configuration.webhookSecret, message: bytes))
+        let request = TransportRequest(method: "POST", url: url,
+                                       headers: [("Content-Type", "application/json"), ("ECD-Signature", signature),
+                                                 ("User-Agent", "ecd-webhook")],
+                                       body: bytes, timeout: .seconds(10))
+        do {
+            let response = try await webhookTransport.send(request)
+            return (200..<300).contains(response.status)
+        } catch {
+            return false
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The settings of the service layer (CONTRACT §2 keys in comments).
+public struct CoreConfiguration: Sendable {
+    public var publicBaseURL: URL                       // public.base_url
+    public var serviceAccountScope: String              // service_account.scope
+    public var delegatedScope: String                   // service_account.delegated_scope
+    public var defaultAccountScope: String              // accounts.default_scope
+    public var callbackTimeout: Duration                // accounts.callback_timeout_seconds
+    public var refreshLead: Duration                    // refresh.lead_seconds
+    public var requireCallbackSignature: Bool           // cronofy.require_callback_signature
+    public var clientSecret: String                     // for Cronofy-HMAC-SHA256
+    public var webhookURL: URL?                         // events.webhook_url
+    public var webhookSecret: [UInt8]                   // first internal API key
+    public var connectLinkLifetime: Duration = .seconds(1800)
+
+    // Tuning of the background work; the defaults suit production, tests shorten them.
+    /// How often the sweeps (callback timeout, unsent requests, refresh ahead, last-used flush) run.
+    public var sweepInterval: Duration = .seconds(15)
+    /// An account counts as "read recently" (worth refreshing ahead) this long after a token read.
+    public var recentUseWindow: Duration = .seconds(3600)
+    /// Entries of the in-memory token cache (decrypted fresh access tokens).
+    public var tokenCacheCapacity: Int = 20_000
+    /// Concurrent code exchanges of the inbox worker.
+    public var inboxConcurrency: Int = 4
+    /// How long a process may hold a refresh lease before another may take over.
+    public var refreshLeaseDuration: Duration = .seconds(60)
+    /// Longest back-off between attempts (refresh, inbox, unsent requests, webhook).
+    public var maxBackoff: Duration = .seconds(300)
+
+    public init(publicBaseURL: URL,
+                serviceAccountScope: String = "service_account/accounts/manage service_account/resources/manage",
+                delegatedScope: String = "read_account list_calendars read_events create_event delete_event read_free_busy",
+                defaultAccountScope: String = "read_account list_calendars read_events create_event delete_event",
+                callbackTimeout: Duration = .seconds(900),
+                refreshLead: Duration = .seconds(300),
+                requireCallbackSignature: Bool = false,
+                clientSecret: String,
+                webhookURL: URL? = nil,
+                webhookSecret: [UInt8] = []) {
+        self.publicBaseURL = publicBaseURL
+        self.serviceAccountScope = serviceAccountScope
+        self.delegatedScope = delegatedScope
+        self.defaultAccountScope = defaultAccountScope
+        self.callbackTimeout = callbackTimeout
+        self.refreshLead = refreshLead
+        self.requireCallbackSignature = requireCallbackSignature
+        self.clientSecret = clientSecret
+        self.webhookURL = webhookURL
+        self.webhookSecret = webhookSecret
+    }
+
+    /// `{base_url}/oauth/callback`: the service account flow's redirect_uri.
+    var oauthRedirectURI: String { join("/oauth/callback") }
+
+    /// `{base_url}/callbacks/delegated/{request}`: one delegated-access request's callback_url.
+    func delegatedCallbackURL(requestID: String) -> String { join("/callbacks/delegated/" + requestID) }
+
+    /// `{base_url}/connect/{link}`.
+    func connectURL(token: String) -> String { join("/connect/" + token) }
+
+    private func join(_ path: String) -> String {
+        var base = publicBaseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + path
+    }
+}
+
+extension CoreConfiguration: CustomStringConvertible {
+    /// Never shows the client secret or the webhook secret.
+    public var description: String {
+        "CoreConfiguration(publicBaseURL: \(publicBaseURL.absoluteString), webhook: \(webhookURL?.absoluteString ?? "none"))"
+    }
+}
+
+extension Duration {
+    /// Seconds as a `TimeInterval`, for date arithmetic.
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,63 @@
+/// Every failure the service layer reports to its callers; ECDApp maps each case to a status and
+/// an error code. Messages are meant for API users: they name emails and fields, never a token,
+/// code, state or secret.
+public enum CoreError: Error, Sendable, Equatable {
+    /// 404: no such account, service account or request.
+    case notFound(String)
+    /// 422 naming the field or entry (`accounts[3].email`).
+    case invalid(field: String, message: String)
+    /// 409 `account_not_active`.
+    case accountNotActive(status: AccountStatus)
+    /// 503: the token is expired and Cronofy cannot be reached (or refuses for now).
+    case cronofyUnavailable(String)
+    /// 410: the connect link is unknown, used or expired.
+    case linkUnusable
+    /// 400: the OAuth state is missing, unknown, used, expired or does not match the cookie.
+    case badState(String)
+    /// 400: Cronofy answered `?error=` or refused the code.
+    case connectFailed(String)
+    /// 400/401/404 for delegated-access callbacks.
+    case callbackRejected(status: Int, code: String, message: String)
+}
+
+extension CoreError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .notFound(let what): return "not found: \(what)"
+        case .invalid(let field, let message): return "\(field): \(message)"
+        case .accountNotActive(let status): return "account is not active (status \(status.rawValue))"
+        case .cronofyUnavailable(let reason): return "Cronofy is unavailable: \(reason)"
+        case .linkUnusable: return "this connect link is unknown, already used or expired"
+        case .badState(let reason): return "invalid OAuth state: \(reason)"
+        case .connectFailed(let reason): return "connecting the service account failed: \(reason)"
+        case .callbackRejected(let status, let code, let message): return "callback rejected (\(status) \(code)): \(message)"
+        }
+    }
+
+    /// The HTTP status ECDApp answers with.
+    public var httpStatus: Int {
+        switch self {
+        case .notFound: return 404
+        case .invalid: return 422
+        case .accountNotActive: return 409
+        case .cronofyUnavailable: return 503
+        case .linkUnusable: return 410
+        case .badState, .connectFailed: return 400
+        case .callbackRejected(let status, _, _): return status
+        }
+    }
+
+    /// The `error.code` of the JSON error body.
+    public var code: String {
+        switch self {
+        case .notFound: return "not_found"
+        case .invalid: return "invalid_request"
+        case .accountNotActive: return "account_not_active"
+        case .cronofyUnavailable: return "cronofy_unavailable"
+        case .linkUnusable: return "link_unusable"
+        case .badState: return "bad_state"
+        case .connectFailed: return "connect_failed"
+        case .callbackRejected(_, let code, _): return code
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import ECDCronofy
+import ECDCrypto
+import ECDSQLite
+import Foundation
+import Logging
+
+/// The service layer of ecd: connect links and OAuth state, service accounts, delegated-access
+/// requests, the callback inbox, the token vault with its refresher, revocation, events and their
+/// webhook. ECDApp's routes and commands call only this facade. The flows live in the
+/// `EnterpriseConnect+*.swift` extensions; the background loops in `Background/`.
+public final class EnterpriseConnect: Sendable {
+    let configuration: CoreConfiguration
+    let database: Database
+    let secrets: SecretBox
+    let cronofy: CronofyClient
+    let logger: Logger
+    let metrics: CoreMetrics
+    let cache: TokenCache
+    let refreshFlights = SingleFlight<TokenOwner, RefreshResult>()
+    let inboxSignal: WakeSignal
+    let webhookSignal = WakeSignal()
+    let intake: CallbackIntake
+    let background = BackgroundTasks()
+    let webhookTransport: any CronofyTransport
+    /// Names this process in the refresh lease columns.
+    let leaseOwner: String
+    /// The Cronofy API base every token belongs to (the token object's `api_url`).
+    let apiURL: String
+    /// Set when the schema could not be migrated at start; `readiness()` reports it.
+    let startupProblem: String?
+
+    public convenience init(configuration: CoreConfiguration, database: Database, keyring: Keyring,
+                            cronofy: CronofyClient, logger: Logger) {
+        self.init(configuration: configuration, database: database, keyring: keyring, cronofy: cronofy,
+                  logger: logger, webhookTransport: URLSessionTransport())
+    }
+
+    /// `webhookTransport` carries the event webhook's POSTs (tests pass their own).
+    public init(configuration: CoreConfiguration, database: Database, keyring: Keyring, cronofy: CronofyClient,
+                logger: Logger, webhookTransport: any CronofyTransport) {
+        self.configuration = configuration
+        self.database = database
+        self.secrets = SecretBox(keyring: keyring)
+        self.cronofy = cronofy
+        self.logger = logger
+        self.cache = TokenCache(capacity: configuration.tokenCacheCapacity)
+        self.webhookTransport = webhookTransport
+        self.leaseOwner = (try? SecureRandom.token(byteCount: 12)) ?? UUID().uuidString
+        var api = cronofy.apiURL.absoluteString
+        while api.hasSuffix("/") { api.removeLast() }
+        self.apiURL = api
+        var problem: String?
+        do {
+            try CoreSchema.migrate(database)
+        } catch {
+            problem = "the database schema could not be migrated: \(error)"
+            logger.critical("schema migration failed", metadata: ["error": "\(error)"])
+        }
+        self.startupProblem = problem
+        let metrics = CoreMetrics()
+        let signal = WakeSignal()
+        self.metrics = metrics
+        self.inboxSignal = signal
+        self.intake = CallbackIntake(database: database, metrics: metrics) { signal.signal() }
+    }
+
+    /// Launches the background work: inbox processing (which first finishes what a crash left),
+    /// the periodic sweeps (callback timeouts, unsent requests, refresh ahead, last-used flush,
+    /// gauges) and, when configured, webhook delivery.
+    public func start() {
+        background.start(self)
+    }
+
+    /// Stops the background work and waits for it; in-flight exchanges finish or are retried at
+    /// the next start (their inbox rows stay open).
+    public func shutdown() async {
+        let inbox = inboxSignal, webhook = webhookSignal
+        await background.stop { inbox.signal(); webhook.signal() }
+        flushLastUsed()
+    }
+
+    /// Problems that make the daemon unfit to serve; empty when ready.
+    public func readiness() -> [String] {
+        var problems: [String] = []
+        if let startupProblem { problems.append(startupProblem) }
+        do {
+            try database.write { connection in
+                try connection.execute("UPDATE webhook_cursor SET last_event_id = last_event_id WHERE id = 1")
+            }
+        } catch {
+            problems.append("the database is not writable: \(error)")
+        }
+        if configuration.clientSecret.isEmpty { problems.append("cronofy.client_secret is empty") }
+        return problems
+    }
+
+    /// Re-seals every secret with the keyring's primary key (`ecd keys rewrap`).
+    public func rewrap() throws -> RewrapReport {
+        try SecretRewrap.run(database: database, keyring: secrets.keyring)
+    }
+
+    static func randomToken() throws -> String {
+        try SecureRandom.token(byteCount: 32)
+    }
+}

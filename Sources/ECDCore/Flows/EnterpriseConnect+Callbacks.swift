@@ -1,0 +1,82 @@
+import ECDCrypto
+import Foundation
+
+/// `POST /callbacks/delegated/{request}`: checks that need no database, then the group-committed
+/// inbox write. Returns only once the callback is durable.
+extension EnterpriseConnect {
+    /// Throws `CoreError.callbackRejected` (400 malformed or state mismatch, 401 bad signature,
+    /// 404 unknown or superseded request); a duplicate of an accepted callback returns normally
+    /// and changes nothing. A rejected callback changes nothing either.
+    public func receiveDelegatedCallback(requestID: String, body: [UInt8], signatureHeader: String?) async throws {
+        if signatureHeader != nil || configuration.requireCallbackSignature {
+            guard let header = signatureHeader,
+                  CallbackSignature.isValid(header: header, body: body, secret: configuration.clientSecret) else {
+                metrics.callback("rejected")
+                logger.warning("delegated callback with an invalid signature", metadata: ["request": "\(requestID.prefix(6))…"])
+                throw CoreError.callbackRejected(status: 401, code: "invalid_signature",
+                                                 message: "the Cronofy-HMAC-SHA256 signature does not match")
+            }
+        }
+        let item = try parseCallback(requestID: requestID, body: body)
+        let outcome = try await intake.submit(item)
+        switch outcome {
+        case .accepted:
+            metrics.callback("accepted")
+        case .duplicate:
+            metrics.callback("duplicate")
+            logger.info("duplicate delegated callback accepted again", metadata: ["request": "\(requestID.prefix(6))…"])
+        case .rejected(let error):
+            metrics.callback("rejected")
+            logger.warning("delegated callback rejected", metadata: ["reason": "\(error.code)"])
+            throw error
+        }
+    }
+
+    private func parseCallback(requestID: String, body: [UInt8]) throws -> IntakeItem {
+        let malformed = { (message: String) in
+            CoreError.callbackRejected(status: 400, code: "malformed_callback", message: message)
+        }
+        // Request ids are base64url tokens we made; anything else cannot be one of ours.
+        guard !requestID.isEmpty, requestID.utf8.count <= 128,
+              requestID.utf8.allSatisfy({ Self.isTokenByte($0) }) else {
+            throw CoreError.callbackRejected(status: 404, code: "unknown_request",
+                                             message: "no delegated-access request has this callback URL")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let authorization = object["authorization"] as? [String: Any] else {
+            throw malformed("the body is not JSON of the form {\"authorization\":{…}}")
+        }
+        let state = authorization["state"] as? String
+        var item = IntakeItem(requestID: requestID, stateHash: state.map(SecretHash.of))
+        if let code = authorization["code"] as? String, !code.isEmpty {
+            item.codeEnvelope = try secrets.seal(code, table: "callback_inbox", row: requestID, column: "code")
+        } else if let error = authorization["error"] as? String, !error.isEmpty {
+            item.error = AccountError(error: Self.clip(error), errorKey: (authorization["error_key"] as? String).map(Self.clip),
+                                      errorDescription: (authorization["error_description"] as? String).map(Self.clip))
+        } else {
+            throw malformed("the authorization carries neither a code nor an error")
+        }
+        return item
+    }
+
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Text from outside is stored and shown, so it is bounded.
+    static func clip(_ text: String) -> String {
+        text.count <= 500 ? text : String(text.prefix(500))
+    }
+}
+
+extension IntakeItem {
+    init(requestID: String, stateHash: [UInt8]?) {
+        self.init(requestID: requestID, stateHash: stateHash, codeEnvelope: nil, error: nil)
+    }
+}

@@ -1,0 +1,220 @@
+import ECDCronofy
+import ECDSQLite
+import Foundation
+
+/// Connecting a service account: one-time link → state + browser cookie → Cronofy's authorize
+/// page → `/oauth/callback` (state, cookie, code exchange, userinfo) → stored, `connected` event.
+/// Any failure records `service_account.connect_failed` and nothing else.
+extension EnterpriseConnect {
+    public func createConnectLink(label: String?, scope: String?, delegatedScope: String?) throws -> ConnectLink {
+        let scope = Scope.normalized(scope ?? configuration.serviceAccountScope)
+        let delegated = Scope.normalized(delegatedScope ?? configuration.delegatedScope)
+        if scope.isEmpty || !Scope.isWellFormed(scope) {
+            throw CoreError.invalid(field: "scope", message: "a scope is a list of space-separated words")
+        }
+        if delegated.isEmpty || !Scope.isWellFormed(delegated) {
+            throw CoreError.invalid(field: "delegated_scope", message: "a scope is a list of space-separated words")
+        }
+        if let label, label.count > 200 { throw CoreError.invalid(field: "label", message: "at most 200 characters") }
+        let token = try Self.randomToken()
+        let now = Date()
+        let expiresAt = now.addingTimeInterval(configuration.connectLinkLifetime.timeInterval)
+        try database.write { connection in
+            // Expired links and states are of no use to anyone; drop them as new ones are made.
+            try connection.execute("DELETE FROM connect_links WHERE expires_at < ?", [now.addingTimeInterval(-86_400)])
+            try connection.execute("DELETE FROM oauth_states WHERE expires_at < ?", [now.addingTimeInterval(-86_400)])
+            try connection.execute(
+                """
+                INSERT INTO connect_links (token_hash, label, scope, delegated_scope, expires_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, [SecretHash.of(token), label, scope, delegated, expiresAt, now])
+        }
+        logger.info("connect link created", metadata: ["label": "\(label ?? "-")"])
+        return ConnectLink(url: configuration.connectURL(token: token), expiresAt: expiresAt)
+    }
+
+    public func beginConnect(link: String) throws -> ConnectRedirect {
+        let now = Date()
+        let state = try Self.randomToken()
+        let nonce = try Self.randomToken()
+        let lifetime = configuration.connectLinkLifetime
+        let linkHash = SecretHash.of(link)
+        let scopes = try database.write { connection -> (String, String)? in
+            guard let row = try connection.queryOne(
+                "SELECT label, scope, delegated_scope, expires_at, used_at FROM connect_links WHERE token_hash = ?", [linkHash]),
+                  (row.optional("used_at") as Date?) == nil,
+                  let expiresAt: Date = row.optional("expires_at"), expiresAt > now else { return nil }
+            try connection.execute("UPDATE connect_links SET used_at = ? WHERE token_hash = ?", [now, linkHash])
+            let scope: String = try row.get("scope")
+            let delegated: String = try row.get("delegated_scope")
+            try connection.execute(
+                """
+                INSERT INTO oauth_states (state_hash, nonce_hash, link_hash, label, scope, delegated_scope, expires_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [SecretHash.of(state), SecretHash.of(nonce), linkHash, row.optional("label") as String?, scope, delegated,
+                 now.addingTimeInterval(lifetime.timeInterval), now])
+            return (scope, delegated)
+        }
+        guard let (scope, delegated) = scopes else { throw CoreError.linkUnusable }
+        let url = cronofy.enterpriseConnectAuthorizeURL(redirectURI: configuration.oauthRedirectURI, scope: scope,
+                                                        delegatedScope: delegated, state: state)
+        return ConnectRedirect(authorizeURL: url, stateCookieValue: nonce, cookieMaxAge: lifetime)
+    }
+
+    public func completeConnect(code: String?, state: String?, error: String?, cookieState: String?) async throws -> ServiceAccount {
+        let now = Date()
+        let pending: PendingConnect
+        do {
+            pending = try claimState(state, cookie: cookieState, now: now)
+        } catch let failure as CoreError {
+            recordConnectFailure(["reason": "bad_state"], label: nil)
+            throw failure
+        }
+        if let error {
+            let reported = String(error.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 }.prefix(100).map(Character.init))
+            recordConnectFailure(["reason": "cronofy_error", "error": .string(reported)], label: pending.label)
+            throw CoreError.connectFailed("Cronofy reported \(reported)")
+        }
+        guard let code, !code.isEmpty else {
+            recordConnectFailure(["reason": "missing_code"], label: pending.label)
+            throw CoreError.connectFailed("the redirect carried no authorization code")
+        }
+        let tokens: TokenResponse
+        let info: UserInfo
+        do {
+            tokens = try await cronofy.exchangeCode(code, redirectURI: configuration.oauthRedirectURI)
+            info = try await cronofy.userInfo(accessToken: tokens.accessToken)
+        } catch {
+            recordConnectFailure(["reason": "exchange_failed", "error": .string(Self.errorName(error))], label: pending.label)
+            switch error {
+            case .invalidGrant: throw CoreError.connectFailed("Cronofy refused the authorization code (used or expired)")
+            default:
+                if error.isTransient { throw CoreError.connectFailed("Cronofy could not be reached (\(error))") }
+                throw CoreError.connectFailed("Cronofy refused the code exchange (\(error))")
+            }
+        }
+        return try await storeServiceAccount(tokens: tokens, info: info, pending: pending, now: now)
+    }
+
+    struct PendingConnect {
+        var label: String?
+        var scope: String
+        var delegatedScope: String
+    }
+
+    /// Checks the state (exists, unused, unexpired, bound to this browser's cookie) and spends it.
+    private func claimState(_ state: String?, cookie: String?, now: Date) throws -> PendingConnect {
+        guard let state, !state.isEmpty else { throw CoreError.badState("the redirect carried no state") }
+        let stateHash = SecretHash.of(state)
+        return try database.write { connection in
+            guard let row = try connection.queryOne(
+                "SELECT nonce_hash, label, scope, delegated_scope, expires_at, used_at FROM oauth_states WHERE state_hash = ?",
+                [stateHash]) else { throw CoreError.badState("unknown state") }
+            if (row.optional("used_at") as Date?) != nil { throw CoreError.badState("this state was already used") }
+            guard let expiresAt: Date = row.optional("expires_at"), expiresAt > now else {
+                throw CoreError.badState("this state has expired, start again from a new connect link")
+            }
+            guard let cookie, SecretHash.matches(cookie, try row.get("nonce_hash")) else {
+                throw CoreError.badState("the state does not belong to this browser (cookie missing or different)")
+            }
+            try connection.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ?", [now, stateHash])
+            return PendingConnect(label: row.optional("label"), scope: try row.get("scope"),
+                                  delegatedScope: try row.get("delegated_scope"))
+        }
+    }
+
+    private func recordConnectFailure(_ data: [String: JSONValue], label: String?) {
+        var data = data
+        if let label { data["label"] = .string(label) }
+        do {
+            _ = try database.write { connection in
+                try EventLog.append(connection, .serviceAccountConnectFailed, serviceAccountID: nil, email: nil, data: data)
+            }
+        } catch {
+            logger.error("recording a connect failure failed", metadata: ["error": "\(error)"])
+        }
+        logger.warning("service account connect failed", metadata: ["reason": "\(data["reason"]?.stringValue ?? "-")"])
+    }
+
+    static func errorName(_ error: CronofyError) -> String {
+        switch error {
+        case .invalidGrant: return "invalid_grant"
+        case .invalidClient: return "invalid_client"
+        case .badRequest(let name, _): return name
+        case .unauthorized: return "unauthorized"
+        case .forbidden: return "forbidden"
+        case .notFound: return "not_found"
+        case .unprocessable: return "unprocessable"
+        case .locked: return "locked"
+        case .rateLimited: return "rate_limited"
+        case .server(let status): return "server_error_\(status)"
+        case .timeout: return "timeout"
+        case .connectionFailed: return "connection_failed"
+        case .unexpectedStatus(let status): return "unexpected_status_\(status)"
+        case .decoding: return "decoding"
+        }
+    }
+
+    private func storeServiceAccount(tokens: TokenResponse, info: UserInfo, pending: PendingConnect,
+                                     now: Date) async throws -> ServiceAccount {
+        let id = info.sub.isEmpty ? (tokens.serviceAccountID ?? tokens.sub ?? "") : info.sub
+        guard !id.isEmpty else {
+            recordConnectFailure(["reason": "no_service_account_id"], label: pending.label)
+            throw CoreError.connectFailed("Cronofy did not say which service account this is")
+        }
+        let access = try secrets.seal(tokens.accessToken, table: "service_accounts", row: id, column: "access_token")
+        let refresh = try tokens.refreshToken.map { try secrets.seal($0, table: "service_accounts", row: id, column: "refresh_token") }
+        let scope = Scope.normalized(tokens.scope ?? pending.scope)
+        let expiresAt = now.addingTimeInterval(TimeInterval(tokens.expiresIn))
+        let domain = info.domain ?? info.email.flatMap(Email.domain)
+        let (record, atRisk) = try database.write { connection -> (ServiceAccountRecord, [PreparedRequest]) in
+            let previous = try ServiceAccountRecord.load(connection, id: id)
+            try connection.execute(
+                """
+                INSERT INTO service_accounts (id, email, domain, provider, label, status, scope, delegated_scope,
+                    access_token, refresh_token, key_id, expires_at, connected_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, email),
+                    domain = COALESCE(excluded.domain, domain), provider = COALESCE(excluded.provider, provider),
+                    label = COALESCE(excluded.label, label), status = 'active', scope = excluded.scope,
+                    delegated_scope = excluded.delegated_scope, access_token = excluded.access_token,
+                    refresh_token = COALESCE(excluded.refresh_token, refresh_token), key_id = excluded.key_id,
+                    expires_at = excluded.expires_at, refresh_failures = 0, next_attempt_at = NULL,
+                    lease_owner = NULL, lease_until = NULL, updated_at = excluded.updated_at
+                """,
+                [id, info.email, domain, info.providerName, pending.label, scope, pending.delegatedScope, access, refresh,
+                 secrets.keyring.primaryKeyID, expiresAt, now, now])
+            var data: [String: JSONValue] = ["reconnected": .bool(previous != nil)]
+            if let domain { data["domain"] = .string(domain) }
+            if let provider = info.providerName { data["provider"] = .string(provider) }
+            if let email = info.email { data["email"] = .string(email) }
+            try EventLog.append(connection, .serviceAccountConnected, serviceAccountID: id, email: nil, data: data, at: now)
+            // Accounts put at risk when this service account lost its authorization, and not active
+            // since, are asked for again now that it is back.
+            var again: [PreparedRequest] = []
+            if previous?.status == .reauthorizationRequired {
+                let rows = try connection.query(
+                    """
+                    SELECT email, scope FROM accounts WHERE service_account_id = ? AND at_risk = 1
+                        AND status IN ('reauthorization_required', 'failed')
+                    """, [id])
+                for row in rows {
+                    again.append(try prepareRequest(connection, email: try row.get("email"), scope: try row.get("scope"),
+                                                    serviceAccountID: id, now: now, reason: "service_account_reconnected"))
+                }
+                try connection.execute("UPDATE accounts SET at_risk = 0 WHERE service_account_id = ?", [id])
+            }
+            guard let record = try ServiceAccountRecord.load(connection, id: id) else {
+                throw CoreError.notFound("service account \(id)")
+            }
+            return (record, again)
+        }
+        logger.info("service account connected", metadata: ["service_account_id": "\(id)", "domain": "\(domain ?? "-")"])
+        if !atRisk.isEmpty {
+            for request in atRisk { cache.remove(request.emailKey) }
+            await send(atRisk)
+        }
+        return record.model
+    }
+}

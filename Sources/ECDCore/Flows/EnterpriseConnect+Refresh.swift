@@ -1,0 +1,219 @@
+import ECDCronofy
+import ECDSQLite
+import Foundation
+import Logging
+
+/// What one refresh flight produced: the token, and whether Cronofy was actually asked.
+struct RefreshResult: Sendable {
+    var token: AccessToken
+    var refreshed: Bool
+}
+
+/// The refresher: one refresh per token owner (single flight in process, lease column across
+/// processes), the new refresh token stored in the same transaction as the access token, never
+/// replaced by nothing; `invalid_grant` ends the authorization, transient failures back off while
+/// the old token keeps being served as long as it is valid.
+extension EnterpriseConnect {
+    func performRefresh(_ owner: TokenOwner, force: Bool, minValidity: Duration) async throws -> RefreshResult {
+        let now = Date()
+        guard let state = try database.read({ try TokenState.load($0, owner) }) else {
+            throw CoreError.notFound(owner.notFoundMessage)
+        }
+        guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
+        let current = try decryptedToken(state)
+        if !force, let current, current.expiresAt.timeIntervalSince(now) >= minValidity.timeInterval {
+            return RefreshResult(token: current, refreshed: false)
+        }
+        if !force, let next = state.nextAttemptAt, next > now {
+            if let current, current.expiresAt > now { return RefreshResult(token: current, refreshed: false) }
+            throw CoreError.cronofyUnavailable("refreshing this token is backing off after Cronofy failed")
+        }
+        guard try acquireLease(owner, now: now) else {
+            metrics.refresh("lease_busy")
+            return try await awaitOtherRefresher(owner, previousExpiry: state.expiresAt, minValidity: minValidity, current: current)
+        }
+        // Re-read under the lease: another process may have refreshed (and rotated the refresh
+        // token) between the first read and the lease; spending the old one would be invalid_grant.
+        guard let leased = try database.read({ try TokenState.load($0, owner) }), leased.isActive else {
+            try releaseLease(owner)
+            throw CoreError.accountNotActive(status: .revoked)
+        }
+        if leased.expiresAt != state.expiresAt, let token = try decryptedToken(leased),
+           token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
+            try releaseLease(owner)
+            return RefreshResult(token: token, refreshed: true)
+        }
+        return try await refreshLeased(leased, force: force, current: current)
+    }
+
+    private func refreshLeased(_ state: TokenState, force: Bool, current: AccessToken?) async throws -> RefreshResult {
+        let owner = state.owner
+        guard let envelope = state.refreshToken else {
+            try releaseLease(owner)
+            try markReauthorizationRequired(state, reason: "no_refresh_token")
+            throw CoreError.accountNotActive(status: .reauthorizationRequired)
+        }
+        let refreshToken = try secrets.open(envelope, table: state.table, row: state.rowKey, column: "refresh_token")
+        let response: TokenResponse
+        do {
+            response = try await cronofy.refresh(refreshToken: refreshToken)
+        } catch {
+            return try handleRefreshFailure(error, state: state, force: force, current: current)
+        }
+        let token = try storeRefreshed(response, state: state)
+        metrics.refresh("ok")
+        logger.debug("token refreshed", metadata: owner.logMetadata(state))
+        return RefreshResult(token: token, refreshed: true)
+    }
+
+    private func acquireLease(_ owner: TokenOwner, now: Date) throws -> Bool {
+        let until = now.addingTimeInterval(configuration.refreshLeaseDuration.timeInterval)
+        return try database.write { connection in
+            try connection.execute(
+                """
+                UPDATE \(owner.table) SET lease_owner = ?, lease_until = ?
+                WHERE id = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)
+                """, [leaseOwner, until, owner.keyValue, now, leaseOwner])
+            return connection.changes > 0
+        }
+    }
+
+    private func releaseLease(_ owner: TokenOwner) throws {
+        try database.write { connection in
+            try connection.execute(
+                "UPDATE \(owner.table) SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                [owner.keyValue, leaseOwner])
+        }
+    }
+
+    /// Another process holds the lease: wait for its result rather than spend the refresh token twice.
+    private func awaitOtherRefresher(_ owner: TokenOwner, previousExpiry: Date?, minValidity: Duration,
+                                     current: AccessToken?) async throws -> RefreshResult {
+        let deadline = Date().addingTimeInterval(min(configuration.refreshLeaseDuration.timeInterval, 15))
+        while Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            guard let state = try database.read({ try TokenState.load($0, owner) }) else {
+                throw CoreError.notFound(owner.notFoundMessage)
+            }
+            guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
+            if state.expiresAt != previousExpiry, let token = try decryptedToken(state) {
+                return RefreshResult(token: token, refreshed: true)
+            }
+        }
+        if let current, current.expiresAt > Date() { return RefreshResult(token: current, refreshed: false) }
+        throw CoreError.cronofyUnavailable("another process is refreshing this token")
+    }
+
+    private func storeRefreshed(_ response: TokenResponse, state: TokenState) throws -> AccessToken {
+        let now = Date()
+        let expiresAt = now.addingTimeInterval(TimeInterval(response.expiresIn))
+        let access = try secrets.seal(response.accessToken, table: state.table, row: state.rowKey, column: "access_token")
+        // Never replace a refresh token with nothing: keep the old one when the response has none.
+        let refresh = try response.refreshToken.map {
+            try secrets.seal($0, table: state.table, row: state.rowKey, column: "refresh_token")
+        }
+        let scope = response.scope.map(Scope.normalized) ?? state.scope
+        let updated = try database.write { connection -> Bool in
+            try connection.execute(
+                """
+                UPDATE \(state.table) SET access_token = ?, refresh_token = COALESCE(?, refresh_token), key_id = ?,
+                    expires_at = ?, scope = ?, refresh_failures = 0, next_attempt_at = NULL,
+                    lease_owner = NULL, lease_until = NULL, updated_at = ?
+                WHERE id = ? AND status = 'active'
+                """,
+                [access, refresh, secrets.keyring.primaryKeyID, expiresAt, scope, now, state.owner.keyValue])
+            return connection.changes > 0
+        }
+        guard updated else {
+            // Revoked or re-requested while Cronofy answered: the new tokens are not kept.
+            let status = try database.read { try TokenState.load($0, state.owner) }?.accountStatus ?? .revoked
+            throw CoreError.accountNotActive(status: status)
+        }
+        let token = AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
+                                accountID: state.accountID, sub: state.sub, apiURL: apiURL)
+        if let key = state.emailKey { cache.store(key, token, markUsed: false) }
+        return token
+    }
+
+    private func handleRefreshFailure(_ error: CronofyError, state: TokenState, force: Bool,
+                                      current: AccessToken?) throws -> RefreshResult {
+        if case .invalidGrant = error {
+            metrics.refresh("invalid_grant")
+            try markReauthorizationRequired(state, reason: "invalid_grant")
+            throw CoreError.accountNotActive(status: .reauthorizationRequired)
+        }
+        metrics.refresh(error.isTransient ? "transient" : "error")
+        var retryAfter: Duration?
+        if case .rateLimited(let after) = error { retryAfter = after }
+        let failures = state.failures + 1
+        let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff, retryAfter: retryAfter)
+        let next = Date().addingTimeInterval(delay.timeInterval)
+        try database.write { connection in
+            try connection.execute(
+                """
+                UPDATE \(state.table) SET refresh_failures = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+                WHERE id = ?
+                """, [failures, next, state.owner.keyValue])
+        }
+        var metadata = state.owner.logMetadata(state)
+        metadata["error"] = "\(error)"
+        metadata["failures"] = "\(failures)"
+        if error.isTransient {
+            logger.warning("token refresh failed, backing off", metadata: metadata)
+        } else {
+            logger.error("token refresh refused", metadata: metadata)
+        }
+        if !force, let current, current.expiresAt > Date() { return RefreshResult(token: current, refreshed: false) }
+        throw CoreError.cronofyUnavailable("Cronofy could not refresh the token (\(error))")
+    }
+
+    /// Cronofy refused the refresh token: the authorization is gone until someone re-authorizes.
+    func markReauthorizationRequired(_ state: TokenState, reason: String) throws {
+        let now = Date()
+        switch state.owner {
+        case .account(let rowID):
+            try database.write { connection in
+                try connection.execute(
+                    """
+                    UPDATE accounts SET status = 'reauthorization_required', access_token = NULL, refresh_token = NULL,
+                        key_id = NULL, expires_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?
+                    WHERE id = ? AND status = 'active'
+                    """, [now, rowID])
+                guard connection.changes > 0 else { return }
+                try EventLog.append(connection, .accountReauthorizationRequired, serviceAccountID: state.serviceAccountID,
+                                    email: state.email, data: ["reason": .string(reason)], at: now)
+            }
+            if let key = state.emailKey { cache.remove(key) }
+            logger.warning("account needs reauthorization", metadata: state.owner.logMetadata(state))
+        case .serviceAccount(let id):
+            try database.write { connection in
+                try connection.execute(
+                    """
+                    UPDATE service_accounts SET status = 'reauthorization_required', access_token = NULL,
+                        refresh_token = NULL, key_id = NULL, expires_at = NULL, lease_owner = NULL, lease_until = NULL,
+                        updated_at = ?
+                    WHERE id = ? AND status = 'active'
+                    """, [now, id])
+                guard connection.changes > 0 else { return }
+                try connection.execute(
+                    "UPDATE accounts SET at_risk = 1 WHERE service_account_id = ? AND status IN ('active', 'pending')", [id])
+                let atRisk = try connection.query(
+                    "SELECT email FROM accounts WHERE service_account_id = ? AND at_risk = 1 ORDER BY email_key", [id])
+                let emails = atRisk.compactMap { $0.optional("email") as String? }
+                try EventLog.append(connection, .serviceAccountReauthorizationRequired, serviceAccountID: id, email: nil,
+                                    data: ["reason": .string(reason), "accounts_at_risk": .number(Double(emails.count)),
+                                           "emails": .array(emails.prefix(1000).map(JSONValue.string))], at: now)
+            }
+            logger.warning("service account needs reauthorization", metadata: ["service_account_id": "\(id)"])
+        }
+    }
+}
+
+extension TokenOwner {
+    func logMetadata(_ state: TokenState) -> Logger.Metadata {
+        switch self {
+        case .account: return ["email": "\(state.email ?? "?")", "service_account_id": "\(state.serviceAccountID ?? "-")"]
+        case .serviceAccount(let id): return ["service_account_id": "\(id)"]
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import ECDCronofy
+import ECDSQLite
+import Foundation
+
+/// Sending one batch of delegated-access requests with a service account's token: a 401 refreshes
+/// that token and retries once, a 422 fails the batch's entries with Cronofy's message, a transient
+/// failure leaves them pending for the unsent-requests sweep.
+extension EnterpriseConnect {
+    func sendBatch(_ serviceAccountID: String, _ batch: [PreparedRequest]) async {
+        let owner = TokenOwner.serviceAccount(serviceAccountID)
+        let requests = batch.map {
+            DelegatedAccessRequest(email: $0.email, callbackURL: $0.callbackURL, scope: $0.scope, state: $0.state)
+        }
+        var outcome = await authorize(owner, requests, forceRefresh: false)
+        if case .failure(.cronofy(.unauthorized)) = outcome {
+            // The token was refused although unexpired: refresh it and try once more.
+            outcome = await authorize(owner, requests, forceRefresh: true)
+        }
+        switch outcome {
+        case .success:
+            markSent(batch)
+        case .failure(.core(.accountNotActive(let status))):
+            failBatch(batch, AccountError(error: "service_account_unavailable", errorKey: nil,
+                                          errorDescription: "the service account is \(status.rawValue)"))
+        case .failure(.core(.notFound)):
+            failBatch(batch, AccountError(error: "service_account_unavailable", errorKey: nil,
+                                          errorDescription: "the service account no longer exists"))
+        case .failure(.core(let error)):
+            deferBatch(batch, reason: "\(error)")
+        case .failure(.other(let description)):
+            deferBatch(batch, reason: description)
+        case .failure(.cronofy(let error)):
+            switch error {
+            case .unprocessable(let errors):
+                let keys = errors.values.flatMap { $0 }.map(\.key)
+                let message = errors.keys.sorted().map { field in
+                    "\(field): " + (errors[field] ?? []).map { $0.description ?? $0.key }.joined(separator: ", ")
+                }.joined(separator: "; ")
+                failBatch(batch, AccountError(error: "request_refused", errorKey: keys.first,
+                                              errorDescription: Self.clip(message)))
+            case .unauthorized:
+                failBatch(batch, AccountError(error: "service_account_unauthorized", errorKey: nil,
+                                              errorDescription: "Cronofy refused the service account's token twice"))
+            case .forbidden:
+                failBatch(batch, AccountError(error: "forbidden", errorKey: nil,
+                                              errorDescription: "the service account may not grant this scope"))
+            default:
+                if error.isTransient {
+                    deferBatch(batch, reason: "\(error)")
+                } else {
+                    failBatch(batch, AccountError(error: "request_failed", errorKey: nil,
+                                                  errorDescription: Self.clip("\(error)")))
+                }
+            }
+        }
+    }
+
+    enum SendFailure: Error {
+        case cronofy(CronofyError)
+        case core(CoreError)
+        case other(String)
+    }
+
+    private func authorize(_ owner: TokenOwner, _ requests: [DelegatedAccessRequest],
+                           forceRefresh: Bool) async -> Result<Void, SendFailure> {
+        let token: String
+        do {
+            token = forceRefresh
+                ? try await refreshedToken(owner, force: true, minValidity: .zero).accessToken
+                : try await validToken(owner, minValidity: .seconds(60)).accessToken
+        } catch let error as CoreError {
+            return .failure(.core(error))
+        } catch {
+            return .failure(.other("\(error)"))
+        }
+        do {
+            try await cronofy.authorizeWithServiceAccount(accessToken: token, requests: requests)
+            return .success(())
+        } catch {
+            return .failure(.cronofy(error))
+        }
+    }
+
+    private func markSent(_ batch: [PreparedRequest]) {
+        let now = Date()
+        do {
+            try database.write { connection in
+                for request in batch {
+                    try connection.execute(
+                        """
+                        UPDATE accounts SET request_sent_at = ?, state = NULL, next_attempt_at = NULL, refresh_failures = 0
+                        WHERE id = ? AND request_id = ?
+                        """, [now, request.rowID, request.requestID])
+                }
+            }
+        } catch {
+            logger.error("recording sent requests failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func deferBatch(_ batch: [PreparedRequest], reason: String) {
+        logger.warning("delegated access requests not sent, will retry",
+                       metadata: ["accounts": "\(batch.count)", "error": "\(reason)"])
+        do {
+            try database.write { connection in
+                for request in batch {
+                    let failures = Int(try connection.queryOne(
+                        "SELECT refresh_failures FROM accounts WHERE id = ?", [request.rowID])?
+                        .optional("refresh_failures") as Int64? ?? 0) + 1
+                    let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff)
+                    try connection.execute(
+                        "UPDATE accounts SET refresh_failures = ?, next_attempt_at = ? WHERE id = ? AND request_id = ?",
+                        [failures, Date().addingTimeInterval(delay.timeInterval), request.rowID, request.requestID])
+                }
+            }
+        } catch {
+            logger.error("recording unsent requests failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func failBatch(_ batch: [PreparedRequest], _ failure: AccountError) {
+        let now = Date()
+        logger.warning("delegated access requests failed",
+                       metadata: ["accounts": "\(batch.count)", "error": "\(failure.error)"])
+        do {
+            try database.write { connection in
+                for request in batch {
+                    try failAccount(connection, rowID: request.rowID, requestID: request.requestID, failure, now: now)
+                }
+            }
+        } catch {
+            logger.error("recording failed requests failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// `pending` → `failed` with the event, when the request is still the current one.
+    func failAccount(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws {
+        try connection.execute(
+            """
+            UPDATE accounts SET status = 'failed', error = ?, error_key = ?, error_description = ?, state = NULL,
+                access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL, updated_at = ?
+            WHERE id = ? AND (? IS NULL OR request_id = ?)
+            """,
+            [failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
+        guard connection.changes > 0,
+              let row = try connection.queryOne("SELECT email, service_account_id FROM accounts WHERE id = ?", [rowID]) else { return }
+        var data: [String: JSONValue] = ["error": .string(failure.error)]
+        if let key = failure.errorKey { data["error_key"] = .string(key) }
+        if let description = failure.errorDescription { data["error_description"] = .string(description) }
+        try EventLog.append(connection, .accountFailed, serviceAccountID: row.optional("service_account_id"),
+                            email: row.optional("email"), data: data, at: now)
+    }
+
+    /// The sweep's half of sending: pending requests Cronofy never accepted, due again.
+    func resendUnsent(limit: Int = 200) async {
+        let now = Date()
+        let due: [PreparedRequest]
+        do {
+            due = try database.write { connection in
+                let rows = try connection.query(
+                    """
+                    SELECT id, email, email_key, scope, service_account_id, request_id, state FROM accounts
+                    WHERE status = 'pending' AND request_sent_at IS NULL AND state IS NOT NULL
+                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                    ORDER BY next_attempt_at LIMIT ?
+                    """, [now, limit])
+                var due: [PreparedRequest] = []
+                for row in rows {
+                    let rowID: Int64 = try row.get("id")
+                    let requestID: String = try row.get("request_id")
+                    guard let serviceAccountID: String = row.optional("service_account_id") else { continue }
+                    let state = try secrets.open(try row.get("state"), table: "accounts", row: String(rowID), column: "state")
+                    // Claimed for a minute, so the next sweep does not send it again meanwhile.
+                    try connection.execute("UPDATE accounts SET next_attempt_at = ? WHERE id = ?",
+                                           [now.addingTimeInterval(60), rowID])
+                    due.append(PreparedRequest(rowID: rowID, email: try row.get("email"), emailKey: try row.get("email_key"),
+                                               scope: try row.get("scope"), serviceAccountID: serviceAccountID,
+                                               requestID: requestID, state: state,
+                                               callbackURL: configuration.delegatedCallbackURL(requestID: requestID)))
+                }
+                return due
+            }
+        } catch {
+            logger.error("reading unsent requests failed", metadata: ["error": "\(error)"])
+            return
+        }
+        if !due.isEmpty {
+            logger.info("resending delegated access requests", metadata: ["accounts": "\(due.count)"])
+            await send(due)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ECDCronofy
+import ECDSQLite
+import Foundation
+
+/// The token vault: cached reads, lazy refresh with in-process single flight, and the public
+/// token routes of accounts and service accounts.
+extension EnterpriseConnect {
+    /// The hot path: a cached token valid for `minValidity` comes back `.ready` after one lock and
+    /// one dictionary lookup; anything else is `.pending` work (database, maybe a refresh).
+    public func token(email: String, minValidity: Duration) -> TokenLookup {
+        let key = Email.key(email)
+        if let token = cache.lookup(key, minValidity: minValidity.timeInterval, now: Date()) {
+            return .ready(token)
+        }
+        return .pending { [self] in try await self.loadAccountToken(emailKey: key, minValidity: minValidity) }
+    }
+
+    /// `POST /v1/accounts/{email}/refresh`: a new token now, whatever the old one's validity.
+    public func refresh(email: String) async throws -> AccessToken {
+        let key = Email.key(email)
+        guard let state = try database.read({ try TokenState.load($0, emailKey: key) }) else {
+            throw CoreError.notFound("no account \(email)")
+        }
+        guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
+        return try await refreshedToken(state.owner, force: true, minValidity: .zero)
+    }
+
+    public func serviceAccountToken(id: String, minValidity: Duration) async throws -> AccessToken {
+        try await validToken(.serviceAccount(id), minValidity: minValidity)
+    }
+
+    func loadAccountToken(emailKey: String, minValidity: Duration) async throws -> AccessToken {
+        guard let state = try database.read({ try TokenState.load($0, emailKey: emailKey) }) else {
+            throw CoreError.notFound("no account \(emailKey)")
+        }
+        guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
+        if let token = try decryptedToken(state), token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
+            cache.store(emailKey, token, markUsed: true)
+            return token
+        }
+        let token = try await refreshedToken(state.owner, force: false, minValidity: minValidity)
+        cache.store(emailKey, token, markUsed: true)
+        return token
+    }
+
+    /// A token of `owner` valid for `minValidity` if one can be had (refreshing when needed).
+    func validToken(_ owner: TokenOwner, minValidity: Duration) async throws -> AccessToken {
+        guard let state = try database.read({ try TokenState.load($0, owner) }) else {
+            throw CoreError.notFound(owner.notFoundMessage)
+        }
+        guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
+        if let token = try decryptedToken(state), token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
+            return token
+        }
+        return try await refreshedToken(owner, force: false, minValidity: minValidity)
+    }
+
+    /// Refreshes through the single flight. A forced caller that joined a flight which found the
+    /// token fresh enough (and so did not refresh) starts its own.
+    func refreshedToken(_ owner: TokenOwner, force: Bool, minValidity: Duration) async throws -> AccessToken {
+        for _ in 0..<3 {
+            let result = try await refreshFlights.run(owner) { [self] in
+                try await self.performRefresh(owner, force: force, minValidity: minValidity)
+            }
+            if result.refreshed || !force { return result.token }
+        }
+        throw CoreError.cronofyUnavailable("the token could not be refreshed, try again")
+    }
+
+    func decryptedToken(_ state: TokenState) throws -> AccessToken? {
+        guard let envelope = state.accessToken, let expiresAt = state.expiresAt else { return nil }
+        let value = try secrets.open(envelope, table: state.table, row: state.rowKey, column: "access_token")
+        return AccessToken(accessToken: value, expiresAt: expiresAt, scope: state.scope,
+                           accountID: state.accountID, sub: state.sub, apiURL: apiURL)
+    }
+
+    func flushLastUsed() {
+        let keys = cache.takeUsedKeys()
+        guard !keys.isEmpty else { return }
+        let now = Date()
+        do {
+            try database.write { connection in
+                for key in keys {
+                    try connection.execute("UPDATE accounts SET last_used_at = ? WHERE email_key = ?", [now, key])
+                }
+            }
+        } catch {
+            logger.warning("last-used flush failed", metadata: ["error": "\(error)", "accounts": "\(keys.count)"])
+        }
+    }
+}
+
+extension TokenOwner {
+    var notFoundMessage: String {
+        switch self {
+        case .account: return "no such account"
+        case .serviceAccount(let id): return "no service account \(id)"
+        }
+    }
+}

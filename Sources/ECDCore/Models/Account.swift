@@ -1,0 +1,157 @@
+import Foundation
+
+/// `pending` → `active` | `failed`; `active` → `reauthorization_required` | `revoked`; a new
+/// request moves any status back to `pending` (CONTRACT §4).
+public enum AccountStatus: String, Sendable, Codable, CaseIterable {
+    case pending
+    case active
+    case failed
+    case reauthorizationRequired = "reauthorization_required"
+    case revoked
+}
+
+/// The calendar profile Cronofy linked the account to.
+public struct AccountProfile: Sendable, Equatable, Codable {
+    public var providerName: String?
+    public var profileID: String?
+    public var profileName: String?
+
+    public init(providerName: String?, profileID: String?, profileName: String?) {
+        self.providerName = providerName
+        self.profileID = profileID
+        self.profileName = profileName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case providerName = "provider_name"
+        case profileID = "profile_id"
+        case profileName = "profile_name"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(providerName, forKey: .providerName)
+        try container.encode(profileID, forKey: .profileID)
+        try container.encode(profileName, forKey: .profileName)
+    }
+}
+
+/// Why an account is `failed`: Cronofy's callback error, a refused exchange, or `callback_timeout`.
+public struct AccountError: Sendable, Equatable, Codable {
+    public var error: String
+    public var errorKey: String?
+    public var errorDescription: String?
+
+    public init(error: String, errorKey: String?, errorDescription: String?) {
+        self.error = error
+        self.errorKey = errorKey
+        self.errorDescription = errorDescription
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case error
+        case errorKey = "error_key"
+        case errorDescription = "error_description"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(error, forKey: .error)
+        try container.encode(errorKey, forKey: .errorKey)
+        try container.encode(errorDescription, forKey: .errorDescription)
+    }
+}
+
+/// A user or resource mailbox reached through a service account (CONTRACT §4 "Account object").
+public struct Account: Sendable, Equatable, Codable {
+    public var email: String
+    public var serviceAccountID: String?
+    public var status: AccountStatus
+    public var scope: String
+    public var accountID: String?
+    public var sub: String?
+    public var profile: AccountProfile?
+    public var error: AccountError?
+    public var requestedAt: Date?
+    public var authorizedAt: Date?
+    public var tokenExpiresAt: Date?
+    public var updatedAt: Date
+
+    public init(email: String, serviceAccountID: String?, status: AccountStatus, scope: String,
+                accountID: String?, sub: String?, profile: AccountProfile?, error: AccountError?,
+                requestedAt: Date?, authorizedAt: Date?, tokenExpiresAt: Date?, updatedAt: Date) {
+        self.email = email
+        self.serviceAccountID = serviceAccountID
+        self.status = status
+        self.scope = scope
+        self.accountID = accountID
+        self.sub = sub
+        self.profile = profile
+        self.error = error
+        self.requestedAt = requestedAt
+        self.authorizedAt = authorizedAt
+        self.tokenExpiresAt = tokenExpiresAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case email, status, scope, sub, profile, error
+        case serviceAccountID = "service_account_id"
+        case accountID = "account_id"
+        case requestedAt = "requested_at"
+        case authorizedAt = "authorized_at"
+        case tokenExpiresAt = "token_expires_at"
+        case updatedAt = "updated_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(email, forKey: .email)
+        try container.encode(serviceAccountID, forKey: .serviceAccountID)
+        try container.encode(status, forKey: .status)
+        try container.encode(scope, forKey: .scope)
+        try container.encode(accountID, forKey: .accountID)
+        try container.encode(sub, forKey: .sub)
+        try container.encode(profile, forKey: .profile)
+        try container.encode(error, forKey: .error)
+        try container.encode(requestedAt, forKey: .requestedAt)
+        try container.encode(authorizedAt, forKey: .authorizedAt)
+        try container.encode(tokenExpiresAt, forKey: .tokenExpiresAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// One entry of `POST /v1/accounts`.
+public struct AccountRequestEntry: Sendable, Equatable, Codable {
+    public var email: String
+    public var scope: String?
+    public var serviceAccountID: String?
+
+    public init(email: String, scope: String? = nil, serviceAccountID: String? = nil) {
+        self.email = email
+        self.scope = scope
+        self.serviceAccountID = serviceAccountID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case email, scope
+        case serviceAccountID = "service_account_id"
+    }
+}
+
+/// A page of `GET /v1/accounts`; `next` is the cursor for the following page (the last email).
+public struct AccountPage: Sendable, Equatable, Codable {
+    public var accounts: [Account]
+    public var next: String?
+
+    public init(accounts: [Account], next: String?) {
+        self.accounts = accounts
+        self.next = next
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(accounts, forKey: .accounts)
+        try container.encode(next, forKey: .next)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// `POST /v1/service-accounts/connect-links` → `{"url","expires_at"}`.
+public struct ConnectLink: Sendable, Equatable, Codable {
+    public var url: String
+    public var expiresAt: Date
+
+    public init(url: String, expiresAt: Date) {
+        self.url = url
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case url
+        case expiresAt = "expires_at"
+    }
+}
+
+/// What `GET /connect/{link}` answers: a 302 to `authorizeURL` and a cookie holding
+/// `stateCookieValue` (HttpOnly, SameSite=Lax), which `completeConnect` checks against the state.
+public struct ConnectRedirect: Sendable, Equatable {
+    public var authorizeURL: URL
+    public var stateCookieValue: String
+    /// How long the cookie is worth keeping (the state's lifetime), for `Max-Age`.
+    public var cookieMaxAge: Duration
+
+    public init(authorizeURL: URL, stateCookieValue: String, cookieMaxAge: Duration) {
+        self.authorizeURL = authorizeURL
+        self.stateCookieValue = stateCookieValue
+        self.cookieMaxAge = cookieMaxAge
+    }
+}
+
+/// Counts of re-encrypted secrets per table, from `rewrap()`.
+public struct RewrapReport: Sendable, Equatable, Codable {
+    public var rewrapped: [String: Int]
+    public var alreadyCurrent: Int
+
+    public init(rewrapped: [String: Int], alreadyCurrent: Int) {
+        self.rewrapped = rewrapped
+        self.alreadyCurrent = alreadyCurrent
+    }
+
+    public var total: Int { rewrapped.values.reduce(0, +) }
+}

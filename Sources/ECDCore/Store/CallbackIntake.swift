@@ -1,0 +1,128 @@
+import Dispatch
+import ECDSQLite
+import Foundation
+import ECDCrypto
+import Synchronization
+
+/// A delegated-access callback, checked and sealed, ready to be written to the inbox.
+struct IntakeItem: Sendable {
+    var requestID: String
+    /// SHA-256 of the state the callback carried; nil when it carried none.
+    var stateHash: [UInt8]?
+    /// The code sealed for `callback_inbox|<request>|code`; nil for an error callback.
+    var codeEnvelope: [UInt8]?
+    var error: AccountError?
+}
+
+enum IntakeOutcome: Sendable, Equatable {
+    case accepted
+    case duplicate
+    case rejected(CoreError)
+}
+
+/// Group commit for the callback inbox. Every callback must be durable before its 200, and one
+/// `fsync` per callback would cap intake at a few hundred a second; so callers queue their item
+/// and wait, while a single writer drains the queue into one transaction per round. Whatever
+/// arrives during a commit goes into the next one, so batches grow exactly when load does.
+final class CallbackIntake: Sendable {
+    private struct Waiting {
+        let item: IntakeItem
+        let continuation: CheckedContinuation<IntakeOutcome, any Error>
+    }
+
+    private struct State {
+        var queue: [Waiting] = []
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+    private let writer = DispatchQueue(label: "ecd.callback-intake")
+    private let database: Database
+    private let metrics: CoreMetrics
+    private let onAccepted: @Sendable () -> Void
+
+    init(database: Database, metrics: CoreMetrics, onAccepted: @escaping @Sendable () -> Void) {
+        self.database = database
+        self.metrics = metrics
+        self.onAccepted = onAccepted
+    }
+
+    /// Returns once the item is committed (or rejected); throws when the database write failed.
+    func submit(_ item: IntakeItem) async throws -> IntakeOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let startDrain = state.withLock { state -> Bool in
+                state.queue.append(Waiting(item: item, continuation: continuation))
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if startDrain { writer.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Waiting] in
+                let batch = state.queue
+                state.queue.removeAll(keepingCapacity: true)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let started = DispatchTime.now().uptimeNanoseconds
+            do {
+                let now = Date()
+                let outcomes = try database.write { connection in
+                    try batch.map { try Self.admit(connection, $0.item, now: now) }
+                }
+                metrics.callbackCommit.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                metrics.callbackBatchSize.record(batch.count)
+                for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(returning: outcome) }
+                if outcomes.contains(.accepted) { onAccepted() }
+            } catch {
+                for waiting in batch { waiting.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// The checks that need the database, then the insert; all inside the batch's transaction, so
+    /// there is no window between check and write. A rejected callback writes nothing.
+    static func admit(_ connection: Connection, _ item: IntakeItem, now: Date) throws -> IntakeOutcome {
+        guard let account = try connection.queryOne(
+            "SELECT id, status, state_hash, error FROM accounts WHERE request_id = ?", [item.requestID]) else {
+            return .rejected(.callbackRejected(status: 404, code: "unknown_request",
+                                               message: "no delegated-access request has this callback URL"))
+        }
+        if let stored: [UInt8] = account.optional("state_hash") {
+            if let given = item.stateHash {
+                guard ConstantTime.equals(given, stored) else {
+                    return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
+                                                       message: "the state does not match this request"))
+                }
+            } else if item.codeEnvelope != nil {
+                return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
+                                                   message: "the callback carries no state"))
+            }
+        }
+        if try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE request_id = ?", [item.requestID]) != nil {
+            return .duplicate
+        }
+        let status: String = try account.get("status")
+        let error: String? = account.optional("error")
+        // A late callback after a timeout is still welcome: the request was genuine.
+        guard status == "pending" || (status == "failed" && error == "callback_timeout") else {
+            return .rejected(.callbackRejected(status: 404, code: "unknown_request",
+                                               message: "this request is no longer waiting for a callback"))
+        }
+        let accountRow: Int64 = try account.get("id")
+        try connection.execute(
+            """
+            INSERT INTO callback_inbox (request_id, account_row, received_at, code, error, error_key, error_description,
+                status, attempts, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'received', 0, ?)
+            """,
+            [item.requestID, accountRow, now, item.codeEnvelope, item.error?.error, item.error?.errorKey,
+             item.error?.errorDescription, now])
+        return .accepted
+    }
+}

@@ -1,0 +1,118 @@
+import ECDSQLite
+
+/// The database schema of the service layer (ARCHITECTURE §2), as ordered migrations tracked by
+/// `PRAGMA user_version`. Times are INTEGER milliseconds since 1970 UTC (ECDSQLite's `Date`
+/// binding). Secret columns are BLOBs holding `Keyring` envelopes (AES-256-GCM, key id inside);
+/// link tokens, OAuth states and cookie nonces are SHA-256 hashes; nothing secret is clear text.
+public enum CoreSchema {
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "initial schema") { connection in
+            for statement in version1 { try connection.execute(statement) }
+        },
+    ]
+
+    /// Creates or upgrades the schema (`ecd migrate`, and every start).
+    public static func migrate(_ database: Database) throws {
+        try database.migrate(migrations)
+    }
+
+    static let version1: [String] = [
+        """
+        CREATE TABLE service_accounts (
+            id TEXT PRIMARY KEY,                 -- Cronofy's ser_… id (userinfo sub)
+            email TEXT, domain TEXT, provider TEXT, label TEXT,
+            status TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            delegated_scope TEXT NOT NULL,
+            access_token BLOB, refresh_token BLOB, key_id TEXT,
+            expires_at INTEGER,
+            refresh_failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            lease_owner TEXT, lease_until INTEGER,
+            connected_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,              -- stable row key, named in the secrets' associated data
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL UNIQUE,      -- lower-cased: emails compare case-insensitively
+            service_account_id TEXT REFERENCES service_accounts(id),
+            status TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            account_id TEXT, sub TEXT,
+            profile TEXT,                        -- JSON {provider_name, profile_id, profile_name}
+            error TEXT, error_key TEXT, error_description TEXT,
+            request_id TEXT UNIQUE,              -- unguessable; names the callback path
+            state_hash BLOB,                     -- SHA-256 of the request's state
+            state BLOB,                          -- envelope of the state, kept only until Cronofy accepts the request
+            request_sent_at INTEGER,             -- NULL while Cronofy has not accepted the request
+            access_token BLOB, refresh_token BLOB, key_id TEXT,
+            expires_at INTEGER,
+            refresh_failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            lease_owner TEXT, lease_until INTEGER,
+            at_risk INTEGER NOT NULL DEFAULT 0,  -- its service account lost its authorization
+            last_used_at INTEGER,
+            requested_at INTEGER, authorized_at INTEGER,
+            updated_at INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX accounts_by_status ON accounts(status, email_key)",
+        "CREATE INDEX accounts_by_service_account ON accounts(service_account_id, email_key)",
+        "CREATE INDEX accounts_by_expiry ON accounts(expires_at) WHERE status = 'active'",
+        """
+        CREATE TABLE connect_links (
+            token_hash BLOB PRIMARY KEY,
+            label TEXT, scope TEXT NOT NULL, delegated_scope TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            created_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE oauth_states (
+            state_hash BLOB PRIMARY KEY,
+            nonce_hash BLOB NOT NULL,            -- SHA-256 of the browser cookie's value
+            link_hash BLOB NOT NULL,
+            label TEXT, scope TEXT NOT NULL, delegated_scope TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            created_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE callback_inbox (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL UNIQUE,
+            account_row INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            code BLOB,                           -- envelope; erased once processed
+            error TEXT, error_key TEXT, error_description TEXT,
+            status TEXT NOT NULL,                -- received | exchanging | done | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            updated_at INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX callback_inbox_open ON callback_inbox(status, next_attempt_at) WHERE status IN ('received', 'exchanging')",
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            service_account_id TEXT,
+            email TEXT,
+            data TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE webhook_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_event_id INTEGER NOT NULL
+        )
+        """,
+        "INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, 0)",
+    ]
+}
