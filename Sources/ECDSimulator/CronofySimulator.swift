@@ -32,9 +32,9 @@ public final class CronofySimulator: Sendable {
         self.configuration = configuration
         components = SimulatorComponents(configuration: configuration)
         control = components.control
-        server = HTTPServer(
-            configuration: HTTPServerConfiguration(name: "simulator", listen: configuration.listen),
-            responder: components.router)
+        var serverConfiguration = HTTPServerConfiguration(name: "simulator", listen: configuration.listen)
+        serverConfiguration.onResponse = configuration.onResponse
+        server = HTTPServer(configuration: serverConfiguration, responder: components.router)
     }
 
     /// Binds and starts serving.

@@ -26,6 +26,7 @@ extension SimulatorConfiguration {
         --token-lifetime SECONDS      access token lifetime (default 1800)
         --code-lifetime SECONDS       authorization code lifetime (default 300)
         --sign-callbacks              sign delegated-access callbacks with Cronofy-HMAC-SHA256
+        --auto-approve                approve every authorize request at once (no page)
         --refuse EMAIL                answer EMAIL's delegated access with unable_to_grant_scope (repeatable)
         --drop-callbacks EMAIL        never send EMAIL's callback (repeatable)
         --domain DOMAIN               domain of approved service accounts (default example.com)
@@ -54,6 +55,9 @@ extension SimulatorConfiguration {
                 defer { index += 1 }
                 return arguments[index]
             }
+            func noValue() throws(SimulatorConfigurationError) {
+                if let inlineValue { throw .invalidValue(flag: flag, value: inlineValue, expected: "a flag without value") }
+            }
             switch flag {
             case "--listen":
                 let text = try value()
@@ -65,8 +69,11 @@ extension SimulatorConfiguration {
             case "--token-lifetime": tokenLifetime = .seconds(try positive(flag, try value()))
             case "--code-lifetime": codeLifetime = .seconds(try positive(flag, try value()))
             case "--sign-callbacks":
-                guard inlineValue == nil else { throw .invalidValue(flag: flag, value: inlineValue!, expected: "a flag without value") }
+                try noValue()
                 signCallbacks = true
+            case "--auto-approve":
+                try noValue()
+                autoApprove = true
             case "--refuse": refusedEmails.insert(try nonEmpty(flag, try value()).lowercased())
             case "--drop-callbacks": droppedCallbackEmails.insert(try nonEmpty(flag, try value()).lowercased())
             case "--domain": serviceAccountDomain = try nonEmpty(flag, try value())

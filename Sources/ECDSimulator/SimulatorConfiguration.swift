@@ -36,6 +36,12 @@ public struct SimulatorConfiguration: Sendable {
     public var resources: [SimulatorResource]?
     /// Faults active from the start (e.g. `--fault token:500:2`).
     public var faults: [SimulatorFaultRule] = []
+    /// Approve every authorize request at once, as if `auto_approve=1` were on each: lets a test
+    /// or the demo follow the daemon's redirect through the approval without a browser.
+    public var autoApprove = false
+    /// Called after each response is written (an access log for `ecd simulator`). Must not block.
+    /// Request targets and bodies here can carry codes and tokens: log method, path and status.
+    public var onResponse: (@Sendable (HTTPRequest?, HTTPResponse, RequestContext, Duration) -> Void)?
 
     public init() {}
 }

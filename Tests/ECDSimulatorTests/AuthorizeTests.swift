@@ -110,6 +110,19 @@ struct AuthorizeTests {
         #expect(first["service_account_id"] as? String != second["service_account_id"] as? String)
     }
 
+    @Test func autoApproveForEveryRequestByConfigurationOrControl() async throws {
+        let sim = SimulatorHarness { $0.autoApprove = true }
+        #expect(await sim.get(sim.authorizeTarget()).status.code == 302)
+        sim.control.setAutoApprove(false)
+        #expect(await sim.get(sim.authorizeTarget()).status.code == 200)
+        #expect(await sim.postJSON("/_simulator/auto-approve", #"{"enabled":true}"#).status.code == 200)
+        let response = await sim.get(sim.authorizeTarget())
+        #expect(response.status.code == 302)
+        #expect(response.headers["Location"]?.contains("code=") == true)
+        // Validation still comes first.
+        #expect(await sim.get(sim.authorizeTarget(clientID: "other")).status.code == 400)
+    }
+
     static func approvalID(_ html: String) throws -> String {
         let marker = "name=\"approval\" value=\""
         let start = try #require(html.range(of: marker)).upperBound

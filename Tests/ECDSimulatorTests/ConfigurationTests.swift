@@ -8,7 +8,7 @@ struct ConfigurationTests {
     @Test func flagsOverrideTheDefaults() throws {
         let configuration = try SimulatorConfiguration(arguments: [
             "--listen", "127.0.0.1:0", "--client-id", "cid", "--client-secret=sec", "--token-lifetime", "60",
-            "--code-lifetime", "5", "--sign-callbacks", "--refuse", "A@x.test", "--refuse", "b@x.test",
+            "--code-lifetime", "5", "--sign-callbacks", "--auto-approve", "--refuse", "A@x.test", "--refuse", "b@x.test",
             "--drop-callbacks", "c@x.test", "--domain", "x.test", "--provider", "office365",
             "--service-account-email", "svc@x.test", "--callback-delay", "250", "--fault", "token:500:2",
             "--fault", "any:429@4", "--fault", "userinfo:slow@1500:1",
@@ -16,7 +16,7 @@ struct ConfigurationTests {
         #expect(configuration.listen == .tcp(host: "127.0.0.1", port: 0))
         #expect(configuration.clientID == "cid" && configuration.clientSecret == "sec")
         #expect(configuration.tokenLifetime == .seconds(60) && configuration.codeLifetime == .seconds(5))
-        #expect(configuration.signCallbacks)
+        #expect(configuration.signCallbacks && configuration.autoApprove)
         #expect(configuration.refusedEmails == ["a@x.test", "b@x.test"])
         #expect(configuration.droppedCallbackEmails == ["c@x.test"])
         #expect(configuration.serviceAccountDomain == "x.test" && configuration.serviceAccountProvider == "office365")
@@ -41,6 +41,7 @@ struct ConfigurationTests {
         #expect(throws: SimulatorConfigurationError.unknownFlag("--nope")) { try SimulatorConfiguration(arguments: ["--nope"]) }
         #expect(throws: SimulatorConfigurationError.missingValue(flag: "--refuse")) { try SimulatorConfiguration(arguments: ["--refuse"]) }
         #expect(throws: SimulatorConfigurationError.self) { try SimulatorConfiguration(arguments: ["--token-lifetime", "0"]) }
+        #expect(throws: SimulatorConfigurationError.self) { try SimulatorConfiguration(arguments: ["--sign-callbacks=yes"]) }
         #expect(throws: SimulatorConfigurationError.self) { try SimulatorConfiguration(arguments: ["--listen", "nohost"]) }
         #expect(throws: SimulatorConfigurationError.self) { try SimulatorConfiguration(arguments: ["--fault", "token:418"]) }
         #expect(throws: SimulatorConfigurationError.self) { try SimulatorConfiguration(arguments: ["--fault", "token:500:0"]) }

@@ -34,6 +34,9 @@ public final class SimulatorControl: Sendable {
         store.withSettings { $0.nextIdentity = identity }
     }
 
+    /// Approve every authorize request at once (as `auto_approve=1` does for one).
+    public func setAutoApprove(_ enabled: Bool) { store.withSettings { $0.autoApprove = enabled } }
+
     // MARK: Faults
 
     /// Applies `rule.fault` to the next `rule.count` calls of `rule.endpoint`. Rules queue up:

@@ -16,6 +16,7 @@ import ECDHTTP
 /// | `POST /_simulator/dropped-callbacks` | `{"email"}` | never send that mailbox's callbacks |
 /// | `DELETE /_simulator/dropped-callbacks/{email}` | | send them again |
 /// | `POST /_simulator/callback-signing` | `{"enabled":true}` | toggle `Cronofy-HMAC-SHA256` |
+/// | `POST /_simulator/auto-approve` | `{"enabled":true}` | approve every authorize request at once |
 /// | `POST /_simulator/next-service-account` | `{"email","domain","provider"}` | identity of the next approval |
 /// | `POST /_simulator/revoke` | `{"refresh_token"}` or `{"sub"}` or `{"email"}` | `{"revoked":bool}` |
 /// | `POST /_simulator/expire-access-tokens` | | every access token expires now |
@@ -80,6 +81,13 @@ struct SimulatorControlRoutes: Sendable {
                 throw HTTPError.badRequest("expected {\"enabled\": true|false}")
             }
             control.setCallbackSigning(enabled)
+            return Self.ok
+        }
+        router.post("/_simulator/auto-approve") { request, _ in
+            guard let enabled = (try Self.body(request).object)?["enabled"] as? Bool else {
+                throw HTTPError.badRequest("expected {\"enabled\": true|false}")
+            }
+            control.setAutoApprove(enabled)
             return Self.ok
         }
         router.post("/_simulator/next-service-account") { request, _ in

@@ -34,11 +34,11 @@ extension SimulatorRoutes {
         let delegatedScope = Self.normalisedScope(request.query("delegated_scope") ?? "")
         guard !delegatedScope.isEmpty else { return Self.redirect(to: redirectURI, error: "invalid_request", state: state) }
 
-        let identity = store.withSettings { $0.takeIdentity() }
+        let (identity, autoApprove) = store.withSettings { ($0.takeIdentity(), $0.autoApprove) }
         let approval = PendingApproval(
             redirectURI: redirectURI, scope: granted.joined(separator: " "), delegatedScope: delegatedScope,
             state: state, identity: identity, expiresAt: store.now + SimulatorState.approvalLifetime)
-        if request.query("auto_approve") == "1" {
+        if autoApprove || request.query("auto_approve") == "1" {
             let code = store.withState { state, now in state.issueServiceAccountCode(for: approval, now: now) }
             return Self.redirect(to: redirectURI, code: code, state: state)
         }

@@ -9,6 +9,7 @@ struct ControlSettings: Sendable {
     var nextIdentity: ServiceAccountIdentity?
     var faults: [SimulatorFaultRule]
     var resources: [SimulatorResource]?
+    var autoApprove: Bool
 
     init(configuration: SimulatorConfiguration) {
         refusedEmails = Set(configuration.refusedEmails.map { $0.lowercased() })
@@ -19,6 +20,7 @@ struct ControlSettings: Sendable {
             provider: configuration.serviceAccountProvider)
         faults = configuration.faults.filter { $0.count > 0 }
         resources = configuration.resources
+        autoApprove = configuration.autoApprove
     }
 
     /// The identity the next approval connects: a one-shot override, else the configured one.
