@@ -76,3 +76,13 @@ public struct ServiceAccountIdentity: Sendable, Hashable {
         self.provider = provider
     }
 }
+
+extension SimulatorConfiguration: CustomStringConvertible {
+    /// The settings in one line, with the client secret redacted.
+    public var description: String {
+        "SimulatorConfiguration(listen: \(listen), clientID: \(clientID), clientSecret: <redacted>, "
+            + "tokenLifetime: \(tokenLifetime), codeLifetime: \(codeLifetime), signCallbacks: \(signCallbacks), "
+            + "autoApprove: \(autoApprove), refused: \(refusedEmails.sorted()), dropped: \(droppedCallbackEmails.sorted()), "
+            + "serviceAccount: \(serviceAccountEmail) (\(serviceAccountDomain), \(serviceAccountProvider)), faults: \(faults.count))"
+    }
+}

@@ -48,4 +48,11 @@ struct ConfigurationTests {
         let error = SimulatorConfigurationError.invalidValue(flag: "--client-secret", value: "s3cret", expected: "x")
         #expect(!error.description.contains("s3cret"))
     }
+
+    @Test func descriptionRedactsTheClientSecret() throws {
+        let configuration = try SimulatorConfiguration(arguments: ["--client-secret", "s3cret-value"])
+        #expect(!configuration.description.contains("s3cret-value"))
+        #expect(!String(describing: configuration).contains("s3cret-value"))
+        #expect(configuration.description.contains("<redacted>"))
+    }
 }

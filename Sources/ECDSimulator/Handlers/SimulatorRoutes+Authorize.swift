@@ -42,7 +42,7 @@ extension SimulatorRoutes {
             let code = store.withState { state, now in state.issueServiceAccountCode(for: approval, now: now) }
             return Self.redirect(to: redirectURI, code: code, state: state)
         }
-        let id = store.withState { state, _ in state.addApproval(approval) }
+        let id = store.withState { state, now in state.addApproval(approval, now: now) }
         return AuthorizePage.approval(id: id, clientID: clientID, approval: approval)
     }
 

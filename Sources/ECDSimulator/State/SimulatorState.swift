@@ -38,7 +38,9 @@ struct SimulatorState: Sendable {
 
     // MARK: Service-account approval
 
-    mutating func addApproval(_ approval: PendingApproval) -> String {
+    mutating func addApproval(_ approval: PendingApproval, now: ContinuousClock.Instant) -> String {
+        // Pages nobody answered are forgotten once they expire.
+        approvals = approvals.filter { $0.value.expiresAt > now }
         let id = Identifiers.approvalID()
         approvals[id] = approval
         return id

@@ -36,9 +36,14 @@ final class SimulatorStore: @unchecked Sendable {
 
     // MARK: Call log
 
+    /// The call log keeps the most recent calls only, so a long-running `ecd simulator` does not
+    /// grow without bound; tests see far fewer.
+    static let callLogLimit = 10_000
+
     func record(_ call: SimulatorCall) {
         lock.lock()
         defer { lock.unlock() }
+        if calls.count >= Self.callLogLimit { calls.removeFirst(calls.count - Self.callLogLimit + 1) }
         calls.append(call)
     }
 
