@@ -4,6 +4,9 @@ extension ECDRootCommand {
     /// Every subcommand, in the order `ecd --help` lists them.
     static let subcommandList: [any ParsableCommand.Type] = [
         CheckConfigCommand.self,
+        MigrateCommand.self,
+        KeysCommand.self,
+        BackupCommand.self,
         AccountsCommand.self,
         TokenCommand.self,
         ConnectLinkCommand.self,
