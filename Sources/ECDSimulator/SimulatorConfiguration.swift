@@ -23,11 +23,12 @@ public struct SimulatorConfiguration: Sendable {
     public var serviceAccountEmail = "service-account@example.com"
     /// Wait before the first attempt to deliver a callback (Cronofy answers 202 first).
     public var callbackDelay: Duration = .milliseconds(20)
-    /// Attempts per callback before giving up (the first one included).
-    public var callbackMaxAttempts = 6
+    /// Attempts per callback before giving up (the first one included). With the delays below a
+    /// receiver has about 23 s to come back (a daemon restarting after a crash, say).
+    public var callbackMaxAttempts = 8
     /// Delay before the first retry; it doubles for each further retry, capped at `callbackMaxRetryDelay`.
-    public var callbackRetryBaseDelay: Duration = .milliseconds(100)
-    public var callbackMaxRetryDelay: Duration = .seconds(5)
+    public var callbackRetryBaseDelay: Duration = .milliseconds(200)
+    public var callbackMaxRetryDelay: Duration = .seconds(10)
     /// Per-attempt timeout of a callback POST.
     public var callbackTimeout: Duration = .seconds(10)
     /// Mailboxes whose callbacks are never sent (as if Cronofy lost them).

@@ -18,6 +18,9 @@ struct URLSessionCallbackTransport: CallbackTransport {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
+        // A batch sends up to 50 callbacks to one host at once; URLSession's default of 6
+        // connections per host would queue most of them behind each other.
+        configuration.httpMaximumConnectionsPerHost = 16
         session = URLSession(configuration: configuration)
     }
 
