@@ -14,7 +14,8 @@ struct RefreshResult: Sendable {
 /// replaced by nothing; `invalid_grant` ends the authorization, transient failures back off while
 /// the old token keeps being served as long as it is valid.
 extension EnterpriseConnect {
-    func performRefresh(_ owner: TokenOwner, force: Bool, minValidity: Duration) async throws -> RefreshResult {
+    func performRefresh(_ owner: TokenOwner, force: Bool, minValidity: Duration,
+                        seenExpiry: Date?) async throws -> RefreshResult {
         let now = Date()
         guard let state = try database.read({ try TokenState.load($0, owner) }) else {
             throw CoreError.notFound(owner.notFoundMessage)
@@ -22,6 +23,9 @@ extension EnterpriseConnect {
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
         let current = try decryptedToken(state)
         if !force, let current, current.expiresAt.timeIntervalSince(now) >= minValidity.timeInterval {
+            return RefreshResult(token: current, refreshed: false)
+        }
+        if !force, let seenExpiry, let current, current.expiresAt != seenExpiry, current.expiresAt > now {
             return RefreshResult(token: current, refreshed: false)
         }
         if !force, let next = state.nextAttemptAt, next > now {

@@ -38,7 +38,7 @@ extension EnterpriseConnect {
             cache.store(emailKey, token, markUsed: true)
             return token
         }
-        let token = try await refreshedToken(state.owner, force: false, minValidity: minValidity)
+        let token = try await refreshedToken(state.owner, force: false, minValidity: minValidity, seenExpiry: state.expiresAt)
         cache.store(emailKey, token, markUsed: true)
         return token
     }
@@ -52,15 +52,18 @@ extension EnterpriseConnect {
         if let token = try decryptedToken(state), token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
             return token
         }
-        return try await refreshedToken(owner, force: false, minValidity: minValidity)
+        return try await refreshedToken(owner, force: false, minValidity: minValidity, seenExpiry: state.expiresAt)
     }
 
     /// Refreshes through the single flight. A forced caller that joined a flight which found the
-    /// token fresh enough (and so did not refresh) starts its own.
-    func refreshedToken(_ owner: TokenOwner, force: Bool, minValidity: Duration) async throws -> AccessToken {
+    /// token fresh enough (and so did not refresh) starts its own. `seenExpiry` is the expiry the
+    /// caller saw before deciding to refresh: if the stored token changed since, someone else has
+    /// just refreshed it and that token is the answer (even when it is shorter than `minValidity`).
+    func refreshedToken(_ owner: TokenOwner, force: Bool, minValidity: Duration,
+                        seenExpiry: Date? = nil) async throws -> AccessToken {
         for _ in 0..<3 {
             let result = try await refreshFlights.run(owner) { [self] in
-                try await self.performRefresh(owner, force: force, minValidity: minValidity)
+                try await self.performRefresh(owner, force: force, minValidity: minValidity, seenExpiry: seenExpiry)
             }
             if result.refreshed || !force { return result.token }
         }

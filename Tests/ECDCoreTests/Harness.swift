@@ -1,0 +1,209 @@
+import ECDCore
+import ECDCronofy
+import ECDCrypto
+import ECDHTTP
+import ECDSimulator
+import ECDSQLite
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Synchronization
+
+/// Log lines kept in memory, to check that no secret was ever logged.
+/// A lock-protected value that closures can share (a `Mutex` itself cannot be copied into them).
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        try mutex.withLock { try body(&$0) }
+    }
+}
+
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let sink: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        sink.lines.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
+    }
+}
+
+/// The facade behind a real public HTTP server (for Cronofy's callbacks) and a real simulator,
+/// each on port 0. The server starts first, so the facade is built with its real base URL.
+final class Harness: Sendable {
+    let simulator: CronofySimulator
+    let server: HTTPServer
+    let directory: URL
+    let keyring: Keyring
+    let logs = CapturedLogs()
+    let baseURL: URL
+    let cronofy: CronofyClient
+    let configuration: CoreConfiguration
+    private let current = Shared<(core: EnterpriseConnect?, database: Database?)>((nil, nil))
+    /// Code and state of the last `/oauth/callback` redirect the server saw.
+    let lastRedirect = Shared<[String: String]>([:])
+
+    var core: EnterpriseConnect { current.withLock { $0.core! } }
+    var database: Database { current.withLock { $0.database! } }
+
+    init(simulator simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
+         keyring: Keyring? = nil,
+         tune: (inout CoreConfiguration) -> Void = { _ in }) throws {
+        var simulatorConfiguration = simulatorConfiguration
+        simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
+        simulatorConfiguration.autoApprove = true
+        simulator = CronofySimulator(configuration: simulatorConfiguration)
+        try simulator.start()
+
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-core-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.keyring = try keyring ?? Keyring(keys: [.init(id: "k1", bytes: try SecureRandom.bytes(32))])
+
+        let box = current
+        let redirect = lastRedirect
+        var router = Router()
+        router.postAsync("/callbacks/delegated/{request}") { request, context in
+            guard let core = box.withLock({ $0.core }) else { return .text(.serviceUnavailable, "starting") }
+            do {
+                try await core.receiveDelegatedCallback(requestID: context.parameters["request"] ?? "", body: request.body,
+                                                        signatureHeader: request.headers["Cronofy-HMAC-SHA256"])
+                return .json(.ok, bytes: Array(#"{"status":"accepted"}"#.utf8))
+            } catch let error as CoreError {
+                return .json(HTTPStatus(code: error.httpStatus), bytes: Array(#"{"error":{"code":"\#(error.code)"}}"#.utf8))
+            }
+        }
+        router.get("/oauth/callback") { request, _ in
+            redirect.withLock { values in
+                values = [:]
+                for item in request.queryItems { values[item.name] = item.value }
+            }
+            return .text(.ok, "redirect received")
+        }
+        server = HTTPServer(configuration: HTTPServerConfiguration(name: "public", listen: .tcp(host: "127.0.0.1", port: 0)),
+                            responder: router)
+        try server.start()
+        baseURL = URL(string: "http://127.0.0.1:\(server.port)")!
+
+        var cronofyConfiguration = CronofyConfiguration(clientID: simulatorConfiguration.clientID,
+                                                        clientSecret: simulatorConfiguration.clientSecret,
+                                                        apiURL: simulator.baseURL, appURL: simulator.baseURL)
+        cronofyConfiguration.requestTimeout = .seconds(3)
+        cronofy = CronofyClient(configuration: cronofyConfiguration, budget: RequestBudget(requestsPerMinute: 60_000),
+                                retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)))
+        var configuration = CoreConfiguration(publicBaseURL: baseURL, clientSecret: simulatorConfiguration.clientSecret)
+        configuration.sweepInterval = .milliseconds(200)
+        tune(&configuration)
+        self.configuration = configuration
+        try open()
+    }
+
+    var databasePath: String { directory.appendingPathComponent("ecd.sqlite").path }
+
+    /// Opens the database and a new facade on it (as a restarted daemon would).
+    @discardableResult
+    func open(keyring: Keyring? = nil) throws -> EnterpriseConnect {
+        let database = try Database(path: databasePath)
+        var logger = Logger(label: "ecd.core.test") { _ in CapturingLogHandler(sink: self.logs) }
+        logger.logLevel = .trace
+        let core = EnterpriseConnect(configuration: configuration, database: database, keyring: keyring ?? self.keyring,
+                                     cronofy: cronofy, logger: logger)
+        current.withLock { $0 = (core, database) }
+        return core
+    }
+
+    /// Stops the facade and closes the database, as a daemon shutting down (or dying) would.
+    func close() async {
+        let (core, database) = current.withLock { value in
+            let old = value
+            value = (nil, nil)
+            return old
+        }
+        await core?.shutdown()
+        database?.close()
+    }
+
+    func stop() async {
+        await close()
+        await server.shutdown(deadline: .seconds(1))
+        await simulator.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: Flows
+
+    /// Connect link → beginConnect → the simulator's authorize page (auto-approved) → the redirect
+    /// our server records → completeConnect with the cookie.
+    func connectServiceAccount(label: String? = nil, delegatedScope: String? = nil) async throws -> ServiceAccount {
+        let (code, state, cookie) = try await authorizeAtSimulator(label: label, delegatedScope: delegatedScope)
+        return try await core.completeConnect(code: code, state: state, error: nil, cookieState: cookie)
+    }
+
+    func authorizeAtSimulator(label: String? = nil, delegatedScope: String? = nil) async throws -> (String?, String?, String) {
+        let link = try core.createConnectLink(label: label, scope: nil, delegatedScope: delegatedScope)
+        let token = String(link.url.split(separator: "/").last!)
+        let redirect = try core.beginConnect(link: token)
+        lastRedirect.withLock { $0 = [:] }
+        let (_, response) = try await URLSession.shared.data(from: redirect.authorizeURL)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw HarnessError.unexpected("authorize") }
+        let values = lastRedirect.withLock { $0 }
+        return (values["code"], values["state"], redirect.stateCookieValue)
+    }
+
+    /// Waits until `condition` holds, polling.
+    func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return try condition()
+    }
+
+    func waitForStatus(_ email: String, _ status: AccountStatus, timeout: Duration = .seconds(10)) async throws -> Account {
+        _ = try await eventually(timeout: timeout) { try core.account(email: email).status == status }
+        return try core.account(email: email)
+    }
+
+    /// Every event so far.
+    func allEvents() throws -> [Event] {
+        try core.events(after: nil, limit: 1000).events
+    }
+
+    /// The database file and its WAL, as raw bytes.
+    func databaseBytes() -> [UInt8] {
+        var bytes: [UInt8] = []
+        for suffix in ["", "-wal", "-shm"] {
+            if let data = FileManager.default.contents(atPath: databasePath + suffix) { bytes += data }
+        }
+        return bytes
+    }
+}
+
+enum HarnessError: Error { case unexpected(String) }
+
+extension Array where Element == UInt8 {
+    func contains(bytes needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        let first = needle[0]
+        var index = 0
+        while index <= count - needle.count {
+            if self[index] == first, Array(self[index..<(index + needle.count)]) == needle { return true }
+            index += 1
+        }
+        return false
+    }
+}
