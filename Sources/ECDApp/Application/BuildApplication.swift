@@ -1,0 +1,97 @@
+import ECDCore
+import ECDCronofy
+import ECDCrypto
+import ECDHTTP
+import ECDSQLite
+import Foundation
+import Logging
+
+/// Assembles the daemon from its configuration: database (migrated), keyring, Cronofy client
+/// under one request budget, the service layer, and the two listeners with their routes.
+/// Nothing is bound or started yet (see `Application.start()`); tests pass port 0.
+public func buildApplication(configuration: AppConfiguration, logger: Logger) throws -> Application {
+    try buildApplication(configuration: configuration, logger: logger, tuneCore: { _ in })
+}
+
+/// As above; `tuneCore` may change the core's tuning knobs (sweep interval, lease length) that
+/// have no configuration key, so tests and the demo need not wait for production intervals.
+func buildApplication(configuration: AppConfiguration, logger: Logger,
+                      tuneCore: (inout CoreConfiguration) -> Void) throws -> Application {
+    guard let baseURL = configuration.publicListener.baseURL else {
+        throw ApplicationError.missingSetting("public.base_url")
+    }
+    let keyring = try Keyring(keys: configuration.storage.encryptionKeys.map { Keyring.Key(id: $0.id, bytes: $0.bytes) })
+
+    let database = try Database(path: configuration.storage.path)
+    do {
+        try CoreSchema.migrate(database)
+
+        let budget = RequestBudget(requestsPerMinute: configuration.refresh.cronofyRequestsPerMinute)
+        let cronofy = CronofyClient(configuration: configuration.cronofy.clientConfiguration, budget: budget)
+        cronofy.onCall = ECDMetrics.recordCronofyCall
+
+        var coreConfiguration = CoreConfiguration(
+            publicBaseURL: baseURL,
+            serviceAccountScope: configuration.serviceAccount.scope,
+            delegatedScope: configuration.serviceAccount.delegatedScope,
+            defaultAccountScope: configuration.accounts.defaultScope,
+            callbackTimeout: configuration.accounts.callbackTimeout,
+            refreshLead: configuration.refresh.lead,
+            requireCallbackSignature: configuration.cronofy.requireCallbackSignature,
+            clientSecret: configuration.cronofy.clientSecret,
+            webhookURL: configuration.events.webhookURL,
+            webhookSecret: configuration.internalListener.apiKeys.primaryKey ?? [])
+        tuneCore(&coreConfiguration)
+        let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
+                                     cronofy: cronofy, logger: logger)
+
+        let accessLogger = logger.withLabel("ecd.access")
+        let publicRoutes = PublicRoutes(core: core, logger: logger, secureCookies: baseURL.scheme?.lowercased() == "https")
+            .makeTable()
+        let internalRoutes = InternalRoutes(core: core, logger: logger, apiKeys: configuration.internalListener.apiKeys,
+                                            renderMetrics: ECDMetrics.render).makeTable()
+
+        var publicServerConfiguration = HTTPServerConfiguration(
+            name: "public", listen: ListenAddress(configuration.publicListener.listen))
+        let publicLog = AccessLog(logger: accessLogger, listener: "public", routes: publicRoutes,
+                                  clientResolver: ClientAddressResolver(trustedProxies: configuration.publicListener.trustedProxies),
+                                  apiKeys: nil)
+        publicServerConfiguration.onResponse = publicLog.record
+
+        var internalServerConfiguration = HTTPServerConfiguration(
+            name: "internal", listen: ListenAddress(configuration.internalListener.listen))
+        // Only the application's own services reach this socket: let them in (group), nobody else.
+        internalServerConfiguration.unixSocketMode = 0o660
+        let internalLog = AccessLog(logger: accessLogger, listener: "internal", routes: internalRoutes, clientResolver: nil,
+                                    apiKeys: configuration.internalListener.apiKeys)
+        internalServerConfiguration.onResponse = internalLog.record
+
+        return Application(
+            core: core, database: database,
+            publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
+            internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
+            apiKeys: configuration.internalListener.apiKeys, logger: logger)
+    } catch {
+        database.close()
+        throw error
+    }
+}
+
+extension ListenAddress {
+    /// The configuration's spelling of a listen address is ECDHTTP's, case for case.
+    init(_ endpoint: ListenEndpoint) {
+        switch endpoint {
+        case .tcp(let host, let port): self = .tcp(host: host, port: port)
+        case .unix(let path): self = .unix(path: path)
+        }
+    }
+}
+
+extension Logger {
+    /// A logger with another label and the same handler, level and metadata.
+    func withLabel(_ label: String) -> Logger {
+        var copy = Logger(label: label, factory: { _ in self.handler })
+        copy.logLevel = logLevel
+        return copy
+    }
+}

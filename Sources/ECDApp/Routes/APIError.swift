@@ -1,0 +1,65 @@
+import ECDHTTP
+
+/// An error of the internal API, rendered in the one shape CONTRACT §4 fixes:
+/// `{"error":{"code":…,"message":…[,"field":…]}[,route-specific top-level fields]}`.
+///
+/// A 422 names its field twice: inside the error object (where a reader of the error looks) and
+/// at the top level beside it (where docs/openapi.yaml's `Error` schema has it), so clients
+/// written against either find it. `HTTPError` can only add top-level fields, hence this type,
+/// rendered by the routers' error hook.
+struct APIError: Error, Sendable {
+    var status: HTTPStatus
+    var code: String
+    var message: String
+    /// The offending field of a request (`accounts[2].email`, `limit`), inside the error object.
+    var field: String?
+    /// Extra top-level fields, each already JSON-encoded (the 409's `"status"`).
+    var topLevel: [(name: String, json: String)]
+    var headers: HTTPHeaders
+
+    init(_ status: HTTPStatus, code: String, message: String, field: String? = nil,
+         topLevel: [(name: String, json: String)] = [], headers: HTTPHeaders = HTTPHeaders()) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.topLevel = topLevel
+        self.headers = headers
+    }
+
+    var response: HTTPResponse {
+        var body = "{\"error\":{\"code\":\(JSONString.quote(code)),\"message\":\(JSONString.quote(message))"
+        if let field { body += ",\"field\":\(JSONString.quote(field))" }
+        body += "}"
+        if let field { body += ",\"field\":\(JSONString.quote(field))" }
+        for extra in topLevel { body += ",\(JSONString.quote(extra.name)):\(extra.json)" }
+        body += "}"
+        var headers = self.headers
+        headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return .json(status, bytes: Array(body.utf8), headers: headers)
+    }
+
+    static func invalidJSON(_ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_json", message: message)
+    }
+
+    static func invalidField(_ field: String, _ message: String) -> APIError {
+        APIError(.unprocessableContent, code: "invalid_field", message: message, field: field)
+    }
+
+    static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: message)
+    }
+
+    static func unauthorized() -> APIError {
+        var headers = HTTPHeaders()
+        headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ecd\"")
+        return APIError(.unauthorized, code: "unauthorized",
+                        message: "a valid API key is required: Authorization: Bearer <key>", headers: headers)
+    }
+
+    static func `internal`(requestID: String) -> APIError {
+        APIError(.internalServerError, code: "internal_error",
+                 message: "internal error (request id \(requestID))")
+    }
+}

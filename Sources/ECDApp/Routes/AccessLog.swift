@@ -1,0 +1,56 @@
+import ECDHTTP
+import Logging
+
+/// One log line and a few metric samples per answered request, from the server's `onResponse`
+/// hook. It names the route pattern (`/v1/accounts/{email}`), never the raw path or query, which
+/// may carry an email, a link token, a code or a state.
+struct AccessLog: Sendable {
+    let logger: Logger
+    let listener: String
+    let routes: RouteTable
+    /// Set on the public listener, where requests arrive through the reverse proxy.
+    let clientResolver: ClientAddressResolver?
+    /// Set on the internal listener: names which key a request used (by position). The key check
+    /// runs inside the router, whose context changes do not reach this hook, so it is asked again.
+    let apiKeys: APIKeyStore?
+
+    func record(_ request: HTTPRequest?, _ response: HTTPResponse, _ context: RequestContext, _ duration: Duration) {
+        let method = request?.method.rawValue ?? "-"
+        let route = request.flatMap { routes.pattern(method: $0.method, rawPath: $0.rawPath) } ?? "unmatched"
+        let client: String
+        if let request, let clientResolver {
+            client = clientResolver.resolve(peer: context.peerAddress, headers: request.headers).address
+        } else {
+            client = context.peerAddress ?? "unix"
+        }
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        var metadata: Logger.Metadata = [
+            "request_id": .string(context.requestID),
+            "listener": .string(listener),
+            "method": .string(method),
+            "route": .string(route),
+            "status": .stringConvertible(response.status.code),
+            "duration_ms": .string(String(format2: seconds * 1000)),
+            "client": .string(client),
+            "bytes": .stringConvertible(response.body.count),
+        ]
+        if let apiKeys, let presented = APIKeyAuthentication.bearerToken(request?.headers["Authorization"]),
+           let index = apiKeys.matchingKeyIndex(presented.utf8) {
+            metadata["api_key"] = .string("#\(index + 1)")
+        }
+        let level: Logger.Level = response.status.code >= 500 ? .warning : .info
+        logger.log(level: level, "request", metadata: metadata)
+
+        ECDMetrics.recordHTTPRequest(listener: listener, method: method, route: route == "unmatched" ? nil : route,
+                                     status: response.status.code, duration: duration)
+    }
+}
+
+extension String {
+    /// Two decimals without Foundation's locale-dependent formatting.
+    init(format2 value: Double) {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

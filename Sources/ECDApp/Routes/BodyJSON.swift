@@ -1,0 +1,92 @@
+import Foundation
+
+/// A parsed JSON document, so request bodies can be checked field by field and every problem
+/// reported with the path of the offending field (`accounts[2].email`), which `Decodable` models
+/// cannot do precisely.
+enum BodyJSON: Sendable, Equatable, Decodable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([BodyJSON])
+    case object([String: BodyJSON])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([BodyJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: BodyJSON].self))
+        }
+    }
+
+    /// What a client sent instead, for messages ("expected a string, got a number").
+    var kind: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// Parses a request body. Not JSON at all (or not UTF-8) is the client's framing problem: 400.
+    static func parse(_ body: [UInt8]) throws(APIError) -> BodyJSON {
+        guard !body.isEmpty else { throw APIError.invalidJSON("the request body is empty; expected JSON") }
+        do {
+            return try JSONDecoder().decode(BodyJSON.self, from: Data(body))
+        } catch {
+            throw APIError.invalidJSON("the request body is not valid JSON")
+        }
+    }
+}
+
+/// Reads the members of one JSON object of a request body, naming each field by its full path.
+struct JSONObjectReader {
+    let members: [String: BodyJSON]
+    /// Path of this object inside the body: "" for the top level, "accounts[2]" for an entry.
+    let path: String
+
+    init(_ value: BodyJSON, path: String) throws(APIError) {
+        guard case .object(let members) = value else {
+            throw APIError.invalidField(path.isEmpty ? "body" : path, "expected an object, got \(value.kind)")
+        }
+        self.members = members
+        self.path = path
+    }
+
+    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// Refuses members other than `allowed`, so a misspelt optional field is reported, not ignored.
+    func rejectUnknown(allowing allowed: Set<String>) throws(APIError) {
+        if let unknown = members.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError.invalidField(fieldPath(unknown), "unknown field; expected one of: \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// A string member; absent or `null` gives nil.
+    func optionalString(_ key: String) throws(APIError) -> String? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        case let other?: throw APIError.invalidField(fieldPath(key), "expected a string, got \(other.kind)")
+        }
+    }
+
+    func requiredString(_ key: String) throws(APIError) -> String {
+        guard let value = try optionalString(key) else {
+            throw APIError.invalidField(fieldPath(key), "is required")
+        }
+        return value
+    }
+}

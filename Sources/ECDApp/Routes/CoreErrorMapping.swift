@@ -1,0 +1,49 @@
+import ECDCore
+import ECDHTTP
+import Logging
+
+/// The one place where failures of the service layer become HTTP answers of the internal API
+/// (and of the delegated-callback route). Every `CoreError` has exactly one status and error code.
+enum CoreErrorMapping {
+    static func apiError(for error: CoreError) -> APIError {
+        switch error {
+        case .notFound(let message):
+            return APIError(.notFound, code: "not_found", message: message)
+        case .invalid(let field, let message):
+            return APIError(.unprocessableContent, code: "invalid_field", message: message, field: field)
+        case .accountNotActive(let status):
+            return APIError(.conflict, code: "account_not_active",
+                            message: "the account is \(status.rawValue), not active",
+                            topLevel: [("status", JSONString.quote(status.rawValue))])
+        case .cronofyUnavailable(let message):
+            var headers = HTTPHeaders()
+            headers.add(name: "Retry-After", value: "5")
+            return APIError(.serviceUnavailable, code: "cronofy_unavailable", message: message, headers: headers)
+        case .linkUnusable:
+            return APIError(.gone, code: "link_unusable", message: "the connect link is unknown, used or expired")
+        case .badState(let message):
+            return APIError(.badRequest, code: "bad_state", message: message)
+        case .connectFailed(let message):
+            return APIError(.badRequest, code: "connect_failed", message: message)
+        case .callbackRejected(let status, let code, let message):
+            return APIError(HTTPStatus(code: status), code: code, message: message)
+        }
+    }
+
+    /// The router's hook for every error a handler throws that is not an `HTTPError`: the API's
+    /// own errors and the core's render as such; anything else is a bug or an unexpected failure,
+    /// logged with the request id (its description may not be shown to the client) and answered 500.
+    static func renderer(logger: Logger) -> @Sendable (any Error, HTTPRequest, RequestContext) -> HTTPResponse {
+        { error, request, context in
+            if let error = error as? APIError { return error.response }
+            if let error = error as? CoreError { return apiError(for: error).response }
+            logger.error("unexpected error", metadata: [
+                "request_id": .string(context.requestID),
+                "route": .string(context.routePattern ?? "unmatched"),
+                "error_type": .string(String(reflecting: type(of: error))),
+                "error": .string(String(describing: error)),
+            ])
+            return APIError.internal(requestID: context.requestID).response
+        }
+    }
+}

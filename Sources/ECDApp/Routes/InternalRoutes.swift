@@ -1,0 +1,53 @@
+import ECDCore
+import ECDHTTP
+import Logging
+
+/// The internal listener (CONTRACT §4): the REST API the application's own services call, every
+/// route but `/healthz` behind an API key. Handlers that only read a cache answer on the
+/// connection's thread; the rest (database, Cronofy) run as tasks.
+struct InternalRoutes: Sendable {
+    let core: EnterpriseConnect
+    let logger: Logger
+    let apiKeys: APIKeyStore
+    /// Prometheus text of the process's metrics, rendered on each scrape.
+    let renderMetrics: @Sendable () -> String
+
+    func makeTable() -> RouteTable {
+        var table = RouteTable()
+        let core = self.core
+        let renderMetrics = self.renderMetrics
+
+        table.immediate(.get, "/healthz") { _, _ in SystemRoutes.healthy() }
+        table.deferred(.get, "/readyz") { _, _ in SystemRoutes.readiness(core) }
+        table.immediate(.get, "/metrics") { _, _ in SystemRoutes.metrics(renderMetrics()) }
+
+        ServiceAccountRoutes(core: core).register(in: &table)
+        AccountRoutes(core: core).register(in: &table)
+
+        table.deferred(.get, "/v1/events") { request, _ in
+            let query = QueryParameters(request)
+            try query.rejectUnknown(allowing: ["after", "limit"])
+            let after = try query.string("after").map { text throws(APIError) -> Int64 in
+                guard let id = Int64(text), id >= 0 else { throw APIError.invalidField("after", "expected an event id (an integer ≥ 0)") }
+                return id
+            }
+            let limit = try query.integer("limit", in: 1...1000, default: 100)
+            return try .json(.ok, try core.events(after: after, limit: limit))
+        }
+
+        // Wrap the router's entry only after every route is known: the key check consults the table.
+        table.use(APIKeyAuthentication(keys: apiKeys, routes: table))
+        table.router.notFound = { _, _ in APIError.notFound("no such route").response }
+        table.router.unexpectedError = CoreErrorMapping.renderer(logger: logger)
+        return table
+    }
+}
+
+/// `min_validity` of the token routes: seconds, default 60, at most 3600 (CONTRACT §4).
+enum TokenQuery {
+    static func minValidity(_ request: HTTPRequest) throws(APIError) -> Duration {
+        let query = QueryParameters(request)
+        try query.rejectUnknown(allowing: ["min_validity"])
+        return .seconds(try query.integer("min_validity", in: 0...3600, default: 60))
+    }
+}

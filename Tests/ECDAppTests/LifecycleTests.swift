@@ -1,0 +1,78 @@
+import ECDSimulator
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import ECDApp
+
+/// Start, drain and stop.
+@Suite(.serialized) struct LifecycleTests {
+    @Test func shutdownLetsAnInFlightRequestFinishThenRefusesConnections() async throws {
+        let daemon = try await TestDaemon.start()
+        defer { Task { await daemon.stop() } }
+        try await daemon.connectServiceAccount()
+        #expect(try await daemon.requestAndSettle(["h@example.com"])["h@example.com"] == "active")
+
+        daemon.simulator.control.fail(.token, with: .slow(.milliseconds(700)), times: 1)
+        async let inFlight = daemon.api("POST", "/v1/accounts/h@example.com/refresh")
+        try await Task.sleep(for: .milliseconds(200))
+        await daemon.application.shutdown(deadline: .seconds(5))
+        let answered = try await inFlight
+        #expect(answered.status == 200)
+        #expect(answered.json["access_token"] is String)
+        await #expect(throws: (any Error).self) { try await daemon.api("GET", "/healthz", key: "") }
+    }
+
+    @Test func runDrainsOnSIGTERMAndReturns() async throws {
+        // The daemon under `run()` is built by hand: `TestDaemon` starts its application itself.
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
+        let simulator = CronofySimulator(configuration: simulatorConfiguration)
+        try simulator.start()
+        defer { Task { await simulator.shutdown() } }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = try LoopbackPort.pick()
+        let configuration = AppConfiguration(
+            cronofy: CronofySettings(clientID: "sim_client_id", clientSecret: "sim_client_secret",
+                                     apiURL: simulator.baseURL, appURL: simulator.baseURL),
+            publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: port), baseURL: URL(string: "http://127.0.0.1:\(port)")!),
+            internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), apiKeys: APIKeyStore(keys: [TestDaemon.apiKey])),
+            storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
+                                     encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 9, count: 32))]))
+        let logs = RouteLogCapture()
+        let application = try buildApplication(configuration: configuration, logger: logs.logger)
+        let running = Task { try await application.run() }
+        let started = ContinuousClock.now
+        while application.internalPort == 0 && started.duration(to: .now) < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let internalPort = application.internalPort
+        try #require(internalPort != 0)
+        #expect(try await RawHTTP.send(.tcp(port: internalPort), "GET", "/healthz").status == 200)
+
+        // A request that takes a while (the connect link page is quick; readiness too) — use a
+        // slow Cronofy behind a connect completion, which is in flight when the signal arrives.
+        simulator.control.fail(.token, with: .slow(.milliseconds(700)), times: 1)
+        let created = try await RawHTTP.send(.tcp(port: internalPort), "POST", "/v1/service-accounts/connect-links",
+                                             headers: [("Authorization", "Bearer \(TestDaemon.apiKey)")], body: [])
+        let linkPath = try #require((created.json["url"] as? String).flatMap(URL.init(string:))?.path)
+        let opened = try await RawHTTP.send(.tcp(port: port), "GET", linkPath)
+        let cookie = try #require(opened.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+        let authorize = try #require(opened.header("Location").flatMap(URLComponents.init(string:)))
+        let approved = try await RawHTTP.send(.tcp(port: authorize.port!), "GET",
+                                              authorize.percentEncodedPath + "?" + (authorize.percentEncodedQuery ?? "") + "&auto_approve=1")
+        let back = try #require(approved.header("Location").flatMap(URLComponents.init(string:)))
+        async let inFlight = RawHTTP.send(.tcp(port: port), "GET", back.percentEncodedPath + "?" + (back.percentEncodedQuery ?? ""),
+                                          headers: [("Cookie", cookie)])
+        try await Task.sleep(for: .milliseconds(200))
+        kill(getpid(), SIGTERM)
+        let answered = try await inFlight
+        #expect(answered.status == 200)
+        try await running.value   // run() returned: the process would exit 0
+        #expect(logs.entries.contains { $0.message == "shutting down" && $0.metadata["signal"] == "SIGTERM" })
+        await #expect(throws: (any Error).self) { try await RawHTTP.send(.tcp(port: internalPort), "GET", "/healthz") }
+    }
+}

@@ -1,0 +1,215 @@
+import ECDCore
+import ECDHTTP
+import ECDSimulator
+import Foundation
+import Logging
+@testable import ECDApp
+
+/// A simulator and a daemon on loopback ports with a temporary database, as `buildApplication`
+/// makes it for production; tests talk to both over real sockets.
+final class TestDaemon: Sendable {
+    static let apiKey = "test-key-one-0123456789"
+    static let secondAPIKey = "test-key-two-9876543210"
+
+    let simulator: CronofySimulator
+    let application: Application
+    let folder: URL
+    let publicPort: Int
+    let internalEndpoint: RawEndpoint
+    let logs: RouteLogCapture
+
+    private init(simulator: CronofySimulator, application: Application, folder: URL, publicPort: Int,
+                 internalEndpoint: RawEndpoint, logs: RouteLogCapture) {
+        self.simulator = simulator
+        self.application = application
+        self.folder = folder
+        self.publicPort = publicPort
+        self.internalEndpoint = internalEndpoint
+        self.logs = logs
+    }
+
+    static func start(
+        baseURLScheme: String = "http",
+        unixSocket: Bool = false,
+        simulator tuneSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
+        configure: (inout AppConfiguration) -> Void = { _ in }
+    ) async throws -> TestDaemon {
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
+        simulatorConfiguration.callbackDelay = .milliseconds(5)
+        tuneSimulator(&simulatorConfiguration)
+        let simulator = CronofySimulator(configuration: simulatorConfiguration)
+        try simulator.start()
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-routes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let socketPath = folder.appendingPathComponent("internal.sock").path
+        let logs = RouteLogCapture()
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = try LoopbackPort.pick()
+            // An https base_url only changes what the daemon believes about itself (Secure
+            // cookies); the listener stays plain HTTP on loopback, as behind a TLS proxy.
+            let host = baseURLScheme == "https" ? "localhost" : "127.0.0.1"
+            var configuration = AppConfiguration(
+                cronofy: CronofySettings(clientID: simulatorConfiguration.clientID, clientSecret: simulatorConfiguration.clientSecret,
+                                         apiURL: simulator.baseURL, appURL: simulator.baseURL),
+                publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: port),
+                                                       baseURL: URL(string: "\(baseURLScheme)://\(host):\(port)")!),
+                internalListener: InternalListenerSettings(
+                    listen: unixSocket ? .unix(path: socketPath) : .tcp(host: "127.0.0.1", port: 0),
+                    apiKeys: APIKeyStore(keys: [apiKey, secondAPIKey])),
+                storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
+                                         encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 7, count: 32))]))
+            configure(&configuration)
+            let application = try buildApplication(configuration: configuration, logger: logs.logger) { core in
+                core.sweepInterval = .milliseconds(200)
+            }
+            do {
+                try await application.start()
+            } catch {
+                lastError = error
+                await application.shutdown()
+                continue
+            }
+            let endpoint: RawEndpoint = unixSocket ? .unix(path: socketPath) : .tcp(port: application.internalPort)
+            return TestDaemon(simulator: simulator, application: application, folder: folder, publicPort: application.publicPort,
+                              internalEndpoint: endpoint, logs: logs)
+        }
+        await simulator.shutdown()
+        throw lastError ?? RawHTTP.Failure(description: "could not start the daemon")
+    }
+
+    func stop() async {
+        await application.shutdown(deadline: .seconds(2))
+        await simulator.shutdown()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    // MARK: Requests
+
+    /// An internal API call with the first API key (or `key`, or none when `key` is "").
+    func api(_ method: String, _ target: String, json: String? = nil, key: String = TestDaemon.apiKey,
+             headers: [(String, String)] = []) async throws -> RawResponse {
+        var all = headers
+        if !key.isEmpty { all.append(("Authorization", "Bearer \(key)")) }
+        if json != nil { all.append(("Content-Type", "application/json")) }
+        return try await RawHTTP.send(internalEndpoint, method, target, headers: all, body: json.map { Array($0.utf8) })
+    }
+
+    func publicRequest(_ method: String, _ target: String, headers: [(String, String)] = [],
+                       body: [UInt8]? = nil) async throws -> RawResponse {
+        try await RawHTTP.send(.tcp(port: publicPort), method, target, headers: headers, body: body)
+    }
+
+    // MARK: Flows
+
+    /// A connect link's path (`/connect/…`).
+    func connectLinkPath(body: String = "{}") async throws -> String {
+        let created = try await api("POST", "/v1/service-accounts/connect-links", json: body)
+        guard created.status == 201, let url = created.json["url"] as? String, let path = URL(string: url)?.path else {
+            throw RawHTTP.Failure(description: "connect link: \(created.status) \(created.text)")
+        }
+        return path
+    }
+
+    /// Opens a connect link: the 302 to the simulator, and the state cookie (`name=value`).
+    func openLink(_ path: String) async throws -> (authorize: URL, cookie: String, response: RawResponse) {
+        let opened = try await publicRequest("GET", path)
+        guard opened.status == 302, let location = opened.header("Location"), let authorize = URL(string: location),
+              let cookie = opened.header("Set-Cookie")?.split(separator: ";").first else {
+            throw RawHTTP.Failure(description: "open link: \(opened.status) \(opened.text)")
+        }
+        return (authorize, String(cookie), opened)
+    }
+
+    /// The simulator's approval: the `/oauth/callback?…` target it redirects the browser to.
+    func approve(_ authorize: URL, extra: String = "&auto_approve=1") async throws -> String {
+        let components = URLComponents(url: authorize, resolvingAgainstBaseURL: false)!
+        let target = components.percentEncodedPath + "?" + (components.percentEncodedQuery ?? "") + extra
+        let approved = try await RawHTTP.send(.tcp(port: components.port!), "GET", target)
+        guard approved.status == 302, let location = approved.header("Location"), let back = URL(string: location) else {
+            throw RawHTTP.Failure(description: "approve: \(approved.status) \(approved.text)")
+        }
+        return back.path + "?" + (back.query ?? "")
+    }
+
+    /// Connects a service account end to end and returns its id.
+    @discardableResult
+    func connectServiceAccount() async throws -> String {
+        let (authorize, cookie, _) = try await openLink(try await connectLinkPath())
+        let callback = try await approve(authorize)
+        let landed = try await publicRequest("GET", callback, headers: [("Cookie", cookie)])
+        guard landed.status == 200 else { throw RawHTTP.Failure(description: "callback: \(landed.status) \(landed.text)") }
+        let list = try await api("GET", "/v1/service-accounts")
+        guard let id = (list.json["service_accounts"] as? [[String: Any]])?.last?["id"] as? String else {
+            throw RawHTTP.Failure(description: "no service account listed")
+        }
+        return id
+    }
+
+    /// Requests `emails` and waits until none is pending; returns email → status.
+    @discardableResult
+    func requestAndSettle(_ emails: [String]) async throws -> [String: String] {
+        let body = "{\"accounts\":[" + emails.map { "{\"email\":\"\($0)\"}" }.joined(separator: ",") + "]}"
+        let requested = try await api("POST", "/v1/accounts", json: body)
+        guard requested.status == 202 else { throw RawHTTP.Failure(description: "request: \(requested.status) \(requested.text)") }
+        return try await settle(emails)
+    }
+
+    func settle(_ emails: [String], timeout: Duration = .seconds(10)) async throws -> [String: String] {
+        let started = ContinuousClock.now
+        while true {
+            var statuses: [String: String] = [:]
+            for email in emails {
+                statuses[email] = try await api("GET", "/v1/accounts/\(email)").json["status"] as? String
+            }
+            if statuses.values.allSatisfy({ $0 != "pending" }) || started.duration(to: .now) > timeout { return statuses }
+            try await Task.sleep(for: .milliseconds(30))
+        }
+    }
+}
+
+/// Collects every log line of a daemon, so tests can check what is (and is not) logged.
+final class RouteLogCapture: Sendable {
+    struct Entry: Sendable {
+        var label: String
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+        /// Message and metadata in one string, for "is this secret anywhere?" checks.
+        var flattened: String { ([message] + metadata.map { "\($0.key)=\($0.value)" }).joined(separator: " ") }
+    }
+
+    private let lock = NSLock()
+    nonisolated(unsafe) private var stored: [Entry] = []
+
+    var entries: [Entry] { lock.withLock { stored } }
+
+    var logger: Logger {
+        var logger = Logger(label: "ecd.test") { label in Handler(label: label, capture: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    fileprivate func append(_ entry: Entry) { lock.withLock { stored.append(entry) } }
+
+    private struct Handler: LogHandler {
+        let label: String
+        let capture: RouteLogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            var flat: [String: String] = [:]
+            for (key, value) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
+            capture.append(Entry(label: label, level: level, message: "\(message)", metadata: flat))
+        }
+    }
+}
