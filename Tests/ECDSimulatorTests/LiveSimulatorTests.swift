@@ -109,6 +109,28 @@ struct LiveSimulatorTests {
         await live.simulator.shutdown()
     }
 
+    @Test func aBurstOfBatchesIsDeliveredInFull() async throws {
+        let live = try LiveSimulator()
+        let receiver = try CallbackReceiver()
+        let service = try await connect(live)
+        let token = service["access_token"] as? String
+        for batch in 0..<6 {
+            let entries = (0..<50).map { n in
+                let url = receiver.url("b\(batch)-\(n)")
+                return #"{"email":"b\#(batch)-\#(n)@example.com","callback_url":"\#(url)","scope":"read_events","state":"s"}"#
+            }
+            let response = try await live.client.send("POST", live.url("/v1/service_account_authorizations"),
+                body: #"{"service_account_authorizations":[\#(entries.joined(separator: ","))]}"#, bearer: token)
+            #expect(response.status == 202)
+        }
+        let callbacks = await live.simulator.control.waitForCallbacks(count: 300, timeout: .seconds(30))
+        #expect(callbacks.count == 300)
+        #expect(callbacks.allSatisfy { $0.delivered })
+        #expect(Set(receiver.requests.map(\.path)).count == 300)
+        await receiver.server.shutdown(deadline: .seconds(1))
+        await live.simulator.shutdown()
+    }
+
     @Test func injectedFaultsOverTheWire() async throws {
         let live = try LiveSimulator()
         let service = try await connect(live)
