@@ -5,81 +5,81 @@ import Testing
 /// The internal listener's gate, its open routes, and its 404s for the public routes.
 @Suite struct InternalAuthTests {
     @Test func healthzNeedsNoKeyEverythingElseDoes() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        let health = try await daemon.api("GET", "/healthz", key: "")
-        #expect(health.status == 200)
-        #expect(health.json["status"] as? String == "ok")
+        try await TestDaemon.run { daemon in
+            let health = try await daemon.api("GET", "/healthz", key: "")
+            #expect(health.status == 200)
+            #expect(health.json["status"] as? String == "ok")
 
-        for (method, path) in [("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/accounts"), ("GET", "/v1/events"),
-                               ("GET", "/v1/service-accounts"), ("POST", "/v1/service-accounts/connect-links"),
-                               ("GET", "/v1/accounts/a@b.com/token"), ("DELETE", "/v1/accounts/a@b.com")] {
-            let response = try await daemon.api(method, path, key: "")
-            #expect(response.status == 401, "\(method) \(path)")
-            #expect(response.errorCode == "unauthorized")
-            #expect(response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+            for (method, path) in [("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/accounts"), ("GET", "/v1/events"),
+                                   ("GET", "/v1/service-accounts"), ("POST", "/v1/service-accounts/connect-links"),
+                                   ("GET", "/v1/accounts/a@b.com/token"), ("DELETE", "/v1/accounts/a@b.com")] {
+                let response = try await daemon.api(method, path, key: "")
+                #expect(response.status == 401, "\(method) \(path)")
+                #expect(response.errorCode == "unauthorized")
+                #expect(response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+            }
         }
     }
 
     @Test func wrongKeysAreRefusedAndEveryConfiguredKeyIsAccepted() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        #expect(try await daemon.api("GET", "/v1/events", key: "wrong").status == 401)
-        #expect(try await daemon.api("GET", "/v1/events", key: TestDaemon.apiKey + "x").status == 401)
-        #expect(try await daemon.api("GET", "/v1/events", key: String(TestDaemon.apiKey.dropLast())).status == 401)
-        let basic = try await daemon.api("GET", "/v1/events", key: "", headers: [("Authorization", "Basic \(TestDaemon.apiKey)")])
-        #expect(basic.status == 401)
-        #expect(try await daemon.api("GET", "/v1/events", key: TestDaemon.apiKey).status == 200)
-        #expect(try await daemon.api("GET", "/v1/events", key: TestDaemon.secondAPIKey).status == 200)
-        // The key is never logged; which key was used is (by position).
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(!daemon.logs.entries.contains { $0.flattened.contains(TestDaemon.apiKey) || $0.flattened.contains(TestDaemon.secondAPIKey) })
-        #expect(daemon.logs.entries.contains { $0.metadata["api_key"] == "#2" })
+        try await TestDaemon.run { daemon in
+            #expect(try await daemon.api("GET", "/v1/events", key: "wrong").status == 401)
+            #expect(try await daemon.api("GET", "/v1/events", key: TestDaemon.apiKey + "x").status == 401)
+            #expect(try await daemon.api("GET", "/v1/events", key: String(TestDaemon.apiKey.dropLast())).status == 401)
+            let basic = try await daemon.api("GET", "/v1/events", key: "", headers: [("Authorization", "Basic \(TestDaemon.apiKey)")])
+            #expect(basic.status == 401)
+            #expect(try await daemon.api("GET", "/v1/events", key: TestDaemon.apiKey).status == 200)
+            #expect(try await daemon.api("GET", "/v1/events", key: TestDaemon.secondAPIKey).status == 200)
+            // The key is never logged; which key was used is (by position).
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(!daemon.logs.entries.contains { $0.flattened.contains(TestDaemon.apiKey) || $0.flattened.contains(TestDaemon.secondAPIKey) })
+            #expect(daemon.logs.entries.contains { $0.metadata["api_key"] == "#2" })
+        }
     }
 
     @Test func publicRoutesAreNotFoundHereWithOrWithoutAKey() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        for key in ["", TestDaemon.apiKey] {
-            for (method, path) in [("GET", "/connect/abc"), ("GET", "/oauth/callback?code=x&state=y"),
-                                   ("POST", "/callbacks/delegated/abc"), ("GET", "/nothing")] {
-                let response = try await daemon.api(method, path, json: method == "POST" ? "{}" : nil, key: key)
-                #expect(response.status == 404, "\(method) \(path) key: \(!key.isEmpty)")
-                #expect(response.errorCode == "not_found")
+        try await TestDaemon.run { daemon in
+            for key in ["", TestDaemon.apiKey] {
+                for (method, path) in [("GET", "/connect/abc"), ("GET", "/oauth/callback?code=x&state=y"),
+                                       ("POST", "/callbacks/delegated/abc"), ("GET", "/nothing")] {
+                    let response = try await daemon.api(method, path, json: method == "POST" ? "{}" : nil, key: key)
+                    #expect(response.status == 404, "\(method) \(path) key: \(!key.isEmpty)")
+                    #expect(response.errorCode == "not_found")
+                }
             }
         }
     }
 
     @Test func readinessAndMetrics() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        let ready = try await daemon.api("GET", "/readyz")
-        #expect(ready.status == 200)
-        #expect(ready.json["status"] as? String == "ready")
-        _ = try await daemon.api("GET", "/v1/events")
-        let metrics = try await daemon.api("GET", "/metrics")
-        #expect(metrics.status == 200)
-        #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        try await TestDaemon.run { daemon in
+            let ready = try await daemon.api("GET", "/readyz")
+            #expect(ready.status == 200)
+            #expect(ready.json["status"] as? String == "ready")
+            _ = try await daemon.api("GET", "/v1/events")
+            let metrics = try await daemon.api("GET", "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        }
     }
 
     @Test func methodNotAllowedNamesTheAllowedMethods() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        let response = try await daemon.api("PUT", "/v1/accounts", json: "{}")
-        #expect(response.status == 405)
-        #expect(response.header("Allow")?.contains("POST") == true)
+        try await TestDaemon.run { daemon in
+            let response = try await daemon.api("PUT", "/v1/accounts", json: "{}")
+            #expect(response.status == 405)
+            #expect(response.header("Allow")?.contains("POST") == true)
+        }
     }
 
     @Test func internalListenerOnAUnixSocket() async throws {
-        let daemon = try await TestDaemon.start(unixSocket: true)
-        defer { Task { await daemon.stop() } }
-        guard case .unix(let path) = daemon.application.internalAddress else {
-            Issue.record("internal address is \(daemon.application.internalAddress)")
-            return
+        try await TestDaemon.run(unixSocket: true) { daemon in
+            #expect(daemon.application.internalAddress.description.hasSuffix("/internal.sock"))
+            #expect(daemon.application.internalAddress.description.hasPrefix("unix:"))
+            let health = try await daemon.api("GET", "/healthz", key: "")
+            let events = try await daemon.api("GET", "/v1/events")
+            let unauthorized = try await daemon.api("GET", "/v1/events", key: "")
+            #expect(health.status == 200)
+            #expect(events.status == 200)
+            #expect(unauthorized.status == 401)
         }
-        #expect(path.hasSuffix("internal.sock"))
-        #expect(try await daemon.api("GET", "/healthz", key: "").status == 200)
-        #expect(try await daemon.api("GET", "/v1/events").status == 200)
-        #expect(try await daemon.api("GET", "/v1/events", key: "").status == 401)
     }
 }

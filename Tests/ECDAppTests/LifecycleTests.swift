@@ -9,19 +9,19 @@ import Glibc
 /// Start, drain and stop.
 @Suite(.serialized) struct LifecycleTests {
     @Test func shutdownLetsAnInFlightRequestFinishThenRefusesConnections() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        try await daemon.connectServiceAccount()
-        #expect(try await daemon.requestAndSettle(["h@example.com"])["h@example.com"] == "active")
+        try await TestDaemon.run { daemon in
+            try await daemon.connectServiceAccount()
+            #expect(try await daemon.requestAndSettle(["h@example.com"])["h@example.com"] == "active")
 
-        daemon.simulator.control.fail(.token, with: .slow(.milliseconds(700)), times: 1)
-        async let inFlight = daemon.api("POST", "/v1/accounts/h@example.com/refresh")
-        try await Task.sleep(for: .milliseconds(200))
-        await daemon.application.shutdown(deadline: .seconds(5))
-        let answered = try await inFlight
-        #expect(answered.status == 200)
-        #expect(answered.json["access_token"] is String)
-        await #expect(throws: (any Error).self) { try await daemon.api("GET", "/healthz", key: "") }
+            daemon.simulator.control.fail(.token, with: .slow(.milliseconds(700)), times: 1)
+            async let inFlight = daemon.api("POST", "/v1/accounts/h@example.com/refresh")
+            try await Task.sleep(for: .milliseconds(200))
+            await daemon.application.shutdown(deadline: .seconds(5))
+            let answered = try await inFlight
+            #expect(answered.status == 200)
+            #expect(answered.json["access_token"] is String)
+            await #expect(throws: (any Error).self) { try await daemon.api("GET", "/healthz", key: "") }
+        }
     }
 
     @Test func runDrainsOnSIGTERMAndReturns() async throws {

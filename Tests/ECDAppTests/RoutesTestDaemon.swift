@@ -80,6 +80,24 @@ final class TestDaemon: Sendable {
         throw lastError ?? RawHTTP.Failure(description: "could not start the daemon")
     }
 
+    /// Starts a daemon, runs `body` with it, and stops it (and removes its files) whatever happens.
+    static func run(
+        baseURLScheme: String = "http",
+        unixSocket: Bool = false,
+        simulator tuneSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
+        configure: (inout AppConfiguration) -> Void = { _ in },
+        _ body: (TestDaemon) async throws -> Void
+    ) async throws {
+        let daemon = try await start(baseURLScheme: baseURLScheme, unixSocket: unixSocket, simulator: tuneSimulator, configure: configure)
+        do {
+            try await body(daemon)
+        } catch {
+            await daemon.stop()
+            throw error
+        }
+        await daemon.stop()
+    }
+
     func stop() async {
         await application.shutdown(deadline: .seconds(2))
         await simulator.shutdown()

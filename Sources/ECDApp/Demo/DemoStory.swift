@@ -123,7 +123,8 @@ struct DemoStory {
         guard again["access_token"] as? String == second else {
             throw DemoError(step: "fetch the refreshed token", message: "the token route does not hand out the refreshed token")
         }
-        say("8. Cronofy said 401 to that token, say: POST /v1/accounts/\(email)/refresh → a new token \(shorten(second, keep: 6)), which GET …/token now returns.")
+        say("8. Should Cronofy ever answer 401 to that token, the service asks for a fresh one: POST /v1/accounts/\(email)/refresh")
+        say("   → a new token \(shorten(second, keep: 6)), which GET …/token now returns.")
     }
 
     private func revoke(email: String) async throws {
