@@ -1,0 +1,166 @@
+import ECDCore
+import ECDSimulator
+import Foundation
+import Testing
+
+@Suite("Delegated access: requests, callbacks, tokens", .serialized)
+struct AccountFlowTests {
+    @Test func requestAuthorizeAndReadTokens() async throws {
+        var simulator = SimulatorConfiguration()
+        simulator.refusedEmails = ["room@example.com"]
+        let harness = try Harness(simulator: simulator)
+        let serviceAccount = try await harness.connectServiceAccount()
+        harness.core.start()
+        let requested = try await harness.core.requestAccounts([
+            AccountRequestEntry(email: "Jane@Example.com"),
+            AccountRequestEntry(email: "bob@example.com", scope: "read_events", serviceAccountID: serviceAccount.id),
+            AccountRequestEntry(email: "room@example.com"),
+        ])
+        let allowed: Set<AccountStatus> = [.pending, .active, .failed]
+        #expect(requested.allSatisfy { allowed.contains($0.status) })
+        #expect(requested.map(\.email) == ["Jane@example.com", "bob@example.com", "room@example.com"])
+        #expect(requested.allSatisfy { $0.serviceAccountID == serviceAccount.id })
+        let jane = try await harness.waitForStatus("jane@example.com", .active)
+        #expect(jane.accountID?.hasPrefix("acc_") == true)
+        #expect(jane.sub == jane.accountID)
+        #expect(jane.profile?.providerName != nil)
+        #expect(jane.authorizedAt != nil && jane.tokenExpiresAt != nil)
+        #expect(jane.scope == harness.configuration.defaultAccountScope)
+        let bob = try await harness.waitForStatus("BOB@example.com", .active)
+        #expect(bob.scope == "read_events")
+        let room = try await harness.waitForStatus("room@example.com", .failed)
+        #expect(room.error?.error == "unable_to_grant_scope" || room.error?.errorKey == "unable_to_grant_scope")
+
+        // The exchange used the exact callback URL as redirect_uri.
+        let exchanges = harness.simulator.control.calls(.token).filter { $0.body.contains("authorization_code") }
+        #expect(exchanges.count == 3)   // the service account and two accounts
+        #expect(harness.simulator.control.callbacks().allSatisfy { $0.callbackURL.hasPrefix(harness.baseURL.absoluteString + "/callbacks/delegated/") })
+
+        // A fresh token straight from the cache, case-insensitively.
+        guard case .ready(let token) = harness.core.token(email: "JANE@example.com", minValidity: .seconds(60)) else {
+            Issue.record("an authorized account's token was not cached")
+            return
+        }
+        #expect(token.tokenType == "bearer")
+        #expect(token.accountID == jane.accountID)
+        #expect(token.apiURL == harness.simulator.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
+        #expect(token.expiresIn() > 1700)
+        #expect(harness.simulator.control.issued().accessTokens.contains(token.accessToken))
+
+        // Errors of the token route.
+        await #expect(throws: CoreError.notFound("no account nobody@example.com")) {
+            try await harness.core.token(email: "nobody@example.com", minValidity: .seconds(60)).value()
+        }
+        await #expect(throws: CoreError.accountNotActive(status: .failed)) {
+            try await harness.core.token(email: "room@example.com", minValidity: .seconds(60)).value()
+        }
+
+        // Listing, paging and filters.
+        let firstPage = try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 2, after: nil)
+        #expect(firstPage.accounts.map(\.email) == ["bob@example.com", "Jane@example.com"])
+        #expect(firstPage.next == "jane@example.com")
+        let secondPage = try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 2, after: firstPage.next)
+        #expect(secondPage.accounts.map(\.email) == ["room@example.com"])
+        #expect(secondPage.next == nil)
+        #expect(try harness.core.accounts(status: .failed, serviceAccountID: nil, limit: 10, after: nil).accounts.count == 1)
+        #expect(try harness.core.accounts(status: nil, serviceAccountID: "ser_none", limit: 10, after: nil).accounts.isEmpty)
+
+        let types = try harness.allEvents().map(\.type)
+        #expect(types.filter { $0 == .accountRequested }.count == 3)
+        #expect(types.filter { $0 == .accountAuthorized }.count == 2)
+        #expect(types.filter { $0 == .accountFailed }.count == 1)
+        let page = try harness.core.events(after: 2, limit: 2)
+        #expect(page.events.map(\.id) == [3, 4])
+        #expect(page.nextAfter == 4)
+        await harness.stop()
+    }
+
+    @Test func validationNamesTheEntry() async throws {
+        let harness = try Harness()
+        let serviceAccount = try await harness.connectServiceAccount(delegatedScope: "read_events read_free_busy")
+        func failure(_ entries: [AccountRequestEntry]) async -> CoreError? {
+            do { _ = try await harness.core.requestAccounts(entries); return nil } catch { return error as? CoreError }
+        }
+        let ok = AccountRequestEntry(email: "a@example.com", scope: "read_events")
+        guard case .invalid(let field, _)? = await failure([ok, AccountRequestEntry(email: "not-an-email")]) else {
+            Issue.record("invalid email accepted"); return
+        }
+        #expect(field == "accounts[1].email")
+        guard case .invalid(let field2, _)? = await failure([ok, AccountRequestEntry(email: "A@example.com", scope: "read_events")]) else {
+            Issue.record("duplicate accepted"); return
+        }
+        #expect(field2 == "accounts[1].email")
+        guard case .invalid(let field3, let message3)? = await failure([ok, AccountRequestEntry(email: "b@example.com", scope: "read_events create_event")]) else {
+            Issue.record("scope beyond the delegated scope accepted"); return
+        }
+        #expect(field3 == "accounts[1].scope")
+        #expect(message3.contains("create_event"))
+        // The default scope is wider than this service account's delegated scope.
+        guard case .invalid(let field4, _)? = await failure([AccountRequestEntry(email: "c@example.com")]) else {
+            Issue.record("default scope beyond the delegated scope accepted"); return
+        }
+        #expect(field4 == "accounts[0].scope")
+        guard case .invalid(let field5, _)? = await failure([AccountRequestEntry(email: "c@example.com", scope: "read_events", serviceAccountID: "ser_unknown")]) else {
+            Issue.record("unknown service account accepted"); return
+        }
+        #expect(field5 == "accounts[0].service_account_id")
+        #expect(await failure([]) != nil)
+        #expect(await failure(Array(repeating: ok, count: 1001)) != nil)
+        // Nothing of the refused requests was stored or sent.
+        #expect(try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 10, after: nil).accounts.isEmpty)
+        #expect(harness.simulator.control.calls(.authorizations).isEmpty)
+        // Two service accounts: the email's domain picks one; no match needs an explicit id.
+        harness.simulator.control.setNextServiceAccount(ServiceAccountIdentity(email: "sa@other.org", domain: "other.org", provider: "office365"))
+        let other = try await harness.connectServiceAccount(delegatedScope: "read_events")
+        let picked = try await harness.core.requestAccounts([AccountRequestEntry(email: "x@other.org", scope: "read_events"),
+                                                             AccountRequestEntry(email: "y@example.com", scope: "read_events")])
+        #expect(picked.map(\.serviceAccountID) == [other.id, serviceAccount.id])
+        guard case .invalid(let field6, _)? = await failure([AccountRequestEntry(email: "z@third.net", scope: "read_events")]) else {
+            Issue.record("ambiguous service account accepted"); return
+        }
+        #expect(field6 == "accounts[0].service_account_id")
+        await harness.stop()
+    }
+
+    @Test func batchesOfFiftyAndReRequest() async throws {
+        let harness = try Harness()
+        let allowed: Set<AccountStatus> = [.pending, .active]
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        let entries = (0..<120).map { AccountRequestEntry(email: "user\($0)@example.com", scope: "read_events") }
+        _ = try await harness.core.requestAccounts(entries)
+        let batches = harness.simulator.control.calls(.authorizations)
+        #expect(batches.count == 3)
+        #expect(batches.allSatisfy { $0.status == 202 })
+        #expect(try await harness.eventually(timeout: .seconds(20)) {
+            try harness.core.accounts(status: .active, serviceAccountID: nil, limit: 1000, after: nil).accounts.count == 120
+        })
+        // Asking again moves an active account back to pending, with a new callback URL, and it ends active again.
+        let before = harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.map(\.callbackURL)
+        let again = try await harness.core.requestAccounts([AccountRequestEntry(email: "USER7@example.com", scope: "read_events")])
+        #expect(again.first.map { allowed.contains($0.status) } == true)
+        _ = try await harness.eventually { harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.count == 2 }
+        let after = harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.map(\.callbackURL)
+        #expect(after.count == 2 && !before.contains(after[1]))
+        #expect(try await harness.waitForStatus("user7@example.com", .active).status == .active)
+        await harness.stop()
+    }
+
+    @Test func cronofyRefusingTheRequestFailsTheEntries() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount()
+        // A service-account token the simulator no longer accepts: 401 → refresh → retry once.
+        harness.simulator.control.expireAccessTokens()
+        let accounts = try await harness.core.requestAccounts([AccountRequestEntry(email: "a@example.com")])
+        #expect(accounts.first?.status == .pending)
+        let calls = harness.simulator.control.calls(.authorizations)
+        #expect(calls.map(\.status) == [401, 202])
+        // Cronofy down for longer than the client retries: the request stays pending and the sweep sends it later.
+        harness.simulator.control.fail(.authorizations, with: .serverError, times: 2)
+        let pending = try await harness.core.requestAccounts([AccountRequestEntry(email: "b@example.com")])
+        #expect(pending.first?.status == .pending)
+        harness.core.start()
+        #expect(try await harness.waitForStatus("b@example.com", .active, timeout: .seconds(15)).status == .active)
+        await harness.stop()
+    }
+}
