@@ -56,6 +56,9 @@ import Testing
             #expect(notActive.json["status"] as? String == "failed")
             #expect(try await daemon.api("GET", "/v1/accounts/nobody@example.com/token").status == 404)
             #expect(try await daemon.api("POST", "/v1/accounts/nobody@example.com/refresh").status == 404)
+            let refreshFailed = try await daemon.api("POST", "/v1/accounts/room@example.com/refresh")
+            #expect(refreshFailed.status == 409)
+            #expect(refreshFailed.json["status"] as? String == "failed")
 
             // Revoke.
             let revoked = try await daemon.api("DELETE", "/v1/accounts/bob%40example.com")
@@ -180,6 +183,8 @@ import Testing
             let huge = "{\"label\":\"" + String(repeating: "x", count: (1 << 20) + 10) + "\"}"
             let tooLarge = try await daemon.api("POST", "/v1/service-accounts/connect-links", json: huge)
             #expect(tooLarge.status == 413)
+            let hugeAccounts = "{\"email\":\"a@example.com\",\"scope\":\"" + String(repeating: "x", count: 1 << 20) + "\"}"
+            #expect(try await daemon.api("POST", "/v1/accounts", json: hugeAccounts).status == 413)
 
             // Nothing was created by any of these.
             let listed = try await daemon.api("GET", "/v1/accounts")

@@ -58,7 +58,20 @@ import Testing
             _ = try await daemon.api("GET", "/v1/events")
             let metrics = try await daemon.api("GET", "/metrics")
             #expect(metrics.status == 200)
+            // Counted under the route pattern, and the key is not in the metrics either.
+            #expect(metrics.text.contains("ecd_http_requests_total"))
+            #expect(metrics.text.contains(#"route="/v1/events""#))
+            #expect(!metrics.text.contains(TestDaemon.apiKey))
             #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        }
+    }
+
+    @Test func notReadyIs503WithTheReason() async throws {
+        try await TestDaemon.run(configure: { $0.cronofy.clientSecret = "" }) { daemon in
+            let response = try await daemon.api("GET", "/readyz")
+            #expect(response.status == 503)
+            #expect(response.errorCode == "not_ready")
+            #expect((response.json["problems"] as? [String])?.contains { $0.contains("client_secret") } == true)
         }
     }
 

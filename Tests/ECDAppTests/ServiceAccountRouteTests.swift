@@ -57,6 +57,9 @@ import Testing
                 #expect(try await daemon.api("GET", "/v1/accounts/\(email)").json["status"] as? String == "revoked")
             }
             #expect(try await daemon.api("DELETE", "/v1/service-accounts/ser_unknown").status == 404)
+            let revokedToken = try await daemon.api("GET", "/v1/service-accounts/\(id)/token")
+            #expect(revokedToken.status == 409)
+            #expect(revokedToken.json["status"] as? String == "revoked")
             let types = (try await daemon.api("GET", "/v1/events?limit=1000").json["events"] as? [[String: Any]] ?? [])
                 .compactMap { $0["type"] as? String }
             #expect(types.contains("service_account.revoked"))
