@@ -16,33 +16,36 @@ struct AccessLog: Sendable {
 
     func record(_ request: HTTPRequest?, _ response: HTTPResponse, _ context: RequestContext, _ duration: Duration) {
         let method = request?.method.rawValue ?? "-"
-        let route = request.flatMap { routes.pattern(method: $0.method, rawPath: $0.rawPath) } ?? "unmatched"
-        let client: String
-        if let request, let clientResolver {
-            client = clientResolver.resolve(peer: context.peerAddress, headers: request.headers).address
-        } else {
-            client = context.peerAddress ?? "unix"
-        }
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let route = request.flatMap { routes.pattern(method: $0.method, rawPath: $0.rawPath) }
+        ECDMetrics.recordHTTPRequest(listener: listener, method: method, route: route,
+                                     status: response.status.code, duration: duration)
+
+        // Everything below costs more than serving a cached token: skip it when the line would
+        // be dropped anyway (`log.level` above info).
+        let level: Logger.Level = response.status.code >= 500 ? .warning : .info
+        guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "request_id": .string(context.requestID),
             "listener": .string(listener),
             "method": .string(method),
-            "route": .string(route),
+            "route": .string(route ?? "unmatched"),
             "status": .stringConvertible(response.status.code),
-            "duration_ms": .string(String(format2: seconds * 1000)),
-            "client": .string(client),
+            "duration_ms": .string(String(format2: Double(duration.components.seconds) * 1000
+                                                    + Double(duration.components.attoseconds) / 1e15)),
             "bytes": .stringConvertible(response.body.count),
         ]
+        if let request, let clientResolver {
+            let client = clientResolver.resolve(peer: context.peerAddress, headers: request.headers)
+            metadata["client"] = .string(client.address)
+            if let proto = client.forwardedProto { metadata["proto"] = .string(proto) }
+        } else {
+            metadata["client"] = .string(context.peerAddress ?? "unix")
+        }
         if let apiKeys, let presented = APIKeyAuthentication.bearerToken(request?.headers["Authorization"]),
            let index = apiKeys.matchingKeyIndex(presented.utf8) {
             metadata["api_key"] = .string("#\(index + 1)")
         }
-        let level: Logger.Level = response.status.code >= 500 ? .warning : .info
         logger.log(level: level, "request", metadata: metadata)
-
-        ECDMetrics.recordHTTPRequest(listener: listener, method: method, route: route == "unmatched" ? nil : route,
-                                     status: response.status.code, duration: duration)
     }
 }
 

@@ -1,4 +1,5 @@
 import ECDCore
+import ECDCronofy
 import ECDHTTP
 import Logging
 
@@ -37,6 +38,11 @@ enum CoreErrorMapping {
         { error, request, context in
             if let error = error as? APIError { return error.response }
             if let error = error as? CoreError { return apiError(for: error).response }
+            // The core turns Cronofy's failures into `CoreError`s; should a transient one slip
+            // through, it still means "try again later", not a bug.
+            if let error = error as? CronofyError, error.isTransient {
+                return apiError(for: .cronofyUnavailable(error.description)).response
+            }
             logger.error("unexpected error", metadata: [
                 "request_id": .string(context.requestID),
                 "route": .string(context.routePattern ?? "unmatched"),
