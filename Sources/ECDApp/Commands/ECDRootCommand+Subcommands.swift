@@ -3,6 +3,9 @@ import ArgumentParser
 extension ECDRootCommand {
     /// Every subcommand, in the order `ecd --help` lists them.
     static let subcommandList: [any ParsableCommand.Type] = [
+        ServeCommand.self,
+        DemoCommand.self,
+        SimulatorCommand.self,
         CheckConfigCommand.self,
         MigrateCommand.self,
         KeysCommand.self,

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Logging
+
+/// `ecd serve`: validate the configuration, then run both listeners until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon: the public and internal listeners and the background work.",
+        discussion: """
+            A bad configuration stops it before it listens, with one line per problem naming the key. \
+            SIGTERM or SIGINT drains in-flight requests and exits 0; SIGHUP rereads \
+            internal.api_keys_file when the API keys come from a file.
+            """)
+
+    @OptionGroup var config: ConfigOptions
+
+    func run() async throws {
+        let configuration = try config.load(mode: .serve)
+        ECDLogging.bootstrap(configuration.log)
+        ECDMetrics.bootstrap()
+        let logger = Logger(label: "ecd")
+        logger.notice("starting", metadata: [
+            "version": .string(ECDVersion.current),
+            "config": .string(configuration.sourceFile ?? "environment only"),
+        ])
+        let application: Application
+        do {
+            application = try buildApplication(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("cannot build the daemon", metadata: ["error": .string("\(error)")])
+            throw CommandFailure("cannot start: \(error)")
+        }
+        do {
+            try await application.run()
+        } catch {
+            logger.critical("stopped by an error", metadata: ["error": .string("\(error)")])
+            await application.shutdown()
+            throw CommandFailure("serve failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The subcommands that run ecd's own machinery for a while: simulator, serve, demo.
+@Suite("ecd daemon commands", .serialized)
+struct CommandsDaemonTests {
+    @Test("the daemon subcommands are listed by --help")
+    func help() throws {
+        let result = try ECDBinary.run(["--help"])
+        for name in ["serve", "demo", "simulator"] {
+            #expect(result.stdout.contains("  \(name) "), "\(name) missing")
+        }
+        #expect(try ECDBinary.run(["simulator", "--help"]).stdout.contains("--sign-callbacks"))
+    }
+
+    @Test("simulator starts, answers, and exits 0 on SIGTERM")
+    func simulator() throws {
+        let process = try RunningECD(["simulator", "--listen", "127.0.0.1:0", "--token-lifetime", "60"], environment: [:])
+        let line = try process.waitForOutput { $0.contains("listening on http://127.0.0.1:") }
+        #expect(line.contains("Cronofy simulator listening on"))
+        #expect(process.terminate(signal: SIGTERM) == 0)
+    }
+
+    @Test("simulator flags are checked before anything starts", arguments: [
+        ["simulator", "--token-lifetime", "0"], ["simulator", "--listen", "nowhere"], ["simulator", "--fault", "bogus"],
+    ])
+    func simulatorBadFlags(_ arguments: [String]) throws {
+        let result = try ECDBinary.run(arguments)
+        #expect(result.code == 2, "\(result.stderr)")
+    }
+
+    @Test("serve listens, logs JSON lines, and drains to exit 0 on SIGTERM and SIGINT", arguments: [SIGTERM, SIGINT])
+    func serve(_ signal: Int32) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let process = try RunningECD(["serve"], environment: DaemonEnvironment.make(folder))
+        let line = try process.waitForError { $0.contains("\"msg\":\"listening\"") }
+        #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil)
+        #expect(process.terminate(signal: signal) == 0)
+        #expect(!process.standardError().contains("daemon-test-key"))
+        #expect(!process.standardError().contains("sim_client_secret"))
+    }
+
+    @Test("serve with a bad configuration exits 1 before listening, naming every problem")
+    func serveBadConfig() throws {
+        let result = try ECDBinary.run(["serve"], environment: ["ECD_PUBLIC_BASE_URL": "http://example.com"])
+        #expect(result.code == 1)
+        for key in ["cronofy.client_id", "cronofy.client_secret", "public.base_url", "internal.api_keys", "storage.encryption_keys"] {
+            #expect(result.stderr.contains("\n\(key): "), "\(key) not named")
+        }
+    }
+
+    @Test("demo runs the whole flow and exits 0")
+    func demo() throws {
+        let result = try ECDBinary.run(["demo"])
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("unable_to_grant_scope"))
+        #expect(result.stdout.contains("account.revoked"))
+    }
+}
+
+/// A long-running `ecd` whose output files can be watched while it runs.
+final class RunningECD {
+    private let process = Process()
+    private let folder: TemporaryFolder
+    private let outPath: String
+    private let errPath: String
+
+    init(_ arguments: [String], environment: [String: String]) throws {
+        folder = try TemporaryFolder()
+        outPath = folder.url.appendingPathComponent("out").path
+        errPath = folder.url.appendingPathComponent("err").path
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = ECDBinary.url
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { mine, _ in mine }
+        process.currentDirectoryURL = folder.url
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        folder.remove()
+    }
+
+    func standardOutput() -> String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    func standardError() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    struct Timeout: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The first line of standard output matching `predicate`, waiting up to 20 s.
+    func waitForOutput(_ predicate: (String) -> Bool) throws -> String {
+        try waitFor(standardOutput, predicate)
+    }
+
+    func waitForError(_ predicate: (String) -> Bool) throws -> String {
+        try waitFor(standardError, predicate)
+    }
+
+    private func waitFor(_ read: () -> String, _ predicate: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let line = read().split(separator: "\n").map(String.init).first(where: predicate) { return line }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        throw Timeout(description: "no matching line; stdout: \(standardOutput()) stderr: \(standardError())")
+    }
+
+    /// Sends `signal` and returns the exit status.
+    func terminate(signal: Int32) -> Int32 {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
