@@ -45,7 +45,6 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
 
-        let accessLogger = logger.withLabel("ecd.access")
         let publicRoutes = PublicRoutes(core: core, logger: logger, secureCookies: baseURL.scheme?.lowercased() == "https")
             .makeTable()
         let internalRoutes = InternalRoutes(core: core, logger: logger, apiKeys: configuration.internalListener.apiKeys,
@@ -53,7 +52,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
 
         var publicServerConfiguration = HTTPServerConfiguration(
             name: "public", listen: ListenAddress(configuration.publicListener.listen))
-        let publicLog = AccessLog(logger: accessLogger, listener: "public", routes: publicRoutes,
+        let publicLog = AccessLog(logger: logger, listener: "public", routes: publicRoutes,
                                   clientResolver: ClientAddressResolver(trustedProxies: configuration.publicListener.trustedProxies),
                                   apiKeys: nil)
         publicServerConfiguration.onResponse = publicLog.record
@@ -62,7 +61,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             name: "internal", listen: ListenAddress(configuration.internalListener.listen))
         // Only the application's own services reach this socket: let them in (group), nobody else.
         internalServerConfiguration.unixSocketMode = 0o660
-        let internalLog = AccessLog(logger: accessLogger, listener: "internal", routes: internalRoutes, clientResolver: nil,
+        let internalLog = AccessLog(logger: logger, listener: "internal", routes: internalRoutes, clientResolver: nil,
                                     apiKeys: configuration.internalListener.apiKeys)
         internalServerConfiguration.onResponse = internalLog.record
 
@@ -84,14 +83,5 @@ extension ListenAddress {
         case .tcp(let host, let port): self = .tcp(host: host, port: port)
         case .unix(let path): self = .unix(path: path)
         }
-    }
-}
-
-extension Logger {
-    /// A logger with another label and the same handler, level and metadata.
-    func withLabel(_ label: String) -> Logger {
-        var copy = Logger(label: label, factory: { _ in self.handler })
-        copy.logLevel = logLevel
-        return copy
     }
 }
