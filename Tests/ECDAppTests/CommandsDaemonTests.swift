@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ECDApp
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,11 +17,24 @@ struct CommandsDaemonTests {
         #expect(try ECDBinary.run(["simulator", "--help"]).stdout.contains("--sign-callbacks"))
     }
 
-    @Test("simulator starts, answers, and exits 0 on SIGTERM")
+    @Test("simulator starts, answers, logs requests without secrets, and exits 0 on SIGTERM")
     func simulator() throws {
-        let process = try RunningECD(["simulator", "--listen", "127.0.0.1:0", "--token-lifetime", "60"], environment: [:])
+        let process = try RunningECD(
+            ["simulator", "--listen", "127.0.0.1:0", "--token-lifetime", "60", "--log-format", "json"], environment: [:])
         let line = try process.waitForOutput { $0.contains("listening on http://127.0.0.1:") }
-        #expect(line.contains("Cronofy simulator listening on"))
+        #expect(line.hasPrefix("Cronofy simulator listening on"))
+        let port = try #require(Int(line.split(separator: ":").last ?? ""))
+        let target = "/enterprise_connect/oauth/authorize?response_type=code&client_id=sim_client_id&state=st-SECRET-1"
+            + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb&scope=x&delegated_scope=y"
+        let response = try HTTPClientConnection.exchange(
+            .tcp(host: "127.0.0.1", port: port),
+            request: Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: .seconds(5))
+        #expect(response.status < 500)
+        let logLine = try process.waitForError { $0.contains("/enterprise_connect/oauth/authorize") }
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: String])
+        #expect(entry["status"] == String(response.status))
+        #expect(entry["target"]?.contains("state=<redacted>") == true)
+        #expect(!process.standardError().contains("st-SECRET-1"))
         #expect(process.terminate(signal: SIGTERM) == 0)
     }
 

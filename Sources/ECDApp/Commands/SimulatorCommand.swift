@@ -1,5 +1,7 @@
 import ArgumentParser
+import ECDHTTP
 import ECDSimulator
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,6 +43,10 @@ struct SimulatorCommand: AsyncParsableCommand {
         "Fail the next COUNT calls of ENDPOINT (token, revoke, authorizations, userinfo, resources or any) with KIND (500, 429, 429@SECONDS, slow@MILLISECONDS).",
         valueName: "endpoint:kind[:count]"))
     var fault: [String] = []
+    @Option(name: .customLong("log-format"), help: "Access log on standard error: text or json.")
+    var logFormat: LogFormat = .text
+    @Flag(help: "No access log.")
+    var quiet = false
 
     /// The simulator's own flag reader checks every value, so the two spellings cannot drift apart.
     func simulatorConfiguration() throws -> SimulatorConfiguration {
@@ -68,7 +74,14 @@ struct SimulatorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let simulator = CronofySimulator(configuration: try simulatorConfiguration())
+        var configuration = try simulatorConfiguration()
+        if !quiet {
+            let logger = ECDLogging.logger(label: "ecd.simulator", settings: LogSettings(level: .info, format: logFormat))
+            configuration.onResponse = { request, response, _, duration in
+                SimulatorCommand.logRequest(logger, request, response, duration)
+            }
+        }
+        let simulator = CronofySimulator(configuration: configuration)
         let signals = SignalListener(signals: [SIGTERM, SIGINT])
         defer { signals.cancel() }
         do {
@@ -80,4 +93,18 @@ struct SimulatorCommand: AsyncParsableCommand {
         _ = await signals.next()
         await simulator.shutdown()
     }
+
+    /// One line per request. Authorize URLs carry `state` and redirects carry `code`, so the target
+    /// is logged through ``SecretRedaction``; bodies (tokens, secrets) never are.
+    static func logRequest(_ logger: Logger, _ request: HTTPRequest?, _ response: HTTPResponse, _ duration: Duration) {
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        logger.info("request", metadata: [
+            "method": .string(request?.method.rawValue ?? "-"),
+            "target": .string(request.map { SecretRedaction.redactRequestTarget($0.target) } ?? "-"),
+            "status": .stringConvertible(response.status.code),
+            "duration_ms": .string(String(format2: milliseconds)),
+        ])
+    }
 }
+
+extension LogFormat: ExpressibleByArgument {}
