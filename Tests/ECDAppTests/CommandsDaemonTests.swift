@@ -58,6 +58,34 @@ struct CommandsDaemonTests {
         #expect(!process.standardError().contains("sim_client_secret"))
     }
 
+    @Test("SIGHUP makes serve reread internal.api_keys_file; clients reach it over a unix socket")
+    func reloadKeysOnSIGHUP() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let keysFile = try folder.write("api_keys", "old-key-1\n")
+        let socket = "/tmp/ecd-hup-\(UInt32.random(in: 0...UInt32.max)).sock"
+        var environment = DaemonEnvironment.make(folder, extra: [
+            "ECD_INTERNAL_API_KEYS_FILE": keysFile, "ECD_INTERNAL_LISTEN": "unix:\(socket)",
+        ])
+        environment["ECD_INTERNAL_API_KEYS"] = nil
+        let process = try RunningECD(["serve"], environment: environment)
+        _ = try process.waitForError { $0.contains("\"msg\":\"listening\"") }
+        func list(_ key: String) throws -> ECDBinary.Result {
+            try ECDBinary.run(["accounts", "list", "--url", "unix:\(socket)"], environment: ["ECD_API_KEY": key])
+        }
+        #expect(try list("old-key-1").stdout == #"{"accounts":[],"next":null}"# + "\n")
+        #expect(try list("new-key-2").code == 1)
+        try folder.write("api_keys", "new-key-2\n")
+        kill(process.pid, SIGHUP)
+        _ = try process.waitForError { $0.contains("API keys reloaded") }
+        #expect(try list("new-key-2").code == 0)
+        let refused = try list("old-key-1")
+        #expect(refused.code == 1)
+        #expect(refused.stderr.contains("HTTP 401"))
+        #expect(process.terminate(signal: SIGTERM) == 0)
+        #expect(!process.standardError().contains("new-key-2") && !process.standardError().contains("old-key-1"))
+    }
+
     @Test("serve with a bad configuration exits 1 before listening, naming every problem")
     func serveBadConfig() throws {
         let result = try ECDBinary.run(["serve"], environment: ["ECD_PUBLIC_BASE_URL": "http://example.com"])
@@ -129,6 +157,8 @@ final class RunningECD {
         }
         throw Timeout(description: "no matching line; stdout: \(standardOutput()) stderr: \(standardError())")
     }
+
+    var pid: Int32 { process.processIdentifier }
 
     /// Sends `signal` and returns the exit status.
     func terminate(signal: Int32) -> Int32 {
