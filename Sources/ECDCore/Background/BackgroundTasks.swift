@@ -26,6 +26,7 @@ final class BackgroundTasks: Sendable {
         let tasks = state.withLock { state -> [Task<Void, Never>] in
             let tasks = state.tasks
             state.tasks.removeAll()
+            state.started = false
             return tasks
         }
         for task in tasks { task.cancel() }

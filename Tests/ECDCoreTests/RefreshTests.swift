@@ -1,0 +1,181 @@
+import ECDCore
+import ECDSimulator
+import Foundation
+import Testing
+
+@Suite("Token vault and refresher against injected faults", .serialized)
+struct RefreshTests {
+    /// A connected service account and one active account; background work stopped afterwards so
+    /// that only the test triggers refreshes.
+    func activeAccount(_ harness: Harness, _ email: String = "jane@example.com") async throws {
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: email, scope: "read_events")])
+        _ = try await harness.waitForStatus(email, .active)
+        await harness.core.shutdown()
+    }
+
+    func refreshCalls(_ harness: Harness) -> Int {
+        harness.simulator.control.calls(.token).filter { $0.body.contains("refresh_token") && $0.status == 200 }.count
+    }
+
+    func tokenLifetime(_ seconds: Int) -> SimulatorConfiguration {
+        var configuration = SimulatorConfiguration()
+        configuration.tokenLifetime = .seconds(seconds)
+        return configuration
+    }
+
+    @Test func fiftyParallelReadsShareOneRefresh() async throws {
+        let harness = try Harness(simulator: tokenLifetime(30))
+        try await activeAccount(harness)
+        let core = harness.core
+        let before = refreshCalls(harness)
+        let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<50 {
+                group.addTask { try await core.token(email: "jane@example.com", minValidity: .seconds(60)).value().accessToken }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(refreshCalls(harness) - before == 1)
+        #expect(Set(tokens).count == 1)
+        // The fresh token is shorter than asked for, and is returned anyway.
+        let fresh = try await core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        #expect(fresh.expiresIn() <= 30)
+        await harness.stop()
+    }
+
+    @Test func forcedRefreshRotatesAndKeepsWorking() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        let first = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        let second = try await harness.core.refresh(email: "jane@example.com")
+        let third = try await harness.core.refresh(email: "JANE@example.com")
+        #expect(Set([first.accessToken, second.accessToken, third.accessToken]).count == 3)
+        guard case .ready(let cached) = harness.core.token(email: "jane@example.com", minValidity: .seconds(60)) else {
+            Issue.record("the refreshed token was not cached"); return
+        }
+        #expect(cached.accessToken == third.accessToken)
+        #expect(try harness.core.account(email: "jane@example.com").status == .active)
+        await harness.stop()
+    }
+
+    @Test(arguments: [SimulatorFault.serverError, .rateLimited(retryAfterSeconds: 0)])
+    func transientFailuresKeepServingTheValidToken(_ fault: SimulatorFault) async throws {
+        let harness = try Harness(simulator: tokenLifetime(120))
+        try await activeAccount(harness)
+        let old = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        harness.simulator.control.fail(.token, with: fault, times: 2)
+        // Wants more validity than the token has: a refresh is attempted, fails, the old token is served.
+        let served = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(600)).value()
+        #expect(served.accessToken == old.accessToken)
+        #expect(try harness.core.account(email: "jane@example.com").status == .active)
+        // Backing off: the next lazy read does not call Cronofy again.
+        let calls = harness.simulator.control.calls(.token).count
+        _ = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(600)).value()
+        #expect(harness.simulator.control.calls(.token).count == calls)
+        // A forced refresh that cannot reach Cronofy is a 503.
+        harness.simulator.control.fail(.token, with: fault, times: 2)
+        await #expect(throws: CoreError.self) { try await harness.core.refresh(email: "jane@example.com") }
+        harness.simulator.control.clearFaults()
+        let recovered = try await harness.core.refresh(email: "jane@example.com")
+        #expect(recovered.accessToken != old.accessToken)
+        await harness.stop()
+    }
+
+    /// Slower than usual but within the client's timeout: the refresh succeeds, once, for every
+    /// concurrent reader. (A Cronofy slower than the timeout is a transient failure like a 500; if
+    /// it then rotated the refresh token, the rotated one is lost: `reauthorization_required`.)
+    @Test func slowCronofyStillRefreshesOnce() async throws {
+        let harness = try Harness(simulator: tokenLifetime(120))
+        try await activeAccount(harness)
+        let old = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        harness.simulator.control.fail(.token, with: .slow(.seconds(1)), times: 1)
+        let before = refreshCalls(harness)
+        let core = harness.core
+        let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<10 {
+                group.addTask { try await core.token(email: "jane@example.com", minValidity: .seconds(600)).value().accessToken }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(refreshCalls(harness) - before == 1)
+        #expect(Set(tokens).count == 1 && tokens[0] != old.accessToken)
+        await harness.stop()
+    }
+
+    @Test func expiredTokenAndCronofyDownIsUnavailable() async throws {
+        let harness = try Harness(simulator: tokenLifetime(1))
+        try await activeAccount(harness)
+        try await Task.sleep(for: .milliseconds(1100))
+        harness.simulator.control.fail(.token, with: .serverError, times: 2)
+        do {
+            _ = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(0)).value()
+            Issue.record("an expired token was served")
+        } catch let error as CoreError {
+            guard case .cronofyUnavailable = error else { Issue.record("unexpected \(error)"); return }
+            #expect(error.httpStatus == 503)
+        }
+        await harness.stop()
+    }
+
+    @Test func invalidGrantNeedsReauthorization() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        #expect(harness.simulator.control.revokeAuthorization(email: "jane@example.com"))
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizationRequired)) {
+            try await harness.core.refresh(email: "jane@example.com")
+        }
+        #expect(try harness.core.account(email: "jane@example.com").status == .reauthorizationRequired)
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizationRequired)) {
+            try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        }
+        let event = try #require(try harness.allEvents().last)
+        #expect(event.type == .accountReauthorizationRequired)
+        #expect(event.email == "jane@example.com")
+        await harness.stop()
+    }
+
+    @Test func serviceAccountLosingItsAuthorizationPutsAccountsAtRiskUntilReconnected() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        let serviceAccount = try #require(try harness.core.serviceAccounts().first)
+        #expect(harness.simulator.control.revokeAuthorization(sub: serviceAccount.id))
+        await #expect(throws: CoreError.self) {
+            try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(7200))
+        }
+        #expect(try harness.core.serviceAccount(id: serviceAccount.id).status == .reauthorizationRequired)
+        let event = try #require(try harness.allEvents().last { $0.type == .serviceAccountReauthorizationRequired })
+        #expect(event.data["emails"] == .array(["jane@example.com"]))
+        // The cascade also ended the account's authorization.
+        await #expect(throws: CoreError.self) { try await harness.core.refresh(email: "jane@example.com") }
+        // Reconnecting brings the service account back and asks for its accounts at risk again.
+        harness.core.start()
+        let again = try await harness.connectServiceAccount()
+        #expect(again.id == serviceAccount.id)
+        #expect(again.status == .active)
+        let jane = try await harness.waitForStatus("jane@example.com", .active)
+        let history = try harness.allEvents().map { "\($0.type) \($0.data)" }
+        #expect(jane.status == .active, "\(jane) \(history)")
+        let reasons = try harness.allEvents().filter { $0.type == .accountRequested }.compactMap { $0.data["reason"] }
+        #expect(reasons == ["service_account_reconnected"])
+        await harness.stop()
+    }
+
+    @Test func refreshAheadOnlyForRecentlyReadAccounts() async throws {
+        let harness = try Harness(simulator: tokenLifetime(60)) { $0.refreshLead = .seconds(120) }
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "read@example.com", scope: "read_events"),
+                                                    AccountRequestEntry(email: "idle@example.com", scope: "read_events")])
+        _ = try await harness.waitForStatus("read@example.com", .active)
+        _ = try await harness.waitForStatus("idle@example.com", .active)
+        let readToken = try await harness.core.token(email: "read@example.com", minValidity: .seconds(10)).value()
+        let idleExpiry = try harness.core.account(email: "idle@example.com").tokenExpiresAt
+        // Within a few sweeps the read account (and the service account) are refreshed ahead; the idle one is not.
+        #expect(try await harness.eventually {
+            try harness.core.account(email: "read@example.com").tokenExpiresAt != readToken.expiresAt
+        })
+        #expect(try harness.core.account(email: "idle@example.com").tokenExpiresAt == idleExpiry)
+        await harness.stop()
+    }
+}
