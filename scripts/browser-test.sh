@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
+export PYTHONDONTWRITEBYTECODE=1  # keep __pycache__ out of the tree
 require_tools python3 nginx openssl chromium timeout
 ecd=$(ecd_release_binary)
 screenshots=${ECD_SCREENSHOT_DIR:-$PWD/.build/browser-test}

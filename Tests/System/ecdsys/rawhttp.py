@@ -33,10 +33,20 @@ def connect(host, port, tls_context=None, timeout=5):
 
 
 def parse_statuses(raw):
+    """Status codes of the responses in `raw`, walking each head and its Content-Length body (a
+    pipelined second response starts right after the first body, with no line break before it)."""
     statuses = []
-    for line in raw.split(b"\r\n"):
-        if line.startswith(b"HTTP/1.") and len(line) >= 12 and line[9:12].isdigit():
-            statuses.append(int(line[9:12]))
+    while raw.startswith(b"HTTP/1.") and len(raw) >= 12 and raw[9:12].isdigit():
+        statuses.append(int(raw[9:12]))
+        head, separator, rest = raw.partition(b"\r\n\r\n")
+        if not separator:
+            break
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                length = int(value.strip())
+        raw = rest[length:]
     return statuses
 
 

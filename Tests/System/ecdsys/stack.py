@@ -81,7 +81,7 @@ class Stack:
 
     # Preparation.
     def prepare(self):
-        for folder in (self.secrets_dir, self.data_dir, os.path.dirname(self.cert)):
+        for folder in (self.secrets_dir, self.data_dir, os.path.dirname(self.cert), os.path.join(self.workdir, "logs")):
             os.makedirs(folder, mode=0o700, exist_ok=True)
         write_secret(os.path.join(self.secrets_dir, "cronofy_client_secret"), self.client_secret + "\n")
         write_secret(os.path.join(self.secrets_dir, "api_keys"), self.api_key + "\n")
@@ -140,8 +140,11 @@ class Stack:
             raise RuntimeError(f"the simulator did not come up: {self._tail('simulator.err')}")
 
     def migrate(self):
-        return subprocess.run([self.ecd, "migrate", "--config", self.config_path],
-                              cwd=self.workdir, capture_output=True, text=True, timeout=60)
+        result = subprocess.run([self.ecd, "migrate", "--config", self.config_path],
+                                cwd=self.workdir, capture_output=True, text=True, timeout=60)
+        with open(os.path.join(self.workdir, "logs", "migrate.log"), "w") as f:
+            f.write(result.stdout + result.stderr)
+        return result
 
     def start_ecd(self, base_url):
         self.base_url = base_url
