@@ -178,3 +178,34 @@ def revoke_service_account(stack, report, service_account_id):
     report.check("GET /v1/events holds every kind of change this run made", wanted <= types,
                  f"missing: {sorted(wanted - types)}; {events.describe(200)}")
     return events.text
+
+
+def signature_checks(stack, report):
+    """With cronofy.require_callback_signature on: a signed callback (Cronofy-HMAC-SHA256 over the
+    exact body, through nginx) activates its account; an unsigned one is refused with 401 on every
+    retry and changes nothing."""
+    stack.stop_ecd()
+    stack.sign_callbacks = True
+    stack.start_ecd(stack.base_url)
+    stack.sim("POST", "/_simulator/callback-signing", json_body={"enabled": True})
+    signed, unsigned = "carol@example.com", "dave@example.com"
+    stack.api("POST", "/v1/accounts", json_body={"email": signed})
+    seen = wait_for_statuses(stack, [signed])
+    record = next((c for c in callbacks(stack) if c["email"] == signed), {})
+    report.check("required signature: a signed callback through nginx activates the account",
+                 seen.get(signed, {}).get("status") == "active" and bool(record.get("signature")),
+                 f"status {seen.get(signed, {}).get('status')}, signature sent: {bool(record.get('signature'))}")
+    stack.sim("POST", "/_simulator/callback-signing", json_body={"enabled": False})
+    stack.api("POST", "/v1/accounts", json_body={"email": unsigned})
+
+    def finished():
+        records = [c for c in callbacks(stack) if c["email"] == unsigned]
+        return records and all(c["finished"] for c in records)
+    wait_until(finished, 30, interval=0.25)
+    records = [c for c in callbacks(stack) if c["email"] == unsigned]
+    statuses = [a.get("status") for c in records for a in c["attempts"]]
+    account = stack.api("GET", f"/v1/accounts/{unsigned}").json()
+    report.check("required signature: an unsigned callback is 401 on every attempt and the account stays pending",
+                 statuses and set(statuses) == {401} and account.get("status") == "pending",
+                 f"attempt statuses {statuses}, account status {account.get('status')}")
+    stack.sim("POST", "/_simulator/callback-signing", json_body={"enabled": True})

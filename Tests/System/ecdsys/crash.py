@@ -35,6 +35,13 @@ def run(stack, report):
     stack.start_ecd(stack.base_url)
     report.check("ecd restarts after kill -9 and answers /readyz",
                  stack.api("GET", "/readyz").status == 200, stack.api("GET", "/readyz").describe())
+    # A second kill while the restarted daemon works through its inbox and the retried callbacks.
+    wait_until(lambda: len(acknowledged(stack, emails)) >= len(at_kill) + 40, 10, interval=0.02)
+    stack.kill9_ecd()
+    report.note(f"second kill -9 during recovery, with {len(acknowledged(stack, emails))} callbacks acknowledged")
+    stack.start_ecd(stack.base_url)
+    report.check("ecd restarts after the second kill -9 and answers /readyz",
+                 stack.api("GET", "/readyz").status == 200, stack.api("GET", "/readyz").describe())
 
     def finished():
         records = [c for c in callbacks(stack) if c["email"].lower() in set(emails)]
