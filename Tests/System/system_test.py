@@ -5,7 +5,7 @@ import argparse
 import signal
 import sys
 
-from ecdsys import accounts, connect, crash, deploy_checks, hostile, routes, secrets_scan
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, operations, routes, secrets_scan
 from ecdsys.report import Report
 from ecdsys.stack import Stack
 
@@ -73,6 +73,9 @@ def run(stack, report):
     stage(report, "hostile requests", hostile.run, stack, report)
     if service_account:
         stage(report, "kill -9 during a callback burst", crash.run, stack, report)
+    if service_account:
+        stage(report, "encryption key rotation", operations.key_rotation, stack, report)
+    stage(report, "database file mode", operations.database_mode, stack, report)
     backup = stage(report, "backup", deploy_checks.backup, stack, report)
     events = stack.api("GET", "/v1/events?limit=1000").text
     stage(report, "secrets while running", secrets_scan.check, stack, report, "while running",
@@ -82,6 +85,7 @@ def run(stack, report):
     status, in_time = stack.stop_ecd()
     report.check("SIGTERM after the burst: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
     stage(report, "secrets after stop", secrets_scan.check, stack, report, "after stop")
+    stage(report, "demo", operations.demo, stack, report)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ def collect(stack):
         "callback state": states,
         "client secret": [stack.client_secret],
         "API key": [stack.api_key],
-        "encryption key": [base64.b64encode(stack.encryption_key).decode()],
+        "encryption key": [base64.b64encode(k).decode() for k in [stack.encryption_key, *stack.retired_keys]],
         "oauth state": list(stack.seen_secrets["oauth state"]),
     }
 

@@ -39,6 +39,7 @@ class Stack:
         self.client_secret = secrets.token_urlsafe(24)
         self.api_key = secrets.token_urlsafe(32)
         self.encryption_key = secrets.token_bytes(32)
+        self.retired_keys = []  # encryption keys rotated out (still secrets to look for)
         self.ecd_runs = 0
         # Secrets the test saw pass by (OAuth states, connect-link tokens), for the secrets scan.
         self.seen_secrets = {"oauth state": [], "connect link token": []}
