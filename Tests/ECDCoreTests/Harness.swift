@@ -54,6 +54,10 @@ final class Harness: Sendable {
     let cronofy: CronofyClient
     let configuration: CoreConfiguration
     private let current = Shared<(core: EnterpriseConnect?, database: Database?)>((nil, nil))
+    /// Webhook deliveries received at `/webhook`: (body, ECD-Signature); the first
+    /// `webhookFailuresLeft` are answered 500.
+    let webhooks = Shared<[(body: [UInt8], signature: String?)]>([])
+    let webhookFailuresLeft = Shared<Int>(0)
     /// Code and state of the last `/oauth/callback` redirect the server saw.
     let lastRedirect = Shared<[String: String]>([:])
 
@@ -92,6 +96,16 @@ final class Harness: Sendable {
                 for item in request.queryItems { values[item.name] = item.value }
             }
             return .text(.ok, "redirect received")
+        }
+        let webhooks = self.webhooks, failuresLeft = webhookFailuresLeft
+        router.post("/webhook") { request, _ in
+            let fail = failuresLeft.withLock { left -> Bool in
+                if left > 0 { left -= 1; return true }
+                return false
+            }
+            if fail { return .text(.internalServerError, "try again") }
+            webhooks.withLock { $0.append((request.body, request.headers["ECD-Signature"])) }
+            return .text(.ok, "ok")
         }
         server = HTTPServer(configuration: HTTPServerConfiguration(name: "public", listen: .tcp(host: "127.0.0.1", port: 0)),
                             responder: router)

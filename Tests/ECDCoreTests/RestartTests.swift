@@ -1,0 +1,204 @@
+import ECDCore
+import ECDCrypto
+import ECDSimulator
+import ECDSQLite
+import Foundation
+import Testing
+
+@Suite("Restarts in the middle of each flow, key rotation, secrets at rest", .serialized)
+struct RestartTests {
+    @Test func connectSurvivesARestartBetweenRedirectAndCallback() async throws {
+        let harness = try Harness()
+        let (code, state, cookie) = try await harness.authorizeAtSimulator()
+        await harness.close()
+        try harness.open()
+        let account = try await harness.core.completeConnect(code: code, state: state, error: nil, cookieState: cookie)
+        #expect(account.status == .active)
+        await harness.stop()
+    }
+
+    @Test func unsentRequestIsSentAfterRestart() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount()
+        harness.simulator.control.fail(.authorizations, with: .serverError, times: 2)
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "u@example.com", scope: "read_events")])
+        await harness.close()
+        // Due now rather than after the first send's claim expires.
+        let database = try Database(path: harness.databasePath)
+        try database.write { try $0.execute("UPDATE accounts SET next_attempt_at = 0") }
+        database.close()
+        try harness.open().start()
+        #expect(try await harness.waitForStatus("u@example.com", .active).status == .active)
+        await harness.stop()
+    }
+
+    @Test func acceptedCallbacksAreFinishedAfterRestart() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "r@example.com", scope: "read_events")])
+        let callbacks = await harness.simulator.control.waitForCallbacks(count: 1)
+        #expect(callbacks.first?.delivered == true)
+        #expect(try harness.core.account(email: "r@example.com").status == .pending)
+        await harness.close()   // the inbox worker never ran
+        try harness.open().start()
+        #expect(try await harness.waitForStatus("r@example.com", .active).status == .active)
+        await harness.stop()
+    }
+
+    /// The daemon died after Cronofy accepted the code and before the tokens were stored: the
+    /// retry gets invalid_grant, and the account is re-requested by itself and ends active.
+    @Test func spentCodeIsRecoveredByANewRequest() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "spent@example.com", scope: "read_events")])
+        let callback = try #require(await harness.simulator.control.waitForCallbacks(count: 1).first)
+        #expect(callback.delivered)
+        await harness.close()
+        // What the dead process did: marked the row, and Cronofy spent the code.
+        let database = try Database(path: harness.databasePath)
+        try database.write { try $0.execute("UPDATE callback_inbox SET status = 'exchanging', attempts = 1") }
+        database.close()
+        _ = try await harness.cronofy.exchangeCode(try #require(callback.code), redirectURI: callback.callbackURL, sendCallbackURL: true)
+        try harness.open().start()
+        let account = try await harness.waitForStatus("spent@example.com", .active)
+        #expect(account.status == .active)
+        let requested = try harness.allEvents().filter { $0.type == .accountRequested }
+        #expect(requested.map { $0.data["reason"] } == [nil, "recovery"])
+        await harness.stop()
+    }
+
+    @Test func staleLeaseOfADeadProcessExpires() async throws {
+        let harness = try Harness { $0.refreshLeaseDuration = .milliseconds(500) }
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "l@example.com", scope: "read_events")])
+        let before = try await harness.waitForStatus("l@example.com", .active)
+        await harness.close()
+        let database = try Database(path: harness.databasePath)
+        try database.write {
+            try $0.execute("UPDATE accounts SET lease_owner = 'dead-process', lease_until = ?",
+                           [Date().addingTimeInterval(0.5)])
+        }
+        database.close()
+        try harness.open()
+        let token = try await harness.core.refresh(email: "l@example.com")
+        #expect(token.expiresAt >= before.tokenExpiresAt ?? .distantFuture)
+        await harness.stop()
+    }
+
+    @Test func keyRotationAndRewrap() async throws {
+        let oldKey = Keyring.Key(id: "k1", bytes: try SecureRandom.bytes(32))
+        let newKey = Keyring.Key(id: "k2", bytes: try SecureRandom.bytes(32))
+        let harness = try Harness(keyring: try Keyring(keys: [oldKey]))
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "k@example.com", scope: "read_events")])
+        _ = try await harness.waitForStatus("k@example.com", .active)
+        let before = try await harness.core.token(email: "k@example.com", minValidity: .seconds(60)).value()
+        await harness.close()
+
+        // New primary key, old one still in the ring: old rows open, new writes use k2.
+        try harness.open(keyring: try Keyring(keys: [newKey, oldKey]))
+        #expect(try await harness.core.token(email: "k@example.com", minValidity: .seconds(60)).value().accessToken == before.accessToken)
+        let report = try harness.core.rewrap()
+        #expect(report.rewrapped["accounts"] == 2)
+        #expect(report.rewrapped["service_accounts"] == 2)
+        #expect(try harness.core.rewrap().total == 0)
+        await harness.close()
+
+        // Only the new key: everything still opens, and refreshing works.
+        try harness.open(keyring: try Keyring(keys: [newKey]))
+        #expect(try await harness.core.token(email: "k@example.com", minValidity: .seconds(60)).value().accessToken == before.accessToken)
+        _ = try await harness.core.refresh(email: "k@example.com")
+        await harness.close()
+
+        // Only the old key: nothing opens any more.
+        try harness.open(keyring: try Keyring(keys: [oldKey]))
+        await #expect(throws: (any Error).self) { try await harness.core.token(email: "k@example.com", minValidity: .seconds(60)).value() }
+        await harness.stop()
+    }
+
+    @Test func ciphertextCannotMoveToAnotherRow() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "x@example.com", scope: "read_events"),
+                                                    AccountRequestEntry(email: "y@example.com", scope: "read_events")])
+        _ = try await harness.waitForStatus("x@example.com", .active)
+        _ = try await harness.waitForStatus("y@example.com", .active)
+        await harness.close()
+        let database = try Database(path: harness.databasePath)
+        try database.write {
+            try $0.execute("UPDATE accounts SET access_token = (SELECT access_token FROM accounts WHERE email_key = 'x@example.com') WHERE email_key = 'y@example.com'")
+        }
+        database.close()
+        try harness.open()
+        await #expect(throws: CryptoError.self) { try await harness.core.token(email: "y@example.com", minValidity: .seconds(60)).value() }
+        await harness.stop()
+    }
+
+    /// No token, code or state the simulator issued appears in the database file, its WAL, the
+    /// logs or the events; nor does the client secret.
+    @Test func noSecretAtRestOrInLogs() async throws {
+        var simulator = SimulatorConfiguration()
+        simulator.refusedEmails = ["room@example.com"]
+        simulator.signCallbacks = true
+        let harness = try Harness(simulator: simulator)
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts(["a@example.com", "b@example.com", "room@example.com"].map {
+            AccountRequestEntry(email: $0, scope: "read_events")
+        })
+        _ = try await harness.waitForStatus("a@example.com", .active)
+        _ = try await harness.waitForStatus("b@example.com", .active)
+        _ = try await harness.waitForStatus("room@example.com", .failed)
+        _ = try await harness.core.token(email: "a@example.com", minValidity: .seconds(60)).value()
+        _ = try await harness.core.refresh(email: "a@example.com")
+        _ = try await harness.core.revokeAccount(email: "b@example.com")
+        _ = try await harness.core.serviceAccountToken(id: try harness.core.serviceAccounts()[0].id, minValidity: .seconds(7200))
+        let events = String(decoding: try JSONEncoder.ecd().encode(try harness.allEvents()), as: UTF8.self)
+        let stored = harness.databaseBytes()
+        await harness.close()
+        let storedAfterClose = harness.databaseBytes()
+        let issued = harness.simulator.control.issued()
+        let states = harness.simulator.control.callbacks().compactMap(\.state)
+        let secrets = issued.all + states + [harness.configuration.clientSecret]
+        #expect(issued.accessTokens.count >= 4 && issued.refreshTokens.count >= 3 && issued.codes.count >= 3)
+        let logs = harness.logs.text
+        #expect(!logs.isEmpty)
+        for secret in secrets {
+            #expect(!stored.contains(bytes: Array(secret.utf8)), "a secret is in the database or its WAL")
+            #expect(!storedAfterClose.contains(bytes: Array(secret.utf8)), "a secret is in the database file")
+            #expect(!logs.contains(secret), "a secret is in the logs")
+            #expect(!events.contains(secret), "a secret is in an event")
+        }
+        await harness.stop()
+    }
+
+    @Test func webhookDeliversEveryEventInOrderSigned() async throws {
+        let secret = Array("first-internal-api-key".utf8)
+        let harness = try Harness {
+            $0.webhookURL = $0.publicBaseURL.appendingPathComponent("webhook")
+            $0.webhookSecret = secret
+        }
+        harness.webhookFailuresLeft.withLock { $0 = 2 }
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "w@example.com", scope: "read_events")])
+        _ = try await harness.waitForStatus("w@example.com", .active)
+        #expect(try await harness.eventually { harness.webhooks.withLock { $0.count } >= 3 })
+        let deliveries = harness.webhooks.withLock { $0 }
+        let ids = try deliveries.map { try JSONDecoder.ecd().decode(Event.self, from: Data($0.body)).id }
+        #expect(ids == Array(1...Int64(ids.count)))
+        for delivery in deliveries {
+            let expected = "sha256=" + HMACSHA256.mac(key: secret, message: delivery.body).map { String(format: "%02x", $0) }.joined()
+            #expect(delivery.signature == expected)
+        }
+        // The cursor is persisted: a restart does not deliver them again.
+        await harness.close()
+        try harness.open().start()
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(harness.webhooks.withLock { $0.count } == deliveries.count)
+        await harness.stop()
+    }
+}

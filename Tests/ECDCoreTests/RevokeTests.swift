@@ -1,0 +1,91 @@
+import ECDCore
+import ECDCrypto
+import ECDSimulator
+import Foundation
+import Testing
+
+@Suite("Revocation", .serialized)
+struct RevokeTests {
+    func setUp(_ emails: [String]) async throws -> (Harness, ServiceAccount) {
+        let harness = try Harness()
+        let serviceAccount = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts(emails.map { AccountRequestEntry(email: $0, scope: "read_events") })
+        for email in emails { _ = try await harness.waitForStatus(email, .active) }
+        return (harness, serviceAccount)
+    }
+
+    func storedSecrets(_ harness: Harness, email: String) throws -> Int {
+        try harness.database.read { connection in
+            let row = try connection.queryOne(
+                "SELECT (access_token IS NOT NULL) + (refresh_token IS NOT NULL) AS n FROM accounts WHERE email_key = ?", [email])
+            return Int(row?.optional("n") as Int64? ?? -1)
+        }
+    }
+
+    @Test func revokingAnAccount() async throws {
+        let (harness, _) = try await setUp(["jane@example.com", "bob@example.com"])
+        #expect(try storedSecrets(harness, email: "jane@example.com") == 2)
+        let revoked = try await harness.core.revokeAccount(email: "Jane@example.com")
+        #expect(revoked.status == .revoked)
+        #expect(revoked.tokenExpiresAt == nil)
+        #expect(try storedSecrets(harness, email: "jane@example.com") == 0)
+        let call = try #require(harness.simulator.control.calls(.revoke).last)
+        #expect(call.status == 200 && call.body.contains("token"))
+        await #expect(throws: CoreError.accountNotActive(status: .revoked)) {
+            try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        }
+        #expect(try harness.allEvents().last?.type == .accountRevoked)
+        // Bob is untouched; an unknown account is a 404; revoking again is harmless.
+        #expect(try harness.core.account(email: "bob@example.com").status == .active)
+        await #expect(throws: CoreError.notFound("no account nobody@example.com")) {
+            try await harness.core.revokeAccount(email: "nobody@example.com")
+        }
+        #expect(try await harness.core.revokeAccount(email: "jane@example.com").status == .revoked)
+        await harness.stop()
+    }
+
+    @Test func revokeFallsBackToSubAndCronofyDownChangesNothing() async throws {
+        let (harness, _) = try await setUp(["jane@example.com"])
+        harness.simulator.control.fail(.revoke, with: .serverError, times: 4)
+        await #expect(throws: CoreError.self) { try await harness.core.revokeAccount(email: "jane@example.com") }
+        #expect(try harness.core.account(email: "jane@example.com").status == .active)
+        #expect(try storedSecrets(harness, email: "jane@example.com") == 2)
+        harness.simulator.control.clearFaults()
+        // Revoking by refresh token keeps failing (both client attempts): the sub still revokes.
+        harness.simulator.control.fail(.revoke, with: .serverError, times: 2)
+        let revoked = try await harness.core.revokeAccount(email: "jane@example.com")
+        #expect(revoked.status == .revoked)
+        let last = try #require(harness.simulator.control.calls(.revoke).last)
+        #expect(last.status == 200 && last.body.contains("acc_"))
+        await harness.stop()
+    }
+
+    @Test func revokingTheServiceAccountCascades() async throws {
+        let (harness, serviceAccount) = try await setUp(["a@example.com", "b@example.com"])
+        harness.simulator.control.dropCallbacks(email: "c@example.com")
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "c@example.com", scope: "read_events")])
+        let pendingCallback = try #require(await harness.simulator.control.waitForCallbacks(count: 3).first { $0.email == "c@example.com" })
+        let revoked = try await harness.core.revokeServiceAccount(id: serviceAccount.id)
+        #expect(revoked.status == .revoked)
+        let accounts = try harness.core.accounts(status: nil, serviceAccountID: serviceAccount.id, limit: 10, after: nil).accounts
+        #expect(accounts.map(\.status) == [.revoked, .revoked, .revoked])
+        for email in ["a@example.com", "b@example.com", "c@example.com"] { #expect(try storedSecrets(harness, email: email) == 0) }
+        let types = try harness.allEvents().suffix(4).map(\.type)
+        #expect(types == [.serviceAccountRevoked, .accountRevoked, .accountRevoked, .accountRevoked])
+        await #expect(throws: CoreError.self) { try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(1)) }
+        // The pending request's callback is no longer wanted.
+        do {
+            try await harness.core.receiveDelegatedCallback(requestID: String(pendingCallback.callbackURL.split(separator: "/").last!),
+                                                            body: Array(pendingCallback.body.utf8), signatureHeader: nil)
+            Issue.record("a callback for a revoked account was accepted")
+        } catch let CoreError.callbackRejected(status, _, _) {
+            #expect(status == 404)
+        }
+        // New requests through a revoked service account are refused.
+        await #expect(throws: CoreError.self) {
+            try await harness.core.requestAccounts([AccountRequestEntry(email: "d@example.com", serviceAccountID: serviceAccount.id)])
+        }
+        await harness.stop()
+    }
+}
