@@ -55,12 +55,15 @@ def run(stack, report):
     stage(report, "listener routes", routes.run, stack, report)
     status, in_time = stack.stop_ecd()
     report.check("SIGTERM: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
-    # Phase 2: Cronofy's callbacks. The simulator posts them with URLSession (libcurl), which
-    # trusts only the system's CA store, so it cannot reach the self-signed TLS server: base_url
-    # is now nginx's plain server (deploy/nginx/ecd-plain.conf, same ecd-locations.conf).
-    report.note("delegated-access callbacks go through nginx's plain-http server (ecd-plain.conf): "
-                "the simulator's libcurl cannot trust the test's self-signed certificate")
-    stack.start_ecd(stack.plain_url)
+    # Phase 2: Cronofy's callbacks, through nginx's TLS server when the simulator can be made to
+    # trust the test's certificate (Stack._private_ca_bundle), else through the plain server
+    # (deploy/nginx/ecd-plain.conf, the same ecd-locations.conf).
+    if stack.sim_trusts_tls:
+        report.note("delegated-access callbacks go through nginx's TLS server (the simulator trusts the test CA in its own mount namespace)")
+    else:
+        report.note("delegated-access callbacks go through nginx's plain-http server (ecd-plain.conf): "
+                    "without root and unshare the simulator's libcurl cannot trust the test's self-signed certificate")
+    stack.start_ecd(stack.callback_base_url)
     if service_account:
         stage(report, "delegated access", accounts.request_and_settle, stack, report)
         stage(report, "callbacks", accounts.callback_checks, stack, report)
