@@ -1,3 +1,4 @@
+import ECDCrypto
 import Foundation
 
 /// The internal API's keys, shared by every copy of an ``AppConfiguration``.
@@ -8,11 +9,22 @@ import Foundation
 public final class APIKeyStore: Sendable {
     /// The file the keys were read from, when they were.
     public let file: String?
-    private let state: LockedValue<[[UInt8]]>
+    private let state: LockedValue<[Entry]>
+
+    /// A key and its SHA-256: requests are checked against the digests, so comparisons take the
+    /// same time whatever the presented key's length or content.
+    private struct Entry: Sendable {
+        let key: [UInt8]
+        let digest: [UInt8]
+        init(_ key: String) {
+            self.key = Array(key.utf8)
+            self.digest = SHA256Digest.hash(self.key)
+        }
+    }
 
     public init(keys: [String], file: String? = nil) {
         self.file = file
-        self.state = LockedValue(keys.map { Array($0.utf8) })
+        self.state = LockedValue(keys.map(Entry.init))
     }
 
     /// How many keys are valid now (the keys themselves are never handed out as text).
@@ -28,10 +40,11 @@ public final class APIKeyStore: Sendable {
 
     /// Position of the matching key (0 = first), for logs ("which key was used") without the key.
     public func matchingKeyIndex<Bytes: Collection<UInt8>>(_ presented: Bytes) -> Int? {
-        let candidate = Array(presented)
-        let keys = state.withValue { $0 }
+        let candidate = SHA256Digest.hash(Array(presented))
+        let entries = state.withValue { $0 }
         var found: Int?
-        for (index, key) in keys.enumerated() where ConstantTimeBytes.equals(key, candidate) && found == nil {
+        // Every key is compared, even after a match, so timing does not say which one matched.
+        for (index, entry) in entries.enumerated() where ConstantTime.equals(entry.digest, candidate) && found == nil {
             found = index
         }
         return found
@@ -40,11 +53,11 @@ public final class APIKeyStore: Sendable {
     /// The keys as text, for the few places that must send one (webhook signing, unredacted
     /// descriptions). Never log the result.
     public func keyStrings() -> [String] {
-        state.withValue { $0.map { String(decoding: $0, as: UTF8.self) } }
+        state.withValue { $0.map { String(decoding: $0.key, as: UTF8.self) } }
     }
 
     /// The first key: also the HMAC key of webhook signatures (CONTRACT §5).
-    public var primaryKey: [UInt8]? { state.withValue { $0.first } }
+    public var primaryKey: [UInt8]? { state.withValue { $0.first?.key } }
 
     /// Rereads ``file``. Keeps the old keys and throws when the file is unreadable or holds no key,
     /// so a botched edit cannot lock every client out. Returns the number of keys now valid.
@@ -62,7 +75,7 @@ public final class APIKeyStore: Sendable {
         guard !keys.isEmpty else {
             throw ConfigurationError(problems: ["internal.api_keys_file: \(file) holds no key"])
         }
-        state.withValue { $0 = keys.map { Array($0.utf8) } }
+        state.withValue { $0 = keys.map(Entry.init) }
         return keys.count
     }
 
@@ -72,47 +85,5 @@ public final class APIKeyStore: Sendable {
             .split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-    }
-}
-
-/// Byte comparison whose duration depends only on the lengths.
-enum ConstantTimeBytes {
-    static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        // Walk the candidate's full length whatever the key's, so timing reveals nothing of the key.
-        for index in b.indices {
-            difference |= (index < a.count ? a[index] : 0) ^ b[index]
-        }
-        return difference == 0
-    }
-}
-
-/// A value guarded by a lock, for the few shared mutable things (live API keys).
-final class LockedValue<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withValue<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
-/// A file that could not be read, with the OS's reason and never its contents.
-struct FileReadError: Error, Sendable {
-    let reason: String
-
-    static func readText(_ path: String) throws(FileReadError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
-            throw FileReadError(reason: "cannot read \(path): \(reason)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw FileReadError(reason: "\(path) is not UTF-8 text")
-        }
-        return text
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// goes out in one `write` (loops only on a partial write or `EINTR`).
 public final class LogSink: Sendable {
     private let writeLine: @Sendable ([UInt8]) -> Void
-    private let lock = LockedValue(())
+    private let lock = NSLock()
 
     /// `writeLine` receives one complete line, newline included.
     public init(_ writeLine: @escaping @Sendable ([UInt8]) -> Void) {
@@ -30,7 +30,9 @@ public final class LogSink: Sendable {
     }
 
     func write(_ line: [UInt8]) {
-        lock.withValue { _ in writeLine(line) }
+        lock.lock()
+        defer { lock.unlock() }
+        writeLine(line)
     }
 }
 
