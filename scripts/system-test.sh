@@ -5,10 +5,13 @@
 #   ECD_BINARY=path      use this binary instead of building .build/release/ecd
 #   ECD_BUILD_SCRATCH=d  build in d instead of .build
 #   ECD_SYSTEST_KEEP=1   keep the temp dir (it is kept anyway when a check fails)
+#   ECD_SYSTEST_PLAIN_CALLBACKS=1  send Cronofy's callbacks through nginx's plain server (the
+#                        default, as root, is the TLS server: see Tests/System/ecdsys/stack.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
+export PYTHONDONTWRITEBYTECODE=1  # keep __pycache__ out of the tree
 require_tools python3 nginx openssl timeout
 ecd=$(ecd_release_binary)
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/ecd-systest.XXXXXX")

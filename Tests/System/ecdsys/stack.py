@@ -106,6 +106,8 @@ class Stack:
         CA bundle (no per-process override). To let it reach nginx's TLS server without touching the
         machine, it runs in its own mount namespace where that bundle is bind-mounted over by a copy
         that also holds the test's certificate. Needs root and `unshare`; False when impossible."""
+        if os.environ.get("ECD_SYSTEST_PLAIN_CALLBACKS") == "1":
+            return False
         if os.geteuid() != 0 or not os.path.exists(self.SYSTEM_BUNDLE):
             return False
         self.bundle = os.path.join(os.path.dirname(self.cert), "ca-bundle.crt")
