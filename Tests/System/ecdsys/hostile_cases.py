@@ -104,4 +104,10 @@ CASES = [
 SLOW = [
     Case("slowloris: header trickled past the 10 s header timeout", slowloris(), {"408", "close"}, {"408", "close"},
          pause=1.0, read_timeout=3.0, stop_when_answered=True, max_seconds=14),
+    Case("a connection that never sends a byte is closed by the header timeout", [b""], {"408", "close"}, {"408", "close"},
+         read_timeout=20.0, max_seconds=14),
+    # ecd's body timeout is 30 s, nginx's client_body_timeout 10 s (deploy/nginx/ecd-locations.conf).
+    Case("a body that stops after 10 of 100 bytes hits the body timeout",
+         CALLBACK + H + b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n" + b"{" * 10,
+         {"408", "close"}, {"408", "close"}, read_timeout=40.0, max_seconds=35),
 ]
