@@ -43,13 +43,18 @@ enum CoreErrorMapping {
             if let error = error as? CronofyError, error.isTransient {
                 return apiError(for: .cronofyUnavailable(error.description)).response
             }
-            logger.error("unexpected error", metadata: [
-                "request_id": .string(context.requestID),
-                "route": .string(context.routePattern ?? "unmatched"),
-                "error_type": .string(String(reflecting: type(of: error))),
-                "error": .string(String(describing: error)),
-            ])
+            logUnexpected(error, context: context, logger: logger)
             return APIError.internal(requestID: context.requestID).response
         }
+    }
+
+    /// Logs a failure that has no answer of its own, with the request id the client is shown.
+    static func logUnexpected(_ error: any Error, context: RequestContext, logger: Logger) {
+        logger.error("unexpected error", metadata: [
+            "request_id": .string(context.requestID),
+            "route": .string(context.routePattern ?? "unmatched"),
+            "error_type": .string(String(reflecting: type(of: error))),
+            "error": .string(String(describing: error)),
+        ])
     }
 }

@@ -27,10 +27,12 @@ struct PublicRoutes: Sendable {
         }
         table.router.notFound = { _, _ in PublicPages.notFound() }
         let renderer = CoreErrorMapping.renderer(logger: logger)
+        let logger = self.logger
         table.router.unexpectedError = { error, request, context in
             // The delegated callback is JSON for Cronofy; everything else is seen in a browser.
             if request.path.hasPrefix("/callbacks/") { return renderer(error, request, context) }
-            _ = renderer(error, request, context)   // logs it
+            if case .cronofyUnavailable? = error as? CoreError { return PublicPages.unavailable() }
+            CoreErrorMapping.logUnexpected(error, context: context, logger: logger)
             return PublicPages.internalError(requestID: context.requestID)
         }
         return table
