@@ -8,6 +8,41 @@ import Glibc
 
 /// Start, drain and stop.
 @Suite(.serialized) struct LifecycleTests {
+    static func configuration(baseURL: URL?, storagePath: String) -> AppConfiguration {
+        AppConfiguration(
+            cronofy: CronofySettings(clientID: "id", clientSecret: "secret"),
+            publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), baseURL: baseURL),
+            internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), apiKeys: APIKeyStore(keys: ["k"])),
+            storage: StorageSettings(path: storagePath, encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 1, count: 32))]))
+    }
+
+    @Test func buildingNeedsABaseURLAndAUsableDatabase() throws {
+        let logs = RouteLogCapture()
+        #expect(throws: ApplicationError.missingSetting("public.base_url")) {
+            _ = try buildApplication(configuration: Self.configuration(baseURL: nil, storagePath: "/nonexistent/ecd.sqlite"),
+                                     logger: logs.logger)
+        }
+        #expect(throws: (any Error).self) {
+            _ = try buildApplication(configuration: Self.configuration(baseURL: URL(string: "http://127.0.0.1:1")!,
+                                                                       storagePath: "/proc/ecd-cannot-live-here/ecd.sqlite"),
+                                     logger: logs.logger)
+        }
+    }
+
+    @Test func aPortInUseFailsStartAndLeavesTheOtherDaemonAlone() async throws {
+        try await TestDaemon.run { daemon in
+            let folder = daemon.folder.appendingPathComponent("second")
+            var configuration = Self.configuration(baseURL: URL(string: "http://127.0.0.1:\(daemon.publicPort)")!,
+                                                   storagePath: folder.appendingPathComponent("ecd.sqlite").path)
+            configuration.publicListener.listen = .tcp(host: "127.0.0.1", port: daemon.publicPort)
+            let second = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger)
+            await #expect(throws: (any Error).self) { try await second.start() }
+            await second.shutdown()
+            // The first daemon is untouched.
+            #expect(try await daemon.publicRequest("GET", "/healthz").status == 200)
+        }
+    }
+
     @Test func shutdownLetsAnInFlightRequestFinishThenRefusesConnections() async throws {
         try await TestDaemon.run { daemon in
             try await daemon.connectServiceAccount()
