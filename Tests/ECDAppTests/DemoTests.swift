@@ -17,7 +17,9 @@ import Testing
         try await Demo.run(output: { lines.append($0) })
         let elapsed = started.duration(to: .now)
         let text = lines.all.joined(separator: "\n")
-        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        // Alone it takes well under a second; the bound only catches a hang while every other
+        // suite runs beside it on two cores.
+        #expect(elapsed < .seconds(30), "took \(elapsed)")
         #expect(text.contains("Service account connected") || text.contains("service-account@example.com"))
         #expect(text.contains("alice@example.com: active"))
         #expect(text.contains("\(DemoEnvironment.refusedEmail): failed"))

@@ -62,12 +62,20 @@ final class TestDaemon: Sendable {
                 storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
                                          encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 7, count: 32))]))
             configure(&configuration)
-            let application = try buildApplication(configuration: configuration, logger: logs.logger) { core in
-                core.sweepInterval = .milliseconds(200)
+            let application: Application
+            do {
+                application = try buildApplication(configuration: configuration, logger: logs.logger) { core in
+                    core.sweepInterval = .milliseconds(200)
+                }
+            } catch {
+                await simulator.shutdown()
+                try? FileManager.default.removeItem(at: folder)
+                throw error
             }
             do {
                 try await application.start()
             } catch {
+                // Most likely the public port was taken between picking and binding: try another.
                 lastError = error
                 await application.shutdown()
                 continue
@@ -77,6 +85,7 @@ final class TestDaemon: Sendable {
                               internalEndpoint: endpoint, logs: logs)
         }
         await simulator.shutdown()
+        try? FileManager.default.removeItem(at: folder)
         throw lastError ?? RawHTTP.Failure(description: "could not start the daemon")
     }
 
