@@ -5,7 +5,7 @@ import argparse
 import signal
 import sys
 
-from ecdsys import accounts, connect, crash, deploy_checks, hostile, operations, routes, secrets_scan
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, operations, routes, secrets_scan
 from ecdsys.report import Report
 from ecdsys.stack import Stack
 
@@ -74,6 +74,7 @@ def run(stack, report):
     else:
         report.check("a service account is connected for the delegated-access stages", False, "the connect flow failed")
     stage(report, "hostile requests", hostile.run, stack, report)
+    stage(report, "keep-alive load", load.run, stack, report)
     if service_account:
         stage(report, "kill -9 during a callback burst", crash.run, stack, report)
     if service_account:
