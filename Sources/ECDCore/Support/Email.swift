@@ -42,7 +42,16 @@ public enum Email {
     }
 
     /// The comparison key: the whole address lower-cased (CONTRACT §4: emails compare case-insensitively).
-    public static func key(_ raw: String) -> String { raw.trimmingWhitespace().lowercased() }
+    public static func key(_ raw: String) -> String {
+        // The token route calls this per request: an address that is already a key (ASCII, no
+        // upper case, no surrounding space — the usual case) is returned without allocating.
+        var clean = true
+        for byte in raw.utf8 where byte >= 0x80 || (byte >= 0x41 && byte <= 0x5A) || byte <= 0x20 {
+            clean = false
+            break
+        }
+        return clean ? raw : raw.trimmingWhitespace().lowercased()
+    }
 
     /// The part after the last `@`, lower-cased.
     public static func domain(_ raw: String) -> String? {
