@@ -132,7 +132,8 @@ final class RunningECD {
     }
 
     deinit {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        // A test that failed before stopping its process: SIGKILL, which cannot be ignored or deferred.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         folder.remove()
     }
 
@@ -164,9 +165,17 @@ final class RunningECD {
 
     var pid: Int32 { process.processIdentifier }
 
-    /// Sends `signal` and returns the exit status.
+    /// Sends `signal` and returns the exit status; a process still running after 30 s is killed
+    /// and reported as -1, so a shutdown that hangs fails the test instead of hanging it.
     func terminate(signal: Int32) -> Int32 {
         kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return -1
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }
