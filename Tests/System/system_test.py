@@ -78,7 +78,10 @@ def run(stack, report):
     if service_account:
         stage(report, "kill -9 during a callback burst", crash.run, stack, report)
     if service_account:
+        stage(report, "command-line clients", operations.cli_checks, stack, report, "TCP")
+        stage(report, "startup failures", operations.startup_failures, stack, report)
         stage(report, "encryption key rotation", operations.key_rotation, stack, report)
+        stage(report, "unix socket", operations.unix_socket, stack, report)
     stage(report, "database file mode", operations.database_mode, stack, report)
     backup = stage(report, "backup", deploy_checks.backup, stack, report)
     events = stack.api("GET", "/v1/events?limit=1000").text

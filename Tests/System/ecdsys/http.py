@@ -3,6 +3,7 @@ CA, a minimal cookie jar. Enough to play a browser through the connect flow and 
 through the internal API."""
 import http.client
 import json
+import socket
 import ssl
 import urllib.parse
 
@@ -48,6 +49,19 @@ def redact_url(url):
     return urllib.parse.urlunsplit(parts._replace(query="&".join(n + "=…" for n in names)))
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (ecd's `internal.listen = unix:PATH`)."""
+
+    def __init__(self, socket_path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
 class Client:
     def __init__(self, cafile=None, timeout=20):
         self.timeout = timeout
@@ -59,7 +73,12 @@ class Client:
         if json_body is not None:
             body = json.dumps(json_body).encode()
             headers.setdefault("Content-Type", "application/json")
-        if parts.scheme == "https":
+        if parts.scheme == "unix":
+            # unix:/path/to.sock//v1/accounts → socket /path/to.sock, target /v1/accounts
+            socket_path, _, rest = url[len("unix:"):].partition("//")
+            parts = urllib.parse.urlsplit("http://localhost/" + rest)
+            connection = UnixHTTPConnection(socket_path, self.timeout)
+        elif parts.scheme == "https":
             connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
                                                      timeout=self.timeout, context=self.context)
         else:

@@ -53,3 +53,87 @@ def demo(stack, report):
         f.write(result.stdout + result.stderr)
     report.check("ecd demo runs the whole flow with no setup and exits 0", result.returncode == 0,
                  f"exit {result.returncode}: {result.stderr.strip()[-300:]}")
+
+
+def cli(stack, *args, key=True, timeout=30):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECD_")}
+    if key:
+        env["ECD_API_KEY"] = stack.api_key
+    url = f"unix:{stack.internal_socket}" if stack.internal_socket else stack.internal_url
+    result = subprocess.run([stack.ecd, *args, "--url", url], capture_output=True, text=True,
+                            timeout=timeout, cwd=stack.workdir, env=env)
+    # Standard error only: standard output of `ecd token` is the token itself, by design.
+    append_log(stack, "cli-stderr.log", result.stderr)
+    return result
+
+
+def append_log(stack, name, text):
+    with open(os.path.join(stack.workdir, "logs", name), "a") as f:
+        f.write(text)
+
+
+def cli_checks(stack, report, transport):
+    """The thin clients of the internal API, as an operator runs them."""
+    issued = stack.sim("GET", "/_simulator/issued").json()["access_tokens"]
+    token = cli(stack, "token", ALICE)
+    try:
+        printed = json.loads(token.stdout).get("access_token")
+    except ValueError:
+        printed = None
+    report.check(f"ecd token EMAIL over {transport}: exit 0, prints a Cronofy-issued token",
+                 token.returncode == 0 and printed in issued, f"exit {token.returncode}: {token.stderr.strip()[:200]}")
+    listed = cli(stack, "accounts", "list", "--status", "active", "--limit", "5")
+    report.check(f"ecd accounts list over {transport}: exit 0", listed.returncode == 0 and ALICE in listed.stdout,
+                 f"exit {listed.returncode}: {(listed.stdout + listed.stderr).strip()[:200]}")
+    unknown = cli(stack, "token", "nobody@example.com")
+    report.check(f"ecd token of an unknown account over {transport}: exit 1 with a message",
+                 unknown.returncode == 1 and unknown.stderr.strip() != "", f"exit {unknown.returncode}: {unknown.stderr.strip()[:200]}")
+    keyless = cli(stack, "token", ALICE, key=False)
+    report.check(f"ecd token without ECD_API_KEY over {transport}: fails without printing a token",
+                 keyless.returncode != 0 and not any(t in keyless.stdout for t in issued),
+                 f"exit {keyless.returncode}: {keyless.stderr.strip()[:200]}")
+
+
+def startup_failures(stack, report):
+    """A second daemon on the same ports, and a configuration Cronofy could not call back: each
+    exits 1 with a message before serving anything, and the running daemon is unharmed."""
+    second = subprocess.run([stack.ecd, "serve", "--config", stack.config_path], capture_output=True, text=True,
+                            timeout=30, cwd=stack.workdir)
+    append_log(stack, "serve-refused.log", second.stdout + second.stderr)
+    report.check("a second ecd serve on ports in use exits 1 with a message",
+                 second.returncode == 1 and second.stderr.strip() != "", f"exit {second.returncode}: {second.stderr.strip()[-200:]}")
+    with open(stack.config_path) as f:
+        config = json.load(f)
+    config["public"]["base_url"] = "http://ecd.example.com"
+    bad = os.path.join(stack.workdir, "insecure.json")
+    with open(bad, "w") as f:
+        json.dump(config, f)
+    insecure = subprocess.run([stack.ecd, "serve", "--config", bad], capture_output=True, text=True,
+                              timeout=30, cwd=stack.workdir)
+    append_log(stack, "serve-refused.log", insecure.stdout + insecure.stderr)
+    report.check("ecd serve with an http base_url on a public host exits 1 naming public.base_url",
+                 insecure.returncode == 1 and "public.base_url" in insecure.stderr,
+                 f"exit {insecure.returncode}: {insecure.stderr.strip()[-200:]}")
+    health = stack.api("GET", "/healthz")
+    report.check("the running daemon still answers after both", health.status == 200, health.describe())
+
+
+def unix_socket(stack, report):
+    """internal.listen = unix:PATH (what the unit's RuntimeDirectory is for): the API and the CLI
+    work over it, and the TCP port is closed."""
+    stack.stop_ecd()
+    run_dir = os.path.join(stack.workdir, "run")
+    os.makedirs(run_dir, mode=0o750, exist_ok=True)
+    stack.internal_socket = os.path.join(run_dir, "ecd.sock")
+    stack.start_ecd(stack.base_url)
+    listed = stack.api("GET", "/v1/accounts?limit=1")
+    report.check("internal API over a unix socket: GET /v1/accounts is 200", listed.status == 200, listed.describe())
+    anonymous = stack.client.request("GET", stack.internal_url + "/v1/accounts")
+    report.check("internal API over a unix socket still needs the API key (401)", anonymous.status == 401, anonymous.describe())
+    try:
+        stack.client.request("GET", f"http://127.0.0.1:{stack.ports['internal']}/healthz")
+        tcp_closed = False
+    except OSError:
+        tcp_closed = True
+    report.check("with a unix socket configured, the internal TCP port is not listening", tcp_closed)
+    cli_checks(stack, report, "a unix socket")

@@ -39,6 +39,7 @@ class Stack:
         self.client_secret = secrets.token_urlsafe(24)
         self.api_key = secrets.token_urlsafe(32)
         self.encryption_key = secrets.token_bytes(32)
+        self.internal_socket = None  # set to a path to move the internal listener to a unix socket
         self.retired_keys = []  # encryption keys rotated out (still secrets to look for)
         self.ecd_runs = 0
         # Secrets the test saw pass by (OAuth states, connect-link tokens), for the secrets scan.
@@ -58,6 +59,10 @@ class Stack:
 
     @property
     def internal_url(self):
+        """The internal API's base: TCP, or `unix:PATH/` once `internal_socket` is set (paths are
+        appended after the extra slash, which Client.request splits on)."""
+        if self.internal_socket:
+            return f"unix:{self.internal_socket}/"
         return f"http://127.0.0.1:{self.ports['internal']}"
 
     @property
@@ -142,7 +147,7 @@ class Stack:
             },
             "public": {"listen": f"127.0.0.1:{self.ports['public']}", "base_url": base_url},
             "internal": {
-                "listen": f"127.0.0.1:{self.ports['internal']}",
+                "listen": f"unix:{self.internal_socket}" if self.internal_socket else f"127.0.0.1:{self.ports['internal']}",
                 "api_keys_file": os.path.join(self.secrets_dir, "api_keys"),
             },
             "storage": {
@@ -233,6 +238,7 @@ class Stack:
         """Every log the daemon and nginx wrote (the simulator's own log is a test instrument)."""
         files = [os.path.join(self.workdir, "logs", f"ecd-{run}.{ext}")
                  for run in range(1, self.ecd_runs + 1) for ext in ("err", "out")]
-        files += [os.path.join(self.workdir, "logs", name) for name in ("nginx.err", "nginx.out", "migrate.log", "backup.log")]
+        others = ("nginx.err", "nginx.out", "migrate.log", "backup.log", "rewrap.log", "cli-stderr.log", "serve-refused.log")
+        files += [os.path.join(self.workdir, "logs", name) for name in others]
         files += [os.path.join(self.nginx_prefix, "logs", name) for name in ("error.log", "access.log")]
         return [path for path in files if os.path.exists(path)]
