@@ -141,6 +141,14 @@ struct ConfigurationValidationTests {
         ])
     }
 
+    @Test("a misspelt ECD_<SECTION>_ variable is a problem; other ECD_ variables are not")
+    func unknownVariables() {
+        #expect(ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
+            "ECD_LOG_LEVL": "debug", "ECD_CRONOFY_CLIENTID": "x", "ECD_API_KEY": "k", "ECD_BINARY": "/x",
+            "ECD_SERVICE_ACCOUNT_SCOPE": "service_account/accounts/manage",
+        ]) == ["$ECD_CRONOFY_CLIENTID: not a configuration key", "$ECD_LOG_LEVL: not a configuration key"])
+    }
+
     @Test("a key and its _file companion together are refused")
     func bothSpellings() {
         let json = Self.minimal(with: "cronofy", #"{"client_id": "c", "client_secret": "s", "client_secret_file": "/x"}"#)

@@ -44,6 +44,18 @@ struct ConfigurationSources {
         for key in ConfigurationKey.all {
             resolve(key, fileValues: fileValues, environment: environment)
         }
+        reportUnknownVariables(environment)
+    }
+
+    /// An `ECD_<SECTION>_…` variable that names no key is almost surely a typo
+    /// (`ECD_LOG_LEVL`), which would otherwise be ignored in silence, like an unknown JSON key.
+    /// Other `ECD_*` variables (`ECD_API_KEY` of the command-line clients, scripts' own) are left alone.
+    private mutating func reportUnknownVariables(_ environment: [String: String]) {
+        let known = Set(ConfigurationKey.acceptedNames.map(ConfigurationKey.environmentName(of:)))
+        let prefixes = ConfigurationKey.sections.map { ConfigurationKey.environmentName(of: $0) + "_" }
+        for name in environment.keys.sorted() where !known.contains(name) && prefixes.contains(where: name.hasPrefix) {
+            problems.append("$\(name): not a configuration key")
+        }
     }
 
     subscript(name: String) -> Entry? { entries[name] }
