@@ -148,6 +148,28 @@ struct ConfigurationLoadingTests {
         #expect(config.origins["cronofy.client_secret"] == .referencedFile(path: secretPath, via: "cronofy.client_secret_file"))
     }
 
+    @Test("every key accepts a _file companion, read as its type")
+    func fileKeysForEveryKey() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let lead = try folder.write("lead", "120\n")
+        let flag = try folder.write("flag", "true\n")
+        let proxies = try folder.write("proxies.json", #"["10.0.0.0/8"]"#)
+        let clientID = try folder.write("client_id", "cid-from-file\n")
+        let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON.replacingOccurrences(
+            of: #""client_id": "cid-123""#, with: #""client_id_file": "\#(clientID)""#), environment: [
+            "ECD_REFRESH_LEAD_SECONDS_FILE": lead, "ECD_CRONOFY_REQUIRE_CALLBACK_SIGNATURE_FILE": flag,
+            "ECD_PUBLIC_TRUSTED_PROXIES_FILE": proxies,
+        ])
+        #expect(config.cronofy.clientID == "cid-from-file")
+        #expect(config.refresh.leadSeconds == 120)
+        #expect(config.cronofy.requireCallbackSignature)
+        #expect(config.publicListener.trustedProxies.contains(address: "10.9.9.9"))
+        let bad = try folder.write("bad", "soon\n")
+        #expect(ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: ["ECD_REFRESH_LEAD_SECONDS_FILE": bad])
+            == ["refresh.lead_seconds: must be an integer, not a string"])
+    }
+
     @Test("ECD_X beats a JSON x_file and ECD_X_FILE beats a JSON x")
     func fileKeyPrecedence() throws {
         let folder = try TemporaryFolder()

@@ -8,7 +8,8 @@ struct ConfigurationKey: Sendable, Hashable {
 
     /// How a `_file` companion's contents become the value.
     enum FileFormat: Sendable, Hashable {
-        /// The whole file, trailing newlines trimmed (a secret written with `echo`).
+        /// The whole file, trailing newlines trimmed (a secret written with `echo`), read like an
+        /// environment variable's text (so `true`, `300` work for booleans and integers).
         case text
         /// One entry a line (API keys).
         case lines
@@ -19,16 +20,20 @@ struct ConfigurationKey: Sendable, Hashable {
     let name: String
     let kind: Kind
     let secret: Bool
-    let fileFormat: FileFormat?
+    let fileFormat: FileFormat
 
+    /// Every key may be read from a file (`<key>_file`); `file` overrides the format its kind implies.
     init(_ name: String, _ kind: Kind, secret: Bool = false, file: FileFormat? = nil) {
         self.name = name
         self.kind = kind
         self.secret = secret
-        self.fileFormat = file
+        switch kind {
+        case .string, .bool, .integer: self.fileFormat = file ?? .text
+        case .stringList, .keyring: self.fileFormat = file ?? .json
+        }
     }
 
-    var fileKeyName: String? { fileFormat == nil ? nil : name + "_file" }
+    var fileKeyName: String { name + "_file" }
 
     /// `cronofy.client_secret` → `ECD_CRONOFY_CLIENT_SECRET`.
     static func environmentName(of key: String) -> String {
@@ -63,7 +68,7 @@ struct ConfigurationKey: Sendable, Hashable {
     static let byName: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// Every name that may appear in the JSON file or the environment, `_file` companions included.
-    static let acceptedNames: Set<String> = Set(all.flatMap { [$0.name] + ($0.fileKeyName.map { [$0] } ?? []) })
+    static let acceptedNames: Set<String> = Set(all.flatMap { [$0.name, $0.fileKeyName] })
 
     /// The top-level objects of the JSON file.
     static let sections: Set<String> = Set(all.map { String($0.name.split(separator: ".")[0]) })

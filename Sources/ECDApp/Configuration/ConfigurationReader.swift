@@ -17,7 +17,8 @@ struct ConfigurationReader {
     mutating func raw(_ key: String, required: Bool) -> ConfigValue? {
         if let entry = sources[key], entry.value != .null { return entry.value }
         if required, !sources.failedKeys.contains(key) {
-            let spelling = ConfigurationKey.byName[key]?.fileKeyName.map { " (set \(key) or \($0))" } ?? ""
+            // The secrets are the keys usually given through files, so their message says so.
+            let spelling = ConfigurationKey.byName[key].flatMap { $0.secret ? " (set \(key) or \($0.fileKeyName))" : nil } ?? ""
             problem(key, "required\(spelling)")
         }
         return nil

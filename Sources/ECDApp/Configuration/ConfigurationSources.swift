@@ -117,14 +117,7 @@ struct ConfigurationSources {
             if envDirect == nil { failedKeys.insert(key.name); return }
         }
         let fileDirect = fileValues[key.name]
-        guard let fileKey = key.fileKeyName else {
-            if let envDirect {
-                entries[key.name] = Entry(value: envDirect, origin: .environment(envName))
-            } else if let fileDirect, let configFile {
-                entries[key.name] = Entry(value: fileDirect, origin: .configFile(configFile))
-            }
-            return
-        }
+        let fileKey = key.fileKeyName
         let envFileName = ConfigurationKey.environmentName(of: fileKey)
         let envFile = environment[envFileName]
         let fileFile = fileValues[fileKey]
@@ -153,7 +146,7 @@ struct ConfigurationSources {
     }
 
     private mutating func readReferencedFile(_ path: String, for key: ConfigurationKey, via: String) {
-        let fileKey = key.fileKeyName ?? key.name
+        let fileKey = key.fileKeyName
         let text: String
         do {
             text = try FileReadError.readText(path)
@@ -164,10 +157,10 @@ struct ConfigurationSources {
         }
         let value: ConfigValue
         switch key.fileFormat {
-        case .text, nil:
+        case .text:
             var trimmed = Substring(text)
             while let last = trimmed.last, last.isNewline { trimmed.removeLast() }
-            value = .string(String(trimmed))
+            value = Self.textValue(String(trimmed), kind: key.kind) ?? .string(String(trimmed))
         case .lines:
             let lines = text.split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -189,11 +182,19 @@ struct ConfigurationSources {
     /// Environment variables are text; the key's type says how to read them. A value that does not
     /// parse is kept as a string so type checking reports it with the key's name.
     private mutating func environmentValue(_ text: String, for key: ConfigurationKey, variable: String) -> ConfigValue? {
-        switch key.kind {
+        if let value = Self.textValue(text, kind: key.kind) { return value }
+        problems.append("\(key.name): $\(variable) must be a JSON list")
+        return nil
+    }
+
+    /// Text (an environment variable, a `_file`) read as the key's kind; nil only for a list that
+    /// is not JSON. Booleans and integers that do not parse stay strings, for the type check.
+    static func textValue(_ text: String, kind: ConfigurationKey.Kind) -> ConfigValue? {
+        switch kind {
         case .string:
             return .string(text)
         case .bool:
-            switch text.lowercased() {
+            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
             case "true", "1", "yes": return .bool(true)
             case "false", "0", "no": return .bool(false)
             default: return .string(text)
@@ -201,9 +202,7 @@ struct ConfigurationSources {
         case .integer:
             return Int(text.trimmingCharacters(in: .whitespaces)).map(ConfigValue.integer) ?? .string(text)
         case .stringList, .keyring:
-            if let value = try? JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8)) { return value }
-            problems.append("\(key.name): $\(variable) must be a JSON list")
-            return nil
+            return try? JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
         }
     }
 
