@@ -19,6 +19,15 @@ struct ParserLimitTests {
         #expect(parse("GET \(target)", limits: Self.small, step: step).status == 414)
     }
 
+    /// Found by the fuzzer: an over-long line ending in a bare LF was a 400 when read whole and a
+    /// 414 when read in pieces. Limits are now checked before syntax, so both give 414.
+    @Test(arguments: feedSteps) func overLongLineWithBareLFIs414HoweverSplit(step: Int?) {
+        let line = "GET /" + String(repeating: "a", count: 80) + "\n"
+        #expect(parse(line, limits: Self.small, step: step).status == 414)
+        let header = "GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 150) + "\n"
+        #expect(parse(header, limits: Self.small, step: step).status == 431)
+    }
+
     @Test func requestLineAtTheLimitIsAccepted() {
         let line = "GET /" + String(repeating: "a", count: 64 - 2 - 14) + " HTTP/1.1\r\n"
         #expect(line.utf8.count == 64)

@@ -58,6 +58,10 @@ extension HTTPRequestParser {
             }
             return nil
         }
+        // Size before syntax, so that the outcome does not depend on how the bytes were split.
+        if trailerBytes + lf + 1 > limits.maxHeaderBytes {
+            throw HTTPParseError(.requestHeaderFieldsTooLarge, "trailer section too large")
+        }
         guard lf > 0 && buf[lf - 1] == ByteClass.cr else { throw .bad("bare LF line ending") }
         if lf == 1 {
             state = .head
@@ -65,8 +69,8 @@ extension HTTPRequestParser {
         }
         trailerBytes += lf + 1
         trailerCount += 1
-        if trailerBytes > limits.maxHeaderBytes || trailerCount > limits.maxHeaderCount {
-            throw HTTPParseError(.requestHeaderFieldsTooLarge, "trailer section too large")
+        if trailerCount > limits.maxHeaderCount {
+            throw HTTPParseError(.requestHeaderFieldsTooLarge, "too many trailer fields")
         }
         _ = try Self.parseFieldLine(buf.slice(0, lf - 1))
         return lf + 1

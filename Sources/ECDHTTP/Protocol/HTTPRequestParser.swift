@@ -140,9 +140,16 @@ public struct HTTPRequestParser: Sendable {
         }
         var i = scanned
         while let lf = buf.firstIndex(of: ByteClass.lf, from: i) {
-            guard lf > 0 && buf[lf - 1] == ByteClass.cr else { throw .bad("bare LF line ending") }
+            // Size limits first, then syntax: the outcome then depends only on the bytes, never on
+            // how they were split into reads (a line over the limit is refused the same way
+            // whether or not its end has arrived yet).
             if requestLineEnd == 0 {
                 if lf + 1 > limits.maxRequestLineBytes { throw HTTPParseError(.uriTooLong, "request line too long") }
+            } else if lf + 1 - requestLineEnd > limits.maxHeaderBytes {
+                throw HTTPParseError(.requestHeaderFieldsTooLarge, "header section too large")
+            }
+            guard lf > 0 && buf[lf - 1] == ByteClass.cr else { throw .bad("bare LF line ending") }
+            if requestLineEnd == 0 {
                 requestLineEnd = lf + 1
             } else if lf - 1 == headLineStart {
                 scanned = lf + 1
@@ -152,9 +159,6 @@ public struct HTTPRequestParser: Sendable {
                 if headerCount > limits.maxHeaderCount {
                     throw HTTPParseError(.requestHeaderFieldsTooLarge, "too many header fields")
                 }
-            }
-            if lf + 1 - requestLineEnd > limits.maxHeaderBytes {
-                throw HTTPParseError(.requestHeaderFieldsTooLarge, "header section too large")
             }
             headLineStart = lf + 1
             i = lf + 1
