@@ -24,7 +24,9 @@ final class WakeSignal: Sendable {
 
     func wait(timeout: Duration) async {
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
+            // A cancelled timer must not signal: that would leave `pending` set and make the
+            // next wait return at once, turning the loop into a spin.
+            do { try await Task.sleep(for: timeout) } catch { return }
             self?.signal()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
