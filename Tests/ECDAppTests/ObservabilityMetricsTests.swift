@@ -60,6 +60,7 @@ struct ObservabilityMetricsTests {
         let name = "ecd_test_bridge_\(UInt32.random(in: 0...UInt32.max))"
         Metrics.Counter(label: name, dimensions: [("kind", "x")]).increment(by: 5)
         #expect(ECDMetrics.render().contains("\(name){kind=\"x\"} 5"))
+        #expect(ECDMetrics.render().contains("ecd_build_info{version=\"\(ECDVersion.current)\"} 1"))
         #expect(ECDMetrics.bootstrap() == false)
     }
 }

@@ -44,6 +44,11 @@ public enum ECDMetrics {
             guard !done else { return false }
             done = true
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            // A constant 1 labelled with the version, so dashboards can tell which build answers.
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: "ecd_build", unitName: "info", helpText: "The running ecd version"),
+                labels: [("version", ECDVersion.current)]
+            ).set(to: 1.0)
             return true
         }
     }
