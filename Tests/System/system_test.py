@@ -58,11 +58,6 @@ def run(stack, report):
     # Phase 2: Cronofy's callbacks, through nginx's TLS server when the simulator can be made to
     # trust the test's certificate (Stack._private_ca_bundle), else through the plain server
     # (deploy/nginx/ecd-plain.conf, the same ecd-locations.conf).
-    if stack.sim_trusts_tls:
-        report.note("delegated-access callbacks go through nginx's TLS server (the simulator trusts the test CA in its own mount namespace)")
-    else:
-        report.note("delegated-access callbacks go through nginx's plain-http server (ecd-plain.conf): "
-                    "without root and unshare the simulator's libcurl cannot trust the test's self-signed certificate")
     stack.start_ecd(stack.callback_base_url)
     if service_account:
         stage(report, "delegated access", accounts.request_and_settle, stack, report)

@@ -10,7 +10,7 @@ def create_link(stack, report, label="systest"):
     response = stack.api("POST", "/v1/service-accounts/connect-links", json_body={"label": label})
     ok = response.status == 201
     url = response.json().get("url", "") if ok else ""
-    report.check("connect link: POST /v1/service-accounts/connect-links answers 201 with a URL under base_url",
+    report.check(f"connect link ({label}): POST /v1/service-accounts/connect-links answers 201 with a URL under base_url",
                  ok and url.startswith(stack.base_url + "/connect/") and "expires_at" in response.json(),
                  response.describe())
     return url if ok else None

@@ -21,9 +21,6 @@ class Report:
     def skip(self, name, why):
         print(f"SKIP {name}: {why}", flush=True)
 
-    def note(self, text):
-        print(f"NOTE {text}", flush=True)
-
     def crashed(self, stage, error):
         """A stage that raised: one failure naming the stage, the traceback on stderr."""
         self.check(f"{stage} ran to the end", False, f"{type(error).__name__}: {error}")
