@@ -12,6 +12,9 @@ final class Listener: EventHandler {
     let fd: Int32
     let core: ServerCore
     unowned let loop: EventLoop
+    /// When accepting failed for lack of descriptors: the listener pauses until then (monotonic
+    /// ns), since a level-triggered listener that cannot accept would otherwise spin the loop.
+    private var pausedUntil: UInt64 = 0
 
     init(fd: Int32, core: ServerCore, loop: EventLoop) {
         self.fd = fd
@@ -28,7 +31,12 @@ final class Listener: EventHandler {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { ecd_accept4(fd, $0, &length) }
             }
             if client < 0 {
-                // EAGAIN: drained. EMFILE/ENFILE/ECONNABORTED…: try again on the next wake-up.
+                let code = errno
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
+                    pausedUntil = MonotonicClock.now() + 100_000_000
+                    loop.suspend(fd)
+                }
+                // EAGAIN: drained. ECONNABORTED and friends: the next wake-up tries again.
                 return
             }
             if core.isDraining {
@@ -51,7 +59,12 @@ final class Listener: EventHandler {
         }
     }
 
-    func sweep(now: UInt64) {}
+    func sweep(now: UInt64) {
+        if pausedUntil != 0 && now >= pausedUntil {
+            pausedUntil = 0
+            loop.resume(fd, events: ecd_EPOLLIN | ecd_EPOLLEXCLUSIVE)
+        }
+    }
 
     private static let refusal: [UInt8] = {
         let body = #"{"error":{"code":"too_many_connections","message":"too many connections"}}"#

@@ -80,6 +80,16 @@ final class EventLoop: @unchecked Sendable {
         _ = ecd_epoll_mod(epollFD, fd, events, token(fd, generations[Int(fd)]))
     }
 
+    /// Stops watching `fd` but keeps its handler (and its sweeps). EPOLL_CTL_MOD cannot be used on
+    /// a descriptor added with EPOLLEXCLUSIVE, hence delete and re-add.
+    func suspend(_ fd: Int32) {
+        _ = ecd_epoll_del(epollFD, fd)
+    }
+
+    func resume(_ fd: Int32, events: UInt32) {
+        _ = ecd_epoll_add(epollFD, fd, events, token(fd, generations[Int(fd)]))
+    }
+
     func deregister(_ fd: Int32) {
         _ = ecd_epoll_del(epollFD, fd)
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
