@@ -41,6 +41,8 @@ def main():
         deny(stack, browser, report, options.screenshots)
     except Exception as error:  # noqa: BLE001 - reported as one failure, then cleaned up
         report.crashed("browser test", error)
+    except SystemExit:
+        report.check("browser test finished within its time limit", False, "stopped by SIGTERM (scripts/browser-test.sh's timeout)")
     finally:
         if browser:
             browser.close()

@@ -33,6 +33,8 @@ def main():
         run(stack, report)
     except Exception as error:  # noqa: BLE001 - a stack that cannot start is one failure, reported
         report.crashed("system test", error)
+    except SystemExit:
+        report.check("system test finished within its time limit", False, "stopped by SIGTERM (scripts/system-test.sh's timeout)")
     finally:
         stack.shutdown()
     return report.summary()

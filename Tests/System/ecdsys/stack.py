@@ -36,7 +36,7 @@ class Stack:
         self.sign_callbacks = sign_callbacks
         self.ports = {name: free_port() for name in ("sim", "public", "internal", "http", "tls", "plain")}
         self.client_id = "systest_" + secrets.token_hex(6)
-        self.client_secret = secrets.token_urlsafe(24)
+        self.client_secret = secrets.token_hex(24)  # no leading "-", it goes on a command line
         self.api_key = secrets.token_urlsafe(32)
         self.encryption_key = secrets.token_bytes(32)
         self.internal_socket = None  # set to a path to move the internal listener to a unix socket
