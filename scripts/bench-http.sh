@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # HTTP server benchmark: ECDHTTP (Benchmarks/http, release build) against nginx serving the same
 # bytes, both on 127.0.0.1, keep-alive, wrk with one thread. Not a test: run it by hand.
-#   scripts/bench-http.sh [duration-seconds]   (default 10)
-# Server pinned to CPU 0, wrk to CPU 1 (2-core machine). Prints a Markdown table.
+#   scripts/bench-http.sh [duration-seconds [repetitions]]   (default 5 s, 3 repetitions)
+# Server pinned to CPU 0, wrk to CPU 1 (2-core machine). The servers take turns, each
+# configuration `repetitions` times, and the best run by requests/s is reported (with its own
+# latencies and CPU time): on a shared VM, other work only ever makes a run slower.
+# Prints Markdown tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-duration="${1:-10}"
+duration="${1:-5}"
+reps="${2:-3}"
 work="$(mktemp -d /tmp/bench-http.XXXXXX)"
 ours_port=18091
 nginx_port=18092
@@ -86,9 +90,16 @@ run() {
 echo "| server | wrk connections | requests/s | p50 | p99 | server CPU µs/request |"
 echo "|---|---|---|---|---|---|"
 for conns in 32 256 1; do
-    read -r rps p50 p99 cpu <<<"$(run "$nginx_port" "$nginx_worker" "$conns")"
+    best_nginx="0"; best_ours="0"
+    for _ in $(seq 1 "$reps"); do
+        line="$(run "$nginx_port" "$nginx_worker" "$conns")"
+        awk -v a="${line%% *}" -v b="${best_nginx%% *}" 'BEGIN {exit !(a > b)}' && best_nginx="$line"
+        line="$(run "$ours_port" "$ours_pid" "$conns")"
+        awk -v a="${line%% *}" -v b="${best_ours%% *}" 'BEGIN {exit !(a > b)}' && best_ours="$line"
+    done
+    read -r rps p50 p99 cpu <<<"$best_nginx"
     echo "| nginx 1 worker | $conns | $rps | $p50 | $p99 | $cpu |"
-    read -r rps p50 p99 cpu <<<"$(run "$ours_port" "$ours_pid" "$conns")"
+    read -r rps p50 p99 cpu <<<"$best_ours"
     echo "| ECDHTTP | $conns | $rps | $p50 | $p99 | $cpu |"
 done
 

@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <stdint.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 extern int accept4(int, struct sockaddr *, socklen_t *, int);
 
@@ -54,6 +56,17 @@ static inline int ecd_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEX
 
 static inline int ecd_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+/// CPUs this process may run on (its affinity mask: taskset, cpusets, systemd CPUAffinity),
+/// or -1. Through the raw syscall, since sched_getaffinity/CPU_COUNT need _GNU_SOURCE.
+static inline int ecd_allowed_cpu_count(void) {
+    unsigned long mask[64] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+    if (bytes <= 0) return -1;
+    int count = 0;
+    for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count;
 }
 
 #endif

@@ -184,7 +184,13 @@ final class EventLoop: @unchecked Sendable {
 
 /// The loops all servers of the process share: one per core, started on first use.
 final class EventLoopGroup: Sendable {
-    static let shared = EventLoopGroup(count: max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)))
+    /// One loop per CPU the process may run on (its affinity mask, not the machine's count: a
+    /// server pinned to one core gains nothing from a second loop but context switches).
+    static let shared: EventLoopGroup = {
+        let allowed = Int(ecd_allowed_cpu_count())
+        let cpus = allowed > 0 ? allowed : ProcessInfo.processInfo.activeProcessorCount
+        return EventLoopGroup(count: max(1, min(cpus, 8)))
+    }()
 
     let loops: [EventLoop]
     private let next = Atomic<Int>(0)
