@@ -2,10 +2,11 @@
 production runs. Started by scripts/system-test.sh, which builds the binary and owns the temp dir.
 Prints one PASS/FAIL line per check and `N passed, N failed` last; exits 1 on any failure."""
 import argparse
+import json
 import signal
 import sys
 
-from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, operations, routes, secrets_scan
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, operations, routes, secrets_scan, webhook
 from ecdsys.report import Report
 from ecdsys.stack import Stack
 
@@ -29,18 +30,21 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = Report()
     stack = Stack(options.repo, options.ecd, options.workdir, refuse=[accounts.REFUSED])
+    receiver = webhook.Receiver()
+    stack.webhook_url = receiver.url
     try:
-        run(stack, report)
+        run(stack, report, receiver)
     except Exception as error:  # noqa: BLE001 - a stack that cannot start is one failure, reported
         report.crashed("system test", error)
     except SystemExit:
         report.check("system test finished within its time limit", False, "stopped by SIGTERM (scripts/system-test.sh's timeout)")
     finally:
         stack.shutdown()
+        receiver.close()
     return report.summary()
 
 
-def run(stack, report):
+def run(stack, report, receiver):
     stack.prepare()
     stage(report, "nginx -t", deploy_checks.nginx_syntax, stack, report)
     stage(report, "systemd-analyze", deploy_checks.systemd_unit, stack, report)
@@ -81,11 +85,12 @@ def run(stack, report):
         stage(report, "unix socket", operations.unix_socket, stack, report)
     stage(report, "database file mode", operations.database_mode, stack, report)
     backup = stage(report, "backup", deploy_checks.backup, stack, report)
-    events = stack.api("GET", "/v1/events?limit=1000").text
-    stage(report, "secrets while running", secrets_scan.check, stack, report, "while running",
-          [backup] if backup else [], [("GET /v1/events", events)])
+    events = json.dumps(webhook.all_events(stack))
     if service_account:
         stage(report, "revoke service account", accounts.revoke_service_account, stack, report, service_account)
+    stage(report, "webhook", webhook.check, stack, report, receiver)
+    stage(report, "secrets while running", secrets_scan.check, stack, report, "while running",
+          [backup] if backup else [], [("GET /v1/events", events), ("the webhook's bodies", receiver.bodies())])
     status, in_time = stack.stop_ecd()
     report.check("SIGTERM after the burst: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
     stage(report, "secrets after stop", secrets_scan.check, stack, report, "after stop")

@@ -39,6 +39,7 @@ class Stack:
         self.client_secret = secrets.token_hex(24)  # no leading "-", it goes on a command line
         self.api_key = secrets.token_urlsafe(32)
         self.encryption_key = secrets.token_bytes(32)
+        self.webhook_url = None  # events.webhook_url when set
         self.internal_socket = None  # set to a path to move the internal listener to a unix socket
         self.retired_keys = []  # encryption keys rotated out (still secrets to look for)
         self.ecd_runs = 0
@@ -159,6 +160,8 @@ class Stack:
             "refresh": {"cronofy_requests_per_minute": 20000},
             "log": {"level": "debug", "format": "json"},
         }
+        if self.webhook_url:
+            config["events"] = {"webhook_url": self.webhook_url}
         with open(self.config_path, "w") as f:
             json.dump(config, f, indent=2)
 

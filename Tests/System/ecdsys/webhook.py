@@ -1,0 +1,90 @@
+"""CONTRACT §5: with `events.webhook_url` set, every event is POSTed there, signed
+`ECD-Signature: sha256=<hex HMAC-SHA256 of the body keyed by the first API key>`, retried until
+accepted, in order. The receiver refuses its first requests to make the daemon retry."""
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+
+from .procs import wait_until
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A daemon killed with -9 resets its keep-alive connections: expected, not worth a trace."""
+
+
+class Receiver:
+    def __init__(self, refuse_first=2):
+        self.received = []  # (signature header, body bytes, answered status)
+        self.lock = threading.Lock()
+        self.refuse_first = refuse_first
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    status = 500 if len(receiver.received) < receiver.refuse_first else 200
+                    receiver.received.append((self.headers.get("ECD-Signature"), body, status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ecd-events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def accepted_ids(self):
+        with self.lock:
+            return [json.loads(body).get("id") for _, body, status in self.received if status == 200]
+
+    def bodies(self):
+        with self.lock:
+            return b"\n".join(body for _, body, _ in self.received).decode("utf-8", "replace")
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def all_events(stack):
+    """Every event, following `next_after`."""
+    everything, after = [], None
+    while True:
+        response = stack.api("GET", "/v1/events?limit=1000" + (f"&after={after}" if after is not None else ""))
+        events = response.json().get("events", [])
+        if not events:
+            return everything
+        everything += events
+        after = response.json().get("next_after") or events[-1]["id"]
+
+
+def check(stack, report, receiver):
+    ids = [e["id"] for e in all_events(stack)]
+    wait_until(lambda: ids and max(receiver.accepted_ids() or [0]) >= max(ids), 60, interval=0.5)
+    with receiver.lock:
+        received = list(receiver.received)
+    key = stack.api_key.encode()
+    bad = [i for i, (signature, body, _) in enumerate(received)
+           if signature != "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()]
+    report.check(f"webhook: every one of {len(received)} POSTs carries a valid ECD-Signature", not bad and received,
+                 f"{len(bad)} bad signatures, e.g. POST #{bad[:3]}")
+    refused = [json.loads(body).get("id") for _, body, status in received if status != 200]
+    accepted = receiver.accepted_ids()
+    first_seen = list(dict.fromkeys(accepted))
+    report.check(f"webhook: the {receiver.refuse_first} refused deliveries were retried and every event "
+                 f"({len(ids)}) was accepted, in order",
+                 set(ids) <= set(accepted) and first_seen == sorted(first_seen) and set(refused) <= set(accepted),
+                 f"missing {sorted(set(ids) - set(accepted))[:10]}, out of order: {first_seen != sorted(first_seen)}")
+    duplicates = len(accepted) - len(first_seen)
+    report.check(f"webhook: at most a few redeliveries across the kill -9 restarts ({duplicates})", duplicates <= 10,
+                 f"{duplicates} events accepted more than once")
