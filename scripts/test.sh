@@ -1,30 +1,58 @@
 #!/usr/bin/env bash
-# The test command of the README: unit and integration tests (swift test), then the scripted
-# system checks that need the built binary, nginx and a browser. Each stage is bounded in time.
-set -euo pipefail
+# The test command of the README: unit and integration tests (swift test, one test target at a
+# time so that a hang or a failure is attributed and suites do not compete for the 2 cores), then
+# the scripted system checks that need the built binary, nginx and a browser. Each stage is bounded.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 stage() { printf '\n=== %s\n' "$*"; }
+failures=0
+passed_tests=0
+failed_stages=()
 
-stage "swift build"
-swift build --build-tests 2>&1 | tail -n 5
+mkdir -p .build
+stage "swift build --build-tests"
+if ! swift build --build-tests > .build/test-build.log 2>&1; then
+  tail -n 60 .build/test-build.log
+  echo "build failed"
+  exit 1
+fi
+tail -n 2 .build/test-build.log
+mkdir -p .build/test-logs
 
-stage "swift test"
-# Swift Testing runs suites in parallel; the machine has 2 cores.
-set +e
-timeout 2400 swift test --skip-build > .build/test-output.txt 2>&1
-status=$?
-set -e
-# The full log stays in .build/test-output.txt; show failures and the closing summary.
-grep -E 'failed|error:|recorded an issue' .build/test-output.txt | head -n 100 || true
-tail -n 15 .build/test-output.txt
-[ "$status" = 0 ] || { echo "swift test failed ($status)"; exit "$status"; }
+targets=(ECDCryptoTests ECDSQLiteTests ECDHTTPTests ECDCronofyTests ECDSimulatorTests ECDCoreTests ECDAppTests)
+for target in "${targets[@]}"; do
+  stage "swift test --filter $target"
+  log=".build/test-logs/$target.txt"
+  timeout 900 swift test --skip-build --filter "$target" > "$log" 2>&1
+  status=$?
+  grep -E '✘|error:' "$log" | head -n 60 || true
+  summary=$(grep -E '^(✔|✘) Test run with' "$log" | tail -n 1)
+  echo "${summary:-no summary (exit $status)}"
+  count=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
+  if [ "$status" = 0 ]; then
+    passed_tests=$((passed_tests + ${count:-0}))
+  else
+    [ "$status" = 124 ] && echo "$target: timed out; last lines:" && tail -n 20 "$log"
+    failures=$((failures + 1))
+    failed_stages+=("$target")
+  fi
+done
 
 for script in scripts/system-test.sh scripts/browser-test.sh scripts/fuzz-http.sh; do
   if [ -x "$script" ]; then
     stage "$script"
-    timeout 1200 "$script"
+    if ! timeout 1200 "$script"; then
+      failures=$((failures + 1))
+      failed_stages+=("$script")
+    fi
   fi
 done
 
-stage "all tests passed"
+stage "summary"
+if [ "$failures" -gt 0 ]; then
+  echo "failed: ${failed_stages[*]}"
+fi
+echo "swift tests passed: $passed_tests"
+echo "stages: $(( ${#targets[@]} + 0 )) test targets + scripts; $failures failed"
+[ "$failures" = 0 ]
