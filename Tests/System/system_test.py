@@ -71,6 +71,7 @@ def run(stack, report, receiver):
         stage(report, "tokens", accounts.token_checks, stack, report)
         stage(report, "service account token", accounts.service_account_checks, stack, report, service_account)
         stage(report, "revoke", accounts.revoke_checks, stack, report)
+        stage(report, "reauthorization", accounts.reauthorization_checks, stack, report)
         stage(report, "required callback signatures", accounts.signature_checks, stack, report)
     else:
         report.check("a service account is connected for the delegated-access stages", False, "the connect flow failed")

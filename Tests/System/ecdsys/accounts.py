@@ -209,3 +209,30 @@ def signature_checks(stack, report):
                  len(statuses) >= 3 and set(statuses) == {401} and account.get("status") == "pending",
                  f"attempt statuses {statuses}, account status {account.get('status')}")
     stack.sim("POST", "/_simulator/callback-signing", json_body={"enabled": True})
+
+
+def reauthorization_checks(stack, report):
+    """Cronofy refuses a refresh token (invalid_grant): the account becomes
+    reauthorization_required with its event; asking for it again brings it back to active."""
+    email = "erin@example.com"
+    stack.api("POST", "/v1/accounts", json_body={"email": email})
+    if wait_for_statuses(stack, [email]).get(email, {}).get("status") != "active":
+        report.check("reauthorization: erin becomes active first", False, "erin did not become active")
+        return
+    revoked = stack.sim("POST", "/_simulator/revoke", json_body={"email": email})
+    refresh = stack.api("POST", f"/v1/accounts/{email}/refresh")
+    account = stack.api("GET", f"/v1/accounts/{email}").json()
+    report.check("Cronofy answers invalid_grant to a refresh: no token, account reauthorization_required",
+                 revoked.json().get("revoked") is True and refresh.status != 200 and "access_token" not in refresh.text
+                 and account.get("status") == "reauthorization_required",
+                 f"{refresh.describe()}; account status {account.get('status')}")
+    events = stack.api("GET", "/v1/events?limit=1000").json().get("events", [])
+    report.check("an account.reauthorization_required event names erin",
+                 any(e.get("type") == "account.reauthorization_required" and e.get("email") == email for e in events),
+                 f"last events: {[e.get('type') for e in events[-5:]]}")
+    again = stack.api("POST", "/v1/accounts", json_body={"email": email})
+    settled = wait_for_statuses(stack, [email]).get(email, {})
+    report.check("requesting erin again: 202 pending, then active with a fresh token",
+                 again.status == 202 and settled.get("status") == "active"
+                 and stack.api("GET", f"/v1/accounts/{email}/token").status == 200,
+                 f"{again.describe()}; status {settled.get('status')}")
