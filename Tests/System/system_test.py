@@ -82,6 +82,7 @@ def run(stack, report, receiver):
     if service_account:
         stage(report, "command-line clients", operations.cli_checks, stack, report, "TCP")
         stage(report, "startup failures", operations.startup_failures, stack, report)
+        stage(report, "drain on SIGTERM", operations.drain, stack, report)
         stage(report, "encryption key rotation", operations.key_rotation, stack, report)
         stage(report, "unix socket", operations.unix_socket, stack, report)
     stage(report, "database file mode", operations.database_mode, stack, report)

@@ -137,3 +137,33 @@ def unix_socket(stack, report):
         tcp_closed = True
     report.check("with a unix socket configured, the internal TCP port is not listening", tcp_closed)
     cli_checks(stack, report, "a unix socket")
+
+
+def drain(stack, report):
+    """SIGTERM while a request is in flight (a refresh held back 1.5 s by the simulator): the
+    request still gets its 200, then the daemon exits 0."""
+    import threading
+    import time
+    stack.sim("POST", "/_simulator/faults", json_body={"endpoint": "token", "fault": "slow@1500", "count": 1})
+    result = {}
+
+    def refresh():
+        started = time.monotonic()
+        try:
+            result["response"] = stack.api("POST", f"/v1/accounts/{ALICE}/refresh")
+        except OSError as error:
+            result["error"] = error
+        result["seconds"] = time.monotonic() - started
+    thread = threading.Thread(target=refresh)
+    thread.start()
+    time.sleep(0.4)
+    status, in_time = stack.stop_ecd()
+    thread.join(timeout=30)
+    response = result.get("response")
+    seconds = result.get("seconds", 0)
+    report.check(f"SIGTERM during an in-flight refresh ({seconds:.1f} s long): the request completes with 200, then ecd exits 0",
+                 response is not None and response.status == 200 and status == 0 and in_time and seconds >= 1.0,
+                 f"{response.describe() if response else result.get('error')}; exit status {status}, in time {in_time}, "
+                 f"request took {seconds:.2f} s (must outlast the SIGTERM at 0.4 s)")
+    stack.sim("DELETE", "/_simulator/faults")
+    stack.start_ecd(stack.base_url)
