@@ -11,7 +11,10 @@ import Testing
 /// Rounds: `ECD_CRASH_ROUNDS` (default 20), bounded by `ECD_CRASH_SECONDS` (default 40).
 @Suite("Crash durability (kill -9)")
 struct CrashTests {
-    @Test func everyReportedCommitSurvivesKill9() throws {
+    /// Every wait here suspends (Task.sleep polling) and every blocking step (opening and reading
+    /// the database, draining pipes) runs on a thread of its own: this test runs for seconds, and
+    /// holding one of the cooperative pool's two threads that long would stall every other test.
+    @Test func everyReportedCommitSurvivesKill9() async throws {
         let environment = ProcessInfo.processInfo.environment
         let rounds = environment["ECD_CRASH_ROUNDS"].flatMap(Int.init) ?? 20
         let budget = Duration.seconds(environment["ECD_CRASH_SECONDS"].flatMap(Int.init) ?? 40)
@@ -23,8 +26,17 @@ struct CrashTests {
         let start = ContinuousClock.now
         var verified = 0, roundsRun = 0, roundsWithCommits = 0
         while roundsRun < rounds, ContinuousClock.now - start < budget {
-            let commits = try Self.runAndKill(tool: tool, path: path, after: .milliseconds(Int.random(in: 20...500)))
-            verified += try Self.verify(path: path, commits: commits)
+            let commits = try await Self.runAndKill(tool: tool, path: path, after: .milliseconds(Int.random(in: 20...500)))
+            let findings = try await onOwnThread { try Self.inspect(path: path, commits: commits) }
+            #expect(findings.integrity == ["ok"])
+            if findings.schemaPresent {
+                #expect(findings.missing.isEmpty, "reported commits are missing: \(findings.missing)")
+                #expect(findings.partialBatches == 0, "a batch was partly committed")
+                #expect(findings.rowCount == findings.topID, "row ids are not contiguous")
+                verified += commits.count
+            } else {
+                #expect(commits.isEmpty, "commits reported but the schema is missing")
+            }
             roundsRun += 1
             if !commits.isEmpty { roundsWithCommits += 1 }
         }
@@ -33,10 +45,13 @@ struct CrashTests {
         #expect(verified > 0)
     }
 
-    struct Commit { let batch: Int64, first: Int64, last: Int64 }
+    struct Commit: Sendable, CustomStringConvertible {
+        let batch: Int64, first: Int64, last: Int64
+        var description: String { "batch \(batch) rows \(first)...\(last)" }
+    }
 
     /// Starts the child, kills it with SIGKILL after `delay`, and returns the commits it reported.
-    static func runAndKill(tool: URL, path: String, after delay: Duration) throws -> [Commit] {
+    static func runAndKill(tool: URL, path: String, after delay: Duration) async throws -> [Commit] {
         let process = Process()
         process.executableURL = tool
         process.arguments = ["crash-child", path]
@@ -46,11 +61,15 @@ struct CrashTests {
         let output = PipeCollector(stdout.fileHandleForReading)
         let errors = PipeCollector(stderr.fileHandleForReading)
         try process.run()
-        Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        try await Task.sleep(for: delay)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let text = String(decoding: output.waitForEOF(), as: UTF8.self)
-        let errorText = String(decoding: errors.waitForEOF(), as: UTF8.self)
+        // SIGKILL cannot be caught, so this ends promptly; the bound only guards a broken kill.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try #require(!process.isRunning, "the child survived SIGKILL for 30 s")
+        process.waitUntilExit()   // already exited: returns at once and settles the status
+        let text = String(decoding: try await output.eof(), as: UTF8.self)
+        let errorText = String(decoding: try await errors.eof(), as: UTF8.self)
         #expect(process.terminationReason == .uncaughtSignal,
                 "child exited on its own (status \(process.terminationStatus)): \(errorText)")
 
@@ -64,30 +83,38 @@ struct CrashTests {
         }
     }
 
-    /// Checks the reopened database; returns how many reported commits it verified.
-    static func verify(path: String, commits: [Commit]) throws -> Int {
+    /// What the reopened database says about the reported commits.
+    struct Findings: Sendable {
+        var integrity: [String]
+        var schemaPresent: Bool
+        var missing: [Commit] = []
+        var partialBatches: Int64 = -1
+        var rowCount: Int64? = nil
+        var topID: Int64? = nil
+    }
+
+    /// Reopens the database (recovering the killed child's WAL) and examines it. Synchronous:
+    /// callers run it off the cooperative pool.
+    static func inspect(path: String, commits: [Commit]) throws -> Findings {
         let database = try Database(path: path)
         defer { database.close() }
-        #expect(try database.integrityCheck() == ["ok"])
-        guard try database.userVersion > 0 else {
-            #expect(commits.isEmpty, "commits reported but the schema is missing")
-            return 0
-        }
-        return try database.read { connection in
+        var findings = Findings(integrity: try database.integrityCheck(), schemaPresent: try database.userVersion > 0)
+        guard findings.schemaPresent else { return findings }
+        try database.read { connection in
             for commit in commits {
                 let present: Int64 = try connection.queryOne(
                     "SELECT count(*) AS n FROM rows WHERE id BETWEEN ? AND ? AND batch = ?",
                     [commit.first, commit.last, commit.batch])?.get("n") ?? 0
-                #expect(present == commit.last - commit.first + 1, "reported commit \(commit) is missing")
+                if present != commit.last - commit.first + 1 { findings.missing.append(commit) }
             }
-            let partial: Int64 = try connection.queryOne("""
+            findings.partialBatches = try connection.queryOne("""
                 SELECT count(*) AS n FROM (SELECT batch FROM rows GROUP BY batch HAVING count(*) != max(batch_size))
                 """)?.get("n") ?? -1
-            #expect(partial == 0, "a batch was partly committed")
             let shape = try connection.queryOne("SELECT count(*) AS n, coalesce(max(id), 0) AS top FROM rows")
-            #expect(shape?["n"] == shape?["top"], "row ids are not contiguous")
-            return commits.count
+            findings.rowCount = try shape?.get("n")
+            findings.topID = try shape?.get("top")
         }
+        return findings
     }
 
     /// The helper executable sits in the same build products folder as the test bundle.
@@ -105,9 +132,18 @@ struct CrashTests {
 
 enum CrashTestError: Error { case badLine(String) }
 
+/// Runs blocking work on a thread of its own, so that it never occupies one of the cooperative
+/// pool's threads (2 on 2 cores) while other tests need them.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
 /// Drains a pipe on its own thread so the child never blocks on a full pipe.
 final class PipeCollector: @unchecked Sendable {
-    private let lock = NSCondition()
+    struct Timeout: Error {}
+    private let lock = NSLock()
     private var data = Data()
     private var finished = false
 
@@ -115,23 +151,23 @@ final class PipeCollector: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             while true {
                 let chunk = handle.availableData   // empty at EOF
-                lock.lock()
-                if chunk.isEmpty {
-                    finished = true
-                    lock.broadcast()
-                    lock.unlock()
-                    return
+                let done = lock.withLock {
+                    if chunk.isEmpty { finished = true } else { data.append(chunk) }
+                    return chunk.isEmpty
                 }
-                data.append(chunk)
-                lock.unlock()
+                if done { return }
             }
         }
     }
 
-    func waitForEOF() -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        while !finished { lock.wait() }
-        return data
+    /// Everything read, once the writer has closed its end; polls with `Task.sleep` (a condition
+    /// wait would block a cooperative thread) and gives up after 30 s.
+    func eof() async throws -> Data {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            if let all = lock.withLock({ finished ? data : nil }) { return all }
+            guard ContinuousClock.now < deadline else { throw Timeout() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 }
