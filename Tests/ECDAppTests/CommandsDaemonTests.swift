@@ -9,58 +9,61 @@ import Glibc
 @Suite("ecd daemon commands", .serialized)
 struct CommandsDaemonTests {
     @Test("the daemon subcommands are listed by --help")
-    func help() throws {
-        let result = try ECDBinary.run(["--help"])
+    func help() async throws {
+        let result = try await ECDBinary.run(["--help"])
         for name in ["serve", "demo", "simulator"] {
             #expect(result.stdout.contains("  \(name) "), "\(name) missing")
         }
-        #expect(try ECDBinary.run(["simulator", "--help"]).stdout.contains("--sign-callbacks"))
+        #expect(try await ECDBinary.run(["simulator", "--help"]).stdout.contains("--sign-callbacks"))
     }
 
     @Test("simulator starts, answers, logs requests without secrets, and exits 0 on SIGTERM")
-    func simulator() throws {
+    func simulator() async throws {
         let process = try RunningECD(
             ["simulator", "--listen", "127.0.0.1:0", "--token-lifetime", "60", "--log-format", "json"], environment: [:])
-        let line = try process.waitForOutput { $0.contains("listening on http://127.0.0.1:") }
+        let line = try await process.waitForOutput { $0.contains("listening on http://127.0.0.1:") }
         #expect(line.hasPrefix("Cronofy simulator listening on"))
         let port = try #require(Int(line.split(separator: ":").last ?? ""))
         let target = "/enterprise_connect/oauth/authorize?response_type=code&client_id=sim_client_id&state=st-SECRET-1"
             + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb&scope=x&delegated_scope=y"
-        let response = try HTTPClientConnection.exchange(
-            .tcp(host: "127.0.0.1", port: port),
-            request: Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: .seconds(5))
+        // The command-line client is synchronous (blocking sockets): keep it off the cooperative pool.
+        let response = try await onOwnThread {
+            try HTTPClientConnection.exchange(
+                .tcp(host: "127.0.0.1", port: port),
+                request: Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: .seconds(5))
+        }
         #expect(response.status < 500)
-        let logLine = try process.waitForError { $0.contains("/enterprise_connect/oauth/authorize") }
+        let logLine = try await process.waitForError { $0.contains("/enterprise_connect/oauth/authorize") }
         let entry = try #require(try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: String])
         #expect(entry["status"] == String(response.status))
         #expect(entry["target"]?.contains("state=<redacted>") == true)
         #expect(!process.standardError().contains("st-SECRET-1"))
-        #expect(process.terminate(signal: SIGTERM) == 0)
+        #expect(await process.terminate(signal: SIGTERM) == 0)
     }
 
     @Test("simulator flags are checked before anything starts", arguments: [
         ["simulator", "--token-lifetime", "0"], ["simulator", "--listen", "nowhere"], ["simulator", "--fault", "bogus"],
     ])
-    func simulatorBadFlags(_ arguments: [String]) throws {
-        let result = try ECDBinary.run(arguments)
+    func simulatorBadFlags(_ arguments: [String]) async throws {
+        let result = try await ECDBinary.run(arguments)
         #expect(result.code == 2, "\(result.stderr)")
     }
 
     @Test("serve listens, logs JSON lines, and drains to exit 0 on SIGTERM and SIGINT", arguments: [SIGTERM, SIGINT])
-    func serve(_ signal: Int32) throws {
+    func serve(_ signal: Int32) async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let process = try RunningECD(["serve"], environment: DaemonEnvironment.make(folder))
-        let line = try process.waitForError { $0.contains("\"msg\":\"listening\"") }
+        let line = try await process.waitForError { $0.contains("\"msg\":\"listening\"") }
         #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil)
-        let code = process.terminate(signal: signal)
+        let code = await process.terminate(signal: signal)
         #expect(code == 0, "stderr: \(process.standardError().split(separator: "\n").filter { !$0.hasPrefix("{") }.joined(separator: "\n"))")
         #expect(!process.standardError().contains("daemon-test-key"))
         #expect(!process.standardError().contains("sim_client_secret"))
     }
 
     @Test("SIGHUP makes serve reread internal.api_keys_file; clients reach it over a unix socket")
-    func reloadKeysOnSIGHUP() throws {
+    func reloadKeysOnSIGHUP() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let keysFile = try folder.write("api_keys", "old-key-1\n")
@@ -70,29 +73,29 @@ struct CommandsDaemonTests {
         ])
         environment["ECD_INTERNAL_API_KEYS"] = nil
         let process = try RunningECD(["serve"], environment: environment)
-        _ = try process.waitForError { $0.contains("\"msg\":\"listening\"") }
-        func list(_ key: String) throws -> ECDBinary.Result {
-            try ECDBinary.run(["accounts", "list", "--url", "unix:\(socket)"], environment: ["ECD_API_KEY": key])
+        _ = try await process.waitForError { $0.contains("\"msg\":\"listening\"") }
+        func list(_ key: String) async throws -> ECDBinary.Result {
+            try await ECDBinary.run(["accounts", "list", "--url", "unix:\(socket)"], environment: ["ECD_API_KEY": key])
         }
-        let first = try list("old-key-1")
+        let first = try await list("old-key-1")
         #expect(first.code == 0, "stderr: \(first.stderr)")
         let page = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
         #expect((page?["accounts"] as? [Any])?.isEmpty == true)
-        #expect(try list("new-key-2").code == 1)
+        #expect(try await list("new-key-2").code == 1)
         try folder.write("api_keys", "new-key-2\n")
         kill(process.pid, SIGHUP)
-        _ = try process.waitForError { $0.contains("API keys reloaded") }
-        #expect(try list("new-key-2").code == 0)
-        let refused = try list("old-key-1")
+        _ = try await process.waitForError { $0.contains("API keys reloaded") }
+        #expect(try await list("new-key-2").code == 0)
+        let refused = try await list("old-key-1")
         #expect(refused.code == 1)
         #expect(refused.stderr.contains("HTTP 401"))
-        #expect(process.terminate(signal: SIGTERM) == 0)
+        #expect(await process.terminate(signal: SIGTERM) == 0)
         #expect(!process.standardError().contains("new-key-2") && !process.standardError().contains("old-key-1"))
     }
 
     @Test("serve with a bad configuration exits 1 before listening, naming every problem")
-    func serveBadConfig() throws {
-        let result = try ECDBinary.run(["serve"], environment: ["ECD_PUBLIC_BASE_URL": "http://example.com"])
+    func serveBadConfig() async throws {
+        let result = try await ECDBinary.run(["serve"], environment: ["ECD_PUBLIC_BASE_URL": "http://example.com"])
         #expect(result.code == 1)
         for key in ["cronofy.client_id", "cronofy.client_secret", "public.base_url", "internal.api_keys", "storage.encryption_keys"] {
             #expect(result.stderr.contains("\n\(key): "), "\(key) not named")
@@ -100,8 +103,8 @@ struct CommandsDaemonTests {
     }
 
     @Test("demo runs the whole flow and exits 0")
-    func demo() throws {
-        let result = try ECDBinary.run(["demo"])
+    func demo() async throws {
+        let result = try await ECDBinary.run(["demo"])
         #expect(result.code == 0, "\(result.stderr)")
         #expect(result.stdout.contains("unable_to_grant_scope"))
         #expect(result.stdout.contains("account.revoked"))
@@ -145,20 +148,22 @@ final class RunningECD {
     }
 
     /// The first line of standard output matching `predicate`, waiting up to 20 s.
-    func waitForOutput(_ predicate: (String) -> Bool) throws -> String {
-        try waitFor(standardOutput, predicate)
+    func waitForOutput(_ predicate: (String) -> Bool) async throws -> String {
+        try await waitFor(standardOutput, predicate)
     }
 
-    func waitForError(_ predicate: (String) -> Bool) throws -> String {
-        try waitFor(standardError, predicate)
+    func waitForError(_ predicate: (String) -> Bool) async throws -> String {
+        try await waitFor(standardError, predicate)
     }
 
-    private func waitFor(_ read: () -> String, _ predicate: (String) -> Bool) throws -> String {
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
+    /// Polls the output file with `Task.sleep`: a blocking sleep here would hold one of the
+    /// cooperative pool's two threads for the whole wait.
+    private func waitFor(_ read: () -> String, _ predicate: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
             if let line = read().split(separator: "\n").map(String.init).first(where: predicate) { return line }
             guard process.isRunning else { break }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw Timeout(description: "no matching line; stdout: \(standardOutput()) stderr: \(standardError())")
     }
@@ -167,16 +172,8 @@ final class RunningECD {
 
     /// Sends `signal` and returns the exit status; a process still running after 30 s is killed
     /// and reported as -1, so a shutdown that hangs fails the test instead of hanging it.
-    func terminate(signal: Int32) -> Int32 {
+    func terminate(signal: Int32) async -> Int32 {
         kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        guard !process.isRunning else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return -1
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
+        return await ProcessExit.wait(for: process, limit: .seconds(30)) ?? -1
     }
 }

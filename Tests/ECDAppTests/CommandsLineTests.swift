@@ -4,8 +4,8 @@ import Testing
 @Suite("ecd command line", .serialized)
 struct CommandsLineTests {
     @Test("--help lists the subcommands and exits 0")
-    func help() throws {
-        let result = try ECDBinary.run(["--help"])
+    func help() async throws {
+        let result = try await ECDBinary.run(["--help"])
         #expect(result.code == 0)
         for name in ["check-config", "accounts", "token", "connect-link"] {
             #expect(result.stdout.contains(name), "\(name) missing from --help")
@@ -17,19 +17,19 @@ struct CommandsLineTests {
         ["check-config", "--help"], ["accounts", "--help"], ["accounts", "list", "--help"], ["accounts", "show", "--help"],
         ["accounts", "request", "--help"], ["accounts", "revoke", "--help"], ["token", "--help"], ["connect-link", "--help"],
     ])
-    func subcommandHelp(_ arguments: [String]) throws {
-        let result = try ECDBinary.run(arguments)
+    func subcommandHelp(_ arguments: [String]) async throws {
+        let result = try await ECDBinary.run(arguments)
         #expect(result.code == 0)
         #expect(result.stdout.contains("USAGE: ecd \(arguments.dropLast().joined(separator: " "))"))
     }
 
     @Test("check-config with a good file prints every key, secrets redacted, and exits 0")
-    func checkConfigGood() throws {
+    func checkConfigGood() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let secretFile = try folder.write("secret", "file-secret-Qx9\n")
         let path = try folder.write("ecd.json", ConfigFixtures.minimalJSON)
-        let result = try ECDBinary.run(["check-config", "--config", path], environment: [
+        let result = try await ECDBinary.run(["check-config", "--config", path], environment: [
             "ECD_CRONOFY_CLIENT_SECRET_FILE": secretFile, "ECD_LOG_LEVEL": "debug",
         ])
         #expect(result.code == 0, "\(result.stderr)")
@@ -42,18 +42,18 @@ struct CommandsLineTests {
     }
 
     @Test("check-config reads Config/ecd.json from the working directory by default")
-    func checkConfigDefaultPath() throws {
+    func checkConfigDefaultPath() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         try FileManager.default.createDirectory(at: folder.url.appendingPathComponent("Config"), withIntermediateDirectories: true)
         try folder.write("Config/ecd.json", ConfigFixtures.minimalJSON)
-        let result = try ECDBinary.run(["check-config"], directory: folder.url)
+        let result = try await ECDBinary.run(["check-config"], directory: folder.url)
         #expect(result.code == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("# configuration file: Config/ecd.json"))
     }
 
     @Test("check-config with a bad file prints one line per problem naming the key and exits 1")
-    func checkConfigBad() throws {
+    func checkConfigBad() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let path = try folder.write("ecd.json", """
@@ -64,7 +64,7 @@ struct CommandsLineTests {
              "refresh": {"cronofy_requests_per_minute": 0},
              "typo": {}}
             """)
-        let result = try ECDBinary.run(["check-config", "--config", path])
+        let result = try await ECDBinary.run(["check-config", "--config", path])
         #expect(result.code == 1)
         #expect(result.stdout.isEmpty)
         let lines = result.stderr.split(separator: "\n").map(String.init)
@@ -85,28 +85,28 @@ struct CommandsLineTests {
         ["accounts", "list", "--limit", "0"], ["accounts", "request"], ["token", "a@b.com", "--min-validity", "soon"],
         ["token", "a@b.com", "--url", "https://127.0.0.1:8081"],
     ])
-    func badUsage(_ arguments: [String]) throws {
-        let result = try ECDBinary.run(arguments, environment: ["ECD_API_KEY": "k"])
+    func badUsage(_ arguments: [String]) async throws {
+        let result = try await ECDBinary.run(arguments, environment: ["ECD_API_KEY": "k"])
         #expect(result.code == 2, "\(arguments): \(result.stderr)")
         #expect(!result.stderr.isEmpty)
         #expect(result.stdout.isEmpty)
     }
 
     @Test("a client without ECD_API_KEY fails with an explanation")
-    func missingKey() throws {
-        let result = try ECDBinary.run(["token", "a@b.com"])
+    func missingKey() async throws {
+        let result = try await ECDBinary.run(["token", "a@b.com"])
         #expect(result.code == 1)
         #expect(result.stderr.contains("ECD_API_KEY"))
     }
 
     @Test("token prints the JSON answer and sends the key as a bearer token")
-    func tokenSuccess() throws {
+    func tokenSuccess() async throws {
         let body = #"{"access_token":"at","token_type":"bearer","expires_in":3600}"#
         let server = try CannedHTTPServer(response: CannedHTTPServer.response(status: "200 OK", json: body))
-        let result = try ECDBinary.run(
+        let result = try await ECDBinary.run(
             ["token", "Alice+x@example.com", "--min-validity", "120", "--url", "http://127.0.0.1:\(server.port)"],
             environment: ["ECD_API_KEY": "cli-key-1"])
-        let request = server.request()
+        let request = await server.request()
         #expect(result.code == 0, "\(result.stderr)")
         #expect(result.stdout == body + "\n")
         #expect(request.hasPrefix("GET /v1/accounts/Alice%2Bx@example.com/token?min_validity=120 HTTP/1.1\r\n"))
@@ -114,14 +114,14 @@ struct CommandsLineTests {
     }
 
     @Test("accounts request posts the batch shape over a unix socket")
-    func requestOverUnixSocket() throws {
+    func requestOverUnixSocket() async throws {
         let path = "/tmp/ecd-cli-\(UInt32.random(in: 0...UInt32.max)).sock"
         let server = try CannedHTTPServer(
             response: CannedHTTPServer.response(status: "202 Accepted", json: #"{"accounts":[]}"#), unixPath: path)
-        let result = try ECDBinary.run(
+        let result = try await ECDBinary.run(
             ["accounts", "request", "a@example.com", "b@example.com", "--scope", "read_events", "--url", "unix:\(path)"],
             environment: ["ECD_API_KEY": "k"])
-        let request = server.request()
+        let request = await server.request()
         #expect(result.code == 0, "\(result.stderr)")
         #expect(request.hasPrefix("POST /v1/accounts HTTP/1.1\r\n"))
         let body = try #require(request.components(separatedBy: "\r\n\r\n").last)
@@ -130,13 +130,13 @@ struct CommandsLineTests {
     }
 
     @Test("an error answer prints its message on stderr and exits 1")
-    func errorAnswer() throws {
+    func errorAnswer() async throws {
         let server = try CannedHTTPServer(response: CannedHTTPServer.response(
             status: "409 Conflict",
             json: #"{"error":{"code":"account_not_active","message":"the account is pending"},"status":"pending"}"#))
-        let result = try ECDBinary.run(
+        let result = try await ECDBinary.run(
             ["accounts", "revoke", "a@example.com", "--url", "http://127.0.0.1:\(server.port)"], environment: ["ECD_API_KEY": "k"])
-        #expect(server.request().hasPrefix("DELETE /v1/accounts/a@example.com HTTP/1.1"))
+        #expect(await server.request().hasPrefix("DELETE /v1/accounts/a@example.com HTTP/1.1"))
         #expect(result.code == 1)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr == "ecd: the account is pending (HTTP 409, account_not_active)\n")

@@ -24,23 +24,23 @@ enum DaemonEnvironment {
 @Suite("ecd storage commands", .serialized)
 struct CommandsStorageTests {
     @Test("the storage subcommands are listed by --help")
-    func help() throws {
-        let result = try ECDBinary.run(["--help"])
+    func help() async throws {
+        let result = try await ECDBinary.run(["--help"])
         for name in ["migrate", "keys", "backup"] {
             #expect(result.stdout.contains("  \(name) "), "\(name) missing")
         }
-        #expect(try ECDBinary.run(["keys", "rewrap", "--help"]).code == 0)
+        #expect(try await ECDBinary.run(["keys", "rewrap", "--help"]).code == 0)
     }
 
     @Test("migrate creates the schema, is idempotent, and makes the file private")
-    func migrate() throws {
+    func migrate() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let environment = DaemonEnvironment.make(folder)
-        let first = try ECDBinary.run(["migrate"], environment: environment)
+        let first = try await ECDBinary.run(["migrate"], environment: environment)
         #expect(first.code == 0, "\(first.stderr)")
         #expect(first.stdout.contains("schema migrated from version 0 to"))
-        let second = try ECDBinary.run(["migrate"], environment: environment)
+        let second = try await ECDBinary.run(["migrate"], environment: environment)
         #expect(second.code == 0)
         #expect(second.stdout.contains("schema already at version"))
         let attributes = try FileManager.default.attributesOfItem(atPath: environment["ECD_STORAGE_PATH"]!)
@@ -48,47 +48,47 @@ struct CommandsStorageTests {
     }
 
     @Test("migrate needs no Cronofy settings, but a bad key still fails with its name")
-    func migrateModes() throws {
+    func migrateModes() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let path = folder.url.appendingPathComponent("m.sqlite").path
-        #expect(try ECDBinary.run(["migrate"], environment: ["ECD_STORAGE_PATH": path]).code == 0)
-        let bad = try ECDBinary.run(["migrate"], environment: ["ECD_STORAGE_PATH": path, "ECD_LOG_LEVEL": "chatty"])
+        #expect(try await ECDBinary.run(["migrate"], environment: ["ECD_STORAGE_PATH": path]).code == 0)
+        let bad = try await ECDBinary.run(["migrate"], environment: ["ECD_STORAGE_PATH": path, "ECD_LOG_LEVEL": "chatty"])
         #expect(bad.code == 1)
         #expect(bad.stderr.contains("\nlog.level: must be one of"))
     }
 
     @Test("backup copies the database; it fails when there is none")
-    func backup() throws {
+    func backup() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let environment = DaemonEnvironment.make(folder)
         let target = folder.url.appendingPathComponent("copy.sqlite").path
-        let missing = try ECDBinary.run(["backup", "--to", target], environment: environment)
+        let missing = try await ECDBinary.run(["backup", "--to", target], environment: environment)
         #expect(missing.code == 1)
         #expect(missing.stderr.contains("no database at"))
-        #expect(try ECDBinary.run(["migrate"], environment: environment).code == 0)
-        let result = try ECDBinary.run(["backup", "--to", target], environment: environment)
+        #expect(try await ECDBinary.run(["migrate"], environment: environment).code == 0)
+        let result = try await ECDBinary.run(["backup", "--to", target], environment: environment)
         #expect(result.code == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: target))
-        #expect(try ECDBinary.run(["backup"], environment: environment).code == 2)
-        let itself = try ECDBinary.run(["backup", "--to", environment["ECD_STORAGE_PATH"]!], environment: environment)
+        #expect(try await ECDBinary.run(["backup"], environment: environment).code == 2)
+        let itself = try await ECDBinary.run(["backup", "--to", environment["ECD_STORAGE_PATH"]!], environment: environment)
         #expect(itself.code == 1)
     }
 
     @Test("keys rewrap reports a JSON summary and needs the keyring")
-    func rewrap() throws {
+    func rewrap() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         var environment = DaemonEnvironment.make(folder)
-        #expect(try ECDBinary.run(["migrate"], environment: environment).code == 0)
-        let result = try ECDBinary.run(["keys", "rewrap"], environment: environment)
+        #expect(try await ECDBinary.run(["migrate"], environment: environment).code == 0)
+        let result = try await ECDBinary.run(["keys", "rewrap"], environment: environment)
         #expect(result.code == 0, "\(result.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(summary["primary_key_id"] as? String == "k1")
         #expect(summary["total"] as? Int == 0)
         environment["ECD_STORAGE_ENCRYPTION_KEYS"] = nil
-        let noKeys = try ECDBinary.run(["keys", "rewrap"], environment: environment)
+        let noKeys = try await ECDBinary.run(["keys", "rewrap"], environment: environment)
         #expect(noKeys.code == 1)
         #expect(noKeys.stderr.contains("\nstorage.encryption_keys: required"))
     }

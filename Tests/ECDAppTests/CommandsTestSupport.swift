@@ -24,8 +24,13 @@ enum ECDBinary {
         return testBinary.deletingLastPathComponent().appendingPathComponent("ecd")
     }
 
+    struct Timeout: Error, CustomStringConvertible { let description: String }
+
     /// Runs `ecd arguments` in `directory` with exactly `environment` (no inherited ECD_* variables).
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
+    /// The wait suspends instead of blocking (see `ProcessExit`), and a child still running after
+    /// `limit` is killed so a hang fails its test instead of the whole run.
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+                    limit: Duration = .seconds(120)) async throws -> Result {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let outPath = folder.url.appendingPathComponent("out").path
@@ -41,11 +46,43 @@ enum ECDBinary {
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        guard let code = await ProcessExit.wait(for: process, limit: limit) else {
+            throw Timeout(description: "ecd \(arguments.joined(separator: " ")) still running after \(limit); killed")
+        }
         return Result(
-            code: process.terminationStatus,
+            code: code,
             stdout: try String(contentsOfFile: outPath, encoding: .utf8),
             stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+}
+
+/// Waiting for a child process without holding a thread of Swift concurrency's cooperative pool
+/// (2 threads on 2 cores): `Process.waitUntilExit()` there would stall every other test in the
+/// process for as long as the child runs.
+enum ProcessExit {
+    /// The exit status once `process` has exited, polling with `Task.sleep`; `nil` when it was
+    /// still running after `limit` (it is then killed with SIGKILL and reaped).
+    static func wait(for process: Process, limit: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        // Not running any more: this returns at once and makes the status final.
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// Runs blocking work (a synchronous socket client, say) on a thread of its own, so that it
+/// never occupies one of the cooperative pool's threads.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }
 
@@ -55,8 +92,8 @@ final class CannedHTTPServer: @unchecked Sendable {
     let port: Int
     let socketPath: String?
     private let fd: Int32
-    private let done = DispatchSemaphore(value: 0)
-    private var received: String = ""
+    private let lock = NSLock()
+    private var received: String?
 
     init(response: String, unixPath: String? = nil) throws {
         socketPath = unixPath
@@ -74,11 +111,11 @@ final class CannedHTTPServer: @unchecked Sendable {
                 if count <= 0 { break }
                 data.append(contentsOf: buffer[0..<count])
             }
-            self.received = String(decoding: data, as: UTF8.self)
+            let request = String(decoding: data, as: UTF8.self)
             let bytes = Array(response.utf8)
             _ = bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
             close(client)
-            self.done.signal()
+            self.lock.withLock { self.received = request }
         }
     }
 
@@ -113,12 +150,20 @@ final class CannedHTTPServer: @unchecked Sendable {
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
-    /// The raw request, once the exchange is over.
-    func request() -> String {
-        _ = done.wait(timeout: .now() + 10)
+    /// The raw request, once the exchange is over ("" when none arrived within 10 s). Polls
+    /// with `Task.sleep` rather than blocking a cooperative thread on a semaphore.
+    func request() async -> String {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var request = lock.withLock { received }
+        while request == nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+            request = lock.withLock { received }
+        }
+        // Closing the listener also ends an accept() still waiting for a client that never came.
+        shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
         if let socketPath { unlink(socketPath) }
-        return received
+        return request ?? ""
     }
 
     static func response(status: String, json: String) -> String {
