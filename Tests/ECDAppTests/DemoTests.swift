@@ -11,15 +11,12 @@ import Testing
         var all: [String] { lock.withLock { stored } }
     }
 
-    @Test func demoRunsTheWholeFlow() async throws {
+    // How fast the demo runs is a benchmark's business, not a test's; the time limit only turns
+    // a hang into a failure.
+    @Test(.timeLimit(.minutes(2))) func demoRunsTheWholeFlow() async throws {
         let lines = Lines()
-        let started = ContinuousClock.now
         try await Demo.run(output: { lines.append($0) })
-        let elapsed = started.duration(to: .now)
         let text = lines.all.joined(separator: "\n")
-        // Alone it takes well under a second; the bound only catches a hang while every other
-        // suite runs beside it on two cores.
-        #expect(elapsed < .seconds(30), "took \(elapsed)")
         #expect(text.contains("Service account connected") || text.contains("service-account@example.com"))
         #expect(text.contains("alice@example.com: active"))
         #expect(text.contains("\(DemoEnvironment.refusedEmail): failed"))
