@@ -7,9 +7,11 @@ import Darwin
 
 extension HTTPConnection {
     func makeContext() -> RequestContext {
-        RequestContext(
+        let receivedAt = headCompletedAt ?? .now
+        headCompletedAt = nil
+        return RequestContext(
             requestID: loop.requestIDs.next(), peerAddress: peerAddress, peerPort: peerPort,
-            receivedAt: .now, listenerName: core.name
+            receivedAt: receivedAt, listenerName: core.name
         )
     }
 

@@ -40,6 +40,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     var closeAfterOutput = false
     var interest: UInt32 = 0
     var lingerBytes = 0
+    /// When the head of the request whose body is being read was complete (RequestContext.receivedAt).
+    var headCompletedAt: ContinuousClock.Instant?
 
     var isClosed: Bool { phase == .closed }
 
@@ -174,6 +176,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     }
 
     private func enterBodyPhase() {
+        if headCompletedAt == nil { headCompletedAt = .now }
         if phase != .body {
             phase = .body
             deadline = MonotonicClock.now() + core.bodyTimeout
