@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Daemon benchmark (ARCHITECTURE §5): the release `ecd` with a Cronofy simulator, its accounts
+# connected through its own API, against nginx serving a static reply of the same size. Not a test:
+# run it by hand (about 8 minutes); it prints Markdown tables for docs/benchmarks.md "Daemon".
+#   scripts/bench-daemon.sh [duration-seconds [repetitions]]     (default 12 s, 2 repetitions)
+#   BENCH_PERF=1 scripts/bench-daemon.sh   also profiles the 100,000-account run with perf
+#   BENCH_KEEP=1 scripts/bench-daemon.sh   keeps the work folder (logs, databases, report.md)
+# Servers (ecd, nginx's one worker) pinned to CPU 0, wrk (one thread) to CPU 1. Everything runs
+# on loopback ports chosen at random, in a temporary folder that is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+duration="${1:-12}"
+reps="${2:-2}"
+scratch="${SCRATCH:-$root/.build-bench}"
+
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+    apt-get update >/dev/null && apt-get install -y nginx wrk >/dev/null
+fi
+ulimit -n "$(ulimit -Hn)"
+
+echo "building release ecd and BenchSeed…" >&2
+swift build -c release --scratch-path "$scratch" --product ecd >&2
+(cd Benchmarks/daemon && swift build -c release --scratch-path "$scratch/daemon" --product BenchSeed) >&2
+
+work="$(mktemp -d /tmp/bench-daemon.XXXXXX)"
+cleanup() {
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then echo "work folder kept: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r)"
+echo "run: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), wrk -t1 -d${duration}s, best of $reps"
+extra=()
+[[ "${BENCH_PERF:-0}" == 1 ]] && extra+=(--perf)
+# The whole run is bounded: a hang anywhere ends it (and the trap still removes the folder).
+timeout --foreground -k 10 1800 python3 scripts/bench/daemon_bench.py \
+    --ecd "$scratch/release/ecd" --seed "$scratch/daemon/release/BenchSeed" --workdir "$work" \
+    --duration "$duration" --reps "$reps" "${extra[@]}"

@@ -1,0 +1,212 @@
+"""The daemon benchmark (scripts/bench-daemon.sh runs it): token lookups against nginx, start to
+ready with 100,000 accounts, lookups at 1,000 vs 100,000 accounts, resident memory. Prints
+Markdown; raw wrk outputs and logs stay in the work folder when --keep is given."""
+import argparse
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ecdstack import Stack, free_port, request  # noqa: E402
+from measure import Nginx, rss_mb, wrk  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LUA = os.path.join(HERE, "token.lua")
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def copy_database(source, target):
+    """A consistent copy through SQLite's backup API (the WAL included)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    os.chmod(target, 0o600)
+
+
+def shrink(database, keep):
+    with sqlite3.connect(database) as db:
+        db.execute("DELETE FROM accounts WHERE id NOT IN "
+                   "(SELECT id FROM accounts WHERE status = 'active' ORDER BY id LIMIT ?)", (keep,))
+    with sqlite3.connect(database) as db:
+        db.execute("VACUUM")
+
+
+def emails_file(database, path):
+    with sqlite3.connect(database) as db:
+        emails = [row[0] for row in db.execute("SELECT email FROM accounts WHERE status = 'active'")]
+    with open(path, "w") as f:
+        f.write("\n".join(emails) + "\n")
+    return len(emails)
+
+
+def fmt(run):
+    return f"{run.rps:,.0f} | {run.p50:.3f} | {run.p99:.3f} | {run.cpu_us:.1f}"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.work = args.workdir
+        self.stack = Stack(args.ecd, self.work, token_lifetime=86400, daemon_cpus=args.server_cpu)
+        self.db10k = os.path.join(self.work, "ecd-10k.sqlite")
+        self.lines = []
+
+    def out(self, line=""):
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def best_of(self, url, pid, conns, emails, reps):
+        runs = [wrk(url, pid, conns, self.args.duration, LUA,
+                    {"BENCH_EMAILS": emails, "BENCH_API_KEY": self.stack.api_key}, self.args.wrk_cpu)
+                for _ in range(reps)]
+        return max(runs, key=lambda r: r.rps), runs
+
+    def seed(self):
+        total = self.args.accounts
+        self.stack.start_simulator()
+        self.stack.start_daemon(self.db10k)
+        service_account = self.stack.connect_service_account()
+        log(f"service account {service_account} connected; requesting {total} accounts")
+        started = time.monotonic()
+        emails = [f"user{n:05d}@example.com" for n in range(1, total + 1)]
+        self.stack.request_accounts(emails)
+        self.stack.wait_active(total, timeout=600)
+        seconds = time.monotonic() - started
+        log(f"{total} accounts active in {seconds:.1f} s")
+        self.out(f"Seeding through the daemon: {total:,} accounts requested (POST /v1/accounts, 1,000 a request) "
+                 f"and active in {seconds:.1f} s ({total / seconds:,.0f} callbacks exchanged per second).")
+        self.stack.stop_daemon()
+
+    def token_vs_nginx(self):
+        ready = self.stack.start_daemon(self.db10k)
+        pid = self.stack.daemon.pid
+        time.sleep(1)
+        idle = rss_mb(pid)
+        emails = os.path.join(self.work, "emails-10k.txt")
+        count = emails_file(self.db10k, emails)
+        url = self.stack.internal_url
+        sample = self.stack.api("GET", "/v1/accounts/user00001%40example.com/token")
+        assert sample.status == 200, sample.status
+        body = sample.body.decode()
+        nginx = Nginx(self.work, free_port(), body, cpus=self.args.server_cpu)
+        check = request(f"http://127.0.0.1:{nginx.port}/x")
+        assert check.status == 200 and len(check.body) == len(sample.body)
+        self.out(f"\nToken body {len(sample.body)} bytes from both servers; {count:,} active accounts; "
+                 f"start to ready {ready * 1000:.0f} ms; idle RSS {idle:.1f} MB.\n")
+        self.out("| wrk -t1 | server | requests/s | p50 ms | p99 ms | server CPU µs/req | errors | RSS MB (peak) |")
+        self.out("|---|---|---:|---:|---:|---:|---:|---:|")
+        ratios = []
+        try:
+            for conns in (32, 256, 1):
+                best = {}
+                for rep in range(self.args.reps):
+                    for name, target, server_pid in (("nginx", f"http://127.0.0.1:{nginx.port}", nginx.worker),
+                                                     ("ecd", url, pid)):
+                        run = wrk(target, server_pid, conns, self.args.duration, LUA,
+                                  {"BENCH_EMAILS": emails, "BENCH_API_KEY": self.stack.api_key}, self.args.wrk_cpu)
+                        log(f"-c{conns} {name} run {rep + 1}: {run.rps:,.0f} req/s p99 {run.p99:.3f} ms "
+                            f"cpu {run.cpu_us:.1f} µs errors {run.errors}")
+                        if name not in best or run.rps > best[name].rps:
+                            best[name] = run
+                for name in ("nginx", "ecd"):
+                    run = best[name]
+                    rss = f"{run.peak_rss:.1f}" if name == "ecd" else "-"
+                    self.out(f"| -c{conns} | {name} | {fmt(run)} | {run.errors} | {rss} |")
+                ratios.append((conns, best["ecd"], best["nginx"]))
+        finally:
+            nginx.stop()
+        after = rss_mb(pid)
+        self.stack.stop_daemon()
+        self.out("\n| connections | ecd/nginx requests/s | ecd/nginx p50 | ecd/nginx p99 | ecd/nginx CPU per request |")
+        self.out("|---|---:|---:|---:|---:|")
+        for conns, ours, theirs in ratios:
+            self.out(f"| {conns} | {ours.rps / theirs.rps:.2f} | {ours.p50 / theirs.p50:.2f} | "
+                     f"{ours.p99 / theirs.p99:.2f} | {ours.cpu_us / theirs.cpu_us:.2f} |")
+        self.out(f"\necd RSS: idle {idle:.1f} MB after start, {after:.1f} MB after the runs.")
+
+    def scale(self):
+        """Start to ready and c32 lookups at 1,000 vs 100,000 stored accounts."""
+        db1k = os.path.join(self.work, "ecd-1k.sqlite")
+        db100k = os.path.join(self.work, "ecd-100k.sqlite")
+        copy_database(self.db10k, db1k)
+        shrink(db1k, 1000)
+        copy_database(self.db10k, db100k)
+        started = time.monotonic()
+        subprocess.run([self.args.seed, "--database", db100k, "--keys-file", self.stack.keys_file,
+                        "--total", "100000"], check=True)
+        log(f"seeded 100,000 accounts in {time.monotonic() - started:.1f} s")
+        self.out("\n| accounts stored | start to ready ms (each start) | idle RSS MB | -c32 requests/s (best) | "
+                 "p50 ms | p99 ms | CPU µs/req | errors | RSS MB (peak) |")
+        self.out("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        results = {}
+        for label, database in (("1,000", db1k), ("100,000", db100k)):
+            emails = os.path.join(self.work, f"emails-{label.replace(',', '')}.txt")
+            count = emails_file(database, emails)
+            readies = []
+            for _ in range(self.args.starts):
+                readies.append(self.stack.start_daemon(database) * 1000)
+                self.stack.stop_daemon()
+            readies.append(self.stack.start_daemon(database) * 1000)
+            pid = self.stack.daemon.pid
+            time.sleep(1)
+            idle = rss_mb(pid)
+            best, runs = self.best_of(self.stack.internal_url, pid, 32, emails, self.args.reps)
+            for n, run in enumerate(runs):
+                log(f"{count} accounts -c32 run {n + 1}: {run.rps:,.0f} req/s p99 {run.p99:.3f} ms cpu {run.cpu_us:.1f} µs")
+            if self.args.perf and label == "100,000":
+                self.profile(pid, emails)
+            self.stack.stop_daemon()
+            results[label] = best
+            starts = ", ".join(f"{r:.0f}" for r in readies)
+            self.out(f"| {count:,} | {starts} | {idle:.1f} | {fmt(best)} | {best.errors} | {best.peak_rss:.1f} |")
+        ratio = results["100,000"].rps / results["1,000"].rps
+        self.out(f"\nLookups at 100,000 vs 1,000 accounts: {ratio:.2f}× the requests/s.")
+
+    def profile(self, pid, emails):
+        data = os.path.join(self.work, "perf.data")
+        perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", data],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wrk(self.stack.internal_url, pid, 32, 8, LUA,
+            {"BENCH_EMAILS": emails, "BENCH_API_KEY": self.stack.api_key}, self.args.wrk_cpu, warmup=0)
+        perf.send_signal(2)
+        perf.wait()
+        report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol",
+                                 "--stdio", "-g", "none", "--percent-limit", "1.5"],
+                                capture_output=True, text=True)
+        top = [line for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")][:25]
+        self.out("\nperf, 100,000 accounts, -c32 (self time, symbols ≥ 1.5 %):\n\n```\n" + "\n".join(top) + "\n```")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ecd", required=True)
+    parser.add_argument("--seed", required=True, help="the BenchSeed executable")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--accounts", type=int, default=10000)
+    parser.add_argument("--duration", type=int, default=12)
+    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--starts", type=int, default=3, help="extra start-to-ready measurements")
+    parser.add_argument("--server-cpu", default="0")
+    parser.add_argument("--wrk-cpu", default="1")
+    parser.add_argument("--perf", action="store_true")
+    args = parser.parse_args()
+    # `timeout` ends the run with SIGTERM: leave through `finally`, so no child outlives it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = Bench(args)
+    try:
+        bench.seed()
+        bench.token_vs_nginx()
+        bench.scale()
+    finally:
+        bench.stack.stop()
+    with open(os.path.join(args.workdir, "report.md"), "w") as f:
+        f.write("\n".join(bench.lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
