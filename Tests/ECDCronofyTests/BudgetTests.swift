@@ -11,30 +11,35 @@ import Testing
         #expect(RequestBudget(requestsPerMinute: 500, burst: 5).capacity == 5)
     }
 
+    // Upper bounds on waiting use the durations `acquire` reports (measured inside the actor, so a
+    // busy scheduler delaying the caller does not count) and rates slow enough that a wrong wait
+    // would be far above the bound; lower bounds are exact.
     @Test func burstWithinCapacityDoesNotWait() async {
-        let budget = RequestBudget(requestsPerMinute: 600, burst: 10)
+        // 6/min: a token beyond the bucket would take 10 s.
+        let budget = RequestBudget(requestsPerMinute: 6, burst: 10)
         var waited = Duration.zero
         for _ in 0..<10 { waited += await budget.acquire() }
-        #expect(waited < .milliseconds(20))
+        #expect(waited < .seconds(1))
     }
 
     @Test func burstBeyondCapacityWaitsForRefill() async {
-        // 6000/min = 100/s, so each token beyond the burst of 5 takes 10 ms.
-        let budget = RequestBudget(requestsPerMinute: 6000, burst: 5)
-        let start = ContinuousClock.now
-        for _ in 0..<5 { await budget.acquire() }
-        #expect(ContinuousClock.now - start < .milliseconds(20))
+        // 120/min = 2/s, so each token beyond the burst of 3 takes 500 ms.
+        let start = ContinuousClock.now   // before the bucket starts refilling
+        let budget = RequestBudget(requestsPerMinute: 120, burst: 3)
+        var burst = Duration.zero
+        for _ in 0..<3 { burst += await budget.acquire() }
+        #expect(burst < .milliseconds(250))
         var waits: [Duration] = []
-        for _ in 0..<5 { waits.append(await budget.acquire()) }
+        for _ in 0..<2 { waits.append(await budget.acquire()) }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(45))      // 5 tokens at 10 ms each, minus clock slack
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed >= .milliseconds(995))      // 2 tokens at 500 ms each, minus clock slack
+        #expect(elapsed < .seconds(10))
         #expect(waits.allSatisfy { $0 > .zero })
     }
 
     @Test func concurrentWaitersAreSpreadOverTime() async {
+        let start = ContinuousClock.now   // before the bucket starts refilling
         let budget = RequestBudget(requestsPerMinute: 6000, burst: 2)
-        let start = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<12 { group.addTask { await budget.acquire() } }
         }
@@ -54,15 +59,16 @@ import Testing
     }
 
     @Test func penaltyReachesWaitersAlreadyAsleep() async {
-        // 240/min: after the burst of 1, the next token is due in 250 ms. A 400 ms penalty issued
-        // meanwhile must hold that sleeping waiter back too.
-        let budget = RequestBudget(requestsPerMinute: 240, burst: 1)
+        // 30/min: after the burst of 1, the next token is due in 2 s. A 2.5 s penalty issued
+        // meanwhile must hold that sleeping waiter back too. The 2 s window keeps the penalty
+        // landing while the waiter sleeps even when this task is scheduled late.
+        let budget = RequestBudget(requestsPerMinute: 30, burst: 1)
         await budget.acquire()
         async let waiter: ContinuousClock.Instant = { await budget.acquire(); return .now }()
         try? await Task.sleep(for: .milliseconds(20))
         let penalized = ContinuousClock.now
-        await budget.penalize(retryAfter: .milliseconds(400))
+        await budget.penalize(retryAfter: .milliseconds(2500))
         let done = await waiter
-        #expect(done - penalized >= .milliseconds(400))
+        #expect(done - penalized >= .milliseconds(2500))
     }
 }
