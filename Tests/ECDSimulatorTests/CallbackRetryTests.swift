@@ -44,7 +44,8 @@ struct CallbackRetryTests {
         #expect(response.status.code == 202)
         let start = ContinuousClock.now
         await sim.components.dispatcher.shutdown()
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Far below the 30 s delay (so shutdown did not wait for it), generous for a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(20))
         #expect(sim.transport.posts.isEmpty)
     }
 }
