@@ -233,7 +233,7 @@ struct ConnectionTimeoutTests {
             #expect(r212.status == 200)
             let start = ContinuousClock.now
             #expect(await client.isClosedByPeer())
-            #expect(ContinuousClock.now - start >= .milliseconds(150))
+            #expect(ContinuousClock.now - start >= .milliseconds(100))
             #expect(await eventually { server.connectionCount == 0 })
         }
     }

@@ -116,7 +116,9 @@ public struct Router: HTTPResponder {
         routes: [Route], request: HTTPRequest, context: RequestContext,
         notFound: @Sendable (HTTPRequest, RequestContext) -> HTTPResponse
     ) throws -> HTTPResult {
-        let pathSegments = request.rawPath.split(separator: "/", omittingEmptySubsequences: true)
+        // Split on bytes: `String.split` walks grapheme clusters, which showed up in profiles.
+        let pathSegments = request.rawPath.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+            .map { Substring($0) }
         var allowed: [String] = []
         for route in routes {
             guard let parameters = try match(route.segments, pathSegments) else { continue }
