@@ -79,7 +79,6 @@ def run(stack, report, receiver):
     stage(report, "keep-alive load", load.run, stack, report)
     if service_account:
         stage(report, "kill -9 during a callback burst", crash.run, stack, report)
-    if service_account:
         stage(report, "command-line clients", operations.cli_checks, stack, report, "TCP")
         stage(report, "startup failures", operations.startup_failures, stack, report)
         stage(report, "drain on SIGTERM", operations.drain, stack, report)
@@ -87,7 +86,7 @@ def run(stack, report, receiver):
         stage(report, "unix socket", operations.unix_socket, stack, report)
     stage(report, "database file mode", operations.database_mode, stack, report)
     backup = stage(report, "backup", deploy_checks.backup, stack, report)
-    events = json.dumps(webhook.all_events(stack))
+    events = stage(report, "reading the events", lambda: json.dumps(webhook.all_events(stack))) or ""
     if service_account:
         stage(report, "revoke service account", accounts.revoke_service_account, stack, report, service_account)
     stage(report, "webhook", webhook.check, stack, report, receiver)
