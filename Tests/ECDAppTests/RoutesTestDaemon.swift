@@ -232,11 +232,10 @@ final class RouteLogCapture: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
+        func log(event: LogEvent) {
             var flat: [String: String] = [:]
-            for (key, value) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
-            capture.append(Entry(label: label, level: level, message: "\(message)", metadata: flat))
+            for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
+            capture.append(Entry(label: label, level: event.level, message: "\(event.message)", metadata: flat))
         }
     }
 }
