@@ -90,8 +90,8 @@ import Testing
             #expect(secondIDs.allSatisfy { $0 > cursor })
             #expect(!secondIDs.isEmpty)
 
-            // No token, code or key in any log line.
-            try await Task.sleep(for: .milliseconds(50))
+            // No token, code or key in any log line, once the three /v1/events calls above are logged.
+            await daemon.logs.waitFor(3) { $0.metadata["route"] == "/v1/events" }
             let secrets = daemon.simulator.control.issued().all + [TestDaemon.apiKey, TestDaemon.secondAPIKey]
             for entry in daemon.logs.entries {
                 for secret in secrets where entry.flattened.contains(secret) {

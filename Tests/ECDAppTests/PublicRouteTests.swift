@@ -174,8 +174,7 @@ import Testing
     @Test func accessLogNamesTheRouteAndTheForwardedClientOnlyFromTrustedProxies() async throws {
         try await TestDaemon.run { daemon in
             _ = try await daemon.publicRequest("GET", "/connect/secret-link-token", headers: [("X-Forwarded-For", "203.0.113.9")])
-            try await Task.sleep(for: .milliseconds(50))
-            let line = try #require(daemon.logs.entries.last { $0.metadata["route"] == "/connect/{link}" })
+            let line = try #require(await daemon.logs.waitFor { $0.metadata["route"] == "/connect/{link}" }.last)
             #expect(line.metadata["client"] == "203.0.113.9")
             #expect(line.metadata["status"] == "410")
             #expect(line.metadata["listener"] == "public")
@@ -185,8 +184,7 @@ import Testing
 
             try await TestDaemon.run(configure: { $0.publicListener.trustedProxies = TrustedProxies(networks: []) }) { untrusting in
                 _ = try await untrusting.publicRequest("GET", "/healthz", headers: [("X-Forwarded-For", "203.0.113.9")])
-                try await Task.sleep(for: .milliseconds(50))
-                let plain = try #require(untrusting.logs.entries.last { $0.metadata["route"] == "/healthz" })
+                let plain = try #require(await untrusting.logs.waitFor { $0.metadata["route"] == "/healthz" }.last)
                 #expect(plain.metadata["client"] == "127.0.0.1")
             }
         }

@@ -213,6 +213,20 @@ final class RouteLogCapture: Sendable {
 
     var entries: [Entry] { lock.withLock { stored } }
 
+    /// The entries matching `predicate`, once there are at least `count` of them (polling with
+    /// `Task.sleep`, up to `timeout`; fewer when time runs out, so the caller's check fails).
+    /// An access log line is written after its response has gone out, so a test holding the
+    /// answer may be ahead of the log: a fixed short sleep is a race on a loaded machine.
+    @discardableResult
+    func waitFor(_ count: Int = 1, timeout: Duration = .seconds(10), where predicate: (Entry) -> Bool) async -> [Entry] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let matching = entries.filter(predicate)
+            if matching.count >= count || ContinuousClock.now >= deadline { return matching }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     var logger: Logger {
         var logger = Logger(label: "ecd.test") { label in Handler(label: label, capture: self) }
         logger.logLevel = .trace
