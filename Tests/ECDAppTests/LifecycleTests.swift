@@ -48,9 +48,9 @@ import Glibc
             try await daemon.connectServiceAccount()
             #expect(try await daemon.requestAndSettle(["h@example.com"])["h@example.com"] == "active")
 
-            daemon.simulator.control.fail(.token, with: .slow(.milliseconds(700)), times: 1)
+            daemon.simulator.control.fail(.token, with: .slow(.milliseconds(1500)), times: 1)
             async let inFlight = daemon.api("POST", "/v1/accounts/h@example.com/refresh")
-            try await Task.sleep(for: .milliseconds(200))
+            try await Self.waitUntilTaken(daemon.simulator.control)
             await daemon.application.shutdown(deadline: .seconds(5))
             let answered = try await inFlight
             #expect(answered.status == 200)
@@ -90,7 +90,7 @@ import Glibc
 
         // A request that takes a while (the connect link page is quick; readiness too) — use a
         // slow Cronofy behind a connect completion, which is in flight when the signal arrives.
-        simulator.control.fail(.token, with: .slow(.milliseconds(700)), times: 1)
+        simulator.control.fail(.token, with: .slow(.milliseconds(1500)), times: 1)
         let created = try await RawHTTP.send(.tcp(port: internalPort), "POST", "/v1/service-accounts/connect-links",
                                              headers: [("Authorization", "Bearer \(TestDaemon.apiKey)")], body: [])
         let linkPath = try #require((created.json["url"] as? String).flatMap(URL.init(string:))?.path)
@@ -102,12 +102,23 @@ import Glibc
         let back = try #require(approved.header("Location").flatMap(URLComponents.init(string:)))
         async let inFlight = RawHTTP.send(.tcp(port: port), "GET", back.percentEncodedPath + "?" + (back.percentEncodedQuery ?? ""),
                                           headers: [("Cookie", cookie)])
-        try await Task.sleep(for: .milliseconds(200))
+        try await Self.waitUntilTaken(simulator.control)
         kill(getpid(), SIGTERM)
         let answered = try await inFlight
         #expect(answered.status == 200)
         try await running.value   // run() returned: the process would exit 0
         #expect(logs.entries.contains { $0.message == "shutting down" && $0.metadata["signal"] == "SIGTERM" })
         await #expect(throws: (any Error).self) { try await RawHTTP.send(.tcp(port: internalPort), "GET", "/healthz") }
+    }
+
+    /// Waits until the daemon's request has reached the simulator and taken the slow fault, i.e.
+    /// is in flight for the fault's 1.5 s. A fixed sleep instead would race a loaded machine: the
+    /// shutdown could come before the request, which would then be refused, not drained.
+    static func waitUntilTaken(_ control: SimulatorControl) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !control.pendingFaults().isEmpty {
+            try #require(ContinuousClock.now < deadline, "the request never reached the simulator")
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 }
