@@ -64,8 +64,13 @@ final class TestDaemon: Sendable {
             configure(&configuration)
             let application: Application
             do {
-                application = try buildApplication(configuration: configuration, logger: logs.logger) { core in
-                    core.sweepInterval = .milliseconds(200)
+                // Building opens and migrates the database: synchronous fsyncs, kept off the
+                // cooperative pool that every concurrently running test shares.
+                let settings = configuration, logger = logs.logger
+                application = try await onOwnThread {
+                    try buildApplication(configuration: settings, logger: logger) { core in
+                        core.sweepInterval = .milliseconds(200)
+                    }
                 }
             } catch {
                 await simulator.shutdown()
