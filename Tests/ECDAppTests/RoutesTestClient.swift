@@ -86,8 +86,11 @@ enum RawHTTP {
             guard result == 0 else { close(fd); throw Failure(description: "connect to \(path): errno \(errno)") }
         }
         defer { close(fd) }
+        // Both directions bounded: a server that stops reading or answering fails the test in
+        // 20 s instead of leaving it (and its continuation) waiting forever.
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
