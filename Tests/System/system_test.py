@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 
-from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, operations, routes, secrets_scan, webhook
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, operations, routes, secrets_scan, syscalls, webhook
 from ecdsys.report import Report
 from ecdsys.stack import Stack
 
@@ -86,6 +86,8 @@ def run(stack, report, receiver):
         stage(report, "unix socket", operations.unix_socket, stack, report)
     stage(report, "database file mode", operations.database_mode, stack, report)
     backup = stage(report, "backup", deploy_checks.backup, stack, report)
+    if service_account:
+        stage(report, "seccomp filter of the unit", syscalls.run, stack, report)
     events = stage(report, "reading the events", lambda: json.dumps(webhook.all_events(stack))) or ""
     if service_account:
         stage(report, "revoke service account", accounts.revoke_service_account, stack, report, service_account)

@@ -43,8 +43,19 @@ def find(paths, secrets):
     return hits
 
 
+def url_cache_files():
+    """Foundation's URLSession keeps a disk cache under ~/.cache/org.swift.foundation.URLCache/<process
+    name>: a token response cached there would be a token in clear text on disk."""
+    folder = os.path.expanduser("~/.cache/org.swift.foundation.URLCache/ecd")
+    found = []
+    for root, _, names in os.walk(folder):
+        found += [os.path.join(root, name) for name in names]
+    return found
+
+
 def database_files(stack, extra=()):
-    return [p for p in (stack.db_path, stack.db_path + "-wal", stack.db_path + "-shm", *extra) if os.path.exists(p)]
+    paths = (stack.db_path, stack.db_path + "-wal", stack.db_path + "-shm", *extra, *url_cache_files())
+    return [p for p in paths if os.path.exists(p)]
 
 
 def check(stack, report, label, extra_db_files=(), also_text=()):

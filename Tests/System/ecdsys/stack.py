@@ -189,11 +189,11 @@ class Stack:
             f.write(result.stdout + result.stderr)
         return result
 
-    def start_ecd(self, base_url):
+    def start_ecd(self, base_url, wrapper=()):
         self.base_url = base_url
         self.write_config(base_url)
         self.ecd_runs += 1
-        self.procs.start("ecd", [self.ecd, "serve", "--config", self.config_path], log_name=f"ecd-{self.ecd_runs}")
+        self.procs.start("ecd", [*wrapper, self.ecd, "serve", "--config", self.config_path], log_name=f"ecd-{self.ecd_runs}")
         ready = wait_until(lambda: not self.procs.alive("ecd") or self._answers(self.internal_url + "/healthz"), 30)
         if not self.procs.alive("ecd") or not ready:
             raise RuntimeError(f"ecd did not come up: {self._tail(f'ecd-{self.ecd_runs}.err')}")
