@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -6,45 +5,27 @@ import Glibc
 
 /// Delivers SIGTERM/SIGINT/SIGHUP as values to async code.
 ///
-/// The default disposition of each signal is replaced by `SIG_IGN` (so the process is not killed)
-/// and a Dispatch signal source reports it instead. Sources are made here, in an ordinary
-/// nonisolated type, never in `main.swift`'s top-level code (PLATFORM-NOTES: a closure made there
-/// is main-actor isolated and traps when Dispatch calls it on another queue).
-// @unchecked: Dispatch sources are thread-safe objects (not yet marked Sendable); the array is
-// never changed after init, and the mutable state is behind a lock.
-final class SignalListener: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
+/// Each signal gets a C handler (installed with `sigaction` before `init` returns) that writes the
+/// signal number into a pipe; a thread of its own reads the pipe and hands the numbers to the
+/// listeners (see `SignalRelay`). So a signal is caught from the moment the listener exists.
+///
+/// Why not `SIG_IGN` plus a Dispatch signal source: the source is armed asynchronously, some time
+/// after `resume()`, and a signal arriving before that meets `SIG_IGN` and is discarded by the
+/// kernel. Under load that window outlasted the "listening" log line, and a SIGTERM sent right
+/// after startup was lost: the daemon kept running (seen in CommandsDaemonTests, 1 run in 40).
+final class SignalListener: Sendable {
     private let signals: [Int32]
     private let state = LockedValue(State())
 
     private struct State: Sendable {
         var pending: [Int32] = []
         var waiter: CheckedContinuation<Int32, Never>?
+        var cancelled = false
     }
 
     init(signals: [Int32]) {
-        let queue = DispatchQueue(label: "ecd.signals")
-        var sources: [any DispatchSourceSignal] = []
-        for number in signals {
-            signal(number, SIG_IGN)
-            sources.append(DispatchSource.makeSignalSource(signal: number, queue: queue))
-        }
-        self.sources = sources
         self.signals = signals
-        for (source, number) in zip(sources, signals) {
-            source.setEventHandler { [state] in
-                let waiter = state.withValue { state -> CheckedContinuation<Int32, Never>? in
-                    if let waiter = state.waiter {
-                        state.waiter = nil
-                        return waiter
-                    }
-                    state.pending.append(number)
-                    return nil
-                }
-                waiter?.resume(returning: number)
-            }
-            source.resume()
-        }
+        SignalRelay.shared.add(self, for: signals)
     }
 
     /// The next signal received (one already received and not yet taken comes first).
@@ -59,9 +40,23 @@ final class SignalListener: @unchecked Sendable {
         }
     }
 
-    /// Stops listening and gives the signals their default action back.
+    /// Stops listening; a signal no other listener wants gets its default action back.
     func cancel() {
-        for source in sources { source.cancel() }
-        for number in signals { signal(number, SIG_DFL) }
+        state.withValue { $0.cancelled = true }
+        SignalRelay.shared.remove(self)
+    }
+
+    /// Called by the relay's thread for each signal this listener asked for.
+    func deliver(_ number: Int32) {
+        let waiter = state.withValue { state -> CheckedContinuation<Int32, Never>? in
+            guard !state.cancelled, signals.contains(number) else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending.append(number)
+            return nil
+        }
+        waiter?.resume(returning: number)
     }
 }
