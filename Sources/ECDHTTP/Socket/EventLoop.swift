@@ -26,7 +26,8 @@ final class EventLoop: @unchecked Sendable {
     private var generations: [UInt32] = []
     private var generation: UInt32 = 0
     private let inbox = Mutex<[@Sendable () -> Void]>([])
-    private var sweepIntervalNanos: UInt64 = 250_000_000
+    /// At most 1 s; servers lower it to a quarter of their shortest timeout (`requireSweepInterval`).
+    private var sweepIntervalNanos: UInt64 = 1_000_000_000
     private var nextSweep: UInt64 = 0
     private let sweepOverride = Atomic<UInt64>(0)
 
