@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ECDHTTP
 
@@ -30,7 +31,12 @@ struct LiveLimitTests {
     @Test func connectionsOverTheLimitGet503() async throws {
         var limits = HTTPLimits()
         limits.maxConnections = 2
-        try await withServer(limits: limits) { server in
+        let refusals = Mutex(0)
+        try await withServer(limits: limits, configure: { configuration in
+            configuration.onResponse = { request, response, _, _ in
+                if request == nil && response.status.code == 503 { refusals.withLock { $0 += 1 } }
+            }
+        }) { server in
             let a = try TestClient(port: server.port)
             let b = try TestClient(port: server.port)
             a.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -42,7 +48,9 @@ struct LiveLimitTests {
             let refused = try await c.readResponse()
             #expect(refused.status == 503)
             #expect(refused.header("Connection") == "close")
+            #expect(refused.text.contains("too_many_connections"))
             #expect(await c.isClosedByPeer())
+            #expect(refusals.withLock { $0 } == 1)
             // Once one leaves, a new client is served again.
             shutdown(a.fd, Int32(SHUT_RDWR))
             #expect(await eventually { server.connectionCount < 2 })

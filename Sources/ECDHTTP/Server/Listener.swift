@@ -47,6 +47,13 @@ final class Listener: EventHandler {
             if open > core.limits.maxConnections {
                 core.connectionCount.subtract(1, ordering: .relaxed)
                 Listener.refuse(client)
+                if let hook = core.onResponse {
+                    // Metrics and logs see refusals too (no request was read).
+                    let (host, port) = SocketAddress.describe(&storage)
+                    let context = RequestContext(requestID: loop.requestIDs.next(), peerAddress: host, peerPort: port,
+                                                 listenerName: core.name)
+                    hook(nil, Listener.refusalResponse, context, .zero)
+                }
                 continue
             }
             if !core.isUnix {
@@ -66,12 +73,16 @@ final class Listener: EventHandler {
         }
     }
 
+    static let refusalResponse = HTTPError(
+        .serviceUnavailable, code: "too_many_connections", message: "too many connections", closeConnection: true
+    ).response
+
+    /// The 503 pre-serialized once (no Date: it would be stale, and it is optional, RFC 9110 §6.6.1).
     private static let refusal: [UInt8] = {
-        let body = #"{"error":{"code":"too_many_connections","message":"too many connections"}}"#
-        return Array((
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
-        ).utf8)
+        var out: [UInt8] = []
+        ResponseSerializer.serialize(
+            refusalResponse, framing: .init(isHead: false, keepAlive: false, requestID: "refused"), date: [], into: &out)
+        return out
     }()
 
     /// Over the connection limit: answer 503 in one non-blocking send and close. What the client
