@@ -17,7 +17,7 @@ from .procs import wait_until
 # ecd as an unprivileged DynamicUser, where SQLite never calls it.
 ROOT_ONLY = {"fchown"}
 
-CALL = re.compile(r"^(?:\d+\s+)?(?:<\.\.\. )?([a-z0-9_]+)[( ]")
+CALL = re.compile(r"^(?:\d+\s+)?(?:<\.\.\. )?([a-z_][a-z0-9_]*)[( ]")
 
 
 def expand(name, cache):
