@@ -36,7 +36,7 @@ def main():
         stack.start_simulator()
         stack.start_ecd(stack.tls_url)
         stack.start_nginx()
-        browser = Browser(stack.procs, options.workdir)
+        browser = Browser(stack.procs, options.workdir, stack.spki_sha256())
         approve(stack, browser, report, options.screenshots)
         deny(stack, browser, report, options.screenshots)
     except Exception as error:  # noqa: BLE001 - reported as one failure, then cleaned up

@@ -85,13 +85,14 @@ class WebSocket:
 class Browser:
     """One headless Chromium with one page."""
 
-    def __init__(self, procs, workdir, binary="chromium"):
+    def __init__(self, procs, workdir, spki_sha256, binary="chromium"):
         self.profile = os.path.join(workdir, "chromium")
         os.makedirs(self.profile, exist_ok=True)
         procs.start("chromium", [
             binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-            "--ignore-certificate-errors",  # the test's self-signed certificate on nginx
+            # Trust exactly the test's self-signed certificate on nginx, nothing else.
+            f"--ignore-certificate-errors-spki-list={spki_sha256}",
             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
             f"--user-data-dir={self.profile}", "--window-size=1000,900", "about:blank"], cwd=workdir)
         port_file = os.path.join(self.profile, "DevToolsActivePort")

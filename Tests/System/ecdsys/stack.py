@@ -1,6 +1,7 @@
 """The system under test: the Cronofy simulator, the ecd binary and real nginx in front of ecd's
 public listener, all on free loopback ports with their state in one temporary folder."""
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -135,6 +136,12 @@ class Stack:
     def callback_base_url(self):
         """Where Cronofy's callbacks can reach: nginx's TLS server when the simulator trusts it."""
         return self.tls_url if self.sim_trusts_tls else self.plain_url
+
+    def spki_sha256(self):
+        """base64 SHA-256 of the certificate's public key, as Chromium's SPKI allow-list wants it."""
+        public = subprocess.run(["openssl", "x509", "-in", self.cert, "-pubkey", "-noout"], capture_output=True, check=True).stdout
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=public, capture_output=True, check=True).stdout
+        return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
     def write_config(self, base_url):
         """ecd's configuration: loopback listeners, secrets through `_file` keys only."""
