@@ -99,6 +99,13 @@ CASES = [
     Case("request target not in origin form", b"GET healthz HTTP/1.1\r\n" + H + b"\r\n", BAD, {"400"}),
     Case("binary garbage", bytes(range(256)) * 4, {"400", "close"}, {"400", "close"}),
     Case("HTTP/1.0 without Host is fine", b"GET /healthz HTTP/1.0\r\n\r\n", {"200"}, {"200"}),
+    # RFC 9112 §3.2.2: a server MUST accept the absolute form.
+    Case("absolute-form request target is accepted", b"GET http://127.0.0.1/healthz HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n",
+         {"200"}, {"200"}),
+    # RFC 9110 §10.1.1: a 100 (Continue) before the body, then the final answer.
+    Case("Expect: 100-continue gets 100, then the answer",
+         [CALLBACK + H + b"Expect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n", b"{}"],
+         {"100"}, {"100"}, pause=0.5, responses=2),
 ]
 
 SLOW = [

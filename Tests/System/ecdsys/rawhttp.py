@@ -34,20 +34,24 @@ def connect(host, port, tls_context=None, timeout=5):
 
 def parse_statuses(raw):
     """Status codes of the responses in `raw`, walking each head and its Content-Length body (a
-    pipelined second response starts right after the first body, with no line break before it)."""
+    pipelined second response starts right after the first body, with no line break before it;
+    a 1xx interim response has no body)."""
     statuses = []
     while raw.startswith(b"HTTP/1.") and len(raw) >= 12 and raw[9:12].isdigit():
         statuses.append(int(raw[9:12]))
         head, separator, rest = raw.partition(b"\r\n\r\n")
         if not separator:
             break
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length" and value.strip().isdigit():
-                length = int(value.strip())
-        raw = rest[length:]
+        raw = rest if raw[9:10] == b"1" else rest[content_length(head):]
     return statuses
+
+
+def content_length(head):
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return int(value.strip())
+    return 0
 
 
 def exchange(host, port, pieces, tls_context=None, pause=0.0, read_timeout=5.0, stop_when_answered=False):
