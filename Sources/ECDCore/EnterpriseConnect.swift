@@ -19,6 +19,7 @@ public final class EnterpriseConnect: Sendable {
     let refreshFlights = SingleFlight<TokenOwner, RefreshResult>()
     let inboxSignal: WakeSignal
     let webhookSignal = WakeSignal()
+    let sweepSignal = WakeSignal()
     let intake: CallbackIntake
     let background = BackgroundTasks()
     let webhookTransport: any CronofyTransport
@@ -71,11 +72,13 @@ public final class EnterpriseConnect: Sendable {
         background.start(self)
     }
 
-    /// Stops the background work and waits for it; in-flight exchanges finish or are retried at
-    /// the next start (their inbox rows stay open).
+    /// Stops the background work and waits for it: in-flight calls to Cronofy finish (bounded by
+    /// the client's timeout); an exchange interrupted anyway is retried at the next start (its
+    /// inbox row stays open).
     public func shutdown() async {
-        let inbox = inboxSignal, webhook = webhookSignal
-        await background.stop { inbox.signal(); webhook.signal() }
+        let inbox = inboxSignal, webhook = webhookSignal, sweep = sweepSignal
+        let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal() }
+        if !inTime { logger.warning("background work cancelled at the shutdown deadline") }
         flushLastUsed()
     }
 

@@ -9,20 +9,23 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
-import Synchronization
 
-/// Log lines kept in memory, to check that no secret was ever logged.
-/// A lock-protected value that closures can share (a `Mutex` itself cannot be copied into them).
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
+/// A lock-protected value closures can share; NSLock-based so ThreadSanitizer sees it (it
+/// cannot see `Mutex`'s futex waits on Linux).
+final class Shared<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
     func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        try mutex.withLock { try body(&$0) }
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
     }
 }
 
+/// Log lines kept in memory, to check that no secret was ever logged.
 final class CapturedLogs: Sendable {
-    let lines = Mutex<[String]>([])
+    let lines = Shared<[String]>([])
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }
 
@@ -116,7 +119,7 @@ final class Harness: Sendable {
                                                         clientSecret: simulatorConfiguration.clientSecret,
                                                         apiURL: simulator.baseURL, appURL: simulator.baseURL)
         cronofyConfiguration.requestTimeout = .seconds(3)
-        cronofy = CronofyClient(configuration: cronofyConfiguration, budget: RequestBudget(requestsPerMinute: 60_000),
+        cronofy = CronofyClient(configuration: cronofyConfiguration, transport: CompletionHandlerTransport(), budget: RequestBudget(requestsPerMinute: 60_000),
                                 retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)))
         var configuration = CoreConfiguration(publicBaseURL: baseURL, clientSecret: simulatorConfiguration.clientSecret)
         configuration.sweepInterval = .milliseconds(200)
@@ -134,7 +137,7 @@ final class Harness: Sendable {
         var logger = Logger(label: "ecd.core.test") { _ in CapturingLogHandler(sink: self.logs) }
         logger.logLevel = .trace
         let core = EnterpriseConnect(configuration: configuration, database: database, keyring: keyring ?? self.keyring,
-                                     cronofy: cronofy, logger: logger)
+                                     cronofy: cronofy, logger: logger, webhookTransport: CompletionHandlerTransport())
         current.withLock { $0 = (core, database) }
         return core
     }
@@ -152,8 +155,13 @@ final class Harness: Sendable {
 
     func stop() async {
         await close()
-        await server.shutdown(deadline: .seconds(1))
+        // Let the simulator finish its callback deliveries first: cancelling a task that awaits
+        // URLSession can deadlock FoundationNetworking on Linux, and the simulator's shutdown
+        // cancels whatever delivery is still in flight.
+        let recorded = simulator.control.callbacks().count
+        _ = await simulator.control.waitForCallbacks(count: recorded, timeout: .seconds(5))
         await simulator.shutdown()
+        await server.shutdown(deadline: .seconds(1))
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -1,18 +1,25 @@
-import Synchronization
-
-/// The long-running loops of one facade: started once, cancelled and awaited on shutdown.
+/// The long-running loops of one facade: started once, stopped and awaited on shutdown.
+///
+/// Stopping is cooperative: a flag the loops check between steps, and their wake signals nudged.
+/// Cancelling a task while it awaits `URLSession` can deadlock FoundationNetworking on Linux (the
+/// cancellation handler and the completing data task take each other's locks), so in-flight calls
+/// to Cronofy are left to finish; only after `deadline` are the loops cancelled.
 final class BackgroundTasks: Sendable {
     private struct State {
         var tasks: [Task<Void, Never>] = []
         var started = false
+        var stopping = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
 
     func start(_ core: EnterpriseConnect) {
         state.withLock { state in
             guard !state.started else { return }
             state.started = true
+            state.stopping = false
             state.tasks.append(Task { await core.runInboxWorker() })
             state.tasks.append(Task { await core.runSweeps() })
             if core.configuration.webhookURL != nil {
@@ -21,16 +28,34 @@ final class BackgroundTasks: Sendable {
         }
     }
 
-    /// Cancels every loop; `wake` nudges loops parked on a signal so they see the cancellation.
-    func stop(wake: () -> Void) async {
+    /// Asks every loop to stop, `wake` nudging those parked on a signal, and waits for them.
+    /// Returns false when they had to be cancelled at the deadline.
+    @discardableResult
+    func stop(deadline: Duration = .seconds(20), wake: @Sendable () -> Void) async -> Bool {
         let tasks = state.withLock { state -> [Task<Void, Never>] in
-            let tasks = state.tasks
+            state.stopping = true
+            return state.tasks
+        }
+        wake()
+        let finished = await withTaskGroup(of: Bool.self) { group -> Bool in
+            group.addTask {
+                for task in tasks { await task.value }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return false
+            }
+            let first = await group.next() ?? true
+            if !first { for task in tasks { task.cancel() } }
+            group.cancelAll()
+            return first
+        }
+        state.withLock { state in
             state.tasks.removeAll()
             state.started = false
-            return tasks
+            state.stopping = false
         }
-        for task in tasks { task.cancel() }
-        wake()
-        for task in tasks { await task.value }
+        return finished
     }
 }

@@ -26,7 +26,7 @@ extension EnterpriseConnect {
         } catch {
             logger.error("inbox recovery failed", metadata: ["error": "\(error)"])
         }
-        while !Task.isCancelled {
+        while !stopping {
             let due: [Int64]
             do {
                 due = try database.read { connection in
@@ -52,7 +52,7 @@ extension EnterpriseConnect {
                     group.addTask { await self.processInboxRow(id) }
                 }
                 while await group.next() != nil {
-                    guard !Task.isCancelled, let id = pending.next() else { continue }
+                    guard !self.stopping, let id = pending.next() else { continue }
                     group.addTask { await self.processInboxRow(id) }
                 }
             }

@@ -5,19 +5,24 @@ import Foundation
 /// flush and the gauges.
 extension EnterpriseConnect {
     func runSweeps() async {
-        while !Task.isCancelled {
+        while !stopping {
             await sweepOnce()
-            do { try await Task.sleep(for: configuration.sweepInterval) } catch { return }
+            await sweepSignal.wait(timeout: configuration.sweepInterval)
         }
     }
 
     func sweepOnce() async {
         flushLastUsed()
         expireCallbacks()
+        if stopping { return }
         await resendUnsent()
+        if stopping { return }
         await refreshAhead()
         recordGauges()
     }
+
+    /// The background loops end at their next step once shutdown began (or their task was cancelled).
+    var stopping: Bool { background.isStopping || Task.isCancelled }
 
     /// Pending requests with no callback within `callbackTimeout` become `failed` (`callback_timeout`).
     /// A request whose callback is in the inbox is being handled and does not time out.
@@ -84,7 +89,7 @@ extension EnterpriseConnect {
                 group.addTask {
                     let jitter = Double.random(in: 0...spread)
                     try? await Task.sleep(for: .milliseconds(Int64(jitter * 1000)))
-                    guard !Task.isCancelled else { return }
+                    guard !self.stopping else { return }
                     _ = try? await self.refreshedToken(owner, force: false, minValidity: lead)
                 }
             }

@@ -9,7 +9,7 @@ extension EnterpriseConnect {
     func runWebhookDelivery() async {
         guard let url = configuration.webhookURL else { return }
         var failures = 0
-        while !Task.isCancelled {
+        while !stopping {
             let batch: (cursor: Int64, events: [Event])
             do {
                 batch = try database.read { connection in
@@ -27,7 +27,7 @@ extension EnterpriseConnect {
                 continue
             }
             for event in batch.events {
-                if Task.isCancelled { return }
+                if stopping { return }
                 if await deliver(event, to: url) {
                     failures = 0
                     metrics.webhookDeliveries.increment()

@@ -2,7 +2,6 @@ import Dispatch
 import ECDSQLite
 import Foundation
 import ECDCrypto
-import Synchronization
 
 /// A delegated-access callback, checked and sealed, ready to be written to the inbox.
 struct IntakeItem: Sendable {
@@ -35,7 +34,7 @@ final class CallbackIntake: Sendable {
         var draining = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let writer = DispatchQueue(label: "ecd.callback-intake")
     private let database: Database
     private let metrics: CoreMetrics

@@ -1,9 +1,8 @@
-import Synchronization
 
 /// One refresh per token owner at a time within this process: the first caller starts the work,
 /// later callers await the same task. (Across processes the lease columns do the same job.)
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private let flights = Mutex<[Key: Task<Value, any Error>]>([:])
+    private let flights = Locked<[Key: Task<Value, any Error>]>([:])
 
     func run(_ key: Key, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let task = flights.withLock { flights -> Task<Value, any Error> in

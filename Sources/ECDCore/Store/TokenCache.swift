@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Decrypted, fresh access tokens of accounts, keyed by lower-cased email. The token route's hot
 /// path is one lock and one dictionary lookup here, with no I/O and no task hop. Reads also mark
@@ -16,7 +15,7 @@ final class TokenCache: Sendable {
         var usedKeys: [String] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let capacity: Int
 
     init(capacity: Int) {

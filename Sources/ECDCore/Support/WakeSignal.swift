@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Wakes one background loop: `signal()` before `wait` is remembered, several signals collapse
 /// into one, and `wait(timeout:)` also returns after the timeout (spurious wake-ups are harmless).
@@ -8,7 +7,7 @@ final class WakeSignal: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
