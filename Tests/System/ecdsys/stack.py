@@ -207,6 +207,7 @@ class Stack:
 
     def start_nginx(self):
         self.procs.start("nginx", ["nginx", "-c", self.nginx_conf, "-p", self.nginx_prefix + "/",
+                                   "-e", os.path.join(self.nginx_prefix, "logs", "error.log"),
                                    "-g", "daemon off;"])
         if not wait_until(lambda: not self.procs.alive("nginx") or self._answers(self.plain_url + "/healthz"), 15):
             raise RuntimeError(f"nginx did not come up: {self._tail('nginx.err')}")
