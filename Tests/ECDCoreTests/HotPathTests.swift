@@ -31,7 +31,7 @@ struct HotPathTests {
         let nanoseconds = elapsed.timeInterval * 1e9 / Double(rounds)
         print("cached token lookup + JSON body: \(Int(nanoseconds)) ns per request")
         #expect(bytes > rounds * 100)   // every round was a cache hit
-        #expect(nanoseconds < 20_000)  // loose: debug build, shared 2-core machine
+        #expect(nanoseconds < 50_000)  // loose: debug (or TSan) build on a shared 2-core machine; release is ~1 µs
         // Reads are recorded for refresh-ahead in one batched write, not one per read.
         await harness.core.shutdown()
         let lastUsed = try harness.database.read {
