@@ -5,13 +5,14 @@ import shutil
 import subprocess
 
 from . import nginxconf
+from .stack import free_port
 
 
 def nginx_syntax(stack, report):
     for variant in ("tls", "plain"):
         prefix = os.path.join(stack.workdir, f"nginx-t-{variant}")
         try:
-            conf = nginxconf.write_shipped_check(prefix, stack.repo, stack.cert, stack.key, variant)
+            conf = nginxconf.write_shipped_check(prefix, stack.repo, stack.cert, stack.key, variant, (free_port(), free_port()))
         except nginxconf.ShapeError as error:
             report.check(f"nginx -t on the shipped {variant} configuration", False, str(error))
             continue

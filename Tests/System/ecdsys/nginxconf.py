@@ -68,10 +68,11 @@ def write_layout(prefix, repo, upstream_port, http_port, tls_port, plain_port, c
     return conf
 
 
-def write_shipped_check(prefix, repo, cert, key, variant):
-    """A layout for `nginx -t` of one shipped file as it would be installed: `variant` "tls" is
-    ecd.conf with only the certificate paths replaced (ports 80/443 as shipped, nginx -t binds
-    nothing), "plain" is ecd-plain.conf untouched."""
+def write_shipped_check(prefix, repo, cert, key, variant, ports):
+    """A layout for `nginx -t` of one shipped file as installed, with only what cannot work here
+    replaced: certificate paths and listen ports (`nginx -t` binds them, and ports 80/443 need
+    root and may be taken; the IPv6 listens go, as in adapt_tls_conf). `variant` "tls" checks
+    ecd.conf, "plain" ecd-plain.conf; `ports` are two free loopback ports."""
     deploy = os.path.join(repo, "deploy", "nginx")
     for sub in ("conf.d", "snippets", "logs", "temp"):
         os.makedirs(os.path.join(prefix, sub), exist_ok=True)
@@ -80,8 +81,9 @@ def write_shipped_check(prefix, repo, cert, key, variant):
     with open(os.path.join(deploy, name)) as f:
         text = f.read()
     if variant == "tls":
-        text = substitute(text, r"^(\s*ssl_certificate\s+)\S+;", rf"\g<1>{cert};", 1, "ecd.conf certificate")
-        text = substitute(text, r"^(\s*ssl_certificate_key\s+)\S+;", rf"\g<1>{key};", 1, "ecd.conf key")
+        text = adapt_tls_conf(text, 8080, ports[0], ports[1], cert, key)
+    else:
+        text = substitute(text, r"^(\s*listen\s+)127\.0\.0\.1:8088;", rf"\g<1>127.0.0.1:{ports[0]};", 1, "ecd-plain.conf listen")
     with open(os.path.join(prefix, "conf.d", name), "w") as f:
         f.write(text)
     conf = os.path.join(prefix, "nginx.conf")
