@@ -7,6 +7,15 @@ import Testing
 
 @Suite("Restarts in the middle of each flow, key rotation, secrets at rest", .serialized)
 struct RestartTests {
+    @Test func readinessReportsAnUnwritableDatabase() async throws {
+        let harness = try Harness()
+        #expect(harness.core.readiness().isEmpty)
+        harness.database.close()
+        let problems = harness.core.readiness()
+        #expect(problems.count == 1 && problems[0].hasPrefix("the database is not writable"))
+        await harness.stop()
+    }
+
     @Test func connectSurvivesARestartBetweenRedirectAndCallback() async throws {
         let harness = try Harness()
         let (code, state, cookie) = try await harness.authorizeAtSimulator()
