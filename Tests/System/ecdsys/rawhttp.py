@@ -22,7 +22,8 @@ class Outcome:
 
     def describe(self):
         head = self.raw[:160].decode("latin-1").replace("\r", "\\r").replace("\n", "\\n")
-        return f"got {self.first} (closed={self.closed}, {self.elapsed:.1f} s) {head!r}"
+        error = f" [{self.error}]" if self.error else ""
+        return f"got {self.first} (closed={self.closed}, {self.elapsed:.1f} s){error} {head!r}"
 
 
 def connect(host, port, tls_context=None, timeout=5):
