@@ -20,7 +20,11 @@ fi
 ulimit -n "$(ulimit -Hn)"
 
 echo "building release ecd and BenchSeed…" >&2
-swift build -c release --scratch-path "$scratch" --product ecd >&2
+# ECD=path/to/ecd uses that (release) binary instead of building one (ECD_COMMIT=… names its source).
+if [[ -z "${ECD:-}" ]]; then
+    swift build -c release --scratch-path "$scratch" --product ecd >&2
+    ECD="$scratch/release/ecd"
+fi
 (cd Benchmarks/daemon && swift build -c release --scratch-path "$scratch/daemon" --product BenchSeed) >&2
 
 work="$(mktemp -d /tmp/bench-daemon.XXXXXX)"
@@ -30,10 +34,11 @@ cleanup() {
 trap cleanup EXIT
 
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r)"
-echo "run: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), wrk -t1 -d${duration}s, best of $reps"
+if [[ -n "${ECD_COMMIT:-}" ]]; then built="$ECD_COMMIT"; else built="tree $(git describe --always --dirty)"; fi
+echo "run: $(date -u +%Y-%m-%dT%H:%MZ), ecd built from $built, wrk -t1 -d${duration}s, best of $reps"
 extra=()
 [[ "${BENCH_PERF:-0}" == 1 ]] && extra+=(--perf)
 # The whole run is bounded: a hang anywhere ends it (and the trap still removes the folder).
 timeout --foreground -k 10 1800 python3 scripts/bench/daemon_bench.py \
-    --ecd "$scratch/release/ecd" --seed "$scratch/daemon/release/BenchSeed" --workdir "$work" \
+    --ecd "$ECD" --seed "$scratch/daemon/release/BenchSeed" --workdir "$work" \
     --duration "$duration" --reps "$reps" "${extra[@]}"

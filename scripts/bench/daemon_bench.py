@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ecdstack import Stack, free_port, request  # noqa: E402
-from measure import Nginx, rss_mb, wrk  # noqa: E402
+from measure import Nginx, memory_mb, rss_mb, wrk  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "token.lua")
@@ -87,6 +87,7 @@ class Bench:
         pid = self.stack.daemon.pid
         time.sleep(1)
         idle = rss_mb(pid)
+        memory = memory_mb(pid)
         emails = os.path.join(self.work, "emails-10k.txt")
         count = emails_file(self.db10k, emails)
         url = self.stack.internal_url
@@ -122,6 +123,9 @@ class Bench:
             nginx.stop()
         after = rss_mb(pid)
         self.stack.stop_daemon()
+        self.out(f"\necd idle memory after start: VmRSS {memory['VmRSS']:.1f} MB = RssAnon {memory['RssAnon']:.1f} MB "
+                 f"(own heap and stacks) + RssFile {memory['RssFile']:.1f} MB (binary and shared libraries) "
+                 f"+ RssShmem {memory.get('RssShmem', 0):.1f} MB.")
         self.out("\n| connections | ecd/nginx requests/s | ecd/nginx p50 | ecd/nginx p99 | ecd/nginx CPU per request |")
         self.out("|---|---:|---:|---:|---:|")
         for conns, ours, theirs in ratios:
@@ -178,7 +182,7 @@ class Bench:
         report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol",
                                  "--stdio", "-g", "none", "--percent-limit", "1.5"],
                                 capture_output=True, text=True)
-        top = [line for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")][:25]
+        top = [line.rstrip(" -") for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")][:25]
         self.out("\nperf, 100,000 accounts, -c32 (self time, symbols ≥ 1.5 %):\n\n```\n" + "\n".join(top) + "\n```")
 
 

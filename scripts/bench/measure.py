@@ -23,6 +23,18 @@ def rss_mb(pid):
     return 0.0
 
 
+def memory_mb(pid):
+    """VmRSS split into RssAnon (the process's own memory) and RssFile (mapped files: the binary
+    and shared libraries such as Foundation and ICU's data, shared with every process using them)."""
+    values = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                values[name] = int(rest.split()[0]) / 1024
+    return values
+
+
 def _milliseconds(text):
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
