@@ -78,8 +78,21 @@ let package = Package(
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
         .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP"]),
-        .testTarget(name: "ECDCoreTests", dependencies: ["ECDCore", "ECDSimulator", "ECDHTTP"]),
-        .testTarget(name: "ECDAppTests", dependencies: ["ECDApp"]),
+        .testTarget(
+            name: "ECDCoreTests",
+            dependencies: [
+                "ECDCore", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ECDAppTests",
+            dependencies: [
+                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
