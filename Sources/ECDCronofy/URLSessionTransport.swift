@@ -37,27 +37,16 @@ public final class URLSessionTransport: CronofyTransport, @unchecked Sendable {
         urlRequest.cachePolicy = .reloadIgnoringLocalAndRemoteCacheData
         urlRequest.httpShouldHandleCookies = false
         // swift-corelibs-foundation truncates the interval to whole seconds (0.3 s becomes an
-        // immediate timeout), so round up here; the race below enforces the exact deadline.
+        // immediate timeout), so round up here; SessionExchange enforces the exact deadline.
         urlRequest.timeoutInterval = max(1, request.timeout.timeInterval.rounded(.up))
         for (name, value) in request.headers {
             urlRequest.addValue(value, forHTTPHeaderField: name)
         }
         if let body = request.body { urlRequest.httpBody = Data(body) }
 
-        // `timeoutInterval` is an idle timeout; the race below makes `timeout` a hard deadline
-        // for the whole exchange, as the configuration promises.
-        let session = self.session
-        let prepared = urlRequest
-        let (data, response) = try await withThrowingTaskGroup(of: (Data, URLResponse).self) { group in
-            group.addTask { try await session.data(for: prepared) }
-            group.addTask {
-                try await Task.sleep(for: request.timeout)
-                throw URLError(.timedOut)
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw URLError(.unknown) }
-            return first
-        }
+        // `timeoutInterval` is an idle timeout; `SessionExchange` makes `timeout` a hard deadline
+        // for the whole exchange, as the configuration promises, and cancels safely.
+        let (data, response) = try await SessionExchange.send(urlRequest, on: session, timeout: request.timeout)
         guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
         var headers: [String: String] = [:]
         for (key, value) in http.allHeaderFields {

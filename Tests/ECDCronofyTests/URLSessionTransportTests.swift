@@ -90,4 +90,68 @@ import Testing
             #expect(error.isTransient)
         }
     }
+
+    /// A cancelled exchange ends at once with URLError(.cancelled), even while the server is silent.
+    @Test func cancellationEndsAnExchangeInFlight() async throws {
+        let server = try LocalHTTPServer(replies: [nil])
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        let outcome = Outcome()
+        let task = Task {
+            do {
+                _ = try await transport.send(TransportRequest(method: "GET", url: server.baseURL.appendingPathComponent("v1/userinfo"),
+                                                              timeout: .seconds(30)))
+                outcome.set("answered")
+            } catch {
+                outcome.set((error as? URLError)?.code == .cancelled ? "cancelled" : "\(error)")
+            }
+        }
+        try #require(await Self.eventually { server.requests.count == 1 }, "the request never reached the server")
+        task.cancel()
+        #expect(await Self.eventually { outcome.value != nil })
+        #expect(outcome.value == "cancelled")
+    }
+
+    /// Answers racing cancellations: each exchange ends (answered or cancelled), none wedges.
+    /// With `session.data(for:)` cancelled as the answer came in, FoundationNetworking could
+    /// deadlock the cancelling thread and the session's queue for good.
+    @Test func answersRacingCancellationsNeverWedge() async throws {
+        let rounds = 40
+        let server = try LocalHTTPServer(replies: Array(repeating: Self.reply("200 OK", body: "{}"), count: rounds))
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        for round in 0..<rounds {
+            let outcome = Outcome()
+            let task = Task {
+                do {
+                    let response = try await transport.send(TransportRequest(
+                        method: "GET", url: server.baseURL.appendingPathComponent("v1/userinfo"), timeout: .seconds(30)))
+                    outcome.set("\(response.status)")
+                } catch {
+                    outcome.set((error as? URLError)?.code == .cancelled ? "cancelled" : "\(error)")
+                }
+            }
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
+            task.cancel()
+            try #require(await Self.eventually { outcome.value != nil }, "round \(round) never ended")
+            #expect(outcome.value == "200" || outcome.value == "cancelled", "round \(round): \(outcome.value ?? "")")
+        }
+    }
+
+    final class Outcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: String?
+        var value: String? { lock.withLock { stored } }
+        func set(_ value: String) { lock.withLock { stored = value } }
+    }
+
+    /// Polls `condition` with `Task.sleep` for up to 10 s.
+    static func eventually(_ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
 }
