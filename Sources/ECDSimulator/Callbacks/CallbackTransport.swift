@@ -29,11 +29,16 @@ struct URLSessionCallbackTransport: CallbackTransport {
         var request = URLRequest(url: target)
         request.httpMethod = "POST"
         request.httpBody = Data(body)
+        // corelibs truncates the idle timeout to whole seconds (0.3 s would be immediate): round
+        // up; SessionExchange enforces `timeout` exactly, for the whole exchange.
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        request.timeoutInterval = seconds
+        request.timeoutInterval = max(1, seconds.rounded(.up))
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
-            let (_, response) = try await session.data(for: request)
+            // Not `session.data(for:)`: shutdown cancels delivery tasks, and cancelling one that
+            // awaits data(for:) as its answer arrives deadlocks FoundationNetworking (see
+            // SessionExchange).
+            let (_, response) = try await SessionExchange.send(request, on: session, timeout: timeout)
             return (response as? HTTPURLResponse)?.statusCode
         } catch {
             return nil
