@@ -26,7 +26,8 @@ def main():
         stack.start_simulator()
         stack.start_daemon(os.path.join(args.workdir, "ecd.sqlite"))
         service_account = stack.connect_service_account()
-        emails = [f"user{n}@example.com" for n in range(1, 6)]
+        # alice is the example of docs/openapi.yaml's {email}, so the examples phase reaches a real account.
+        emails = [f"{name}@example.com" for name in ("alice", "bob", "carol", "dave", "erin")]
         stack.request_accounts(emails)
         stack.wait_active(len(emails), timeout=60)
         print(f"daemon ready on {stack.internal_url}: service account {service_account}, "
