@@ -19,8 +19,10 @@ public struct CoreConfiguration: Sendable {
     public var sweepInterval: Duration = .seconds(15)
     /// An account counts as "read recently" (worth refreshing ahead) this long after a token read.
     public var recentUseWindow: Duration = .seconds(3600)
-    /// Entries of the in-memory token cache (decrypted fresh access tokens).
-    public var tokenCacheCapacity: Int = 20_000
+    /// Entries of the in-memory token cache (decrypted fresh access tokens, ~0.5 KB each). Large
+    /// enough that every account of a big organization stays cached: a miss costs a database read
+    /// and a decryption, and lookups must not slow down as accounts grow to 100,000.
+    public var tokenCacheCapacity: Int = 200_000
     /// Concurrent code exchanges of the inbox worker.
     public var inboxConcurrency: Int = 4
     /// How long a process may hold a refresh lease before another may take over.

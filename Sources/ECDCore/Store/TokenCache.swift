@@ -65,14 +65,18 @@ final class TokenCache: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// Drops expired entries; if none were, an arbitrary quarter of the cache (a miss only costs
-    /// one database read and one decryption).
+    /// Drops expired entries; if none were, a random quarter of the cache (a miss only costs one
+    /// database read and one decryption). Random, not the first keys in iteration order: those
+    /// are the same end of the hash table every time, and emptying it over and over left long
+    /// probe chains that made every lookup slow (measured 15.6 µs against 0.5 µs).
     private static func evict(_ state: inout State) {
         let now = Date()
         let before = state.entries.count
         state.entries = state.entries.filter { $0.value.token.expiresAt > now }
         if state.entries.count < before { return }
         let drop = max(1, before / 4)
-        for key in state.entries.keys.prefix(drop) { state.entries.removeValue(forKey: key) }
+        var victims = Array(state.entries.keys)
+        victims.shuffle()
+        for key in victims.prefix(drop) { state.entries.removeValue(forKey: key) }
     }
 }
