@@ -15,14 +15,16 @@ struct LiveLifecycleTests {
         busy.send("GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n")
         try await Task.sleep(for: .milliseconds(50))
 
+        // A deadline far above the in-flight request's 300 ms: shutdown must end when that
+        // request is done, not at the deadline (the bound leaves room for a loaded machine).
         let start = ContinuousClock.now
-        async let stopped: Void = server.shutdown(deadline: .seconds(3))
+        async let stopped: Void = server.shutdown(deadline: .seconds(10))
         #expect(await idle.isClosedByPeer())
         let response = try await busy.readResponse()
         #expect(response.text == "slow 300")
         #expect(response.header("Connection") == "close")
         await stopped
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(5))
         #expect(server.connectionCount == 0)
         #expect(throws: TestClient.Failure.self) { try TestClient(port: port) }
     }
@@ -35,7 +37,8 @@ struct LiveLifecycleTests {
         try await Task.sleep(for: .milliseconds(50))
         let start = ContinuousClock.now
         await server.shutdown(deadline: .milliseconds(200))
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // Cut at the deadline, not after the request's 5 s (generous for a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(3))
         #expect(server.connectionCount == 0)
         #expect(await busy.isClosedByPeer())
     }
