@@ -62,6 +62,9 @@ public struct Router: HTTPResponder {
         { request, context in .deferred { try await handler(request, context) } }
     }
 
+    /// The methods of RFC 9110 §9 and PATCH (RFC 5789); any other token is "not implemented".
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
     static func parse(_ pattern: String) -> [Segment] {
         pattern.split(separator: "/", omittingEmptySubsequences: true).map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") {
@@ -116,6 +119,11 @@ public struct Router: HTTPResponder {
         routes: [Route], request: HTTPRequest, context: RequestContext,
         notFound: @Sendable (HTTPRequest, RequestContext) -> HTTPResponse
     ) throws -> HTTPResult {
+        // RFC 9110 §9.1: a method the server does not recognize at all is 501, whatever the path;
+        // a known method that the resource does not support is 405 with `Allow` (below).
+        if !knownMethods.contains(request.method.rawValue), !routes.contains(where: { $0.method == request.method }) {
+            throw HTTPError(.notImplemented, code: "not_implemented", message: "method not implemented")
+        }
         // Split on bytes: `String.split` walks grapheme clusters, which showed up in profiles.
         let pathSegments = request.rawPath.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
             .map { Substring($0) }
