@@ -10,7 +10,8 @@ public final class CronofyClient: Sendable {
     /// Injection points for tests: how to sleep between retries and where jitter comes from.
     let sleep: @Sendable (Duration) async -> Void
     let random: @Sendable () -> Double
-    private let hook = HookBox()
+    private let hook = HookBox<@Sendable (String, String, Duration) -> Void>()
+    private let budgetHook = HookBox<@Sendable (String, Duration) -> Void>()
 
     public convenience init(configuration: CronofyConfiguration, transport: any CronofyTransport = URLSessionTransport(),
                             budget: RequestBudget, retryPolicy: RetryPolicy = RetryPolicy()) {
@@ -39,6 +40,13 @@ public final class CronofyClient: Sendable {
     public var onCall: (@Sendable (String, String, Duration) -> Void)? {
         get { hook.value }
         set { hook.value = newValue }
+    }
+
+    /// Metrics hook, called once per HTTP attempt with the endpoint name and how long the attempt
+    /// waited for the shared request budget (zero when a token was available at once).
+    public var onBudgetWait: (@Sendable (String, Duration) -> Void)? {
+        get { budgetHook.value }
+        set { budgetHook.value = newValue }
     }
 
     /// The browser URL that starts Enterprise Connect for a domain admin
@@ -77,7 +85,8 @@ extension CronofyClient {
         var attempt = 0
         while true {
             attempt += 1
-            await budget.acquire()
+            let waited = await budget.acquire()
+            budgetHook.value?(spec.endpoint, waited)
             let started = ContinuousClock.now
             let outcome = await attemptOnce(request, spec: spec, mapper: mapper, decode: decode)
             switch outcome {
@@ -173,12 +182,12 @@ extension CronofyClient {
     }
 }
 
-/// Lock-protected storage for the metrics hook, so `onCall` can be set on a `Sendable` class.
-private final class HookBox: @unchecked Sendable {
+/// Lock-protected storage for a metrics hook, so hooks can be set on a `Sendable` class.
+private final class HookBox<Hook>: @unchecked Sendable {
     private let lock = NSLock()
-    private var stored: (@Sendable (String, String, Duration) -> Void)?
+    private var stored: Hook?
 
-    var value: (@Sendable (String, String, Duration) -> Void)? {
+    var value: Hook? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }

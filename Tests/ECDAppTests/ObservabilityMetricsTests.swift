@@ -62,6 +62,15 @@ struct ObservabilityMetricsTests {
         #expect(series(text, "ecd_cronofy_request_duration_seconds_count", ["endpoint=\"\(endpoint)\""])?.hasSuffix(" 2") == true)
     }
 
+    @Test("time waited for the Cronofy request budget is a histogram by endpoint")
+    func budgetWaitMetrics() throws {
+        let endpoint = "e\(UInt32.random(in: 0...UInt32.max))"
+        ECDMetrics.recordBudgetWait(endpoint: endpoint, waited: .zero)
+        ECDMetrics.recordBudgetWait(endpoint: endpoint, waited: .milliseconds(300))
+        let text = ECDMetrics.render()
+        #expect(series(text, "ecd_cronofy_budget_wait_seconds_count", ["endpoint=\"\(endpoint)\""])?.hasSuffix(" 2") == true)
+    }
+
     @Test("after bootstrap, swift-metrics counters land in the same registry")
     func swiftMetricsBridge() {
         ECDMetrics.bootstrap()

@@ -139,6 +139,18 @@ import Testing
         #expect(log.calls.map { "\($0.0):\($0.1)" } == ["token:5xx", "token:ok", "token:invalid_grant"])
     }
 
+    @Test func budgetWaitHookSeesEveryAttempt() async throws {
+        let transport = RecordingTransport([.status(503), .status(200, Self.tokenJSON)])
+        let client = Fixture.client(transport)
+        let log = CallLog()
+        client.onBudgetWait = { endpoint, waited in
+            #expect(waited >= .zero)
+            log.add(endpoint, "waited")
+        }
+        _ = try await client.refresh(refreshToken: "r")
+        #expect(log.calls.map { "\($0.0):\($0.1)" } == ["token:waited", "token:waited"])
+    }
+
     @Test func undecodableBodyIsReportedOnceAndNotRetried() async {
         let transport = RecordingTransport([.status(200, "{}"), .status(200, #"{"sub":"ser_1"}"#)])
         let client = Fixture.client(transport)

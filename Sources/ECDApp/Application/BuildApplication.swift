@@ -29,6 +29,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         let budget = RequestBudget(requestsPerMinute: configuration.refresh.cronofyRequestsPerMinute)
         let cronofy = CronofyClient(configuration: configuration.cronofy.clientConfiguration, budget: budget)
         cronofy.onCall = ECDMetrics.recordCronofyCall
+        cronofy.onBudgetWait = ECDMetrics.recordBudgetWait
 
         var coreConfiguration = CoreConfiguration(
             publicBaseURL: baseURL,

@@ -111,6 +111,17 @@ public enum ECDMetrics {
 
     // MARK: - Cronofy
 
+    /// The shape of `CronofyClient.onBudgetWait`: how long a call waited for the shared request
+    /// budget (a sustained non-zero wait means `refresh.cronofy_requests_per_minute` is the limit).
+    public static func recordBudgetWait(endpoint: String, waited: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                metricName: "ecd_cronofy_budget_wait", unitName: "seconds",
+                helpText: "Time calls to Cronofy waited for the request budget"),
+            labels: [("endpoint", endpoint)], buckets: cronofyBuckets
+        ).record(waited)
+    }
+
     /// The shape of `CronofyClient.onCall`: endpoint name, outcome, duration.
     public static func recordCronofyCall(endpoint: String, outcome: String, duration: Duration) {
         registry.makeCounter(
