@@ -28,6 +28,15 @@ for attempt in 1 2 3; do
     build
 done
 instrumented || { echo "fuzzer binary is not instrumented for coverage" >&2; exit 1; }
-"$scratch/build/debug/FuzzHTTPParser" "$scratch/corpus" \
+# libFuzzer reports every new input; keep that in a log and show the final statistics (and, on a
+# crash, the report) so CI's output stays readable.
+log="$scratch/fuzz.log"
+if ! "$scratch/build/debug/FuzzHTTPParser" "$scratch/corpus" \
     -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$scratch/artifacts/" -print_final_stats=1
+    -artifact_prefix="$scratch/artifacts/" -print_final_stats=1 > "$log" 2>&1; then
+    tail -n 80 "$log"
+    echo "fuzz-http: the parser crashed or misbehaved; the input is in $scratch/artifacts/" >&2
+    exit 1
+fi
+grep -E '^stat::|^Done ' "$log" || tail -n 10 "$log"
+echo "fuzz-http: no crash in ${seconds} s"
