@@ -79,7 +79,7 @@ public final class EnterpriseConnect: Sendable {
         let inbox = inboxSignal, webhook = webhookSignal, sweep = sweepSignal
         let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal() }
         if !inTime { logger.warning("background work cancelled at the shutdown deadline") }
-        flushLastUsed()
+        await flushLastUsed()
     }
 
     /// Problems that make the daemon unfit to serve; empty when ready.

@@ -20,7 +20,7 @@ extension EnterpriseConnect {
     func runInboxWorker() async {
         do {
             // A previous process died mid-exchange: those rows are due now, not after their claim expires.
-            try database.write { connection in
+            try await database.asyncWrite { connection in
                 try connection.execute("UPDATE callback_inbox SET next_attempt_at = NULL WHERE status = 'exchanging'")
             }
         } catch {
@@ -29,7 +29,7 @@ extension EnterpriseConnect {
         while !stopping {
             let due: [Int64]
             do {
-                due = try database.read { connection in
+                due = try await database.asyncRead { connection in
                     try connection.query(
                         """
                         SELECT id FROM callback_inbox WHERE status IN ('received', 'exchanging')
@@ -61,29 +61,29 @@ extension EnterpriseConnect {
 
     func processInboxRow(_ id: Int64) async {
         do {
-            guard let claim = try claimInboxRow(id) else { return }
+            guard let claim = try await claimInboxRow(id) else { return }
             let code = try secrets.open(claim.codeEnvelope, table: "callback_inbox", row: claim.requestID, column: "code")
             let callbackURL = configuration.delegatedCallbackURL(requestID: claim.requestID)
             do {
                 let response = try await cronofy.exchangeCode(code, redirectURI: callbackURL, sendCallbackURL: true)
-                try storeAuthorized(claim, response)
+                try await storeAuthorized(claim, response)
             } catch {
                 try await handleExchangeFailure(claim, error)
             }
         } catch {
             logger.error("processing a callback failed", metadata: ["error": "\(error)", "inbox_row": "\(id)"])
-            try? database.write { connection in
-                try connection.execute("UPDATE callback_inbox SET next_attempt_at = ? WHERE id = ?",
-                                       [Date().addingTimeInterval(configuration.sweepInterval.timeInterval), id])
+            let retryAt = Date().addingTimeInterval(configuration.sweepInterval.timeInterval)
+            _ = try? await database.asyncWrite { connection in
+                try connection.execute("UPDATE callback_inbox SET next_attempt_at = ? WHERE id = ?", [retryAt, id])
             }
         }
     }
 
     /// Marks the row `exchanging`, or finishes it at once when it needs no exchange (an error
     /// callback, or a request superseded since).
-    private func claimInboxRow(_ id: Int64) throws -> InboxClaim? {
+    private func claimInboxRow(_ id: Int64) async throws -> InboxClaim? {
         let now = Date()
-        return try database.write { connection -> InboxClaim? in
+        return try await database.asyncWrite { [self] connection -> InboxClaim? in
             guard let row = try connection.queryOne(
                 """
                 SELECT request_id, account_row, code, error, error_key, error_description, status FROM callback_inbox
@@ -119,7 +119,7 @@ extension EnterpriseConnect {
             [status, now, id])
     }
 
-    private func storeAuthorized(_ claim: InboxClaim, _ response: TokenResponse) throws {
+    private func storeAuthorized(_ claim: InboxClaim, _ response: TokenResponse) async throws {
         let now = Date()
         let rowKey = String(claim.account.rowID)
         let access = try secrets.seal(response.accessToken, table: "accounts", row: rowKey, column: "access_token")
@@ -132,7 +132,8 @@ extension EnterpriseConnect {
         let profileJSON = try profile.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let accountID = response.accountID ?? response.sub
         let sub = response.sub ?? response.accountID
-        let stored = try database.write { connection -> Bool in
+        let keyID = secrets.keyring.primaryKeyID
+        let stored = try await database.asyncWrite { [self] connection -> Bool in
             try connection.execute(
                 """
                 UPDATE accounts SET status = 'active', access_token = ?, refresh_token = ?, key_id = ?, expires_at = ?,
@@ -141,7 +142,7 @@ extension EnterpriseConnect {
                     lease_owner = NULL, lease_until = NULL, authorized_at = ?, updated_at = ?
                 WHERE id = ? AND request_id = ?
                 """,
-                [access, refresh, secrets.keyring.primaryKeyID, expiresAt, scope, accountID, sub, profileJSON, now, now,
+                [access, refresh, keyID, expiresAt, scope, accountID, sub, profileJSON, now, now,
                  claim.account.rowID, claim.requestID])
             let updated = connection.changes > 0
             if updated {
@@ -168,7 +169,7 @@ extension EnterpriseConnect {
         let cronofyError = failure as? CronofyError
         if case .invalidGrant? = cronofyError, claim.wasExchanging, let serviceAccountID = claim.account.serviceAccountID {
             // The code was spent by an attempt whose result we never stored: ask again.
-            let prepared = try database.write { connection -> PreparedRequest in
+            let prepared = try await database.asyncWrite { [self] connection -> PreparedRequest in
                 let request = try prepareRequest(connection, email: claim.account.email, scope: claim.account.scope,
                                                  serviceAccountID: serviceAccountID, now: now, reason: "recovery")
                 return request
@@ -179,14 +180,14 @@ extension EnterpriseConnect {
             return
         }
         if let cronofyError, cronofyError.isTransient {
-            let attempts = try database.read { connection in
+            let attempts = try await database.asyncRead { connection in
                 Int(try connection.queryOne("SELECT attempts FROM callback_inbox WHERE id = ?", [claim.id])?
                     .optional("attempts") as Int64? ?? 1)
             }
             var retryAfter: Duration?
             if case .rateLimited(let after) = cronofyError { retryAfter = after }
             let delay = Backoff.delay(failures: attempts, cap: configuration.maxBackoff, retryAfter: retryAfter)
-            try database.write { connection in
+            try await database.asyncWrite { connection in
                 try connection.execute("UPDATE callback_inbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
                                        [now.addingTimeInterval(delay.timeInterval), now, claim.id])
             }
@@ -199,7 +200,7 @@ extension EnterpriseConnect {
         } else {
             description = Self.clip("the code exchange failed: \(failure)")
         }
-        try database.write { connection in
+        try await database.asyncWrite { [self] connection in
             try failAccount(connection, rowID: claim.account.rowID, requestID: claim.requestID,
                             AccountError(error: "exchange_failed", errorKey: nil, errorDescription: description), now: now)
             try finishInbox(connection, claim.id, status: "failed", now: now)

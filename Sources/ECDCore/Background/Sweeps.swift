@@ -12,13 +12,13 @@ extension EnterpriseConnect {
     }
 
     func sweepOnce() async {
-        flushLastUsed()
-        expireCallbacks()
+        await flushLastUsed()
+        await expireCallbacks()
         if stopping { return }
         await resendUnsent()
         if stopping { return }
         await refreshAhead()
-        recordGauges()
+        await recordGauges()
     }
 
     /// The background loops end at their next step once shutdown began (or their task was cancelled).
@@ -26,12 +26,12 @@ extension EnterpriseConnect {
 
     /// Pending requests with no callback within `callbackTimeout` become `failed` (`callback_timeout`).
     /// A request whose callback is in the inbox is being handled and does not time out.
-    func expireCallbacks() {
+    func expireCallbacks() async {
         let now = Date()
         let cutoff = now.addingTimeInterval(-configuration.callbackTimeout.timeInterval)
         let seconds = Int(configuration.callbackTimeout.timeInterval)
         do {
-            let expired = try database.write { connection -> Int in
+            let expired = try await database.asyncWrite { [self] connection -> Int in
                 let rows = try connection.query(
                     """
                     SELECT id, request_id FROM accounts WHERE status = 'pending'
@@ -62,7 +62,7 @@ extension EnterpriseConnect {
         let recent = now.addingTimeInterval(-configuration.recentUseWindow.timeInterval)
         let owners: [TokenOwner]
         do {
-            owners = try database.read { connection in
+            owners = try await database.asyncRead { connection in
                 let services = try connection.query(
                     """
                     SELECT id FROM service_accounts WHERE status = 'active' AND expires_at < ?
@@ -96,9 +96,9 @@ extension EnterpriseConnect {
         }
     }
 
-    func recordGauges() {
+    func recordGauges() async {
         do {
-            let (counts, depth) = try database.read { connection -> ([String: Int], Int) in
+            let (counts, depth) = try await database.asyncRead { connection -> ([String: Int], Int) in
                 var counts: [String: Int] = [:]
                 for row in try connection.query("SELECT status, COUNT(*) AS n FROM accounts GROUP BY status") {
                     counts[try row.get("status")] = Int(try row.get("n") as Int64)

@@ -12,7 +12,7 @@ extension EnterpriseConnect {
         while !stopping {
             let batch: (cursor: Int64, events: [Event])
             do {
-                batch = try database.read { connection in
+                batch = try await database.asyncRead { connection in
                     let cursor = try connection.queryOne("SELECT last_event_id FROM webhook_cursor WHERE id = 1")?
                         .optional("last_event_id") as Int64? ?? 0
                     return (cursor, try EventLog.page(connection, after: cursor, limit: 100))
@@ -32,7 +32,7 @@ extension EnterpriseConnect {
                     failures = 0
                     metrics.webhookDeliveries.increment()
                     do {
-                        try database.write { connection in
+                        try await database.asyncWrite { connection in
                             try connection.execute("UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1", [event.id])
                         }
                     } catch {

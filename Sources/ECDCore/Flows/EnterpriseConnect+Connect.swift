@@ -66,18 +66,18 @@ extension EnterpriseConnect {
         let now = Date()
         let pending: PendingConnect
         do {
-            pending = try claimState(state, cookie: cookieState, now: now)
+            pending = try await claimState(state, cookie: cookieState, now: now)
         } catch let failure as CoreError {
-            recordConnectFailure(["reason": "bad_state"], label: nil)
+            await recordConnectFailure(["reason": "bad_state"], label: nil)
             throw failure
         }
         if let error {
             let reported = String(error.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 }.prefix(100).map(Character.init))
-            recordConnectFailure(["reason": "cronofy_error", "error": .string(reported)], label: pending.label)
+            await recordConnectFailure(["reason": "cronofy_error", "error": .string(reported)], label: pending.label)
             throw CoreError.connectFailed("Cronofy reported \(reported)")
         }
         guard let code, !code.isEmpty else {
-            recordConnectFailure(["reason": "missing_code"], label: pending.label)
+            await recordConnectFailure(["reason": "missing_code"], label: pending.label)
             throw CoreError.connectFailed("the redirect carried no authorization code")
         }
         let tokens: TokenResponse
@@ -86,7 +86,7 @@ extension EnterpriseConnect {
             tokens = try await cronofy.exchangeCode(code, redirectURI: configuration.oauthRedirectURI)
             info = try await cronofy.userInfo(accessToken: tokens.accessToken)
         } catch {
-            recordConnectFailure(["reason": "exchange_failed", "error": .string(Self.errorName(error))], label: pending.label)
+            await recordConnectFailure(["reason": "exchange_failed", "error": .string(Self.errorName(error))], label: pending.label)
             switch error {
             case .invalidGrant: throw CoreError.connectFailed("Cronofy refused the authorization code (used or expired)")
             default:
@@ -104,10 +104,10 @@ extension EnterpriseConnect {
     }
 
     /// Checks the state (exists, unused, unexpired, bound to this browser's cookie) and spends it.
-    private func claimState(_ state: String?, cookie: String?, now: Date) throws -> PendingConnect {
+    private func claimState(_ state: String?, cookie: String?, now: Date) async throws -> PendingConnect {
         guard let state, !state.isEmpty else { throw CoreError.badState("the redirect carried no state") }
         let stateHash = SecretHash.of(state)
-        return try database.write { connection in
+        return try await database.asyncWrite { connection in
             guard let row = try connection.queryOne(
                 "SELECT nonce_hash, label, scope, delegated_scope, expires_at, used_at FROM oauth_states WHERE state_hash = ?",
                 [stateHash]) else { throw CoreError.badState("unknown state") }
@@ -124,11 +124,11 @@ extension EnterpriseConnect {
         }
     }
 
-    private func recordConnectFailure(_ data: [String: JSONValue], label: String?) {
+    private func recordConnectFailure(_ data: [String: JSONValue], label: String?) async {
         var data = data
         if let label { data["label"] = .string(label) }
         do {
-            _ = try database.write { connection in
+            _ = try await database.asyncWrite { [data] connection in
                 try EventLog.append(connection, .serviceAccountConnectFailed, serviceAccountID: nil, email: nil, data: data)
             }
         } catch {
@@ -160,7 +160,7 @@ extension EnterpriseConnect {
                                      now: Date) async throws -> ServiceAccount {
         let id = info.sub.isEmpty ? (tokens.serviceAccountID ?? tokens.sub ?? "") : info.sub
         guard !id.isEmpty else {
-            recordConnectFailure(["reason": "no_service_account_id"], label: pending.label)
+            await recordConnectFailure(["reason": "no_service_account_id"], label: pending.label)
             throw CoreError.connectFailed("Cronofy did not say which service account this is")
         }
         let access = try secrets.seal(tokens.accessToken, table: "service_accounts", row: id, column: "access_token")
@@ -168,7 +168,7 @@ extension EnterpriseConnect {
         let scope = Scope.normalized(tokens.scope ?? pending.scope)
         let expiresAt = now.addingTimeInterval(TimeInterval(tokens.expiresIn))
         let domain = info.domain ?? info.email.flatMap(Email.domain)
-        let (record, atRisk) = try database.write { connection -> (ServiceAccountRecord, [PreparedRequest]) in
+        let (record, atRisk) = try await database.asyncWrite { [self] connection -> (ServiceAccountRecord, [PreparedRequest]) in
             let previous = try ServiceAccountRecord.load(connection, id: id)
             try connection.execute(
                 """

@@ -17,7 +17,7 @@ extension EnterpriseConnect {
     func performRefresh(_ owner: TokenOwner, force: Bool, minValidity: Duration,
                         seenExpiry: Date?) async throws -> RefreshResult {
         let now = Date()
-        guard let state = try database.read({ try TokenState.load($0, owner) }) else {
+        guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
             throw CoreError.notFound(owner.notFoundMessage)
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -32,19 +32,19 @@ extension EnterpriseConnect {
             if let current, current.expiresAt > now { return RefreshResult(token: current, refreshed: false) }
             throw CoreError.cronofyUnavailable("refreshing this token is backing off after Cronofy failed")
         }
-        guard try acquireLease(owner, now: now) else {
+        guard try await acquireLease(owner, now: now) else {
             metrics.refresh("lease_busy")
             return try await awaitOtherRefresher(owner, previousExpiry: state.expiresAt, minValidity: minValidity, current: current)
         }
         // Re-read under the lease: another process may have refreshed (and rotated the refresh
         // token) between the first read and the lease; spending the old one would be invalid_grant.
-        guard let leased = try database.read({ try TokenState.load($0, owner) }), leased.isActive else {
-            try releaseLease(owner)
+        guard let leased = try await database.asyncRead({ try TokenState.load($0, owner) }), leased.isActive else {
+            try await releaseLease(owner)
             throw CoreError.accountNotActive(status: .revoked)
         }
         if leased.expiresAt != state.expiresAt, let token = try decryptedToken(leased),
            token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
-            try releaseLease(owner)
+            try await releaseLease(owner)
             return RefreshResult(token: token, refreshed: true)
         }
         return try await refreshLeased(leased, force: force, current: current)
@@ -53,8 +53,8 @@ extension EnterpriseConnect {
     private func refreshLeased(_ state: TokenState, force: Bool, current: AccessToken?) async throws -> RefreshResult {
         let owner = state.owner
         guard let envelope = state.refreshToken else {
-            try releaseLease(owner)
-            try markReauthorizationRequired(state, reason: "no_refresh_token")
+            try await releaseLease(owner)
+            try await markReauthorizationRequired(state, reason: "no_refresh_token")
             throw CoreError.accountNotActive(status: .reauthorizationRequired)
         }
         let refreshToken = try secrets.open(envelope, table: state.table, row: state.rowKey, column: "refresh_token")
@@ -62,17 +62,17 @@ extension EnterpriseConnect {
         do {
             response = try await cronofy.refresh(refreshToken: refreshToken)
         } catch {
-            return try handleRefreshFailure(error, state: state, force: force, current: current)
+            return try await handleRefreshFailure(error, state: state, force: force, current: current)
         }
-        let token = try storeRefreshed(response, state: state)
+        let token = try await storeRefreshed(response, state: state)
         metrics.refresh("ok")
         logger.debug("token refreshed", metadata: owner.logMetadata(state))
         return RefreshResult(token: token, refreshed: true)
     }
 
-    private func acquireLease(_ owner: TokenOwner, now: Date) throws -> Bool {
+    private func acquireLease(_ owner: TokenOwner, now: Date) async throws -> Bool {
         let until = now.addingTimeInterval(configuration.refreshLeaseDuration.timeInterval)
-        return try database.write { connection in
+        return try await database.asyncWrite { [leaseOwner] connection in
             try connection.execute(
                 """
                 UPDATE \(owner.table) SET lease_owner = ?, lease_until = ?
@@ -82,8 +82,8 @@ extension EnterpriseConnect {
         }
     }
 
-    private func releaseLease(_ owner: TokenOwner) throws {
-        try database.write { connection in
+    private func releaseLease(_ owner: TokenOwner) async throws {
+        try await database.asyncWrite { [leaseOwner] connection in
             try connection.execute(
                 "UPDATE \(owner.table) SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
                 [owner.keyValue, leaseOwner])
@@ -96,7 +96,7 @@ extension EnterpriseConnect {
         let deadline = Date().addingTimeInterval(min(configuration.refreshLeaseDuration.timeInterval, 15))
         while Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
-            guard let state = try database.read({ try TokenState.load($0, owner) }) else {
+            guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
                 throw CoreError.notFound(owner.notFoundMessage)
             }
             guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -108,7 +108,7 @@ extension EnterpriseConnect {
         throw CoreError.cronofyUnavailable("another process is refreshing this token")
     }
 
-    private func storeRefreshed(_ response: TokenResponse, state: TokenState) throws -> AccessToken {
+    private func storeRefreshed(_ response: TokenResponse, state: TokenState) async throws -> AccessToken {
         let now = Date()
         let expiresAt = now.addingTimeInterval(TimeInterval(response.expiresIn))
         let access = try secrets.seal(response.accessToken, table: state.table, row: state.rowKey, column: "access_token")
@@ -117,7 +117,8 @@ extension EnterpriseConnect {
             try secrets.seal($0, table: state.table, row: state.rowKey, column: "refresh_token")
         }
         let scope = response.scope.map(Scope.normalized) ?? state.scope
-        let updated = try database.write { connection -> Bool in
+        let keyID = secrets.keyring.primaryKeyID
+        let updated = try await database.asyncWrite { connection -> Bool in
             try connection.execute(
                 """
                 UPDATE \(state.table) SET access_token = ?, refresh_token = COALESCE(?, refresh_token), key_id = ?,
@@ -125,12 +126,12 @@ extension EnterpriseConnect {
                     lease_owner = NULL, lease_until = NULL, updated_at = ?
                 WHERE id = ? AND status = 'active'
                 """,
-                [access, refresh, secrets.keyring.primaryKeyID, expiresAt, scope, now, state.owner.keyValue])
+                [access, refresh, keyID, expiresAt, scope, now, state.owner.keyValue])
             return connection.changes > 0
         }
         guard updated else {
             // Revoked or re-requested while Cronofy answered: the new tokens are not kept.
-            let status = try database.read { try TokenState.load($0, state.owner) }?.accountStatus ?? .revoked
+            let status = try await database.asyncRead { try TokenState.load($0, state.owner) }?.accountStatus ?? .revoked
             throw CoreError.accountNotActive(status: status)
         }
         let token = AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
@@ -140,10 +141,10 @@ extension EnterpriseConnect {
     }
 
     private func handleRefreshFailure(_ error: CronofyError, state: TokenState, force: Bool,
-                                      current: AccessToken?) throws -> RefreshResult {
+                                      current: AccessToken?) async throws -> RefreshResult {
         if case .invalidGrant = error {
             metrics.refresh("invalid_grant")
-            try markReauthorizationRequired(state, reason: "invalid_grant")
+            try await markReauthorizationRequired(state, reason: "invalid_grant")
             throw CoreError.accountNotActive(status: .reauthorizationRequired)
         }
         metrics.refresh(error.isTransient ? "transient" : "error")
@@ -152,7 +153,7 @@ extension EnterpriseConnect {
         let failures = state.failures + 1
         let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff, retryAfter: retryAfter)
         let next = Date().addingTimeInterval(delay.timeInterval)
-        try database.write { connection in
+        try await database.asyncWrite { connection in
             try connection.execute(
                 """
                 UPDATE \(state.table) SET refresh_failures = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
@@ -172,11 +173,11 @@ extension EnterpriseConnect {
     }
 
     /// Cronofy refused the refresh token: the authorization is gone until someone re-authorizes.
-    func markReauthorizationRequired(_ state: TokenState, reason: String) throws {
+    func markReauthorizationRequired(_ state: TokenState, reason: String) async throws {
         let now = Date()
         switch state.owner {
         case .account(let rowID):
-            try database.write { connection in
+            try await database.asyncWrite { connection in
                 try connection.execute(
                     """
                     UPDATE accounts SET status = 'reauthorization_required', access_token = NULL, refresh_token = NULL,
@@ -190,7 +191,7 @@ extension EnterpriseConnect {
             if let key = state.emailKey { cache.remove(key) }
             logger.warning("account needs reauthorization", metadata: state.owner.logMetadata(state))
         case .serviceAccount(let id):
-            try database.write { connection in
+            try await database.asyncWrite { connection in
                 try connection.execute(
                     """
                     UPDATE service_accounts SET status = 'reauthorization_required', access_token = NULL,

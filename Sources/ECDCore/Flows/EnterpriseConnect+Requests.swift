@@ -22,10 +22,10 @@ extension EnterpriseConnect {
         guard entries.count <= 1000 else {
             throw CoreError.invalid(field: "accounts", message: "at most 1000 accounts per request (got \(entries.count))")
         }
-        let serviceAccounts = try database.read { try ServiceAccountRecord.all($0) }
+        let serviceAccounts = try await database.asyncRead { try ServiceAccountRecord.all($0) }
         let validated = try validate(entries, serviceAccounts: serviceAccounts)
         let now = Date()
-        let prepared = try database.write { connection in
+        let prepared = try await database.asyncWrite { [self] connection in
             try validated.map { entry in
                 try prepareRequest(connection, email: entry.email, scope: entry.scope,
                                    serviceAccountID: entry.serviceAccountID, now: now, reason: nil)
@@ -34,7 +34,7 @@ extension EnterpriseConnect {
         for request in prepared { cache.remove(request.emailKey) }
         logger.info("delegated access requested", metadata: ["accounts": "\(prepared.count)"])
         await send(prepared)
-        return try database.read { connection in
+        return try await database.asyncRead { connection in
             try prepared.compactMap { try AccountRecord.load(connection, rowID: $0.rowID)?.model }
         }
     }

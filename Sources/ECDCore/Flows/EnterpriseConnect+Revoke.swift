@@ -8,7 +8,7 @@ import Foundation
 extension EnterpriseConnect {
     public func revokeAccount(email: String) async throws -> Account {
         let key = Email.key(email)
-        guard let record = try database.read({ try AccountRecord.load($0, emailKey: key) }) else {
+        guard let record = try await database.asyncRead({ try AccountRecord.load($0, emailKey: key) }) else {
             throw CoreError.notFound("no account \(email)")
         }
         let refreshToken = try record.refreshToken.map {
@@ -16,7 +16,7 @@ extension EnterpriseConnect {
         }
         try await revokeAtCronofy(token: refreshToken, sub: record.sub)
         let now = Date()
-        let account = try database.write { connection -> Account in
+        let account = try await database.asyncWrite { connection -> Account in
             try connection.execute(
                 """
                 UPDATE accounts SET status = 'revoked', access_token = NULL, refresh_token = NULL, key_id = NULL,
@@ -40,7 +40,7 @@ extension EnterpriseConnect {
     }
 
     public func revokeServiceAccount(id: String) async throws -> ServiceAccount {
-        guard let record = try database.read({ try ServiceAccountRecord.load($0, id: id) }) else {
+        guard let record = try await database.asyncRead({ try ServiceAccountRecord.load($0, id: id) }) else {
             throw CoreError.notFound("no service account \(id)")
         }
         let refreshToken = try record.refreshToken.map {
@@ -48,7 +48,7 @@ extension EnterpriseConnect {
         }
         try await revokeAtCronofy(token: refreshToken, sub: id)
         let now = Date()
-        let (model, emailKeys) = try database.write { connection -> (ServiceAccount, [String]) in
+        let (model, emailKeys) = try await database.asyncWrite { connection -> (ServiceAccount, [String]) in
             try connection.execute(
                 """
                 UPDATE service_accounts SET status = 'revoked', access_token = NULL, refresh_token = NULL, key_id = NULL,

@@ -18,17 +18,17 @@ extension EnterpriseConnect {
         }
         switch outcome {
         case .success:
-            markSent(batch)
+            await markSent(batch)
         case .failure(.core(.accountNotActive(let status))):
-            failBatch(batch, AccountError(error: "service_account_unavailable", errorKey: nil,
+            await failBatch(batch, AccountError(error: "service_account_unavailable", errorKey: nil,
                                           errorDescription: "the service account is \(status.rawValue)"))
         case .failure(.core(.notFound)):
-            failBatch(batch, AccountError(error: "service_account_unavailable", errorKey: nil,
+            await failBatch(batch, AccountError(error: "service_account_unavailable", errorKey: nil,
                                           errorDescription: "the service account no longer exists"))
         case .failure(.core(let error)):
-            deferBatch(batch, reason: "\(error)")
+            await deferBatch(batch, reason: "\(error)")
         case .failure(.other(let description)):
-            deferBatch(batch, reason: description)
+            await deferBatch(batch, reason: description)
         case .failure(.cronofy(let error)):
             switch error {
             case .unprocessable(let errors):
@@ -36,19 +36,19 @@ extension EnterpriseConnect {
                 let message = errors.keys.sorted().map { field in
                     "\(field): " + (errors[field] ?? []).map { $0.description ?? $0.key }.joined(separator: ", ")
                 }.joined(separator: "; ")
-                failBatch(batch, AccountError(error: "request_refused", errorKey: keys.first,
+                await failBatch(batch, AccountError(error: "request_refused", errorKey: keys.first,
                                               errorDescription: Self.clip(message)))
             case .unauthorized:
-                failBatch(batch, AccountError(error: "service_account_unauthorized", errorKey: nil,
+                await failBatch(batch, AccountError(error: "service_account_unauthorized", errorKey: nil,
                                               errorDescription: "Cronofy refused the service account's token twice"))
             case .forbidden:
-                failBatch(batch, AccountError(error: "forbidden", errorKey: nil,
+                await failBatch(batch, AccountError(error: "forbidden", errorKey: nil,
                                               errorDescription: "the service account may not grant this scope"))
             default:
                 if error.isTransient {
-                    deferBatch(batch, reason: "\(error)")
+                    await deferBatch(batch, reason: "\(error)")
                 } else {
-                    failBatch(batch, AccountError(error: "request_failed", errorKey: nil,
+                    await failBatch(batch, AccountError(error: "request_failed", errorKey: nil,
                                                   errorDescription: Self.clip("\(error)")))
                 }
             }
@@ -81,10 +81,10 @@ extension EnterpriseConnect {
         }
     }
 
-    private func markSent(_ batch: [PreparedRequest]) {
+    private func markSent(_ batch: [PreparedRequest]) async {
         let now = Date()
         do {
-            try database.write { connection in
+            try await database.asyncWrite { connection in
                 for request in batch {
                     try connection.execute(
                         """
@@ -98,11 +98,11 @@ extension EnterpriseConnect {
         }
     }
 
-    private func deferBatch(_ batch: [PreparedRequest], reason: String) {
+    private func deferBatch(_ batch: [PreparedRequest], reason: String) async {
         logger.warning("delegated access requests not sent, will retry",
                        metadata: ["accounts": "\(batch.count)", "error": "\(reason)"])
         do {
-            try database.write { connection in
+            try await database.asyncWrite { [self] connection in
                 for request in batch {
                     let failures = Int(try connection.queryOne(
                         "SELECT refresh_failures FROM accounts WHERE id = ?", [request.rowID])?
@@ -118,12 +118,12 @@ extension EnterpriseConnect {
         }
     }
 
-    func failBatch(_ batch: [PreparedRequest], _ failure: AccountError) {
+    func failBatch(_ batch: [PreparedRequest], _ failure: AccountError) async {
         let now = Date()
         logger.warning("delegated access requests failed",
                        metadata: ["accounts": "\(batch.count)", "error": "\(failure.error)"])
         do {
-            try database.write { connection in
+            try await database.asyncWrite { [self] connection in
                 for request in batch {
                     try failAccount(connection, rowID: request.rowID, requestID: request.requestID, failure, now: now)
                 }
@@ -156,7 +156,7 @@ extension EnterpriseConnect {
         let now = Date()
         let due: [PreparedRequest]
         do {
-            due = try database.write { connection in
+            due = try await database.asyncWrite { [self] connection in
                 let rows = try connection.query(
                     """
                     SELECT id, email, email_key, scope, service_account_id, request_id, state FROM accounts

@@ -18,7 +18,7 @@ extension EnterpriseConnect {
     /// `POST /v1/accounts/{email}/refresh`: a new token now, whatever the old one's validity.
     public func refresh(email: String) async throws -> AccessToken {
         let key = Email.key(email)
-        guard let state = try database.read({ try TokenState.load($0, emailKey: key) }) else {
+        guard let state = try await database.asyncRead({ try TokenState.load($0, emailKey: key) }) else {
             throw CoreError.notFound("no account \(email)")
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -30,7 +30,7 @@ extension EnterpriseConnect {
     }
 
     func loadAccountToken(emailKey: String, minValidity: Duration) async throws -> AccessToken {
-        guard let state = try database.read({ try TokenState.load($0, emailKey: emailKey) }) else {
+        guard let state = try await database.asyncRead({ try TokenState.load($0, emailKey: emailKey) }) else {
             throw CoreError.notFound("no account \(emailKey)")
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -45,7 +45,7 @@ extension EnterpriseConnect {
 
     /// A token of `owner` valid for `minValidity` if one can be had (refreshing when needed).
     func validToken(_ owner: TokenOwner, minValidity: Duration) async throws -> AccessToken {
-        guard let state = try database.read({ try TokenState.load($0, owner) }) else {
+        guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
             throw CoreError.notFound(owner.notFoundMessage)
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -77,12 +77,12 @@ extension EnterpriseConnect {
                            accountID: state.accountID, sub: state.sub, apiURL: apiURL)
     }
 
-    func flushLastUsed() {
+    func flushLastUsed() async {
         let keys = cache.takeUsedKeys()
         guard !keys.isEmpty else { return }
         let now = Date()
         do {
-            try database.write { connection in
+            try await database.asyncWrite { connection in
                 for key in keys {
                     try connection.execute("UPDATE accounts SET last_used_at = ? WHERE email_key = ?", [now, key])
                 }
