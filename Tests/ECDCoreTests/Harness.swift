@@ -119,7 +119,7 @@ final class Harness: Sendable {
                                                         clientSecret: simulatorConfiguration.clientSecret,
                                                         apiURL: simulator.baseURL, appURL: simulator.baseURL)
         cronofyConfiguration.requestTimeout = .seconds(3)
-        cronofy = CronofyClient(configuration: cronofyConfiguration, transport: CompletionHandlerTransport(), budget: RequestBudget(requestsPerMinute: 60_000),
+        cronofy = CronofyClient(configuration: cronofyConfiguration, transport: URLSessionTransport(), budget: RequestBudget(requestsPerMinute: 60_000),
                                 retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)))
         var configuration = CoreConfiguration(publicBaseURL: baseURL, clientSecret: simulatorConfiguration.clientSecret)
         configuration.sweepInterval = .milliseconds(200)
@@ -137,7 +137,7 @@ final class Harness: Sendable {
         var logger = Logger(label: "ecd.core.test") { _ in CapturingLogHandler(sink: self.logs) }
         logger.logLevel = .trace
         let core = EnterpriseConnect(configuration: configuration, database: database, keyring: keyring ?? self.keyring,
-                                     cronofy: cronofy, logger: logger, webhookTransport: CompletionHandlerTransport())
+                                     cronofy: cronofy, logger: logger, webhookTransport: URLSessionTransport())
         current.withLock { $0 = (core, database) }
         return core
     }
