@@ -4,37 +4,31 @@ import Testing
 
 @Suite("The token route's hot path", .serialized)
 struct HotPathTests {
-    @Test func cachedLookupAndBodyAreCheap() async throws {
+    /// Once a token is cached, asking for it is answered from memory: no Cronofy call, and the
+    /// reads are recorded for refresh-ahead in one batched write, not one per read. (How fast
+    /// that is belongs to the benchmarks, not to a test on a shared machine.)
+    @Test func cachedLookupsAreServedFromMemory() async throws {
         let harness = try Harness()
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "hot@example.com", scope: "read_events")])
         _ = try await harness.waitForStatus("hot@example.com", .active)
         let core = harness.core
-        let rounds = 200_000
+        let tokenCalls = harness.simulator.control.calls(.token).count
+        let rounds = 10_000
         var bytes = 0
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for _ in 0..<rounds {
-                if case .ready(let token) = core.token(email: "hot@example.com", minValidity: .seconds(60)) {
-                    bytes += token.jsonBytes().count
-                }
+        var hits = 0
+        for _ in 0..<rounds {
+            if case .ready(let token) = core.token(email: "hot@example.com", minValidity: .seconds(60)) {
+                hits += 1
+                bytes += token.jsonBytes().count
             }
         }
-        var lookups = 0
-        let lookupOnly = clock.measure {
-            for _ in 0..<rounds {
-                if case .ready = core.token(email: "hot@example.com", minValidity: .seconds(60)) { lookups += 1 }
-            }
-        }
-        print("cached token lookup alone: \(Int(lookupOnly.timeInterval * 1e9 / Double(rounds))) ns")
-        let nanoseconds = elapsed.timeInterval * 1e9 / Double(rounds)
-        print("cached token lookup + JSON body: \(Int(nanoseconds)) ns per request")
-        #expect(bytes > rounds * 100)   // every round was a cache hit
-        #expect(nanoseconds < 50_000)  // loose: debug (or TSan) build on a shared 2-core machine; release is ~1 µs
-        // Reads are recorded for refresh-ahead in one batched write, not one per read.
+        #expect(hits == rounds)
+        #expect(bytes > rounds * 100)
+        #expect(harness.simulator.control.calls(.token).count == tokenCalls)
         await harness.core.shutdown()
-        let lastUsed = try harness.database.read {
+        let lastUsed = try await harness.database.asyncRead {
             try $0.queryOne("SELECT last_used_at FROM accounts WHERE email_key = 'hot@example.com'")?.optional("last_used_at") as Date?
         }
         #expect(lastUsed != nil)
