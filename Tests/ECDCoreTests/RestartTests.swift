@@ -34,7 +34,7 @@ struct RestartTests {
         await harness.close()
         // Due now rather than after the first send's claim expires.
         let database = try Database(path: harness.databasePath)
-        try database.write { try $0.execute("UPDATE accounts SET next_attempt_at = 0") }
+        try await database.asyncWrite { try $0.execute("UPDATE accounts SET next_attempt_at = 0") }
         database.close()
         try harness.open().start()
         #expect(try await harness.waitForStatus("u@example.com", .active).status == .active)
@@ -65,7 +65,7 @@ struct RestartTests {
         await harness.close()
         // What the dead process did: marked the row, and Cronofy spent the code.
         let database = try Database(path: harness.databasePath)
-        try database.write { try $0.execute("UPDATE callback_inbox SET status = 'exchanging', attempts = 1") }
+        try await database.asyncWrite { try $0.execute("UPDATE callback_inbox SET status = 'exchanging', attempts = 1") }
         database.close()
         _ = try await harness.cronofy.exchangeCode(try #require(callback.code), redirectURI: callback.callbackURL, sendCallbackURL: true)
         try harness.open().start()
@@ -84,7 +84,7 @@ struct RestartTests {
         let before = try await harness.waitForStatus("l@example.com", .active)
         await harness.close()
         let database = try Database(path: harness.databasePath)
-        try database.write {
+        try await database.asyncWrite {
             try $0.execute("UPDATE accounts SET lease_owner = 'dead-process', lease_until = ?",
                            [Date().addingTimeInterval(0.5)])
         }
@@ -137,7 +137,7 @@ struct RestartTests {
         _ = try await harness.waitForStatus("y@example.com", .active)
         await harness.close()
         let database = try Database(path: harness.databasePath)
-        try database.write {
+        try await database.asyncWrite {
             try $0.execute("UPDATE accounts SET access_token = (SELECT access_token FROM accounts WHERE email_key = 'x@example.com') WHERE email_key = 'y@example.com'")
         }
         database.close()

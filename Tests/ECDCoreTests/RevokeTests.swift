@@ -15,8 +15,8 @@ struct RevokeTests {
         return (harness, serviceAccount)
     }
 
-    func storedSecrets(_ harness: Harness, email: String) throws -> Int {
-        try harness.database.read { connection in
+    func storedSecrets(_ harness: Harness, email: String) async throws -> Int {
+        try await harness.database.asyncRead { connection in
             let row = try connection.queryOne(
                 "SELECT (access_token IS NOT NULL) + (refresh_token IS NOT NULL) AS n FROM accounts WHERE email_key = ?", [email])
             return Int(row?.optional("n") as Int64? ?? -1)
@@ -25,11 +25,11 @@ struct RevokeTests {
 
     @Test func revokingAnAccount() async throws {
         let (harness, _) = try await setUp(["jane@example.com", "bob@example.com"])
-        #expect(try storedSecrets(harness, email: "jane@example.com") == 2)
+        #expect(try await storedSecrets(harness, email: "jane@example.com") == 2)
         let revoked = try await harness.core.revokeAccount(email: "Jane@example.com")
         #expect(revoked.status == .revoked)
         #expect(revoked.tokenExpiresAt == nil)
-        #expect(try storedSecrets(harness, email: "jane@example.com") == 0)
+        #expect(try await storedSecrets(harness, email: "jane@example.com") == 0)
         let call = try #require(harness.simulator.control.calls(.revoke).last)
         #expect(call.status == 200 && call.body.contains("token"))
         await #expect(throws: CoreError.accountNotActive(status: .revoked)) {
@@ -50,7 +50,7 @@ struct RevokeTests {
         harness.simulator.control.fail(.revoke, with: .serverError, times: 4)
         await #expect(throws: CoreError.self) { try await harness.core.revokeAccount(email: "jane@example.com") }
         #expect(try harness.core.account(email: "jane@example.com").status == .active)
-        #expect(try storedSecrets(harness, email: "jane@example.com") == 2)
+        #expect(try await storedSecrets(harness, email: "jane@example.com") == 2)
         harness.simulator.control.clearFaults()
         // Revoking by refresh token keeps failing (both client attempts): the sub still revokes.
         harness.simulator.control.fail(.revoke, with: .serverError, times: 2)
@@ -70,7 +70,7 @@ struct RevokeTests {
         #expect(revoked.status == .revoked)
         let accounts = try harness.core.accounts(status: nil, serviceAccountID: serviceAccount.id, limit: 10, after: nil).accounts
         #expect(accounts.map(\.status) == [.revoked, .revoked, .revoked])
-        for email in ["a@example.com", "b@example.com", "c@example.com"] { #expect(try storedSecrets(harness, email: email) == 0) }
+        for email in ["a@example.com", "b@example.com", "c@example.com"] { #expect(try await storedSecrets(harness, email: email) == 0) }
         let types = try harness.allEvents().suffix(4).map(\.type)
         #expect(types == [.serviceAccountRevoked, .accountRevoked, .accountRevoked, .accountRevoked])
         await #expect(throws: CoreError.self) { try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(1)) }
