@@ -4,8 +4,8 @@ import Glibc
 #endif
 @testable import ECDHTTP
 
-/// A blocking socket client for tests: sends raw bytes, reads raw responses, with a receive
-/// timeout so that a server bug fails the test instead of hanging it.
+/// A blocking socket client for tests: sends raw bytes, reads raw responses, with receive and
+/// send timeouts so that a server bug fails the test instead of hanging it.
 final class TestClient: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
@@ -26,6 +26,8 @@ final class TestClient: @unchecked Sendable {
         self.fd = fd
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        // Sends run on the calling (cooperative) thread: bounded too, should a server stop reading.
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     convenience init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
