@@ -36,7 +36,13 @@ struct AccountFlowTests {
         #expect(exchanges.count == 3)   // the service account and two accounts
         #expect(harness.simulator.control.callbacks().allSatisfy { $0.callbackURL.hasPrefix(harness.baseURL.absoluteString + "/callbacks/delegated/") })
 
-        // A fresh token straight from the cache, case-insensitively.
+        // A fresh token straight from the cache, case-insensitively. The worker caches it once its
+        // commit (which made the account visibly active) has returned: a moment later, not before.
+        // A `.pending` answer runs nothing until awaited, so polling does not fill the cache itself.
+        _ = try await harness.eventually(timeout: .seconds(10)) {
+            if case .ready = harness.core.token(email: "JANE@example.com", minValidity: .seconds(60)) { return true }
+            return false
+        }
         guard case .ready(let token) = harness.core.token(email: "JANE@example.com", minValidity: .seconds(60)) else {
             Issue.record("an authorized account's token was not cached")
             return
