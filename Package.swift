@@ -41,8 +41,12 @@ let package = Package(
         // Not shipped: the crash-test child (kill -9 during commits) and the SQLite benchmark.
         .executableTarget(name: "ECDSQLiteTool", dependencies: ["ECDSQLite"]),
 
+        // URLSession bridged to async/await with a hard deadline and deadlock-free cancellation
+        // (a Linux FoundationNetworking trap); shared by every outbound HTTP caller.
+        .target(name: "ECDURLSession"),
+
         // Cronofy API client.
-        .target(name: "ECDCronofy"),
+        .target(name: "ECDCronofy", dependencies: ["ECDURLSession"]),
 
         // The service layer.
         .target(
@@ -57,14 +61,14 @@ let package = Package(
         // The Cronofy simulator (CONTRACT §8), built on ECDHTTP.
         .target(
             name: "ECDSimulator",
-            dependencies: ["ECDHTTP", "ECDCrypto"]
+            dependencies: ["ECDHTTP", "ECDCrypto", "ECDURLSession"]
         ),
 
         // Configuration, routes, logging, metrics, lifecycle, commands.
         .target(
             name: "ECDApp",
             dependencies: [
-                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator",
+                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator", "ECDURLSession",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

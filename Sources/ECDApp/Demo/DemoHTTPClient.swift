@@ -1,3 +1,4 @@
+import ECDURLSession
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -45,7 +46,9 @@ final class DemoHTTPClient: Sendable {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        let (data, response) = try await session.data(for: request)
+        // Not `session.data(for:)`: cancelling a task that awaits it can deadlock FoundationNetworking
+        // on Linux (see SessionExchange); a demo step is cancelled when a test's time limit fires.
+        let (data, response) = try await SessionExchange.send(request, on: session, timeout: .seconds(30))
         guard let http = response as? HTTPURLResponse else {
             throw DemoError(step: "http", message: "no HTTP response from \(url.host ?? "?")")
         }

@@ -1,3 +1,4 @@
+import ECDURLSession
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

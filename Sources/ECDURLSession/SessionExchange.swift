@@ -14,7 +14,7 @@ import FoundationNetworking
 /// test runs). Here the result comes back through a completion handler into one continuation that
 /// the first of {answer, deadline, cancellation} resumes; the losers only cancel the URLSession
 /// task asynchronously, on another queue, outside any lock.
-final class SessionExchange: @unchecked Sendable {
+public final class SessionExchange: @unchecked Sendable {
     // @unchecked: every mutable property is guarded by `lock`.
     private let lock = NSLock()
     private var continuation: CheckedContinuation<(Data, URLResponse), any Error>?
@@ -24,7 +24,7 @@ final class SessionExchange: @unchecked Sendable {
 
     /// Sends `request` and returns the body and response; throws `URLError(.timedOut)` after
     /// `timeout`, `URLError(.cancelled)` when the calling task is cancelled, else URLSession's error.
-    static func send(_ request: URLRequest, on session: URLSession, timeout: Duration) async throws -> (Data, URLResponse) {
+    public static func send(_ request: URLRequest, on session: URLSession, timeout: Duration) async throws -> (Data, URLResponse) {
         let exchange = SessionExchange()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
