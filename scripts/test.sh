@@ -56,6 +56,7 @@ stage "summary"
 if [ "$failures" -gt 0 ]; then
   echo "failed: ${failed_stages[*]}"
 fi
-echo "swift tests passed: $passed_tests"
-echo "stages: $(( ${#targets[@]} + 0 )) test targets + scripts; $failures failed"
+echo "stages: ${#targets[@]} Swift test targets, then the scripts; failed stages: $failures"
+# Swift tests that passed, and stages that failed (a failed stage's own log says which tests).
+echo "$passed_tests passed, $failures failed"
 [ "$failures" = 0 ]
