@@ -1,33 +1,12 @@
+import ECDCore
 import Foundation
 
-/// A parsed JSON document, so request bodies can be checked field by field and every problem
+/// A parsed request body: ECDCore's `JSONValue`, read field by field so that every problem is
 /// reported with the path of the offending field (`accounts[2].email`), which `Decodable` models
 /// cannot do precisely.
-enum BodyJSON: Sendable, Equatable, Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([BodyJSON])
-    case object([String: BodyJSON])
+typealias BodyJSON = JSONValue
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([BodyJSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: BodyJSON].self))
-        }
-    }
-
+extension JSONValue {
     /// What a client sent instead, for messages ("expected a string, got a number").
     var kind: String {
         switch self {
