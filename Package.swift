@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
-// ecd — the Enterprise Connect daemon. Target graph: see README "Design" and
-// ../shared/design/ARCHITECTURE.md §1. ECDHTTP imports nothing of ours; ECDSimulator shares no code
-// with ECDCronofy or ECDCore, so a misreading of Cronofy's API cannot be mirrored by the simulator.
+// ecd — the Enterprise Connect daemon. Target graph: docs/design/architecture.md §1 (and README
+// "Source layout"). ECDHTTP imports nothing of ours; ECDSimulator shares no code with ECDCronofy or
+// ECDCore, so a misreading of Cronofy's API cannot be mirrored by the simulator. The one exception
+// is ECDURLSession, which both use: transport only, with no knowledge of Cronofy's API.
 import PackageDescription
 
 let package = Package(
@@ -58,7 +59,7 @@ let package = Package(
             ]
         ),
 
-        // The Cronofy simulator (CONTRACT §8), built on ECDHTTP.
+        // The Cronofy simulator (docs/design/api-contract.md §8), built on ECDHTTP.
         .target(
             name: "ECDSimulator",
             dependencies: ["ECDHTTP", "ECDCrypto", "ECDURLSession"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Daemon benchmark (ARCHITECTURE §5): the release `ecd` with a Cronofy simulator, its accounts
+# Daemon benchmark (docs/design/architecture.md §6): the release `ecd` with a Cronofy simulator, its accounts
 # connected through its own API, against nginx serving a static reply of the same size. Not a test:
 # run it by hand (about 8 minutes); it prints Markdown tables for docs/benchmarks.md "Daemon".
 #   scripts/bench-daemon.sh [duration-seconds [repetitions]]     (default 12 s, 2 repetitions)

@@ -1,5 +1,5 @@
 // Linux readiness and socket calls that SwiftGlibc does not import (epoll, eventfd, accept4).
-// No _GNU_SOURCE here: it clashes with SwiftGlibc (see PLATFORM-NOTES). The wrappers keep the
+// No _GNU_SOURCE here: it clashes with SwiftGlibc (docs/design/platform-notes.md §2). The wrappers keep the
 // packed `struct epoll_event` (x86_64) on the C side, so Swift never has to mirror its layout.
 #ifndef ECD_C_EPOLL_SHIM_H
 #define ECD_C_EPOLL_SHIM_H

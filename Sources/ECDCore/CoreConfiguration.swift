@@ -1,6 +1,6 @@
 import Foundation
 
-/// The settings of the service layer (CONTRACT §2 keys in comments).
+/// The settings of the service layer (api-contract.md §2 keys in comments).
 public struct CoreConfiguration: Sendable {
     public var publicBaseURL: URL                       // public.base_url
     public var serviceAccountScope: String              // service_account.scope

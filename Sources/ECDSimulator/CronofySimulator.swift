@@ -1,7 +1,7 @@
 import ECDHTTP
 import Foundation
 
-/// A local stand-in for Cronofy's Enterprise Connect API and authorize page (CONTRACT §8), for
+/// A local stand-in for Cronofy's Enterprise Connect API and authorize page (api-contract.md §8), for
 /// development, the demo and tests. One listener plays both the api and the app host roles:
 ///
 /// - `GET /enterprise_connect/oauth/authorize` — the admin's approval page (`?auto_approve=1`

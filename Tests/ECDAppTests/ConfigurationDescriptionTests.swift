@@ -24,7 +24,7 @@ struct ConfigurationDescriptionTests {
         #expect(text.contains("token=<redacted>&team=a"))
     }
 
-    @Test("every key of CONTRACT §2 is printed once with its effective value and origin")
+    @Test("every key of api-contract.md §2 is printed once with its effective value and origin")
     func everyKey() throws {
         let lines = try config().effectiveDescription().split(separator: "\n").filter { !$0.hasPrefix("#") }
         let keys = lines.map { String($0.split(separator: " ")[0]) }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Configuration loading")
 struct ConfigurationLoadingTests {
-    @Test("a minimal file gives every default of CONTRACT §2")
+    @Test("a minimal file gives every default of api-contract.md §2")
     func defaults() throws {
         let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON)
         #expect(config.cronofy.clientID == "cid-123")

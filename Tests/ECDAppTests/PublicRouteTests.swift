@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import ECDApp
 
-/// CONTRACT §3 over real sockets: the public listener with a simulator behind it.
+/// api-contract.md §3 over real sockets: the public listener with a simulator behind it.
 @Suite struct PublicRouteTests {
     @Test func healthz() async throws {
         try await TestDaemon.run { daemon in

@@ -2,7 +2,7 @@ import ECDCore
 import Foundation
 import Testing
 
-@Suite("Models encode exactly as CONTRACT §4/§5 print them")
+@Suite("Models encode exactly as api-contract.md §4/§5 print them")
 struct ModelCodingTests {
     let at = Date(timeIntervalSince1970: 1_795_946_400)   // 2026-11-29T10:00:00Z
 

@@ -3,7 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// The entry point `ecd`'s `@main` calls. It owns the exit-code contract of CONTRACT §7:
+/// The entry point `ecd`'s `@main` calls. It owns the exit-code contract of api-contract.md §7:
 /// 0 success, 1 a failure explained on standard error, 2 bad usage (swift-argument-parser would
 /// use 64, `EX_USAGE`, so its errors are mapped here).
 public enum ECDCommandLine {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where the internal API listens, as given to `--url`: `http://HOST:PORT[/prefix]` or `unix:PATH`.
-/// Only plain HTTP: the internal listener binds loopback or a unix socket (CONTRACT §1).
+/// Only plain HTTP: the internal listener binds loopback or a unix socket (api-contract.md §1).
 struct InternalAPIEndpoint: Sendable, Equatable {
     enum Transport: Sendable, Equatable {
         case tcp(host: String, port: Int)

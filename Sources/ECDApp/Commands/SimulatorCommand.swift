@@ -6,7 +6,7 @@ import Logging
 import Glibc
 #endif
 
-/// `ecd simulator`: a local stand-in for Cronofy (CONTRACT §8) until SIGTERM/SIGINT.
+/// `ecd simulator`: a local stand-in for Cronofy (api-contract.md §8) until SIGTERM/SIGINT.
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulator",

@@ -56,7 +56,7 @@ public final class APIKeyStore: Sendable {
         state.withValue { $0.map { String(decoding: $0.key, as: UTF8.self) } }
     }
 
-    /// The first key: also the HMAC key of webhook signatures (CONTRACT §5).
+    /// The first key: also the HMAC key of webhook signatures (api-contract.md §5).
     public var primaryKey: [UInt8]? { state.withValue { $0.first?.key } }
 
     /// Rereads ``file``. Keeps the old keys and throws when the file is unreadable or holds no key,

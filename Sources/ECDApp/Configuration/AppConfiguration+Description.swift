@@ -5,7 +5,7 @@ extension AppConfiguration {
     /// The marker printed in place of a secret.
     public static let redactedMarker = "<redacted>"
 
-    /// Every key of CONTRACT §2 with its effective value and where it came from, one per line
+    /// Every key of api-contract.md §2 with its effective value and where it came from, one per line
     /// (`cronofy.data_center = "us"  # default`), in the contract's order. With `redacted` (what
     /// `ecd check-config` prints) every secret is `<redacted>`: the client secret, each API key,
     /// each encryption key, and credentials or secret query values inside URLs.

@@ -2,7 +2,7 @@ import ECDCronofy
 import Foundation
 import Logging
 
-/// The daemon's settings, typed and validated: one field for every key of CONTRACT §2.
+/// The daemon's settings, typed and validated: one field for every key of api-contract.md §2.
 ///
 /// Build it with ``AppConfiguration/load(configPath:environment:mode:)``, which reads the JSON file
 /// and the `ECD_*` environment, resolves `_file` keys and reports every problem at once. Keys that
@@ -20,7 +20,7 @@ public struct AppConfiguration: Sendable {
     public var log: LogSettings
     /// The JSON file the settings came from, when one was read.
     public var sourceFile: String?
-    /// Where each key's effective value came from (keys of CONTRACT §2 without `_file`).
+    /// Where each key's effective value came from (keys of api-contract.md §2 without `_file`).
     public var origins: [String: ConfigurationOrigin]
 
     public init(
@@ -203,7 +203,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case json, text
 }
 
-/// Default values of CONTRACT §2 that are long enough to name.
+/// Default values of api-contract.md §2 that are long enough to name.
 public enum ConfigurationDefaults {
     public static let serviceAccountScope = "service_account/accounts/manage service_account/resources/manage"
     public static let delegatedScope =

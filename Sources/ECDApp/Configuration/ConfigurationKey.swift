@@ -1,4 +1,4 @@
-/// One dotted key of CONTRACT §2: its type, whether it is a secret, and whether a `_file` companion
+/// One dotted key of api-contract.md §2: its type, whether it is a secret, and whether a `_file` companion
 /// may supply it. The table below is the single list every part of loading and printing walks, so a
 /// key cannot be parsed but forgotten by `check-config` (or the other way round).
 struct ConfigurationKey: Sendable, Hashable {

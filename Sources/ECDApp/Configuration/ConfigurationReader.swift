@@ -92,7 +92,7 @@ struct ConfigurationReader {
     }
 }
 
-/// CONTRACT §2: URLs are https, except for loopback hosts where http is accepted for development.
+/// api-contract.md §2: URLs are https, except for loopback hosts where http is accepted for development.
 public enum URLRule {
     public struct Violation: Error, Sendable, Equatable {
         public let message: String

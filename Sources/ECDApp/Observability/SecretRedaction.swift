@@ -1,6 +1,6 @@
 import Foundation
 
-/// Removes secrets from URLs and request targets before they reach a log line (CONTRACT §6:
+/// Removes secrets from URLs and request targets before they reach a log line (api-contract.md §6:
 /// "Callback URLs and query strings that carry codes are logged without them").
 ///
 /// Values of secret query (and fragment) parameters become `<redacted>`, names stay so the log

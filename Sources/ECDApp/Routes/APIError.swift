@@ -1,6 +1,6 @@
 import ECDHTTP
 
-/// An error of the internal API, rendered in the one shape CONTRACT §4 fixes:
+/// An error of the internal API, rendered in the one shape api-contract.md §4 fixes:
 /// `{"error":{"code":…,"message":…[,"field":…]}[,route-specific top-level fields]}`.
 ///
 /// A 422 names its field twice: inside the error object (where a reader of the error looks) and

@@ -2,7 +2,7 @@ import ECDCore
 import ECDHTTP
 import Logging
 
-/// The internal listener (CONTRACT §4): the REST API the application's own services call, every
+/// The internal listener (api-contract.md §4): the REST API the application's own services call, every
 /// route but `/healthz` behind an API key. Handlers that only read a cache answer on the
 /// connection's thread; the rest (database, Cronofy) run as tasks.
 struct InternalRoutes: Sendable {
@@ -43,7 +43,7 @@ struct InternalRoutes: Sendable {
     }
 }
 
-/// `min_validity` of the token routes: seconds, default 60, at most 3600 (CONTRACT §4).
+/// `min_validity` of the token routes: seconds, default 60, at most 3600 (api-contract.md §4).
 enum TokenQuery {
     static func minValidity(_ request: HTTPRequest) throws(APIError) -> Duration {
         let query = QueryParameters(request)

@@ -2,7 +2,7 @@ import ECDCore
 import ECDHTTP
 import Logging
 
-/// The public listener (CONTRACT §3): what Cronofy and admins' browsers reach through the
+/// The public listener (api-contract.md §3): what Cronofy and admins' browsers reach through the
 /// reverse proxy. Nothing else is served here; every other path is a small 404 page.
 struct PublicRoutes: Sendable {
     let core: EnterpriseConnect

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The token object of CONTRACT §4. Never carries the refresh token.
+/// The token object of api-contract.md §4. Never carries the refresh token.
 public struct AccessToken: Sendable, Equatable {
     public var accessToken: String
     public var tokenType: String

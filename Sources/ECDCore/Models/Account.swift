@@ -1,7 +1,7 @@
 import Foundation
 
 /// `pending` → `active` | `failed`; `active` → `reauthorization_required` | `revoked`; a new
-/// request moves any status back to `pending` (CONTRACT §4).
+/// request moves any status back to `pending` (data-model.md §4).
 public enum AccountStatus: String, Sendable, Codable, CaseIterable {
     case pending
     case active
@@ -62,7 +62,7 @@ public struct AccountError: Sendable, Equatable, Codable {
     }
 }
 
-/// A user or resource mailbox reached through a service account (CONTRACT §4 "Account object").
+/// A user or resource mailbox reached through a service account (api-contract.md §4 "Account object").
 public struct Account: Sendable, Equatable, Codable {
     public var email: String
     public var serviceAccountID: String?

@@ -12,7 +12,7 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case accountRevoked = "account.revoked"
 }
 
-/// One change of status (CONTRACT §5). `data` never carries a token or a code.
+/// One change of status (api-contract.md §5). `data` never carries a token or a code.
 public struct Event: Sendable, Equatable, Codable {
     public var id: Int64
     public var type: EventType
@@ -35,7 +35,7 @@ public struct Event: Sendable, Equatable, Codable {
         case id, type, at, email, data
         case serviceAccountID = "service_account_id"
     }
-    // Synthesized encoding omits absent `service_account_id`/`email`, as CONTRACT §5 marks them optional.
+    // Synthesized encoding omits absent `service_account_id`/`email`, as api-contract.md §5 marks them optional.
 }
 
 /// A page of `GET /v1/events`; `next_after` is the id to pass as `after` next time (the last id

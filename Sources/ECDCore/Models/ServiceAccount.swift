@@ -6,7 +6,7 @@ public enum ServiceAccountStatus: String, Sendable, Codable, CaseIterable {
     case revoked
 }
 
-/// A connected Enterprise Connect service account (CONTRACT §4 "Service account object").
+/// A connected Enterprise Connect service account (api-contract.md §4 "Service account object").
 public struct ServiceAccount: Sendable, Equatable, Codable {
     public var id: String
     public var email: String?

@@ -1,6 +1,6 @@
 import ECDSQLite
 
-/// The database schema of the service layer (ARCHITECTURE §2), as ordered migrations tracked by
+/// The database schema of the service layer (docs/design/data-model.md), as ordered migrations tracked by
 /// `PRAGMA user_version`. Times are INTEGER milliseconds since 1970 UTC (ECDSQLite's `Date`
 /// binding). Secret columns are BLOBs holding `Keyring` envelopes (AES-256-GCM, key id inside);
 /// link tokens, OAuth states and cookie nonces are SHA-256 hashes; nothing secret is clear text.

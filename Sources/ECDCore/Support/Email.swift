@@ -41,7 +41,7 @@ public enum Email {
         return String(email[..<at]) + "@" + email[email.index(after: at)...].lowercased()
     }
 
-    /// The comparison key: the whole address lower-cased (CONTRACT §4: emails compare case-insensitively).
+    /// The comparison key: the whole address lower-cased (api-contract.md §4: emails compare case-insensitively).
     public static func key(_ raw: String) -> String {
         // The token route calls this per request: an address that is already a key (ASCII, no
         // upper case, no surrounding space — the usual case) is returned without allocating.

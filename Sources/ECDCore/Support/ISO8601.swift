@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// ISO 8601 UTC timestamps with whole seconds (`2026-11-29T10:00:00Z`), as CONTRACT §4 prints them.
+/// ISO 8601 UTC timestamps with whole seconds (`2026-11-29T10:00:00Z`), as api-contract.md §4 prints them.
 /// Written by hand because `ISO8601DateFormatter` is neither `Sendable` nor cheap, and the token
 /// route formats a date on every request.
 public enum ISO8601 {

@@ -1,5 +1,5 @@
 """A burst of delegated-access callbacks, `kill -9` of ecd in the middle of it, a restart, and the
-promise of CONTRACT §3: every callback ecd acknowledged ends in an `active` account."""
+promise of api-contract.md §3: every callback ecd acknowledged ends in an `active` account."""
 import time
 
 from .accounts import all_accounts, callbacks

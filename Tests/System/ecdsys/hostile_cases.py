@@ -1,5 +1,5 @@
 """The malformed and hostile requests of the system test, with the answers that are right for each
-(RFC 9112 and ARCHITECTURE §4). `ecd` is the set of acceptable outcomes at ecd's public listener,
+(RFC 9112 and security-model.md §8). `ecd` is the set of acceptable outcomes at ecd's public listener,
 `nginx` through the TLS proxy; an outcome is a status code as a string, or "close" (closed without
 an answer); "any" accepts every answer (the case then checks only that the connection closes).
 "hang" (neither an answer nor a close before the timeout) is never acceptable."""

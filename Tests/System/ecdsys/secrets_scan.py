@@ -1,4 +1,4 @@
-"""CONTRACT §6: no token, code, state, client secret, API key or encryption key in the logs, and
+"""api-contract.md §6: no token, code, state, client secret, API key or encryption key in the logs, and
 no token, code or state in clear text in the database, its WAL or a backup."""
 import base64
 import os
@@ -67,7 +67,7 @@ def check(stack, report, label, extra_db_files=(), also_text=()):
     hits = find(logs, secrets)
     report.check(f"{label}: no secret in {len(logs)} log files of ecd and nginx ({sum(counts.values())} secrets)",
                  not hits, f"found: {sorted(set(hits))}")
-    # Connect-link tokens are stored hashed (ARCHITECTURE §3); they may appear in access logs.
+    # Connect-link tokens are stored hashed (data-model.md §3); they may appear in access logs.
     db_secrets = dict(secrets, **{"connect link token": list(stack.seen_secrets["connect link token"])})
     files = database_files(stack, extra_db_files)
     hits = find(files, db_secrets)

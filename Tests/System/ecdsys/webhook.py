@@ -1,4 +1,4 @@
-"""CONTRACT §5: with `events.webhook_url` set, every event is POSTed there, signed
+"""api-contract.md §5: with `events.webhook_url` set, every event is POSTed there, signed
 `ECD-Signature: sha256=<hex HMAC-SHA256 of the body keyed by the first API key>`, retried until
 accepted, in order. The receiver refuses its first requests to make the daemon retry."""
 import hashlib
