@@ -39,6 +39,44 @@ import Testing
         }
     }
 
+    /// Slack, Teams and Outlook Safe Links fetch a link before the admin clicks it: any number of
+    /// GETs and HEADs leave it usable; only the landing page's POST spends it.
+    @Test func linkPreviewsDoNotSpendTheLink() async throws {
+        try await TestDaemon.run { daemon in
+            let path = try await daemon.connectLinkPath(body: #"{"label":"Acme <Corp>"}"#)
+            for method in ["GET", "HEAD", "GET", "HEAD", "GET"] {
+                let preview = try await daemon.publicRequest(method, path)
+                #expect(preview.status == 200, "\(method) \(preview.status)")
+                #expect(preview.header("Set-Cookie") == nil)
+                #expect(preview.header("Cache-Control") == "no-store")
+                let policy = preview.header("Content-Security-Policy") ?? ""
+                #expect(policy.contains("default-src 'none'"))
+                #expect(policy.contains("form-action 'self' http://127.0.0.1:\(daemon.simulator.baseURL.port!)"))
+            }
+            let page = try await daemon.publicRequest("GET", path)
+            #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+            #expect(page.text.contains(#"<meta name="robots" content="noindex">"#))
+            #expect(page.text.contains(#"<form method="post" action="\#(path)"><button type="submit">Continue to Cronofy</button></form>"#))
+            #expect(page.text.contains("sim_client_id"))   // the application, by client id when unnamed
+            #expect(page.text.contains("Acme &lt;Corp&gt;"))
+
+            let (authorize, cookie, response) = try await daemon.openLink(path)
+            #expect(response.status == 303)
+            #expect(authorize.path == "/enterprise_connect/oauth/authorize")
+            #expect(cookie.hasPrefix("ecd_connect_state="))
+            let callback = try await daemon.approve(authorize)
+            let landed = try await daemon.publicRequest("GET", callback, headers: [("Cookie", cookie)])
+            #expect(landed.status == 200)
+            #expect(landed.text.contains("Service account connected"))
+
+            // Spent: a look now says so, and a second POST cannot start another sign-in.
+            #expect(try await daemon.publicRequest("GET", path).status == 410)
+            let again = try await daemon.publicRequest("POST", path)
+            #expect(again.status == 410)
+            #expect(again.header("Set-Cookie") == nil)
+        }
+    }
+
     @Test func stateCookieIsSecureWhenBaseURLIsHTTPS() async throws {
         try await TestDaemon.run(baseURLScheme: "https") { daemon in
             let (_, _, response) = try await daemon.openLink(try await daemon.connectLinkPath())
@@ -56,7 +94,7 @@ import Testing
 
             let path = try await daemon.connectLinkPath()
             _ = try await daemon.openLink(path)
-            let again = try await daemon.publicRequest("GET", path)
+            let again = try await daemon.publicRequest("POST", path)
             #expect(again.status == 410)
             #expect(again.header("Set-Cookie") == nil)
         }

@@ -145,10 +145,11 @@ final class TestDaemon: Sendable {
         return path
     }
 
-    /// Opens a connect link: the 302 to the simulator, and the state cookie (`name=value`).
+    /// Uses a connect link as the landing page's button does: the `POST` that answers 303 to the
+    /// simulator, and the state cookie (`name=value`).
     func openLink(_ path: String) async throws -> (authorize: URL, cookie: String, response: RawResponse) {
-        let opened = try await publicRequest("GET", path)
-        guard opened.status == 302, let location = opened.header("Location"), let authorize = URL(string: location),
+        let opened = try await publicRequest("POST", path)
+        guard opened.status == 303, let location = opened.header("Location"), let authorize = URL(string: location),
               let cookie = opened.header("Set-Cookie")?.split(separator: ";").first else {
             throw RawHTTP.Failure(description: "open link: \(opened.status) \(opened.text)")
         }

@@ -48,7 +48,12 @@ struct ConnectFlowTests {
         #expect(link.url.hasPrefix(harness.baseURL.absoluteString + "/connect/"))
         #expect(abs(link.expiresAt.timeIntervalSinceNow - 1800) < 5)
         let token = String(link.url.split(separator: "/").last!)
-        let redirect = try harness.core.beginConnect(link: token)
+        // Any number of looks (link previews, mail scanners) leave the link usable.
+        for _ in 0..<3 {
+            let preview = try await harness.core.previewConnectLink(link: token)
+            #expect(abs(preview.expiresAt.timeIntervalSince(link.expiresAt)) < 0.01)  // stored to the millisecond
+        }
+        let redirect = try await harness.core.beginConnect(link: token)
         let query = try #require(URLComponents(url: redirect.authorizeURL, resolvingAgainstBaseURL: false)?.queryItems)
         func value(_ name: String) -> String? { query.first { $0.name == name }?.value }
         #expect(value("response_type") == "code")
@@ -56,8 +61,10 @@ struct ConnectFlowTests {
         #expect(value("scope") == harness.configuration.serviceAccountScope)
         #expect(value("delegated_scope") == harness.configuration.delegatedScope)
         #expect(value("state") != nil && value("state") != redirect.stateCookieValue)
-        #expect(throws: CoreError.linkUnusable) { try harness.core.beginConnect(link: token) }
-        #expect(throws: CoreError.linkUnusable) { try harness.core.beginConnect(link: "unknown") }
+        await #expect(throws: CoreError.linkUnusable) { try await harness.core.beginConnect(link: token) }
+        await #expect(throws: CoreError.linkUnusable) { try await harness.core.previewConnectLink(link: token) }
+        await #expect(throws: CoreError.linkUnusable) { try await harness.core.beginConnect(link: "unknown") }
+        await #expect(throws: CoreError.linkUnusable) { try await harness.core.previewConnectLink(link: "unknown") }
         await harness.stop()
     }
 
@@ -65,7 +72,9 @@ struct ConnectFlowTests {
         let harness = try Harness { $0.connectLinkLifetime = .milliseconds(50) }
         let link = try harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
         try await Task.sleep(for: .milliseconds(100))
-        #expect(throws: CoreError.linkUnusable) { try harness.core.beginConnect(link: String(link.url.split(separator: "/").last!)) }
+        let token = String(link.url.split(separator: "/").last!)
+        await #expect(throws: CoreError.linkUnusable) { try await harness.core.previewConnectLink(link: token) }
+        await #expect(throws: CoreError.linkUnusable) { try await harness.core.beginConnect(link: token) }
         await harness.stop()
     }
 

@@ -177,7 +177,7 @@ final class Harness: Sendable {
     func authorizeAtSimulator(label: String? = nil, delegatedScope: String? = nil) async throws -> (String?, String?, String) {
         let link = try core.createConnectLink(label: label, scope: nil, delegatedScope: delegatedScope)
         let token = String(link.url.split(separator: "/").last!)
-        let redirect = try core.beginConnect(link: token)
+        let redirect = try await core.beginConnect(link: token)
         lastRedirect.withLock { $0 = [:] }
         let (_, response) = try await URLSession.shared.data(from: redirect.authorizeURL)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw HarnessError.unexpected("authorize") }

@@ -57,11 +57,27 @@ def new_link(stack, label):
     return response.json()["url"]
 
 
+def open_link(stack, browser, report, link, screenshot=None):
+    """Opens a connect link as the admin does: the landing page, then its "Continue to Cronofy"
+    button (a POST; link previews only GET, so they cannot spend the link)."""
+    browser.navigate(link)
+    text = browser.evaluate("document.body.innerText") or ""
+    final = browser.documents[-1] if browser.documents else (None, None)
+    report.check("the connect link shows ecd's landing page naming the Cronofy application",
+                 final[1] == 200 and "Connect a service account" in text and stack.client_id in text,
+                 f"last document -> {final[1]}: {text[:200]!r}")
+    if screenshot:
+        browser.screenshot(screenshot)
+    clicked = browser.evaluate(CLICK % "continue to cronofy")
+    report.check("the Continue to Cronofy button is there and clicked", clicked is True, f"result {clicked!r}")
+    browser.wait_event("Page.loadEventFired")
+
+
 def approve(stack, browser, report, screenshots):
-    browser.navigate(new_link(stack, "browser-test"))
+    open_link(stack, browser, report, new_link(stack, "browser-test"), os.path.join(screenshots, "0-landing.png"))
     location = browser.evaluate("location.href") or ""
     text = browser.evaluate("document.body.innerText") or ""
-    report.check("the connect link lands on the simulator's approval page",
+    report.check("the button leads to the simulator's approval page",
                  location.startswith(stack.sim_url + "/enterprise_connect/oauth/authorize") and "Approve" in text,
                  f"at {location.split('?')[0]}: {text[:200]!r}")
     browser.screenshot(os.path.join(screenshots, "1-approval.png"))
@@ -85,7 +101,7 @@ def approve(stack, browser, report, screenshots):
 
 
 def deny(stack, browser, report, screenshots):
-    browser.navigate(new_link(stack, "browser-test-deny"))
+    open_link(stack, browser, report, new_link(stack, "browser-test-deny"))
     clicked = browser.evaluate(CLICK % "deny")
     report.check("the Deny button is there and clicked", clicked is True, f"result {clicked!r}")
     browser.wait_event("Page.loadEventFired")

@@ -46,8 +46,11 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
 
-        let publicRoutes = PublicRoutes(core: core, logger: logger, secureCookies: baseURL.scheme?.lowercased() == "https")
-            .makeTable()
+        let publicRoutes = PublicRoutes(
+            core: core, logger: logger, secureCookies: baseURL.scheme?.lowercased() == "https",
+            applicationName: configuration.cronofy.applicationName ?? configuration.cronofy.clientID,
+            cronofyOrigin: originOf(configuration.cronofy.appURL)
+        ).makeTable()
         let internalRoutes = InternalRoutes(core: core, logger: logger, apiKeys: configuration.internalListener.apiKeys,
                                             renderMetrics: ECDMetrics.render).makeTable()
 
@@ -85,4 +88,11 @@ extension ListenAddress {
         case .unix(let path): self = .unix(path: path)
         }
     }
+}
+
+/// `scheme://host[:port]` of `url`, as a CSP source expression names an origin.
+func originOf(_ url: URL) -> String {
+    guard let scheme = url.scheme, let host = url.host else { return "'none'" }
+    let bracketed = host.contains(":") ? "[\(host)]" : host
+    return url.port.map { "\(scheme)://\(bracketed):\($0)" } ?? "\(scheme)://\(bracketed)"
 }

@@ -75,7 +75,8 @@ extension AppConfiguration {
             clientID: clientID, clientSecret: clientSecret, dataCenter: dataCenter,
             apiURL: reader.url("cronofy.api_url").map(trimTrailingSlash),
             appURL: reader.url("cronofy.app_url").map(trimTrailingSlash),
-            requireCallbackSignature: reader.bool("cronofy.require_callback_signature") ?? false)
+            requireCallbackSignature: reader.bool("cronofy.require_callback_signature") ?? false,
+            applicationName: reader.string("cronofy.application_name"))
     }
 
     private static func readPublic(_ reader: inout ConfigurationReader, serve: Bool) -> PublicListenerSettings {

@@ -66,11 +66,16 @@ public struct CronofySettings: Sendable {
     /// `cronofy.app_url` when set, else the data center's app host.
     public var appURL: URL
     public var requireCallbackSignature: Bool
+    /// `cronofy.application_name`: how the connect page names the Cronofy application the admin is
+    /// about to authorize (the client id when unset; neither is secret).
+    public var applicationName: String?
 
     public init(
         clientID: String, clientSecret: String, dataCenter: DataCenter = .us,
-        apiURL: URL? = nil, appURL: URL? = nil, requireCallbackSignature: Bool = false
+        apiURL: URL? = nil, appURL: URL? = nil, requireCallbackSignature: Bool = false,
+        applicationName: String? = nil
     ) {
+        self.applicationName = applicationName
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.dataCenter = dataCenter

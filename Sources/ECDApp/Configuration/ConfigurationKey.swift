@@ -47,6 +47,7 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("cronofy.api_url", .string),
         ConfigurationKey("cronofy.app_url", .string),
         ConfigurationKey("cronofy.require_callback_signature", .bool),
+        ConfigurationKey("cronofy.application_name", .string),
         ConfigurationKey("public.listen", .string),
         ConfigurationKey("public.base_url", .string),
         ConfigurationKey("public.trusted_proxies", .stringList),

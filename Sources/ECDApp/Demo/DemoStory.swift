@@ -37,12 +37,18 @@ struct DemoStory {
         let linkToken = link.lastPathComponent
         say("   POST /v1/service-accounts/connect-links → 201, \(link.absoluteString.dropLast(linkToken.count))\(shorten(linkToken, keep: 6)) (valid until \(created["expires_at"] as? String ?? "?"), works once)")
 
-        let opened = try await http.send("GET", link)
-        guard opened.status == 302, let authorize = opened.headers["location"].flatMap(URL.init(string:)),
-              let setCookie = opened.headers["set-cookie"], let cookie = setCookie.split(separator: ";").first else {
-            throw DemoError(step: "open the connect link", message: "expected a 302 with a cookie, got \(opened.status)")
+        let landing = try await http.send("GET", link)
+        guard landing.status == 200, landing.text.contains("Continue to Cronofy") else {
+            throw DemoError(step: "open the connect link", message: "expected the landing page, got \(landing.status)")
         }
-        say("2. The admin opens it in a browser: 302 to Cronofy's Enterprise Connect page (\(authorize.host ?? "?"):\(authorize.port ?? 0)\(authorize.path)),")
+        let opened = try await http.send("POST", link)
+        guard opened.status == 303, let authorize = opened.headers["location"].flatMap(URL.init(string:)),
+              let setCookie = opened.headers["set-cookie"], let cookie = setCookie.split(separator: ";").first else {
+            throw DemoError(step: "open the connect link", message: "expected a 303 with a cookie, got \(opened.status)")
+        }
+        say("2. The admin opens it in a browser: a page naming the application, whose button (a POST; link previews")
+        say("   only GET, so they cannot use the link up) answers 303 to Cronofy's Enterprise Connect page")
+        say("   (\(authorize.host ?? "?"):\(authorize.port ?? 0)\(authorize.path)),")
         say("   with a cookie that binds this sign-in to the browser (\(setCookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))).")
 
         var approve = URLComponents(url: authorize, resolvingAgainstBaseURL: false)!

@@ -12,17 +12,28 @@ struct HTMLPage: Sendable, Equatable {
     var paragraphs: [String]
     /// Label/value rows shown as a definition list (both escaped).
     var facts: [(label: String, value: String)]
+    /// A button that `POST`s an empty form to `action` (a path of this listener); the only way a
+    /// page asks the person to act, so that a mere fetch of the page changes nothing.
+    var button: Button?
 
-    init(title: String, tone: Tone, paragraphs: [String], facts: [(label: String, value: String)] = []) {
+    struct Button: Sendable, Equatable {
+        var action: String
+        var label: String
+    }
+
+    init(title: String, tone: Tone, paragraphs: [String], facts: [(label: String, value: String)] = [],
+         button: Button? = nil) {
         self.title = title
         self.tone = tone
         self.paragraphs = paragraphs
         self.facts = facts
+        self.button = button
     }
 
     static func == (lhs: HTMLPage, rhs: HTMLPage) -> Bool {
         lhs.title == rhs.title && lhs.tone == rhs.tone && lhs.paragraphs == rhs.paragraphs
             && lhs.facts.map(\.label) == rhs.facts.map(\.label) && lhs.facts.map(\.value) == rhs.facts.map(\.value)
+            && lhs.button == rhs.button
     }
 
     var rendered: String {
@@ -48,6 +59,9 @@ struct HTMLPage: Sendable, Equatable {
             for fact in facts { html += "<dt>\(e(fact.label))</dt><dd>\(e(fact.value))</dd>\n" }
             html += "</dl>\n"
         }
+        if let button {
+            html += "<form method=\"post\" action=\"\(e(button.action))\"><button type=\"submit\">\(e(button.label))</button></form>\n"
+        }
         html += """
         </main>
         </body>
@@ -65,7 +79,9 @@ struct HTMLPage: Sendable, Equatable {
     main.success{border-top-color:#16a34a}main.failure{border-top-color:#dc2626}\
     h1{font-size:1.4rem;margin:0 0 1rem}\
     dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:1rem 0 0}\
-    dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+    dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}\
+    form{margin:1.5rem 0 0}button{font:inherit;font-weight:600;color:#fff;background:#2563eb;border:0;\
+    border-radius:6px;padding:.6rem 1.2rem;cursor:pointer}button:hover{background:#1d4ed8}
     """
 }
 

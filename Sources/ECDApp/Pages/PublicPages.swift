@@ -20,6 +20,27 @@ enum PublicPages {
         return respond(.ok, page)
     }
 
+    /// The connect link's landing page. Fetching it (a link preview, a mail scanner, the admin)
+    /// changes nothing; its button `POST`s back to the same path, which spends the link and
+    /// redirects to Cronofy, so the form may go there too (`form-action` covers the redirect).
+    static func connectLanding(application: String, label: String?, expiresAt: String, action: String,
+                               cronofyOrigin: String) -> HTTPResponse {
+        var facts: [(label: String, value: String)] = [("Cronofy application", application)]
+        if let label { facts.append(("Link label", label)) }
+        facts.append(("Link valid until", expiresAt))
+        let page = HTMLPage(
+            title: "Connect a service account",
+            tone: .neutral,
+            paragraphs: [
+                "This one-time link connects your organization's calendar service account to the Cronofy application below.",
+                "Continue to sign in as an administrator at Cronofy. The link works once: "
+                    + "if you continue and do not finish, ask for a new link.",
+            ],
+            facts: facts,
+            button: HTMLPage.Button(action: action, label: "Continue to Cronofy"))
+        return respond(.ok, page, formAction: "'self' " + cronofyOrigin)
+    }
+
     static func connectFailed(reason: String) -> HTTPResponse {
         let page = HTMLPage(
             title: "Connection failed",
@@ -65,13 +86,14 @@ enum PublicPages {
         return respond(.internalServerError, page)
     }
 
-    private static func respond(_ status: HTTPStatus, _ page: HTMLPage) -> HTTPResponse {
+    private static func respond(_ status: HTTPStatus, _ page: HTMLPage, formAction: String = "'none'") -> HTTPResponse {
         var headers = HTTPHeaders()
         // Pages may follow a URL that carried a code or state: never cache, never leak the URL.
         headers.add(name: "Cache-Control", value: "no-store")
         headers.add(name: "Referrer-Policy", value: "no-referrer")
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        headers.add(name: "Content-Security-Policy", value: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+        headers.add(name: "Content-Security-Policy",
+                    value: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action \(formAction)")
         return .html(status, page.rendered, headers: headers)
     }
 }

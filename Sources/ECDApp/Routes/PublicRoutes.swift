@@ -9,6 +9,10 @@ struct PublicRoutes: Sendable {
     let logger: Logger
     /// Whether `public.base_url` is https: the state cookie is then `Secure`.
     let secureCookies: Bool
+    /// How the connect page names the application (`cronofy.application_name`, else the client id).
+    let applicationName: String
+    /// `scheme://host[:port]` of Cronofy's app pages, where the connect page's form may redirect.
+    let cronofyOrigin: String
 
     static let stateCookieName = "ecd_connect_state"
     static let callbackPath = "/oauth/callback"
@@ -16,7 +20,11 @@ struct PublicRoutes: Sendable {
     func makeTable() -> RouteTable {
         var table = RouteTable()
         table.immediate(.get, "/healthz") { _, _ in SystemRoutes.healthy() }
-        table.deferred(.get, "/connect/{link}") { _, context in
+        // GET (and so HEAD) only shows the link; POST, the page's button, spends it.
+        table.deferred(.get, "/connect/{link}") { request, context in
+            try await showConnectLink(link: try context.parameter("link"), path: request.path)
+        }
+        table.deferred(.post, "/connect/{link}") { _, context in
             try await beginConnect(link: try context.parameter("link"))
         }
         table.deferred(.get, Self.callbackPath) { request, _ in
@@ -40,10 +48,23 @@ struct PublicRoutes: Sendable {
 
     // MARK: Handlers
 
+    private func showConnectLink(link: String, path: String) async throws -> HTTPResponse {
+        let preview: ConnectLinkPreview
+        do {
+            preview = try await core.previewConnectLink(link: link)
+        } catch CoreError.linkUnusable {
+            return PublicPages.linkUnusable()
+        }
+        return PublicPages.connectLanding(application: applicationName, label: preview.label,
+                                          expiresAt: ISO8601.string(from: preview.expiresAt), action: path,
+                                          cronofyOrigin: cronofyOrigin)
+    }
+
+    /// 303 (RFC 9110 §15.4.4): the browser follows a POST's redirect with a GET.
     private func beginConnect(link: String) async throws -> HTTPResponse {
         let redirect: ConnectRedirect
         do {
-            redirect = try core.beginConnect(link: link)
+            redirect = try await core.beginConnect(link: link)
         } catch CoreError.linkUnusable {
             return PublicPages.linkUnusable()
         }
@@ -53,7 +74,7 @@ struct PublicRoutes: Sendable {
                                                             maxAge: Int(redirect.cookieMaxAge.components.seconds)))
         headers.add(name: "Cache-Control", value: "no-store")
         headers.add(name: "Referrer-Policy", value: "no-referrer")
-        return HTTPResponse(status: .found, headers: headers)
+        return HTTPResponse(status: .seeOther, headers: headers)
     }
 
     private func completeConnect(_ request: HTTPRequest) async -> HTTPResponse {

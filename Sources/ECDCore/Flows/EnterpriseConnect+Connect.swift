@@ -33,13 +33,31 @@ extension EnterpriseConnect {
         return ConnectLink(url: configuration.connectURL(token: token), expiresAt: expiresAt)
     }
 
-    public func beginConnect(link: String) throws -> ConnectRedirect {
+    /// What a `GET` or `HEAD` of a connect link may learn without spending it. Chat apps and mail
+    /// scanners (Slack, Teams, Outlook Safe Links) fetch a link before the admin clicks it, so only
+    /// the admin's explicit `POST` (``beginConnect(link:)``) may use the link up.
+    public func previewConnectLink(link: String) async throws -> ConnectLinkPreview {
+        let now = Date()
+        let linkHash = SecretHash.of(link)
+        let preview = try await database.asyncRead { connection -> ConnectLinkPreview? in
+            guard let row = try connection.queryOne(
+                "SELECT label, expires_at, used_at FROM connect_links WHERE token_hash = ?", [linkHash]),
+                  (row.optional("used_at") as Date?) == nil,
+                  let expiresAt: Date = row.optional("expires_at"), expiresAt > now else { return nil }
+            return ConnectLinkPreview(label: row.optional("label"), expiresAt: expiresAt)
+        }
+        guard let preview else { throw CoreError.linkUnusable }
+        return preview
+    }
+
+    /// Spends the link (once, whoever asks first) and starts the OAuth round trip.
+    public func beginConnect(link: String) async throws -> ConnectRedirect {
         let now = Date()
         let state = try Self.randomToken()
         let nonce = try Self.randomToken()
         let lifetime = configuration.connectLinkLifetime
         let linkHash = SecretHash.of(link)
-        let scopes = try database.write { connection -> (String, String)? in
+        let scopes = try await database.asyncWrite { connection -> (String, String)? in
             guard let row = try connection.queryOne(
                 "SELECT label, scope, delegated_scope, expires_at, used_at FROM connect_links WHERE token_hash = ?", [linkHash]),
                   (row.optional("used_at") as Date?) == nil,

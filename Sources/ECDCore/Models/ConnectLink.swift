@@ -16,7 +16,19 @@ public struct ConnectLink: Sendable, Equatable, Codable {
     }
 }
 
-/// What `GET /connect/{link}` answers: a 302 to `authorizeURL` and a cookie holding
+/// What a look at a connect link shows before it is used: `GET /connect/{link}` answers a page
+/// with a button; the link stays unused until that button `POST`s.
+public struct ConnectLinkPreview: Sendable, Equatable {
+    public var label: String?
+    public var expiresAt: Date
+
+    public init(label: String?, expiresAt: Date) {
+        self.label = label
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What `POST /connect/{link}` answers: a 303 to `authorizeURL` and a cookie holding
 /// `stateCookieValue` (HttpOnly, SameSite=Lax), which `completeConnect` checks against the state.
 public struct ConnectRedirect: Sendable, Equatable {
     public var authorizeURL: URL

@@ -1,6 +1,7 @@
 """The service-account connect flow through nginx, as the admin's browser walks it: connect link
-→ 302 to the (simulated) Cronofy authorize page with a state cookie → approve → 302 back to
-/oauth/callback → success page naming the service account."""
+→ landing page (link previews fetch it too, and spend nothing) → its button's POST → 303 to the
+(simulated) Cronofy authorize page with a state cookie → approve → 302 back to /oauth/callback →
+success page naming the service account."""
 import urllib.parse
 
 from .http import CookieJar, follow
@@ -16,13 +17,22 @@ def create_link(stack, report, label="systest"):
     return url if ok else None
 
 
-def walk_to_callback(stack, link):
-    """GETs the link and the authorize page with auto_approve=1; stops before /oauth/callback.
+def press_continue(stack, jar, link):
+    """The landing page's "Continue to Cronofy" button: a POST of an empty form to the link."""
+    response = stack.client.request("POST", link, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
+    jar.store(link, response)
+    return response
+
+
+def walk_to_callback(stack, link, previews=0):
+    """Fetches the link `previews` times as a chat app's link preview would, POSTs its button, then
+    GETs the authorize page with auto_approve=1; stops before /oauth/callback.
     Returns (jar, responses, callback URL or None)."""
     jar = CookieJar()
     stack.seen_secrets["connect link token"].append(link.rsplit("/", 1)[-1])
-    first = follow(stack.client, jar, link, max_hops=1)
-    authorize = first[-1].header("Location") if first and first[-1].status == 302 else None
+    looks = [stack.client.request("HEAD" if look % 2 else "GET", link) for look in range(previews)]
+    first = looks + [press_continue(stack, jar, link)]
+    authorize = first[-1].header("Location") if first[-1].status == 303 else None
     if authorize:
         state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query)).get("state")
         if state:
@@ -50,12 +60,21 @@ def run(stack, report):
     link = create_link(stack, report)
     if not link:
         return None
-    jar, responses, callback = walk_to_callback(stack, link)
-    first = responses[0]
+    landing = stack.client.request("GET", link)
+    report.check("connect link GET: 200 landing page, no-store, noindex, a POST button, no cookie",
+                 landing.status == 200 and landing.header("Cache-Control") == "no-store"
+                 and 'content="noindex"' in landing.text and '<form method="post"' in landing.text
+                 and "Continue to Cronofy" in landing.text and landing.header("Set-Cookie") is None,
+                 landing.describe())
+    # Slack, Teams and Outlook Safe Links fetch links before the admin clicks them.
+    jar, responses, callback = walk_to_callback(stack, link, previews=4)
+    report.check("connect link: four link previews (GET, HEAD) first, each 200, none spends the link",
+                 [r.status for r in responses[:4]] == [200] * 4, " | ".join(r.describe(80) for r in responses[:4]))
+    first = responses[4]
     authorize = first.header("Location") or ""
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query))
-    report.check("connect link: 302 to the Enterprise Connect authorize URL with every parameter",
-                 first.status == 302 and authorize.startswith(stack.sim_url + "/enterprise_connect/oauth/authorize")
+    report.check("connect link POST (the button): 303 to the Enterprise Connect authorize URL with every parameter",
+                 first.status == 303 and authorize.startswith(stack.sim_url + "/enterprise_connect/oauth/authorize")
                  and query.get("response_type") == "code" and query.get("client_id") == stack.client_id
                  and query.get("redirect_uri") == stack.base_url + "/oauth/callback"
                  and query.get("scope") and query.get("delegated_scope") and query.get("state"),
@@ -76,8 +95,10 @@ def run(stack, report):
                  and "text/html" in (page.header("Content-Type") or ""), page.describe())
     replay = get_with(stack, jar, callback)
     report.check("oauth callback replayed (used state and code): 400 page", replay.status == 400, replay.describe())
-    again = stack.client.request("GET", link)
+    again = stack.client.request("POST", link)
     report.check("connect link used twice: 410 page", again.status == 410, again.describe())
+    look = stack.client.request("GET", link)
+    report.check("connect link looked at after use: 410 page", look.status == 410, look.describe())
     unknown = stack.client.request("GET", stack.base_url + "/connect/this-link-does-not-exist")
     report.check("unknown connect link: 410 page", unknown.status == 410, unknown.describe())
     refusals(stack, report)
@@ -104,7 +125,7 @@ def refusals(stack, report):
     link = create_link(stack, report, label="systest-denied")
     if link:
         jar = CookieJar()
-        first = follow(stack.client, jar, link, max_hops=1)[0]
+        first = press_continue(stack, jar, link)
         state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(first.header("Location") or "").query)).get("state", "")
         denied = get_with(stack, jar, stack.base_url + "/oauth/callback?" +
                           urllib.parse.urlencode({"error": "access_denied", "state": state}))
