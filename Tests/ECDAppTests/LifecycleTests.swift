@@ -94,7 +94,7 @@ import Glibc
         let created = try await RawHTTP.send(.tcp(port: internalPort), "POST", "/v1/service-accounts/connect-links",
                                              headers: [("Authorization", "Bearer \(TestDaemon.apiKey)")], body: [])
         let linkPath = try #require((created.json["url"] as? String).flatMap(URL.init(string:))?.path)
-        let opened = try await RawHTTP.send(.tcp(port: port), "GET", linkPath)
+        let opened = try await RawHTTP.send(.tcp(port: port), "POST", linkPath)
         let cookie = try #require(opened.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
         let authorize = try #require(opened.header("Location").flatMap(URLComponents.init(string:)))
         let approved = try await RawHTTP.send(.tcp(port: authorize.port!), "GET",
