@@ -87,6 +87,11 @@ extension AppConfiguration {
             if components?.query != nil || components?.fragment != nil || components?.user != nil {
                 reader.problem("public.base_url", "must not have a query, fragment or user")
                 baseURL = nil
+            } else if let path = components?.path, !path.isEmpty, path != "/" {
+                // The routes (/connect, /oauth/callback, /callbacks/delegated) and the state cookie's
+                // Path are served at the root of the host; a prefix would break both.
+                reader.problem("public.base_url", "must not have a path (found \"\(path)\"): ecd serves its routes at the root of the host")
+                baseURL = nil
             } else {
                 baseURL = trimTrailingSlash(url)
             }
