@@ -11,7 +11,15 @@ public struct CoreConfiguration: Sendable {
     public var requireCallbackSignature: Bool           // cronofy.require_callback_signature
     public var clientSecret: String                     // for Cronofy-HMAC-SHA256
     public var webhookURL: URL?                         // events.webhook_url
-    public var webhookSecret: [UInt8]                   // first internal API key
+    /// The webhook's HMAC key as it is at the moment of signing: the first internal API key, which
+    /// `SIGHUP` may replace while an event waits for delivery (a key captured at start would sign
+    /// every later delivery, retries included, with a key the receiver no longer accepts).
+    public var webhookSecretSource: @Sendable () -> [UInt8]
+    /// The current webhook key; setting it fixes the key (tests, callers without a reloadable store).
+    public var webhookSecret: [UInt8] {
+        get { webhookSecretSource() }
+        set { let fixed = newValue; webhookSecretSource = { fixed } }
+    }
     public var connectLinkLifetime: Duration = .seconds(1800)
 
     // Tuning of the background work; the defaults suit production, tests shorten them.
@@ -49,7 +57,7 @@ public struct CoreConfiguration: Sendable {
         self.requireCallbackSignature = requireCallbackSignature
         self.clientSecret = clientSecret
         self.webhookURL = webhookURL
-        self.webhookSecret = webhookSecret
+        self.webhookSecretSource = { webhookSecret }
     }
 
     /// `{base_url}/oauth/callback`: the service account flow's redirect_uri.

@@ -121,6 +121,13 @@ public final class Application: Sendable {
             logger.notice("SIGHUP ignored: the API keys are not read from internal.api_keys_file")
             return
         }
+        if let file = apiKeys.file, let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"],
+           !credentials.isEmpty, file.hasPrefix(credentials.hasSuffix("/") ? credentials : credentials + "/") {
+            // systemd copies LoadCredential= files when the unit starts and never again: this
+            // rereads that copy, so an edit of the source file takes a restart to arrive.
+            logger.warning("internal.api_keys_file is a systemd credential copied at start; SIGHUP cannot see a new key: restart the unit to rotate keys",
+                           metadata: ["file": .string(file)])
+        }
         do {
             let count = try apiKeys.reload()
             logger.notice("API keys reloaded", metadata: ["keys": .stringConvertible(count)])

@@ -40,8 +40,10 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             refreshLead: configuration.refresh.lead,
             requireCallbackSignature: configuration.cronofy.requireCallbackSignature,
             clientSecret: configuration.cronofy.clientSecret,
-            webhookURL: configuration.events.webhookURL,
-            webhookSecret: configuration.internalListener.apiKeys.primaryKey ?? [])
+            webhookURL: configuration.events.webhookURL)
+        // Read at every delivery: after a SIGHUP reload the first key of the new file signs.
+        let apiKeys = configuration.internalListener.apiKeys
+        coreConfiguration.webhookSecretSource = { apiKeys.primaryKey ?? [] }
         tuneCore(&coreConfiguration)
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)

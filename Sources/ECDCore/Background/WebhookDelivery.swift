@@ -4,7 +4,8 @@ import Foundation
 
 /// Delivers every event, in order, to `events.webhook_url`, signed with
 /// `ECD-Signature: sha256=<hex HMAC-SHA256(body, webhookSecret)>`; retried with back-off until a
-/// 2xx, the cursor persisted after each accepted event.
+/// 2xx, the cursor persisted after each accepted event. Each attempt signs with the key current at
+/// that moment, so a retry after a key rotation carries the new key's signature.
 extension EnterpriseConnect {
     func runWebhookDelivery() async {
         guard let url = configuration.webhookURL else { return }
