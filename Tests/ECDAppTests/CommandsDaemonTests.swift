@@ -169,6 +169,7 @@ final class RunningECD {
     }
 
     var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
 
     /// Sends `signal` and returns the exit status; a process still running after 30 s is killed
     /// and reported as -1, so a shutdown that hangs fails the test instead of hanging it.

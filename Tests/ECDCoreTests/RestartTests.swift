@@ -112,6 +112,8 @@ struct RestartTests {
         let report = try harness.core.rewrap()
         #expect(report.rewrapped["accounts"] == 2)
         #expect(report.rewrapped["service_accounts"] == 2)
+        #expect(report.rewrappedFromKeyIDs == ["k1": 4])
+        #expect(report.secretsByKeyID == ["k2": 4])
         #expect(try harness.core.rewrap().total == 0)
         await harness.close()
 

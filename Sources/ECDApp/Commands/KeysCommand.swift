@@ -15,8 +15,11 @@ struct KeysCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-encrypt every stored token with the first key of storage.encryption_keys.",
             discussion: """
-                Rotation: put the new key first, restart the daemon, run this, then remove the old key. \
-                Prints a JSON report: how many secrets moved per table and how many were already current.
+                Rotation: put the new key first, restart the daemon, run this, then remove the old key once \
+                secrets_by_key_id no longer names it. Works in batches of a few hundred rows, one short \
+                transaction each, so a running daemon keeps answering; an interrupted run is finished by \
+                running it again. Prints a JSON report: secrets moved per table and per previous key id, \
+                secrets already current, and secrets per key id afterwards.
                 """)
 
         @OptionGroup var config: ConfigOptions
@@ -44,7 +47,8 @@ struct KeysCommand: ParsableCommand {
             }
             let summary = RewrapSummary(
                 primaryKeyID: keyring.primaryKeyID, rewrapped: report.rewrapped, total: report.total,
-                alreadyCurrent: report.alreadyCurrent)
+                alreadyCurrent: report.alreadyCurrent, rewrappedFromKeyIDs: report.rewrappedFromKeyIDs,
+                secretsByKeyID: report.secretsByKeyID, batches: report.batches)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             StandardStreams.out(String(decoding: try encoder.encode(summary), as: UTF8.self))
@@ -56,8 +60,12 @@ struct KeysCommand: ParsableCommand {
         let rewrapped: [String: Int]
         let total: Int
         let alreadyCurrent: Int
+        let rewrappedFromKeyIDs: [String: Int]
+        let secretsByKeyID: [String: Int]
+        let batches: Int
         enum CodingKeys: String, CodingKey {
             case primaryKeyID = "primary_key_id", rewrapped, total, alreadyCurrent = "already_current"
+            case rewrappedFromKeyIDs = "rewrapped_from_key_ids", secretsByKeyID = "secrets_by_key_id", batches
         }
     }
 }

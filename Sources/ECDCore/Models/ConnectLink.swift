@@ -43,10 +43,17 @@ public struct ConnectRedirect: Sendable, Equatable {
     }
 }
 
-/// Counts of re-encrypted secrets per table, from `rewrap()`.
+/// What `rewrap()` did: re-encrypted secrets per table and per key id they were under, and how
+/// many secrets each key id holds afterwards (an old key may go once it is absent there).
 public struct RewrapReport: Sendable, Equatable, Codable {
     public var rewrapped: [String: Int]
     public var alreadyCurrent: Int
+    /// Secrets moved, by the key id they were sealed with before.
+    public var rewrappedFromKeyIDs: [String: Int] = [:]
+    /// Secrets by key id after the run, every secret column counted.
+    public var secretsByKeyID: [String: Int] = [:]
+    /// Write transactions taken (one per batch of rows, plus one closing each table).
+    public var batches: Int = 0
 
     public init(rewrapped: [String: Int], alreadyCurrent: Int) {
         self.rewrapped = rewrapped

@@ -2,53 +2,108 @@ import ECDCrypto
 import ECDSQLite
 
 /// `ecd keys rewrap`: re-seals every secret column with the keyring's primary key, so an old key
-/// can then be dropped from the keyring. Runs in one transaction: all rows move or none.
+/// can then be dropped from the keyring.
+///
+/// It works in batches of a few hundred rows, one short write transaction each, because a
+/// running daemon shares the database and waits at most its busy timeout (5 s) for the write
+/// lock: one transaction over a large table would make its callbacks and refreshes fail. Each
+/// batch reads and re-seals its rows inside its own transaction, so a row the daemon changes in
+/// between is never overwritten with a stale copy. A secret already under the primary key is left
+/// alone, so an interrupted run is finished by running it again.
 public enum SecretRewrap {
-    struct Column {
-        let table: String
+    struct Table {
+        let name: String
         let rowKey: String      // the column naming the row in the associated data
-        let column: String
+        let columns: [String]
+        let hasKeyID: Bool      // a `key_id` column naming the key of the row's tokens
     }
 
-    static let columns = [
-        Column(table: "service_accounts", rowKey: "id", column: "access_token"),
-        Column(table: "service_accounts", rowKey: "id", column: "refresh_token"),
-        Column(table: "accounts", rowKey: "id", column: "access_token"),
-        Column(table: "accounts", rowKey: "id", column: "refresh_token"),
-        Column(table: "accounts", rowKey: "id", column: "state"),
-        Column(table: "callback_inbox", rowKey: "request_id", column: "code"),
+    static let tables = [
+        Table(name: "service_accounts", rowKey: "id", columns: ["access_token", "refresh_token"], hasKeyID: true),
+        Table(name: "accounts", rowKey: "id", columns: ["access_token", "refresh_token", "state"], hasKeyID: true),
+        Table(name: "callback_inbox", rowKey: "request_id", columns: ["code"], hasKeyID: false),
     ]
 
-    public static func run(database: Database, keyring: Keyring) throws -> RewrapReport {
+    /// Rows per transaction: each holds the write lock for milliseconds.
+    public static let defaultBatchSize = 250
+
+    public static func run(database: Database, keyring: Keyring, batchSize: Int = defaultBatchSize) throws -> RewrapReport {
         let box = SecretBox(keyring: keyring)
-        return try database.write { connection in
-            var rewrapped: [String: Int] = [:]
-            var current = 0
-            for column in columns {
-                let rows = try connection.query(
-                    "SELECT \(column.rowKey) AS row_key, \(column.column) AS secret FROM \(column.table) WHERE \(column.column) IS NOT NULL")
-                for row in rows {
-                    let rowKey: String
-                    switch row["row_key"] {
-                    case .integer(let value): rowKey = String(value)
-                    case .text(let value): rowKey = value
-                    default: continue
-                    }
-                    let envelope: [UInt8] = try row.get("secret")
-                    guard let sealed = try box.rewrapped(envelope, table: column.table, row: rowKey, column: column.column) else {
-                        current += 1
-                        continue
-                    }
-                    try connection.execute(
-                        "UPDATE \(column.table) SET \(column.column) = ? WHERE \(column.rowKey) = ?", [sealed, row["row_key"]])
-                    rewrapped[column.table, default: 0] += 1
+        var report = RewrapReport(rewrapped: [:], alreadyCurrent: 0)
+        for table in tables {
+            var cursor: SQLValue?
+            while true {
+                let last = try database.write { connection in
+                    try rewrapBatch(connection, table: table, after: cursor, limit: max(1, batchSize), box: box, report: &report)
                 }
-                if column.column != "state" && column.column != "code" {
-                    try connection.execute(
-                        "UPDATE \(column.table) SET key_id = ? WHERE \(column.column) IS NOT NULL", [keyring.primaryKeyID])
+                report.batches += 1
+                guard let last else { break }
+                cursor = last
+            }
+        }
+        report.secretsByKeyID = try census(database)
+        return report
+    }
+
+    /// Re-seals the next `limit` rows holding a secret after `cursor`; returns the last row key
+    /// seen, or nil when the table has no more rows.
+    private static func rewrapBatch(_ connection: Connection, table: Table, after cursor: SQLValue?, limit: Int,
+                                    box: SecretBox, report: inout RewrapReport) throws -> SQLValue? {
+        let anySecret = table.columns.map { "\($0) IS NOT NULL" }.joined(separator: " OR ")
+        let selected = ([table.rowKey + " AS row_key"] + table.columns + (table.hasKeyID ? ["key_id"] : [])).joined(separator: ", ")
+        let rows = try connection.query(
+            "SELECT \(selected) FROM \(table.name) WHERE (\(anySecret))"
+                + (cursor == nil ? "" : " AND \(table.rowKey) > ?")
+                + " ORDER BY \(table.rowKey) LIMIT ?",
+            (cursor.map { [$0] } ?? []) + [Int64(limit)])
+        for row in rows {
+            let rowKey: String
+            switch row["row_key"] {
+            case .integer(let value): rowKey = String(value)
+            case .text(let value): rowKey = value
+            default: continue
+            }
+            var assignments: [String] = []
+            var values: [any SQLValueConvertible] = []
+            for column in table.columns {
+                guard case .blob(let envelope) = row[column] else { continue }
+                let previousKeyID = Keyring.keyID(ofEnvelope: envelope) ?? "<unreadable>"
+                guard let sealed = try box.rewrapped(envelope, table: table.name, row: rowKey, column: column) else {
+                    report.alreadyCurrent += 1
+                    continue
+                }
+                assignments.append("\(column) = ?")
+                values.append(SQLValue.blob(sealed))
+                report.rewrapped[table.name, default: 0] += 1
+                report.rewrappedFromKeyIDs[previousKeyID, default: 0] += 1
+            }
+            if table.hasKeyID, row["key_id"] != .text(box.keyring.primaryKeyID),
+               table.columns.contains(where: { column in column != "state" && row[column] != .null }) {
+                assignments.append("key_id = ?")
+                values.append(box.keyring.primaryKeyID)
+            }
+            guard !assignments.isEmpty else { continue }
+            try connection.execute(
+                "UPDATE \(table.name) SET \(assignments.joined(separator: ", ")) WHERE \(table.rowKey) = ?",
+                values + [row["row_key"]])
+        }
+        return rows.last?["row_key"]
+    }
+
+    /// Secrets per key id as stored now (read from the envelopes' headers, nothing decrypted): the
+    /// old key may be removed once it no longer appears here.
+    static func census(_ database: Database) throws -> [String: Int] {
+        try database.read { connection in
+            var counts: [String: Int] = [:]
+            for table in tables {
+                for column in table.columns {
+                    for row in try connection.query("SELECT \(column) AS secret FROM \(table.name) WHERE \(column) IS NOT NULL") {
+                        guard case .blob(let envelope) = row["secret"] else { continue }
+                        counts[Keyring.keyID(ofEnvelope: envelope) ?? "<unreadable>", default: 0] += 1
+                    }
                 }
             }
-            return RewrapReport(rewrapped: rewrapped, alreadyCurrent: current)
+            return counts
         }
     }
 }
