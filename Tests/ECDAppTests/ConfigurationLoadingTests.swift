@@ -43,7 +43,7 @@ struct ConfigurationLoadingTests {
             {
               "cronofy": {"client_id": "cid", "client_secret": "s", "data_center": "de",
                           "require_callback_signature": true},
-              "public": {"listen": "0.0.0.0:18080", "base_url": "https://ecd.example.com/prefix",
+              "public": {"listen": "0.0.0.0:18080", "base_url": "https://ecd.example.com/",
                          "trusted_proxies": ["10.0.0.0/8", "fd00::/8"]},
               "internal": {"listen": "unix:/run/ecd/internal.sock", "api_keys": ["a1", "a2"]},
               "storage": {"path": "/var/lib/ecd/ecd.sqlite",
@@ -63,7 +63,7 @@ struct ConfigurationLoadingTests {
         #expect(config.cronofy.appURL == DataCenter.de.appURL)
         #expect(config.cronofy.requireCallbackSignature)
         #expect(config.publicListener.listen == .tcp(host: "0.0.0.0", port: 18080))
-        #expect(config.publicListener.baseURL?.absoluteString == "https://ecd.example.com/prefix")
+        #expect(config.publicListener.baseURL?.absoluteString == "https://ecd.example.com")
         #expect(config.publicListener.trustedProxies.contains(address: "10.1.2.3"))
         #expect(config.publicListener.trustedProxies.contains(address: "fd12::1"))
         #expect(!config.publicListener.trustedProxies.contains(address: "127.0.0.1"))

@@ -1,5 +1,6 @@
 import ECDCrypto
 import ECDSQLite
+import Foundation
 
 /// `ecd keys rewrap`: re-seals every secret column with the keyring's primary key, so an old key
 /// can then be dropped from the keyring.
@@ -10,6 +11,11 @@ import ECDSQLite
 /// batch reads and re-seals its rows inside its own transaction, so a row the daemon changes in
 /// between is never overwritten with a stale copy. A secret already under the primary key is left
 /// alone, so an interrupted run is finished by running it again.
+///
+/// Short transactions alone are not enough: SQLite's lock is not fair, and a waiting writer only
+/// polls (every 100 ms at most), so back-to-back batches could starve the daemon for its whole
+/// busy timeout. After each full batch the rewrap pauses as long as the batch took, 50 ms at
+/// least: the write lock is free at least half the time, and every poll has that chance.
 public enum SecretRewrap {
     struct Table {
         let name: String
@@ -26,29 +32,39 @@ public enum SecretRewrap {
 
     /// Rows per transaction: each holds the write lock for milliseconds.
     public static let defaultBatchSize = 250
+    /// The shortest pause after a full batch.
+    public static let minimumPause: Duration = .milliseconds(50)
 
-    public static func run(database: Database, keyring: Keyring, batchSize: Int = defaultBatchSize) throws -> RewrapReport {
+    public static func run(database: Database, keyring: Keyring, batchSize: Int = defaultBatchSize,
+                           minimumPause: Duration = minimumPause) throws -> RewrapReport {
         let box = SecretBox(keyring: keyring)
+        let limit = max(1, batchSize)
         var report = RewrapReport(rewrapped: [:], alreadyCurrent: 0)
+        let clock = ContinuousClock()
         for table in tables {
             var cursor: SQLValue?
             while true {
-                let last = try database.write { connection in
-                    try rewrapBatch(connection, table: table, after: cursor, limit: max(1, batchSize), box: box, report: &report)
+                let started = clock.now
+                let batch = try database.write { connection in
+                    try rewrapBatch(connection, table: table, after: cursor, limit: limit, box: box, report: &report)
                 }
                 report.batches += 1
-                guard let last else { break }
+                guard let last = batch.last else { break }
                 cursor = last
+                // A short batch was the table's last: no one to make room for.
+                guard batch.rows == limit else { continue }
+                let pause = max(minimumPause, clock.now - started)
+                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
             }
         }
         report.secretsByKeyID = try census(database)
         return report
     }
 
-    /// Re-seals the next `limit` rows holding a secret after `cursor`; returns the last row key
-    /// seen, or nil when the table has no more rows.
+    /// Re-seals the next `limit` rows holding a secret after `cursor`; returns how many rows it
+    /// read and the last row key (nil when the table has no more rows).
     private static func rewrapBatch(_ connection: Connection, table: Table, after cursor: SQLValue?, limit: Int,
-                                    box: SecretBox, report: inout RewrapReport) throws -> SQLValue? {
+                                    box: SecretBox, report: inout RewrapReport) throws -> (rows: Int, last: SQLValue?) {
         let anySecret = table.columns.map { "\($0) IS NOT NULL" }.joined(separator: " OR ")
         let selected = ([table.rowKey + " AS row_key"] + table.columns + (table.hasKeyID ? ["key_id"] : [])).joined(separator: ", ")
         let rows = try connection.query(
@@ -87,7 +103,7 @@ public enum SecretRewrap {
                 "UPDATE \(table.name) SET \(assignments.joined(separator: ", ")) WHERE \(table.rowKey) = ?",
                 values + [row["row_key"]])
         }
-        return rows.last?["row_key"]
+        return (rows.count, rows.last?["row_key"])
     }
 
     /// Secrets per key id as stored now (read from the envelopes' headers, nothing decrypted): the
