@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "ECDAppTests",
             dependencies: [
-                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator",
+                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -1,3 +1,4 @@
+import ECDSQLite
 import Foundation
 import Testing
 
@@ -63,16 +64,42 @@ struct CommandsStorageTests {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let environment = DaemonEnvironment.make(folder)
+        let source = try #require(environment["ECD_STORAGE_PATH"])
         let target = folder.url.appendingPathComponent("copy.sqlite").path
         let missing = try await ECDBinary.run(["backup", "--to", target], environment: environment)
         #expect(missing.code == 1)
         #expect(missing.stderr.contains("no database at"))
         #expect(try await ECDBinary.run(["migrate"], environment: environment).code == 0)
+
+        // A live writer holds the database open while the copy is taken, so its last commits sit
+        // in the WAL file only: a copy of the main file alone would miss them.
+        let live = try Database(path: source)
+        defer { live.close() }
+        let rows = (0..<300).map { "row-\($0)-\(UUID().uuidString)" }
+        try live.write { connection in
+            try connection.execute("CREATE TABLE backup_probe (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+            for row in rows { try connection.execute("INSERT INTO backup_probe (value) VALUES (?)", [row]) }
+        }
+        #expect((try FileManager.default.attributesOfItem(atPath: source + "-wal")[.size] as? Int ?? 0) > 0)
+
         let result = try await ECDBinary.run(["backup", "--to", target], environment: environment)
         #expect(result.code == 0, "\(result.stderr)")
-        #expect(FileManager.default.fileExists(atPath: target))
+        #expect((try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int) == 0o600)
+        let copy = try Database(path: target)
+        defer { copy.close() }
+        #expect(try copy.integrityCheck() == ["ok"])
+        #expect(try copy.userVersion == (try live.userVersion))
+        #expect(try copy.userVersion > 0)
+        let tables = { (database: Database) throws -> [String] in
+            try database.read { try $0.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").compactMap { $0.optional("name") as String? } }
+        }
+        #expect(try tables(copy) == (try tables(live)))
+        #expect(try tables(copy).contains("accounts"))
+        let copied = try copy.read { try $0.query("SELECT value FROM backup_probe ORDER BY id").compactMap { $0.optional("value") as String? } }
+        #expect(copied == rows)
+
         #expect(try await ECDBinary.run(["backup"], environment: environment).code == 2)
-        let itself = try await ECDBinary.run(["backup", "--to", environment["ECD_STORAGE_PATH"]!], environment: environment)
+        let itself = try await ECDBinary.run(["backup", "--to", source], environment: environment)
         #expect(itself.code == 1)
     }
 

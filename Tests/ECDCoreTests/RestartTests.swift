@@ -81,17 +81,25 @@ struct RestartTests {
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "l@example.com", scope: "read_events")])
-        let before = try await harness.waitForStatus("l@example.com", .active)
+        _ = try await harness.waitForStatus("l@example.com", .active)
+        let old = try await harness.core.token(email: "l@example.com", minValidity: .seconds(60)).value()
         await harness.close()
+        // A process died holding the lease: nobody may refresh before it runs out, and then
+        // this process must take over and really refresh (not hand back the old token).
+        let leaseUntil = Date().addingTimeInterval(0.5)
         let database = try Database(path: harness.databasePath)
         try await database.asyncWrite {
-            try $0.execute("UPDATE accounts SET lease_owner = 'dead-process', lease_until = ?",
-                           [Date().addingTimeInterval(0.5)])
+            try $0.execute("UPDATE accounts SET lease_owner = 'dead-process', lease_until = ?", [leaseUntil])
         }
         database.close()
+        let refreshes = harness.simulator.control.calls(.token).filter { $0.body.contains("refresh_token") }.count
         try harness.open()
         let token = try await harness.core.refresh(email: "l@example.com")
-        #expect(token.expiresAt >= before.tokenExpiresAt ?? .distantFuture)
+        #expect(Date() >= leaseUntil)
+        #expect(token.accessToken != old.accessToken)
+        #expect(harness.simulator.control.calls(.token).filter { $0.body.contains("refresh_token") }.count == refreshes + 1)
+        let stored = try await harness.core.token(email: "l@example.com", minValidity: .seconds(60)).value()
+        #expect(stored.accessToken == token.accessToken)
         await harness.stop()
     }
 

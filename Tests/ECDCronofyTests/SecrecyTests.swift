@@ -24,11 +24,20 @@ import Testing
         ]
     }
 
+    /// What running one call against each scripted reply gave: the texts of every error, how
+    /// many replies ended in a `CronofyError`, and how many requests reached the transport.
+    struct Collected {
+        var texts: [String] = []
+        var errors = 0
+        var requests = 0
+    }
+
     private static func collect(_ body: @escaping @Sendable (CronofyClient) async throws -> Void,
-                                replies: [RecordingTransport.Reply]) async -> [String] {
-        var descriptions: [String] = []
+                                replies: [RecordingTransport.Reply]) async -> Collected {
+        var collected = Collected()
         for reply in replies {
-            let client = Fixture.client(RecordingTransport([reply]), policy: RetryPolicy(maxAttempts: 1))
+            let transport = RecordingTransport([reply])
+            let client = Fixture.client(transport, policy: RetryPolicy(maxAttempts: 1))
             do {
                 try await body(client)
             } catch {
@@ -36,46 +45,68 @@ import Testing
                     Issue.record("not a CronofyError: \(type(of: error))")
                     continue
                 }
-                descriptions.append(error.description)
-                descriptions.append(String(describing: error))
-                descriptions.append(String(reflecting: error))
-                descriptions.append("\(error.localizedDescription)")
+                collected.errors += 1
+                collected.texts.append(error.description)
+                collected.texts.append(String(describing: error))
+                collected.texts.append(String(reflecting: error))
+                collected.texts.append("\(error.localizedDescription)")
             }
+            collected.requests += transport.requests.count
         }
-        return descriptions
+        return collected
     }
 
+    /// Every reply of `echo` is an error for these calls: the three 200s carry bodies that do not
+    /// decode as their answer.
     @Test func exchangeCodeErrorsNeverRevealCodeOrSecret() async {
-        let texts = await Self.collect({ _ = try await $0.exchangeCode(Self.code, redirectURI: "https://r") }, replies: Self.echo(Self.code))
-        #expect(texts.count >= 30)
-        for text in texts {
+        let replies = Self.echo(Self.code)
+        let collected = await Self.collect({ _ = try await $0.exchangeCode(Self.code, redirectURI: "https://r") }, replies: replies)
+        #expect(collected.requests == replies.count)
+        #expect(collected.errors == replies.count)
+        #expect(collected.texts.count == 4 * replies.count)
+        for text in collected.texts {
             #expect(!text.contains(Self.code), "leaked code: \(text)")
             #expect(!text.contains(Fixture.clientSecret), "leaked secret: \(text)")
         }
     }
 
     @Test func refreshErrorsNeverRevealTokenOrSecret() async {
-        let texts = await Self.collect({ _ = try await $0.refresh(refreshToken: Self.refreshToken) }, replies: Self.echo(Self.refreshToken))
-        for text in texts {
+        let replies = Self.echo(Self.refreshToken)
+        let collected = await Self.collect({ _ = try await $0.refresh(refreshToken: Self.refreshToken) }, replies: replies)
+        #expect(collected.requests == replies.count)
+        #expect(collected.errors == replies.count)
+        #expect(collected.texts.count == 4 * replies.count)
+        for text in collected.texts {
             #expect(!text.contains(Self.refreshToken), "leaked token: \(text)")
             #expect(!text.contains(Fixture.clientSecret), "leaked secret: \(text)")
         }
     }
 
+    /// Each bearer call with the number of `echo`'s replies that must end in an error for it.
+    /// Some 200s are answers there: revoke and the authorization request ignore any 2xx body, and
+    /// a JSON object without a `resources` list is an empty list of resources.
     @Test func bearerCallErrorsNeverRevealTheAccessToken() async {
-        let calls: [@Sendable (CronofyClient) async throws -> Void] = [
-            { _ = try await $0.userInfo(accessToken: Self.accessToken) },
-            { _ = try await $0.resources(accessToken: Self.accessToken) },
-            { try await $0.revoke(token: Self.accessToken) },
-            { try await $0.authorizeWithServiceAccount(
+        let calls: [(name: String, errors: Int, call: @Sendable (CronofyClient) async throws -> Void)] = [
+            ("userinfo", 10, { _ = try await $0.userInfo(accessToken: Self.accessToken) }),
+            ("resources", 8, { _ = try await $0.resources(accessToken: Self.accessToken) }),
+            ("revoke", 7, { try await $0.revoke(token: Self.accessToken) }),
+            ("authorize", 7, { try await $0.authorizeWithServiceAccount(
                 accessToken: Self.accessToken,
-                requests: [DelegatedAccessRequest(email: "e@x", callbackURL: "https://c", scope: "s", state: "x")]) },
+                requests: [DelegatedAccessRequest(email: "e@x", callbackURL: "https://c", scope: "s", state: "x")]) }),
         ]
-        for call in calls {
-            for text in await Self.collect(call, replies: Self.echo(Self.accessToken)) {
-                #expect(!text.contains(Self.accessToken), "leaked token: \(text)")
-                #expect(!text.contains(Fixture.clientSecret), "leaked secret: \(text)")
+        let replies = Self.echo(Self.accessToken)
+        var requests = 0
+        for (name, errors, call) in calls {
+            let collected = await Self.collect(call, replies: replies)
+            #expect(collected.requests == replies.count, "\(name)")
+            #expect(collected.errors == errors, "\(name)")
+            #expect(collected.texts.count == 4 * errors, "\(name)")
+            for text in collected.texts {
+                #expect(!text.contains(Self.accessToken), "\(name) leaked token: \(text)")
+                #expect(!text.contains(Fixture.clientSecret), "\(name) leaked secret: \(text)")
             }
+            requests += collected.requests
         }
+        #expect(requests == calls.count * replies.count)
     }
 }

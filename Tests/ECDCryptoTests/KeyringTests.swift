@@ -90,10 +90,13 @@ struct KeyringTests {
             #expect(text.contains("k2025"))
             #expect(!text.contains("34"))   // 0x22 as a decimal element
         }
-        do {
-            _ = try Keyring(keys: [Keyring.Key(id: "bad", bytes: [UInt8](repeating: 0x22, count: 31))])
-        } catch {
-            #expect(!"\(error)".contains("34"))
+        // A key of the wrong length must be refused, and the refusal must not show its bytes
+        // either (no error at all is a failure here, not a silent pass).
+        let error = #expect(throws: CryptoError.self) {
+            try Keyring(keys: [Keyring.Key(id: "bad", bytes: [UInt8](repeating: 0x22, count: 31))])
         }
+        let text = try #require(error.map { "\($0)" })
+        #expect(text.contains("bad"))
+        #expect(!text.contains("34"))
     }
 }

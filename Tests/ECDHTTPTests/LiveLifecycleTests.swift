@@ -4,42 +4,80 @@ import Testing
 
 @Suite("Live server: start and stop")
 struct LiveLifecycleTests {
+    /// The test router plus `GET /held`, whose handler signals `started` once it runs and then
+    /// waits for `release` (so a request can be held in flight for exactly as long as a test
+    /// needs), signalling `finished` when it answers.
+    struct HeldRequest {
+        let started = TestSignal()
+        let release = TestSignal()
+        let finished = TestSignal()
+
+        var router: Router {
+            var router = testRouter()
+            let started = self.started, release = self.release, finished = self.finished
+            router.getAsync("/held") { _, _ in
+                started.fire()
+                _ = await release.wait(timeout: .seconds(30))
+                finished.fire()
+                return .text(.ok, "held")
+            }
+            return router
+        }
+    }
+
     @Test func gracefulShutdownFinishesInFlightAndClosesIdle() async throws {
-        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
+        let held = HeldRequest()
+        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: held.router)
         try server.start()
         let port = server.port
         let idle = try TestClient(port: port)
         idle.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         _ = try await idle.readResponse()
         let busy = try TestClient(port: port)
-        busy.send("GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(50))
+        busy.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(await held.started.wait())   // in flight: its handler is running
 
-        // A deadline far above the in-flight request's 300 ms: shutdown must end when that
-        // request is done, not at the deadline (the bound leaves room for a loaded machine).
         let start = ContinuousClock.now
-        async let stopped: Void = server.shutdown(deadline: .seconds(10))
+        let stopped = TestSignal()
+        let stopping = Task {
+            await server.shutdown(deadline: .seconds(10))
+            stopped.fire()
+        }
         #expect(await idle.isClosedByPeer())
+        // The idle connection is gone, the busy one is not answered yet: shutdown waits for it.
+        #expect(!stopped.hasFired)
+        #expect(!held.finished.hasFired)
+        held.release.fire()
         let response = try await busy.readResponse()
-        #expect(response.text == "slow 300")
+        #expect(response.text == "held")
         #expect(response.header("Connection") == "close")
-        await stopped
+        await stopping.value
+        // It ended when that request was done, far before the 10 s deadline (the bound leaves
+        // room for a loaded machine).
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(server.connectionCount == 0)
         #expect(throws: TestClient.Failure.self) { try TestClient(port: port) }
     }
 
     @Test func shutdownDeadlineCutsSlowRequests() async throws {
-        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
+        let held = HeldRequest()
+        defer { held.release.fire() }
+        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: held.router)
         try server.start()
         let busy = try TestClient(port: server.port)
-        busy.send("GET /slow?ms=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(50))
+        busy.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(await held.started.wait())
+        let deadline: Duration = .milliseconds(300)
         let start = ContinuousClock.now
-        await server.shutdown(deadline: .milliseconds(200))
-        // Cut at the deadline, not after the request's 5 s (generous for a loaded machine).
-        #expect(ContinuousClock.now - start < .seconds(3))
+        await server.shutdown(deadline: deadline)
+        let took = ContinuousClock.now - start
+        // Shutdown waited for the in-flight request until the deadline (not less), then cut it
+        // while its handler was still running (not after it finished; generous for a loaded machine).
+        #expect(took >= deadline)
+        #expect(took < .seconds(5))
+        #expect(!held.finished.hasFired)
         #expect(server.connectionCount == 0)
+        // The client got no answer at all: its connection was closed under it.
         #expect(await busy.isClosedByPeer())
     }
 

@@ -32,9 +32,13 @@ struct LiveLimitTests {
         var limits = HTTPLimits()
         limits.maxConnections = 2
         let refusals = Mutex(0)
+        let refusalLogged = TestSignal()
         try await withServer(limits: limits, configure: { configuration in
             configuration.onResponse = { request, response, _, _ in
-                if request == nil && response.status.code == 503 { refusals.withLock { $0 += 1 } }
+                if request == nil && response.status.code == 503 {
+                    refusals.withLock { $0 += 1 }
+                    refusalLogged.fire()
+                }
             }
         }) { server in
             let a = try TestClient(port: server.port)
@@ -50,6 +54,8 @@ struct LiveLimitTests {
             #expect(refused.header("Connection") == "close")
             #expect(refused.text.contains("too_many_connections"))
             #expect(await c.isClosedByPeer())
+            // The hook runs after the 503 is sent (the client may read it first): wait for it.
+            #expect(await refusalLogged.wait())
             #expect(refusals.withLock { $0 } == 1)
             // Once one leaves, a new client is served again.
             shutdown(a.fd, Int32(SHUT_RDWR))

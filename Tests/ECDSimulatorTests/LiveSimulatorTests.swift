@@ -78,7 +78,8 @@ struct LiveSimulatorTests {
     }
 
     @Test func callbacksAreRetriedUntilTheReceiverComesUp() async throws {
-        let live = try LiveSimulator()
+        // Ten attempts 50 ms apart, doubling: about 25 s in which the receiver may come up.
+        let live = try LiveSimulator { $0.callbackMaxAttempts = 10 }
         // Find a free port, then leave it closed for the first attempts.
         let probe = try CallbackReceiver()
         let port = probe.port
@@ -91,11 +92,13 @@ struct LiveSimulatorTests {
             """, bearer: service["access_token"] as? String)
         #expect(accepted.status == 202)
 
-        // Wait until at least one attempt failed, then bring the receiver up, answering 503 once.
-        let deadline = ContinuousClock.now + .seconds(5)
-        while (live.simulator.control.callbacks().first?.attempts.count ?? 0) < 1 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
+        // Wait until at least one attempt failed (the test cannot go on without it), then bring
+        // the receiver up, answering 503 once.
+        let failedOnce = await eventually(timeout: .seconds(10)) {
+            (live.simulator.control.callbacks().first?.attempts.count ?? 0) >= 1
         }
+        try #require(failedOnce, "no delivery attempt within 10 s")
+        #expect(live.simulator.control.callbacks().first?.delivered == false)
         let receiver = try CallbackReceiver(port: port)
         receiver.answer([503])
         let callbacks = await live.simulator.control.waitForCallbacks(count: 1, timeout: .seconds(15))

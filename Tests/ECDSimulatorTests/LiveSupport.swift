@@ -112,13 +112,25 @@ final class CallbackReceiver: @unchecked Sendable {
         }
     }
 
+    /// The requests so far, once there are at least `count` (fewer when `timeout` passed first,
+    /// so the caller's check on them fails).
     func waitForRequests(_ count: Int, timeout: Duration = .seconds(10)) async -> [Received] {
-        let deadline = ContinuousClock.now + timeout
-        while requests.count < count && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        _ = await eventually(timeout: timeout) { requests.count >= count }
         return requests
     }
 
     private final class Box: @unchecked Sendable {
         weak var receiver: CallbackReceiver?
     }
+}
+
+/// Polls `condition` every 10 ms until it holds; false when `timeout` passed first, which the
+/// caller must check (a wait whose timeout is ignored lets a test go on from a state it never reached).
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return true
 }
