@@ -2,6 +2,8 @@
 /// These are test instruments: they carry raw tokens, codes and bodies on purpose (a test greps
 /// logs and database files for them, or checks that a `redirect_uri` equals a callback URL).
 
+import Foundation
+
 /// Every secret the simulator has handed out, in issue order.
 public struct SimulatorIssued: Sendable, Equatable {
     public var accessTokens: [String]
@@ -22,6 +24,9 @@ public struct SimulatorCall: Sendable {
     /// The `Authorization` header, if any.
     public var authorization: String?
     public var status: Int
+    /// When the whole request had arrived (wall clock), so a test can count how many calls
+    /// reached "Cronofy" in a window of time, e.g. to check the daemon's request budget.
+    public var receivedAt: Date
 }
 
 /// One delegated-access callback: what was (or will be) POSTed, and each delivery attempt.

@@ -1,4 +1,5 @@
 import ECDHTTP
+import Foundation
 
 /// The control endpoint: `/_simulator/...`, JSON in and out, test-only (no authentication; it
 /// returns raw tokens, codes and request bodies). Each route mirrors a `SimulatorControl` method.
@@ -7,7 +8,7 @@ import ECDHTTP
 /// |---|---|---|
 /// | `GET /_simulator/issued` | | `{"access_tokens":[…],"refresh_tokens":[…],"codes":[…]}` |
 /// | `GET /_simulator/callbacks` | | `{"callbacks":[{"email","callback_url","state","body","code","error","signature","attempts":[{"status"}],"delivered","dropped","finished"}]}` |
-/// | `GET /_simulator/calls?endpoint=token` | | `{"calls":[{"endpoint","method","target","body","authorization","status"}]}` |
+/// | `GET /_simulator/calls?endpoint=token` | | `{"calls":[{"endpoint","method","target","body","authorization","status","received_at"}]}` |
 /// | `GET /_simulator/faults` | | `{"faults":[{"endpoint","fault","count"}]}` |
 /// | `POST /_simulator/faults` | `{"endpoint","fault":"500"\|"429"\|"429@S"\|"slow@MS","count"?}` | queue a fault |
 /// | `DELETE /_simulator/faults` | | clear faults |
@@ -147,6 +148,13 @@ struct SimulatorControlRoutes: Sendable {
         ])
     }
 
+    /// RFC 3339 in UTC with milliseconds (`2026-01-31T12:00:00.123Z`).
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
     static func json(_ call: SimulatorCall) -> SimJSON {
         .object([
             ("endpoint", .string(call.endpoint.rawValue)),
@@ -155,6 +163,7 @@ struct SimulatorControlRoutes: Sendable {
             ("body", .string(call.body)),
             ("authorization", .optional(call.authorization)),
             ("status", .int(call.status)),
+            ("received_at", .string(Self.timestamp(call.receivedAt))),
         ])
     }
 

@@ -1,4 +1,5 @@
 import ECDHTTP
+import Foundation
 
 /// Wraps every API endpoint: applies an injected fault if one is pending for it, then records
 /// the call (target, raw body, `Authorization`, status) for the control API. Control requests
@@ -8,6 +9,7 @@ struct SimulatorInstrumentation: HTTPMiddleware {
 
     func handle(_ request: HTTPRequest, context: RequestContext, next: HTTPHandler) throws -> HTTPResult {
         guard let endpoint = SimulatorEndpoint.of(path: request.path) else { return try next(request, context) }
+        let receivedAt = Date()
         let fault = store.withSettings { $0.takeFault(for: endpoint) }
         let result: HTTPResult
         switch fault {
@@ -35,7 +37,8 @@ struct SimulatorInstrumentation: HTTPMiddleware {
         let store = self.store
         let call = SimulatorCall(
             endpoint: endpoint, method: request.method.rawValue, target: request.target,
-            body: RequestBody.logText(request.body), authorization: request.headers["Authorization"], status: 0)
+            body: RequestBody.logText(request.body), authorization: request.headers["Authorization"], status: 0,
+            receivedAt: receivedAt)
         return result.map { response in
             var recorded = call
             recorded.status = response.status.code
