@@ -120,6 +120,13 @@ struct FaultTests {
         #expect((list[0]["attempts"] as? [[String: Any]])?.first?["status"] as? Int == 200)
         let calls = try json(await sim.get("/_simulator/calls?endpoint=authorizations"))
         #expect((calls["calls"] as? [[String: Any]])?.count == 4)
+        // Each call says when it arrived (RFC 3339 with milliseconds), in arrival order.
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let arrivals = ((calls["calls"] as? [[String: Any]]) ?? []).compactMap { ($0["received_at"] as? String).flatMap(parser.date(from:)) }
+        #expect(arrivals.count == 4)
+        #expect(arrivals == arrivals.sorted())
+        #expect(arrivals.allSatisfy { abs($0.timeIntervalSinceNow) < 120 })
         #expect(await sim.get("/_simulator/calls?endpoint=bogus").status.code == 400)
 
         let revoked = try json(await sim.postJSON("/_simulator/revoke", "{\"refresh_token\":\"\(tokens["refresh_token"] as! String)\"}"))
