@@ -134,11 +134,25 @@ final class TestDaemon: Sendable {
         try await RawHTTP.send(.tcp(port: publicPort), method, target, headers: headers, body: body)
     }
 
-    // MARK: Flows
+    func internalAPI(_ method: String, _ target: String, json: String?) async throws -> RawResponse {
+        try await api(method, target, json: json)
+    }
+}
 
+/// What the flow helpers need of a daemon, in-process (`TestDaemon`) or a child `ecd serve`
+/// (`ServeProcess`): its internal API with a valid key, and its public listener.
+protocol DaemonClient: Sendable {
+    func internalAPI(_ method: String, _ target: String, json: String?) async throws -> RawResponse
+    func publicRequest(_ method: String, _ target: String, headers: [(String, String)], body: [UInt8]?) async throws -> RawResponse
+}
+
+extension TestDaemon: DaemonClient {}
+
+/// The flows every daemon test needs: connect a service account, request accounts and wait.
+extension DaemonClient {
     /// A connect link's path (`/connect/…`).
     func connectLinkPath(body: String = "{}") async throws -> String {
-        let created = try await api("POST", "/v1/service-accounts/connect-links", json: body)
+        let created = try await internalAPI("POST", "/v1/service-accounts/connect-links", json: body)
         guard created.status == 201, let url = created.json["url"] as? String, let path = URL(string: url)?.path else {
             throw RawHTTP.Failure(description: "connect link: \(created.status) \(created.text)")
         }
@@ -148,7 +162,7 @@ final class TestDaemon: Sendable {
     /// Uses a connect link as the landing page's button does: the `POST` that answers 303 to the
     /// simulator, and the state cookie (`name=value`).
     func openLink(_ path: String) async throws -> (authorize: URL, cookie: String, response: RawResponse) {
-        let opened = try await publicRequest("POST", path)
+        let opened = try await publicRequest("POST", path, headers: [], body: nil)
         guard opened.status == 303, let location = opened.header("Location"), let authorize = URL(string: location),
               let cookie = opened.header("Set-Cookie")?.split(separator: ";").first else {
             throw RawHTTP.Failure(description: "open link: \(opened.status) \(opened.text)")
@@ -172,9 +186,9 @@ final class TestDaemon: Sendable {
     func connectServiceAccount() async throws -> String {
         let (authorize, cookie, _) = try await openLink(try await connectLinkPath())
         let callback = try await approve(authorize)
-        let landed = try await publicRequest("GET", callback, headers: [("Cookie", cookie)])
+        let landed = try await publicRequest("GET", callback, headers: [("Cookie", cookie)], body: nil)
         guard landed.status == 200 else { throw RawHTTP.Failure(description: "callback: \(landed.status) \(landed.text)") }
-        let list = try await api("GET", "/v1/service-accounts")
+        let list = try await internalAPI("GET", "/v1/service-accounts", json: nil)
         guard let id = (list.json["service_accounts"] as? [[String: Any]])?.last?["id"] as? String else {
             throw RawHTTP.Failure(description: "no service account listed")
         }
@@ -185,7 +199,7 @@ final class TestDaemon: Sendable {
     @discardableResult
     func requestAndSettle(_ emails: [String]) async throws -> [String: String] {
         let body = "{\"accounts\":[" + emails.map { "{\"email\":\"\($0)\"}" }.joined(separator: ",") + "]}"
-        let requested = try await api("POST", "/v1/accounts", json: body)
+        let requested = try await internalAPI("POST", "/v1/accounts", json: body)
         guard requested.status == 202 else { throw RawHTTP.Failure(description: "request: \(requested.status) \(requested.text)") }
         return try await settle(emails)
     }
@@ -195,7 +209,7 @@ final class TestDaemon: Sendable {
         while true {
             var statuses: [String: String] = [:]
             for email in emails {
-                statuses[email] = try await api("GET", "/v1/accounts/\(email)").json["status"] as? String
+                statuses[email] = try await internalAPI("GET", "/v1/accounts/\(email)", json: nil).json["status"] as? String
             }
             if statuses.values.allSatisfy({ $0 != "pending" }) || started.duration(to: .now) > timeout { return statuses }
             try await Task.sleep(for: .milliseconds(30))

@@ -45,6 +45,7 @@ extension EnterpriseConnect {
         if leased.expiresAt != state.expiresAt, let token = try decryptedToken(leased),
            token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
             try await releaseLease(owner)
+            cacheRefreshedElsewhere(token, leased)
             return RefreshResult(token: token, refreshed: true)
         }
         return try await refreshLeased(leased, force: force, current: current)
@@ -101,11 +102,18 @@ extension EnterpriseConnect {
             }
             guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
             if state.expiresAt != previousExpiry, let token = try decryptedToken(state) {
+                cacheRefreshedElsewhere(token, state)
                 return RefreshResult(token: token, refreshed: true)
             }
         }
         if let current, current.expiresAt > Date() { return RefreshResult(token: current, refreshed: false) }
         throw CoreError.cronofyUnavailable("another process is refreshing this token")
+    }
+
+    /// Another process refreshed: this one's cache must not keep serving the token that was
+    /// replaced (after a forced refresh, the one Cronofy has just refused).
+    private func cacheRefreshedElsewhere(_ token: AccessToken, _ state: TokenState) {
+        if let key = state.emailKey { cache.store(key, token, markUsed: false) }
     }
 
     private func storeRefreshed(_ response: TokenResponse, state: TokenState) async throws -> AccessToken {

@@ -1,0 +1,85 @@
+import ECDSimulator
+import Foundation
+@testable import ECDApp
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `ecd serve` child process against an in-process simulator, reached over loopback TCP
+/// like any client would. Its public port is picked up front (Cronofy's callbacks and the
+/// connect redirect need `public.base_url`); the internal port is read from its "listening" line.
+final class ServeProcess: DaemonClient, @unchecked Sendable {
+    static let apiKey = "daemon-test-key"
+
+    let process: RunningECD
+    let publicPort: Int
+    let internalPort: Int
+
+    private init(process: RunningECD, publicPort: Int, internalPort: Int) {
+        self.process = process
+        self.publicPort = publicPort
+        self.internalPort = internalPort
+    }
+
+    /// Starts `ecd serve` on `database` (inside `folder`'s environment), retrying with another
+    /// public port should the picked one be taken before the daemon binds it.
+    static func start(folder: TemporaryFolder, database: String, simulator: CronofySimulator,
+                      extra: [String: String] = [:]) async throws -> ServeProcess {
+        var lastOutput = ""
+        for _ in 0..<3 {
+            let port = try LoopbackPort.pick()
+            let environment = DaemonEnvironment.make(folder, extra: [
+                "ECD_CRONOFY_API_URL": simulator.baseURL.absoluteString,
+                "ECD_CRONOFY_APP_URL": simulator.baseURL.absoluteString,
+                "ECD_PUBLIC_LISTEN": "127.0.0.1:\(port)",
+                "ECD_PUBLIC_BASE_URL": "http://127.0.0.1:\(port)",
+                "ECD_STORAGE_PATH": database,
+            ].merging(extra) { _, new in new })
+            let process = try RunningECD(["serve"], environment: environment)
+            guard let line = try? await process.waitForError({ $0.contains("\"msg\":\"listening\"") }) else {
+                lastOutput = process.standardError()
+                _ = await process.terminate(signal: SIGKILL)
+                continue
+            }
+            let fields = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+            guard let address = fields["internal"] as? String, let internalPort = address.split(separator: ":").last.flatMap({ Int($0) }) else {
+                throw RawHTTP.Failure(description: "no internal address in \(line)")
+            }
+            return ServeProcess(process: process, publicPort: port, internalPort: internalPort)
+        }
+        throw RawHTTP.Failure(description: "ecd serve did not start: \(lastOutput)")
+    }
+
+    /// A second `ecd serve` process on the same database as `start` gave another.
+    /// Two daemons on one database is what the cross-process refresh lease exists for; should a
+    /// second `serve` ever refuse such a database, this is the one place to adapt (for instance
+    /// by starting the second process with whatever mode still allows it).
+    static func startSecondOnSameDatabase(folder: TemporaryFolder, database: String,
+                                          simulator: CronofySimulator) async throws -> ServeProcess {
+        try await start(folder: folder, database: database, simulator: simulator)
+    }
+
+    func internalAPI(_ method: String, _ target: String, json: String?) async throws -> RawResponse {
+        var headers = [("Authorization", "Bearer \(Self.apiKey)")]
+        if json != nil { headers.append(("Content-Type", "application/json")) }
+        return try await RawHTTP.send(.tcp(port: internalPort), method, target, headers: headers, body: json.map { Array($0.utf8) })
+    }
+
+    func publicRequest(_ method: String, _ target: String, headers: [(String, String)], body: [UInt8]?) async throws -> RawResponse {
+        try await RawHTTP.send(.tcp(port: publicPort), method, target, headers: headers, body: body)
+    }
+
+    /// The value of one Prometheus sample of `/metrics` (0 when absent).
+    func metric(_ sample: String) async throws -> Double {
+        let text = try await internalAPI("GET", "/metrics", json: nil).text
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Double(line.dropFirst(sample.count + 1)) ?? 0
+        }
+        return 0
+    }
+
+    /// SIGTERM and the exit status (-1 when it had to be killed).
+    func stop() async -> Int32 {
+        await process.terminate(signal: SIGTERM)
+    }
+}
