@@ -19,14 +19,18 @@ public final class Application: Sendable {
     /// Reloaded on SIGHUP by `run()` when the keys come from a file.
     let apiKeys: APIKeyStore
     private let phase = LockedValue(Phase.built)
+    /// systemd's notify socket, when ecd runs as a `Type=notify` unit.
+    private let notifier: SystemdNotifier
 
     private enum Phase: Sendable { case built, starting, running, stopping, stopped }
 
-    /// How long `run()` lets in-flight requests finish after SIGTERM/SIGINT.
+    /// How long `run()` lets in-flight requests finish after SIGTERM/SIGINT (`server.drain_seconds`).
     public let drainDeadline: Duration
 
     init(core: EnterpriseConnect, database: Database, publicServer: HTTPServer, internalServer: HTTPServer,
-         apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(10)) {
+         apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(30),
+         notifier: SystemdNotifier = SystemdNotifier()) {
+        self.notifier = notifier
         self.core = core
         self.database = database
         self.publicServer = publicServer
@@ -73,6 +77,8 @@ public final class Application: Sendable {
             "public": .string(publicServer.boundAddress.description),
             "internal": .string(internalServer.boundAddress.description),
         ])
+        // Both listeners are bound and the database is open (buildApplication opened it).
+        notifier.notify("READY=1\nSTATUS=serving")
     }
 
     /// Starts, then serves until SIGTERM or SIGINT; then drains and stops, and returns (so the
@@ -81,6 +87,10 @@ public final class Application: Sendable {
         let signals = SignalListener(signals: [SIGTERM, SIGINT, SIGHUP])
         defer { signals.cancel() }
         try await start()
+        let watchdog = notifier.watchdogInterval.map { interval in
+            Task { [self] in await keepWatchdogFed(every: interval) }
+        }
+        defer { watchdog?.cancel() }
         while true {
             let received = await signals.next()
             if received == SIGHUP {
@@ -107,13 +117,47 @@ public final class Application: Sendable {
         guard let wasRunning else { return }
         if wasRunning {
             let deadline = deadline ?? drainDeadline
-            async let publicDrained: Void = publicServer.shutdown(deadline: deadline)
-            async let internalDrained: Void = internalServer.shutdown(deadline: deadline)
-            _ = await (publicDrained, internalDrained)
+            notifier.notify("STOPPING=1\nSTATUS=draining")
+            async let publicDrained = publicServer.shutdown(deadline: deadline)
+            async let internalDrained = internalServer.shutdown(deadline: deadline)
+            let (publicReport, internalReport) = await (publicDrained, internalDrained)
+            logCut(publicReport, listener: "public", deadline: deadline)
+            logCut(internalReport, listener: "internal", deadline: deadline)
             await core.shutdown()
         }
         database.close()
         phase.withValue { $0 = .stopped }
+    }
+
+    /// Requests still running when the drain deadline closed their connections: a warning with
+    /// their count and routes (paths with their capabilities redacted), so a stop that lost work
+    /// says so.
+    private func logCut(_ report: DrainReport, listener: String, deadline: Duration) {
+        guard !report.cut.isEmpty else { return }
+        logger.warning("requests cut at the drain deadline", metadata: [
+            "listener": .string(listener),
+            "count": .stringConvertible(report.cut.count),
+            "drain_seconds": .stringConvertible(deadline.components.seconds),
+            "requests": .array(report.cut.map { line in
+                // "METHOD /path": the path may hold a capability (/connect/…, /callbacks/delegated/…).
+                guard let space = line.firstIndex(of: " ") else { return .string(line) }
+                return .string(line[..<space] + " " + SecretRedaction.redactRequestTarget(String(line[line.index(after: space)...])))
+            }),
+        ])
+    }
+
+    /// `WATCHDOG=1` every `interval` while the event loops and the database answer: a wedged loop
+    /// or a stuck database stops the pings, and systemd restarts ecd after `WatchdogSec`.
+    private func keepWatchdogFed(every interval: Duration) async {
+        while !Task.isCancelled {
+            await publicServer.loopsAnswer()
+            await internalServer.loopsAnswer()
+            let databaseAnswers = (try? await database.asyncRead { connection in
+                try connection.queryOne("SELECT 1") != nil
+            }) ?? false
+            if databaseAnswers { notifier.notify("WATCHDOG=1") }
+            try? await Task.sleep(for: interval)
+        }
     }
 
     private func reloadAPIKeys() {

@@ -70,12 +70,20 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         let internalLog = AccessLog(logger: logger, listener: "internal", routes: internalRoutes, clientResolver: nil,
                                     apiKeys: configuration.internalListener.apiKeys)
         internalServerConfiguration.onResponse = internalLog.record
+        // A service asking during a stop is told to come back (or to go to another node); Cronofy's
+        // callbacks on the public listener are still taken, since Cronofy does not retry them.
+        var retryLater = HTTPHeaders()
+        retryLater.add(name: "Retry-After", value: "5")
+        internalServerConfiguration.drainingResponse = APIError(
+            .serviceUnavailable, code: "shutting_down", message: "ecd is shutting down; retry shortly",
+            headers: retryLater).response
 
         return Application(
             core: core, database: database,
             publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
-            apiKeys: configuration.internalListener.apiKeys, logger: logger)
+            apiKeys: configuration.internalListener.apiKeys, logger: logger,
+            drainDeadline: configuration.server.drainDeadline)
     } catch {
         database.close()
         throw error

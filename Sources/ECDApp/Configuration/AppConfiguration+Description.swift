@@ -42,6 +42,7 @@ extension AppConfiguration {
             "cronofy.app_url": url(cronofy.appURL),
             "cronofy.require_callback_signature": String(cronofy.requireCallbackSignature),
             "cronofy.application_name": cronofy.applicationName.map(quote) ?? "null",
+            "server.drain_seconds": String(server.drainSeconds),
             "public.listen": quote(publicListener.listen.description),
             "public.base_url": url(publicListener.baseURL),
             "public.trusted_proxies": list(publicListener.trustedProxies.networks.map { quote($0.description) }),

@@ -51,12 +51,22 @@ extension AppConfiguration {
                 "refresh.cronofy_requests_per_minute", minimum: 1, rule: "positive") ?? 400)
         let events = EventsSettings(webhookURL: reader.url("events.webhook_url"))
         let log = readLog(&reader)
+        var server = ServerSettings()
+        if let drain = reader.integer("server.drain_seconds", minimum: 1, rule: "positive (seconds)") {
+            if drain > ServerSettings.maximumDrainSeconds {
+                reader.problem("server.drain_seconds", "must be at most \(ServerSettings.maximumDrainSeconds) (seconds)")
+            } else {
+                server.drainSeconds = drain
+            }
+        }
         var sources: [String: ConfigurationOrigin] = [:]
         for key in ConfigurationKey.all { sources[key.name] = reader.sources[key.name]?.origin ?? .defaultValue }
-        return AppConfiguration(
+        var configuration = AppConfiguration(
             cronofy: cronofy, publicListener: publicListener, internalListener: internalListener,
             storage: storage, serviceAccount: serviceAccount, accounts: accounts, refresh: refresh,
             events: events, log: log, sourceFile: reader.sources.configFile, origins: sources)
+        configuration.server = server
+        return configuration
     }
 
     private static func readCronofy(_ reader: inout ConfigurationReader, serve: Bool) -> CronofySettings {

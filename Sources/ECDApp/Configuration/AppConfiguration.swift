@@ -18,6 +18,7 @@ public struct AppConfiguration: Sendable {
     public var refresh: RefreshSettings
     public var events: EventsSettings
     public var log: LogSettings
+    public var server: ServerSettings = ServerSettings()
     /// The JSON file the settings came from, when one was read.
     public var sourceFile: String?
     /// Where each key's effective value came from (keys of api-contract.md §2 without `_file`).
@@ -190,6 +191,18 @@ public struct RefreshSettings: Sendable {
 public struct EventsSettings: Sendable {
     public var webhookURL: URL?
     public init(webhookURL: URL? = nil) { self.webhookURL = webhookURL }
+}
+
+/// `server.*`: the daemon process itself.
+public struct ServerSettings: Sendable {
+    /// How long a stop (SIGTERM) lets in-flight requests finish before closing them.
+    public var drainSeconds: Int
+    public var drainDeadline: Duration { .seconds(drainSeconds) }
+
+    /// The longest drain: systemd's `TimeoutStopSec` must stay above drain + the core's stop.
+    public static let maximumDrainSeconds = 600
+
+    public init(drainSeconds: Int = 30) { self.drainSeconds = drainSeconds }
 }
 
 /// `log.*`

@@ -20,11 +20,16 @@ extension HTTPConnection {
     func handle(_ request: HTTPRequest, keepAlive: Bool) {
         let keep = keepAlive && !core.isDraining
         let context = makeContext()
+        if core.isDraining, let refusal = core.drainingResponse {
+            respond(refusal, to: request, context: context, keepAlive: false)
+            return
+        }
         switch core.responder.respond(to: request, context: context) {
         case .response(let response):
             respond(response, to: request, context: context, keepAlive: keep)
         case .deferred(let work):
             phase = .handling
+            handlingRequest = "\(request.method.rawValue) \(request.path)"
             deadline = 0
             setInterest(0)
             let loop = self.loop
@@ -42,6 +47,7 @@ extension HTTPConnection {
 
     func finishDeferred(_ response: HTTPResponse, to request: HTTPRequest, context: RequestContext, keepAlive: Bool) {
         guard !isClosed else { return }
+        handlingRequest = nil
         setInterest(ecd_EPOLLIN)
         respond(response, to: request, context: context, keepAlive: keepAlive && !core.isDraining)
         if phase == .idle && !input.isEmpty { processInput() }

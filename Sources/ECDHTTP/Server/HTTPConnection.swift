@@ -42,6 +42,9 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     var lingerBytes = 0
     /// When the head of the request whose body is being read was complete (RequestContext.receivedAt).
     var headCompletedAt: ContinuousClock.Instant?
+    /// `METHOD path` of the request whose deferred work is running, for the report of requests a
+    /// shutdown deadline cuts (the query is left out: it may carry codes).
+    var handlingRequest: String?
 
     var isClosed: Bool { phase == .closed }
 

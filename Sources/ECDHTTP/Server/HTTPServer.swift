@@ -65,13 +65,14 @@ public final class HTTPServer: Sendable {
 
     /// Stop accepting, let in-flight requests finish up to `deadline`, close idle connections;
     /// whatever is still open at the deadline is closed. Removes the unix socket file.
-    public func shutdown(deadline: Duration) async {
+    @discardableResult
+    public func shutdown(deadline: Duration) async -> DrainReport {
         let fd = state.withLock { state -> Int32 in
             guard state.started && !state.stopped else { return -1 }
             state.stopped = true
             return state.fd
         }
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return DrainReport(cut: []) }
         let core = self.core
         let end = ContinuousClock.now + deadline
         core.draining.store(true, ordering: .relaxed)
@@ -89,14 +90,25 @@ public final class HTTPServer: Sendable {
         while core.connectionCount.load(ordering: .relaxed) > 0 && ContinuousClock.now < end {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        guard core.connectionCount.load(ordering: .relaxed) > 0 else { return }
+        guard core.connectionCount.load(ordering: .relaxed) > 0 else { return DrainReport(cut: []) }
+        var cut: [String] = []
         for loop in group.loops {
-            await loop.submit {
+            cut += await loop.submit {
+                var cutHere: [String] = []
                 for case let connection as HTTPConnection in loop.allHandlers() where connection.core === core {
+                    cutHere.append(connection.handlingRequest ?? "(a request not fully received or sent)")
                     connection.closeNow()
                 }
+                return cutHere
             }
         }
+        return DrainReport(cut: cut)
+    }
+
+    /// Returns once every event loop has run a job: a loop stuck in a handler never returns, which
+    /// is what a supervisor's watchdog wants to notice.
+    public func loopsAnswer() async {
+        for loop in group.loops { await loop.submit {} }
     }
 
     /// Serves an already-connected socket (tests drive connections over a socketpair this way).
@@ -111,4 +123,9 @@ public final class HTTPServer: Sendable {
             HTTPConnection(fd: fd, core: core, loop: loop, peerAddress: nil, peerPort: nil).start()
         }
     }
+}
+
+/// What a drain left unfinished: `METHOD path` of each connection closed at the deadline.
+public struct DrainReport: Sendable, Equatable {
+    public var cut: [String]
 }

@@ -10,6 +10,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var onResponse: (@Sendable (HTTPRequest?, HTTPResponse, RequestContext, Duration) -> Void)?
     /// Mode of the unix socket file (ignored for TCP).
     public var unixSocketMode: UInt32 = 0o660
+    /// The answer to a request that arrives while the server drains (typically 503 with
+    /// `Retry-After`, so a client goes to another instance or comes back). Nil: such a request is
+    /// still served, for listeners whose callers never retry (Cronofy's callbacks).
+    public var drainingResponse: HTTPResponse?
 
     public init(name: String = "http", listen: ListenAddress, limits: HTTPLimits = HTTPLimits()) {
         self.name = name

@@ -7,6 +7,7 @@ final class ServerCore: Sendable {
     let limits: HTTPLimits
     let responder: any HTTPResponder
     let onResponse: (@Sendable (HTTPRequest?, HTTPResponse, RequestContext, Duration) -> Void)?
+    let drainingResponse: HTTPResponse?
     let isUnix: Bool
 
     let headerTimeout: UInt64
@@ -25,6 +26,7 @@ final class ServerCore: Sendable {
         limits = configuration.limits
         self.responder = responder
         onResponse = configuration.onResponse
+        drainingResponse = configuration.drainingResponse
         if case .unix = configuration.listen { isUnix = true } else { isUnix = false }
         headerTimeout = MonotonicClock.nanos(limits.headerReadTimeout)
         bodyTimeout = MonotonicClock.nanos(limits.bodyReadTimeout)
