@@ -6,6 +6,9 @@ public enum CoreError: Error, Sendable, Equatable {
     case notFound(String)
     /// 422 naming the field or entry (`accounts[3].email`).
     case invalid(field: String, message: String)
+    /// 422 for a batch of account requests: every refused entry (at most `EntryProblem.limit`,
+    /// in entry order), so a caller fixes them all at once.
+    case invalidEntries([EntryProblem])
     /// 409 `account_not_active`.
     case accountNotActive(status: AccountStatus)
     /// 503: the token is expired and Cronofy cannot be reached (or refuses for now).
@@ -25,6 +28,7 @@ extension CoreError: CustomStringConvertible {
         switch self {
         case .notFound(let what): return "not found: \(what)"
         case .invalid(let field, let message): return "\(field): \(message)"
+        case .invalidEntries(let problems): return problems.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
         case .accountNotActive(let status): return "account is not active (status \(status.rawValue))"
         case .cronofyUnavailable(let reason): return "Cronofy is unavailable: \(reason)"
         case .linkUnusable: return "this connect link is unknown, already used or expired"
@@ -38,7 +42,7 @@ extension CoreError: CustomStringConvertible {
     public var httpStatus: Int {
         switch self {
         case .notFound: return 404
-        case .invalid: return 422
+        case .invalid, .invalidEntries: return 422
         case .accountNotActive: return 409
         case .cronofyUnavailable: return 503
         case .linkUnusable: return 410
@@ -51,7 +55,7 @@ extension CoreError: CustomStringConvertible {
     public var code: String {
         switch self {
         case .notFound: return "not_found"
-        case .invalid: return "invalid_request"
+        case .invalid, .invalidEntries: return "invalid_request"
         case .accountNotActive: return "account_not_active"
         case .cronofyUnavailable: return "cronofy_unavailable"
         case .linkUnusable: return "link_unusable"
@@ -59,5 +63,21 @@ extension CoreError: CustomStringConvertible {
         case .connectFailed: return "connect_failed"
         case .callbackRejected(_, let code, _): return code
         }
+    }
+}
+
+/// One refused entry of a batch request: its position, the field (`accounts[3].email`) and why.
+public struct EntryProblem: Sendable, Equatable {
+    /// A batch reports at most this many problems; past it, the client has enough to fix first.
+    public static let limit = 100
+
+    public var index: Int
+    public var field: String
+    public var message: String
+
+    public init(index: Int, field: String, message: String) {
+        self.index = index
+        self.field = field
+        self.message = message
     }
 }

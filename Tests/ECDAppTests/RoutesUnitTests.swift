@@ -1,3 +1,5 @@
+import ECDCore
+import Foundation
 import ECDHTTP
 import Testing
 @testable import ECDApp
@@ -67,8 +69,13 @@ import Testing
     ] as [(String, Int, String, String?)])
     func badAccountRequestBodies(body: String, status: Int, code: String, field: String?) {
         do {
-            _ = try AccountRoutes.accountRequests(Array(body.utf8))
-            Issue.record("accepted \(body)")
+            // A malformed entry is not thrown: it is kept for the one 422 that lists every entry.
+            let parsed = try AccountRoutes.accountRequests(Array(body.utf8))
+            let error = AccountRoutes.invalidEntries(parsed.rejected, single: parsed.isSingle)
+            #expect(!parsed.rejected.isEmpty, "accepted \(body)")
+            #expect(error.status.code == status)
+            #expect(error.code == code)
+            #expect(error.field == field)
         } catch {
             #expect(error.status.code == status)
             #expect(error.code == code)
@@ -98,6 +105,23 @@ import Testing
         #expect(throws: APIError.self) { try ServiceAccountRoutes.connectLinkOptions(Array(#"{"label":7}"#.utf8)) }
         #expect(throws: APIError.self) { try ServiceAccountRoutes.connectLinkOptions(Array(#"{"scope":""}"#.utf8)) }
         #expect(throws: APIError.self) { try ServiceAccountRoutes.connectLinkOptions(Array("{".utf8)) }
+    }
+
+    @Test func entryErrorsBodyShape() throws {
+        let problems = [EntryProblem(index: 1, field: "accounts[1].email", message: "not a valid email address"),
+                        EntryProblem(index: 4, field: "accounts[4].scope", message: "bad \"scope\"")]
+        let text = String(decoding: AccountRoutes.invalidEntries(problems, single: false).response.body, as: UTF8.self)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["field"] as? String == "accounts[1].email")
+        let errors = try #require(object["errors"] as? [[String: Any]])
+        #expect(errors.map { $0["index"] as? Int } == [1, 4])
+        #expect(errors.map { $0["field"] as? String } == ["accounts[1].email", "accounts[4].scope"])
+        #expect(errors[1]["message"] as? String == "bad \"scope\"")
+        #expect(((object["error"] as? [String: Any])?["message"] as? String)?.hasPrefix("2 entries are invalid") == true)
+        // The single-object form names fields without the list.
+        let single = AccountRoutes.invalidEntries([EntryProblem(index: 0, field: "accounts[0].email", message: "m")], single: true)
+        #expect(single.field == "email")
+        #expect(single.message == "m")
     }
 
     @Test func errorBodyShape() throws {

@@ -87,29 +87,21 @@ struct AccountFlowTests {
         func failure(_ entries: [AccountRequestEntry]) async -> CoreError? {
             do { _ = try await harness.core.requestAccounts(entries); return nil } catch { return error as? CoreError }
         }
+        /// The one refused entry's field and message.
+        func problem(_ entries: [AccountRequestEntry]) async -> (field: String, message: String)? {
+            guard case .invalidEntries(let problems)? = await failure(entries), problems.count == 1 else { return nil }
+            return (problems[0].field, problems[0].message)
+        }
         let ok = AccountRequestEntry(email: "a@example.com", scope: "read_events")
-        guard case .invalid(let field, _)? = await failure([ok, AccountRequestEntry(email: "not-an-email")]) else {
-            Issue.record("invalid email accepted"); return
-        }
-        #expect(field == "accounts[1].email")
-        guard case .invalid(let field2, _)? = await failure([ok, AccountRequestEntry(email: "A@example.com", scope: "read_events")]) else {
-            Issue.record("duplicate accepted"); return
-        }
-        #expect(field2 == "accounts[1].email")
-        guard case .invalid(let field3, let message3)? = await failure([ok, AccountRequestEntry(email: "b@example.com", scope: "read_events create_event")]) else {
-            Issue.record("scope beyond the delegated scope accepted"); return
-        }
-        #expect(field3 == "accounts[1].scope")
-        #expect(message3.contains("create_event"))
+        #expect(await problem([ok, AccountRequestEntry(email: "not-an-email")])?.field == "accounts[1].email")
+        #expect(await problem([ok, AccountRequestEntry(email: "A@example.com", scope: "read_events")])?.field == "accounts[1].email")
+        let excess = await problem([ok, AccountRequestEntry(email: "b@example.com", scope: "read_events create_event")])
+        #expect(excess?.field == "accounts[1].scope")
+        #expect(excess?.message.contains("create_event") == true)
         // The default scope is wider than this service account's delegated scope.
-        guard case .invalid(let field4, _)? = await failure([AccountRequestEntry(email: "c@example.com")]) else {
-            Issue.record("default scope beyond the delegated scope accepted"); return
-        }
-        #expect(field4 == "accounts[0].scope")
-        guard case .invalid(let field5, _)? = await failure([AccountRequestEntry(email: "c@example.com", scope: "read_events", serviceAccountID: "ser_unknown")]) else {
-            Issue.record("unknown service account accepted"); return
-        }
-        #expect(field5 == "accounts[0].service_account_id")
+        #expect(await problem([AccountRequestEntry(email: "c@example.com")])?.field == "accounts[0].scope")
+        #expect(await problem([AccountRequestEntry(email: "c@example.com", scope: "read_events", serviceAccountID: "ser_unknown")])?.field
+                == "accounts[0].service_account_id")
         #expect(await failure([]) != nil)
         #expect(await failure(Array(repeating: ok, count: 1001)) != nil)
         // Nothing of the refused requests was stored or sent.
@@ -121,10 +113,37 @@ struct AccountFlowTests {
         let picked = try await harness.core.requestAccounts([AccountRequestEntry(email: "x@other.org", scope: "read_events"),
                                                              AccountRequestEntry(email: "y@example.com", scope: "read_events")])
         #expect(picked.map(\.serviceAccountID) == [other.id, serviceAccount.id])
-        guard case .invalid(let field6, _)? = await failure([AccountRequestEntry(email: "z@third.net", scope: "read_events")]) else {
-            Issue.record("ambiguous service account accepted"); return
+        #expect(await problem([AccountRequestEntry(email: "z@third.net", scope: "read_events")])?.field == "accounts[0].service_account_id")
+        await harness.stop()
+    }
+
+    @Test func everyRefusedEntryIsReportedAtOnce() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount(delegatedScope: "read_events")
+        var entries = (0..<300).map { AccountRequestEntry(email: "u\($0)@example.com", scope: "read_events") }
+        entries[3].email = "not-an-email"
+        entries[7].scope = "read_events create_event"
+        entries[9].email = "U1@example.com"
+        entries[12].serviceAccountID = "ser_unknown"
+        do {
+            _ = try await harness.core.requestAccounts(entries, rejected: [EntryProblem(index: 5, field: "accounts[5].email", message: "x")])
+            Issue.record("accepted")
+        } catch CoreError.invalidEntries(let problems) {
+            #expect(problems.map(\.index) == [3, 5, 7, 9, 12])
+            #expect(problems.map(\.field) == ["accounts[3].email", "accounts[5].email", "accounts[7].scope", "accounts[9].email",
+                                               "accounts[12].service_account_id"])
+            #expect(problems[3].message == "duplicate of accounts[1].email")
         }
-        #expect(field6 == "accounts[0].service_account_id")
+        // Past the limit: the first 100, in order.
+        let bad = (0..<300).map { AccountRequestEntry(email: "bad\($0)", scope: "read_events") }
+        do {
+            _ = try await harness.core.requestAccounts(bad)
+            Issue.record("accepted")
+        } catch CoreError.invalidEntries(let problems) {
+            #expect(problems.count == EntryProblem.limit)
+            #expect(problems.map(\.index) == Array(0..<EntryProblem.limit))
+        }
+        #expect(try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 10, after: nil).accounts.isEmpty)
         await harness.stop()
     }
 
@@ -135,8 +154,9 @@ struct AccountFlowTests {
         harness.core.start()
         let entries = (0..<120).map { AccountRequestEntry(email: "user\($0)@example.com", scope: "read_events") }
         _ = try await harness.core.requestAccounts(entries)
+        // Sent in the background, after the answer.
+        #expect(try await harness.eventually { harness.simulator.control.calls(.authorizations).count == 3 })
         let batches = harness.simulator.control.calls(.authorizations)
-        #expect(batches.count == 3)
         #expect(batches.allSatisfy { $0.status == 202 })
         #expect(try await harness.eventually(timeout: .seconds(20)) {
             try harness.core.accounts(status: .active, serviceAccountID: nil, limit: 1000, after: nil).accounts.count == 120
@@ -159,6 +179,7 @@ struct AccountFlowTests {
         harness.simulator.control.expireAccessTokens()
         let accounts = try await harness.core.requestAccounts([AccountRequestEntry(email: "a@example.com")])
         #expect(accounts.first?.status == .pending)
+        #expect(try await harness.eventually { harness.simulator.control.calls(.authorizations).count == 2 })
         let calls = harness.simulator.control.calls(.authorizations)
         #expect(calls.map(\.status) == [401, 202])
         // Cronofy down for longer than the client retries: the request stays pending and the sweep sends it later.

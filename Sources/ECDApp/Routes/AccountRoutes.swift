@@ -17,8 +17,10 @@ struct AccountRoutes: Sendable {
         table.deferred(.post, "/v1/accounts") { request, _ in
             let body = try Self.accountRequests(request.body)
             do {
-                let accounts = try await core.requestAccounts(body.entries)
+                let accounts = try await core.requestAccounts(body.entries, rejected: body.rejected)
                 return try .json(.accepted, AccountList(accounts: accounts))
+            } catch CoreError.invalidEntries(let problems) {
+                throw Self.invalidEntries(problems, single: body.isSingle)
             } catch CoreError.invalid(let field, let message) where body.isSingle {
                 // The core names entries as a list; a single-object body has no list to index.
                 throw APIError.invalidField(Self.singleFormField(field), message)
@@ -67,16 +69,27 @@ struct AccountRoutes: Sendable {
     }
 
     struct ParsedRequests {
+        /// In body order; a refused entry is a placeholder, named in `rejected`.
         var entries: [AccountRequestEntry]
+        /// Entries that are not well-formed, so the core checks only the others and one 422
+        /// reports them all.
+        var rejected: [EntryProblem]
         /// The body was one `{"email",…}` object rather than `{"accounts":[…]}`.
         var isSingle: Bool
     }
 
     /// `{"email","scope"?,"service_account_id"?}` or `{"accounts":[that, …]}` (1 to 1,000 entries).
+    /// A malformed body throws; a malformed entry is recorded in `rejected`.
     static func accountRequests(_ body: [UInt8]) throws(APIError) -> ParsedRequests {
         let top = try JSONObjectReader(try BodyJSON.parse(body), path: "")
         guard let list = top.members["accounts"] else {
-            return ParsedRequests(entries: [try entry(top)], isSingle: true)
+            do {
+                return ParsedRequests(entries: [try entry(top)], rejected: [], isSingle: true)
+            } catch {
+                return ParsedRequests(entries: [AccountRequestEntry(email: "")],
+                                      rejected: [EntryProblem(index: 0, field: "accounts[0]" + Self.suffix(error.field), message: error.message)],
+                                      isSingle: true)
+            }
         }
         try top.rejectUnknown(allowing: ["accounts"])
         guard case .array(let items) = list else {
@@ -86,12 +99,43 @@ struct AccountRoutes: Sendable {
         guard items.count <= maxAccountsPerRequest else {
             throw APIError.invalidField("accounts", "at most \(maxAccountsPerRequest) entries per request, got \(items.count)")
         }
-        var entries: [AccountRequestEntry] = []
-        entries.reserveCapacity(items.count)
+        var parsed = ParsedRequests(entries: [], rejected: [], isSingle: false)
+        parsed.entries.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            entries.append(try entry(try JSONObjectReader(item, path: "accounts[\(index)]")))
+            do {
+                parsed.entries.append(try entry(try JSONObjectReader(item, path: "accounts[\(index)]")))
+            } catch {
+                parsed.entries.append(AccountRequestEntry(email: ""))
+                parsed.rejected.append(EntryProblem(index: index, field: error.field ?? "accounts[\(index)]", message: error.message))
+            }
         }
-        return ParsedRequests(entries: entries, isSingle: false)
+        return parsed
+    }
+
+    /// A single-object body's field (`email`) as the core names it (`.email`), `body` as nothing.
+    private static func suffix(_ field: String?) -> String {
+        guard let field, field != "body", !field.isEmpty else { return "" }
+        return "." + field
+    }
+
+    /// The 422 listing every refused entry: the first one in `error.field`/`message` (as for any
+    /// 422), all of them in the top-level `errors` array, `{"index","field","message"}` each.
+    static func invalidEntries(_ problems: [EntryProblem], single: Bool) -> APIError {
+        let named = problems.map { problem in
+            EntryProblem(index: problem.index, field: single ? singleFormField(problem.field) : problem.field, message: problem.message)
+        }
+        let first = named.first ?? EntryProblem(index: 0, field: "accounts", message: "invalid")
+        let message: String
+        switch named.count {
+        case 1: message = first.message
+        case EntryProblem.limit...: message = "\(named.count) or more entries are invalid (the first \(named.count) are listed in errors)"
+        default: message = "\(named.count) entries are invalid (listed in errors); the first: \(first.field): \(first.message)"
+        }
+        let list = named.map { problem in
+            "{\"index\":\(problem.index),\"field\":\(JSONString.quote(problem.field)),\"message\":\(JSONString.quote(problem.message))}"
+        }
+        return APIError(.unprocessableContent, code: "invalid_field", message: message, field: first.field,
+                        topLevel: [("errors", "[" + list.joined(separator: ",") + "]")])
     }
 
     private static func entry(_ object: JSONObjectReader) throws(APIError) -> AccountRequestEntry {

@@ -12,6 +12,8 @@ enum CoreErrorMapping {
             return APIError(.notFound, code: "not_found", message: message)
         case .invalid(let field, let message):
             return APIError(.unprocessableContent, code: "invalid_field", message: message, field: field)
+        case .invalidEntries(let problems):
+            return AccountRoutes.invalidEntries(problems, single: false)
         case .accountNotActive(let status):
             return APIError(.conflict, code: "account_not_active",
                             message: "the account is \(status.rawValue), not active",

@@ -7,6 +7,9 @@
 final class BackgroundTasks: Sendable {
     private struct State {
         var tasks: [Task<Void, Never>] = []
+        /// One-off work (a bulk request's sends), removed when it ends.
+        var jobs: [Int: Task<Void, Never>] = [:]
+        var nextJob = 0
         var started = false
         var stopping = false
     }
@@ -28,13 +31,29 @@ final class BackgroundTasks: Sendable {
         }
     }
 
+    /// Runs `work` as a task that shutdown waits for like the loops (a bulk request's sends:
+    /// the route answers before Cronofy is called). Once stopping, nothing new starts: the work
+    /// must be such that the sweeps pick it up after a restart, as they do unsent requests.
+    func spawn(_ work: @escaping @Sendable () async -> Void) {
+        state.withLock { state in
+            guard !state.stopping else { return }
+            let id = state.nextJob
+            state.nextJob += 1
+            // The task cannot remove itself before it is recorded: that needs this same lock.
+            state.jobs[id] = Task { [weak self] in
+                await work()
+                self?.state.withLock { _ = $0.jobs.removeValue(forKey: id) }
+            }
+        }
+    }
+
     /// Asks every loop to stop, `wake` nudging those parked on a signal, and waits for them.
     /// Returns false when they had to be cancelled at the deadline.
     @discardableResult
     func stop(deadline: Duration = .seconds(20), wake: @Sendable () -> Void) async -> Bool {
         let tasks = state.withLock { state -> [Task<Void, Never>] in
             state.stopping = true
-            return state.tasks
+            return state.tasks + state.jobs.values
         }
         wake()
         let finished = await withTaskGroup(of: Bool.self) { group -> Bool in

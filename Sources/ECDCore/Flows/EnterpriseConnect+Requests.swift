@@ -14,29 +14,41 @@ struct PreparedRequest: Sendable {
     var callbackURL: String
 }
 
-/// `POST /v1/accounts`: validate every entry first, write them all `pending` with a fresh request
-/// id and state, then send them to Cronofy in batches of at most 50 per service account.
+/// `POST /v1/accounts`: validate every entry first (reporting every refused one), write them all
+/// `pending` with a fresh request id and state in one transaction, and answer; the requests go to
+/// Cronofy in the background, in batches of at most 50 per service account, paced by the shared
+/// request budget. A request that never reaches Cronofy (a crash, a failed send) stays claimed for
+/// a minute and is then sent by the unsent-requests sweep.
 extension EnterpriseConnect {
-    public func requestAccounts(_ entries: [AccountRequestEntry]) async throws -> [Account] {
+    /// `rejected`: entries the caller already refused (by index), reported with the others; the
+    /// entries at those indices are placeholders and are not validated again.
+    public func requestAccounts(_ entries: [AccountRequestEntry], rejected: [EntryProblem] = []) async throws -> [Account] {
         guard !entries.isEmpty else { throw CoreError.invalid(field: "accounts", message: "at least one account is required") }
         guard entries.count <= 1000 else {
             throw CoreError.invalid(field: "accounts", message: "at most 1000 accounts per request (got \(entries.count))")
         }
         let serviceAccounts = try await database.asyncRead { try ServiceAccountRecord.all($0) }
-        let validated = try validate(entries, serviceAccounts: serviceAccounts)
+        let validated = try validate(entries, rejected: rejected, serviceAccounts: serviceAccounts)
         let now = Date()
-        let prepared = try await database.asyncWrite { [self] connection in
-            try validated.map { entry in
-                try prepareRequest(connection, email: entry.email, scope: entry.scope,
-                                   serviceAccountID: entry.serviceAccountID, now: now, reason: nil)
+        // The answer is read inside the same transaction: every account is `pending` in it, even
+        // when a callback for an earlier send of the same email lands right after the commit.
+        let (prepared, accounts) = try await database.asyncWrite { [self] connection in
+            var prepared: [PreparedRequest] = []
+            var accounts: [Account] = []
+            prepared.reserveCapacity(validated.count)
+            accounts.reserveCapacity(validated.count)
+            for entry in validated {
+                let request = try prepareRequest(connection, email: entry.email, scope: entry.scope,
+                                                 serviceAccountID: entry.serviceAccountID, now: now, reason: nil)
+                prepared.append(request)
+                if let account = try AccountRecord.load(connection, rowID: request.rowID)?.model { accounts.append(account) }
             }
+            return (prepared, accounts)
         }
         for request in prepared { cache.remove(request.emailKey) }
         logger.info("delegated access requested", metadata: ["accounts": "\(prepared.count)"])
-        await send(prepared)
-        return try await database.asyncRead { connection in
-            try prepared.compactMap { try AccountRecord.load(connection, rowID: $0.rowID)?.model }
-        }
+        background.spawn { [self] in await send(prepared) }
+        return accounts
     }
 
     struct ValidEntry {
@@ -45,55 +57,82 @@ extension EnterpriseConnect {
         var serviceAccountID: String
     }
 
-    private func validate(_ entries: [AccountRequestEntry], serviceAccounts: [ServiceAccountRecord]) throws -> [ValidEntry] {
-        let active = serviceAccounts.filter { $0.status == .active }
+    /// Every entry checked; throws `.invalidEntries` with every problem found (up to the limit).
+    private func validate(_ entries: [AccountRequestEntry], rejected: [EntryProblem],
+                          serviceAccounts: [ServiceAccountRecord]) throws -> [ValidEntry] {
+        let skipped = Set(rejected.map(\.index))
+        var problems = rejected
         var seen: [String: Int] = [:]
         var result: [ValidEntry] = []
         result.reserveCapacity(entries.count)
-        for (index, entry) in entries.enumerated() {
-            let field = { (name: String) in "accounts[\(index)].\(name)" }
-            if let problem = Email.problem(entry.email) { throw CoreError.invalid(field: field("email"), message: problem) }
-            let key = Email.key(entry.email)
-            if let first = seen[key] {
-                throw CoreError.invalid(field: field("email"), message: "duplicate of accounts[\(first)].email")
+        for (index, entry) in entries.enumerated() where !skipped.contains(index) {
+            if problems.count >= EntryProblem.limit { break }
+            let found = check(entry, at: index, seen: &seen, serviceAccounts: serviceAccounts)
+            switch found {
+            case .success(let valid): result.append(valid)
+            case .failure(let entryProblems): problems += entryProblems.problems
             }
-            seen[key] = index
-            let serviceAccount: ServiceAccountRecord
-            if let id = entry.serviceAccountID {
-                guard let found = serviceAccounts.first(where: { $0.id == id }) else {
-                    throw CoreError.invalid(field: field("service_account_id"), message: "no service account \(id)")
-                }
-                guard found.status == .active else {
-                    throw CoreError.invalid(field: field("service_account_id"),
-                                            message: "service account \(id) is \(found.status.rawValue)")
-                }
-                serviceAccount = found
-            } else {
-                let domain = Email.domain(entry.email)
-                let sameDomain = active.filter { $0.domain?.lowercased() == domain }
-                if active.count == 1 {
-                    serviceAccount = active[0]
-                } else if sameDomain.count == 1 {
-                    serviceAccount = sameDomain[0]
-                } else if active.isEmpty {
-                    throw CoreError.invalid(field: field("service_account_id"), message: "no service account is connected")
-                } else {
-                    throw CoreError.invalid(field: field("service_account_id"),
-                                            message: "required: \(sameDomain.isEmpty ? active.count : sameDomain.count) service accounts could serve \(domain ?? "this domain")")
-                }
-            }
-            let scope = Scope.normalized(entry.scope ?? configuration.defaultAccountScope)
-            if scope.isEmpty || !Scope.isWellFormed(scope) {
-                throw CoreError.invalid(field: field("scope"), message: "a scope is a list of space-separated words")
-            }
-            let excess = Scope.excess(scope, within: serviceAccount.delegatedScope)
-            if !excess.isEmpty {
-                throw CoreError.invalid(field: field("scope"),
-                                        message: "\(excess.joined(separator: " ")) is not within the delegated scope of service account \(serviceAccount.id)")
-            }
-            result.append(ValidEntry(email: Email.normalized(entry.email), scope: scope, serviceAccountID: serviceAccount.id))
+        }
+        guard problems.isEmpty else {
+            throw CoreError.invalidEntries(Array(problems.sorted { $0.index < $1.index }.prefix(EntryProblem.limit)))
         }
         return result
+    }
+
+    struct EntryProblems: Error { var problems: [EntryProblem] }
+
+    /// One entry's problems: its email (form, duplicate), its service account, its scope.
+    private func check(_ entry: AccountRequestEntry, at index: Int, seen: inout [String: Int],
+                       serviceAccounts: [ServiceAccountRecord]) -> Result<ValidEntry, EntryProblems> {
+        var problems: [EntryProblem] = []
+        func problem(_ name: String, _ message: String) {
+            problems.append(EntryProblem(index: index, field: "accounts[\(index)].\(name)", message: message))
+        }
+        if let emailProblem = Email.problem(entry.email) {
+            problem("email", emailProblem)
+        } else {
+            let key = Email.key(entry.email)
+            if let first = seen[key] { problem("email", "duplicate of accounts[\(first)].email") } else { seen[key] = index }
+        }
+        let scope = Scope.normalized(entry.scope ?? configuration.defaultAccountScope)
+        if scope.isEmpty || !Scope.isWellFormed(scope) { problem("scope", "a scope is a list of space-separated words") }
+        switch serviceAccount(for: entry, among: serviceAccounts) {
+        case .failure(let message):
+            problem("service_account_id", message.text)
+        case .success(let serviceAccount):
+            let excess = Scope.excess(scope, within: serviceAccount.delegatedScope)
+            if problems.isEmpty, !excess.isEmpty {
+                problem("scope", "\(excess.joined(separator: " ")) is not within the delegated scope of service account \(serviceAccount.id)")
+            }
+            if problems.isEmpty {
+                return .success(ValidEntry(email: Email.normalized(entry.email), scope: scope, serviceAccountID: serviceAccount.id))
+            }
+        }
+        return .failure(EntryProblems(problems: problems))
+    }
+
+    struct ServiceAccountProblem: Error { var text: String }
+
+    /// The named service account, else the only active one, else the only one of the email's domain.
+    private func serviceAccount(for entry: AccountRequestEntry,
+                                among serviceAccounts: [ServiceAccountRecord]) -> Result<ServiceAccountRecord, ServiceAccountProblem> {
+        if let id = entry.serviceAccountID {
+            guard let found = serviceAccounts.first(where: { $0.id == id }) else {
+                return .failure(ServiceAccountProblem(text: "no service account \(id)"))
+            }
+            guard found.status == .active else {
+                return .failure(ServiceAccountProblem(text: "service account \(id) is \(found.status.rawValue)"))
+            }
+            return .success(found)
+        }
+        let active = serviceAccounts.filter { $0.status == .active }
+        let domain = Email.domain(entry.email)
+        let sameDomain = active.filter { $0.domain?.lowercased() == domain }
+        if active.count == 1 { return .success(active[0]) }
+        if sameDomain.count == 1 { return .success(sameDomain[0]) }
+        if active.isEmpty { return .failure(ServiceAccountProblem(text: "no service account is connected")) }
+        return .failure(ServiceAccountProblem(
+            text: "required: \(sameDomain.isEmpty ? active.count : sameDomain.count) service accounts could serve \(domain ?? "this domain")"))
     }
 
     /// Writes the account `pending` with a new request id and state (any earlier request is
@@ -146,6 +185,8 @@ extension EnterpriseConnect {
             let group = groups[serviceAccountID] ?? []
             var start = 0
             while start < group.count {
+                // At shutdown the rest stays claimed; the sweep sends it after the restart.
+                if stopping { return }
                 let end = min(start + CronofyClient.maxBatch, group.count)
                 await sendBatch(serviceAccountID, Array(group[start..<end]))
                 start = end
