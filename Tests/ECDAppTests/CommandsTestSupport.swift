@@ -26,11 +26,12 @@ enum ECDBinary {
 
     struct Timeout: Error, CustomStringConvertible { let description: String }
 
-    /// Runs `ecd arguments` in `directory` with exactly `environment` (no inherited ECD_* variables).
+    /// Runs `ecd arguments` in `directory` with exactly `environment` (no inherited ECD_* variables),
+    /// `input` (if any) as its standard input.
     /// The wait suspends instead of blocking (see `ProcessExit`), and a child still running after
     /// `limit` is killed so a hang fails its test instead of the whole run.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                    limit: Duration = .seconds(120)) async throws -> Result {
+                    input: String? = nil, limit: Duration = .seconds(120)) async throws -> Result {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let outPath = folder.url.appendingPathComponent("out").path
@@ -44,7 +45,13 @@ enum ECDBinary {
         process.currentDirectoryURL = directory ?? folder.url
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inPath = folder.url.appendingPathComponent("in").path
+            _ = FileManager.default.createFile(atPath: inPath, contents: Data(input.utf8))
+            process.standardInput = FileHandle(forReadingAtPath: inPath)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         guard let code = await ProcessExit.wait(for: process, limit: limit) else {
             throw Timeout(description: "ecd \(arguments.joined(separator: " ")) still running after \(limit); killed")

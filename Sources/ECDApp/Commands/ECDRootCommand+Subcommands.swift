@@ -10,8 +10,10 @@ extension ECDRootCommand {
         MigrateCommand.self,
         KeysCommand.self,
         BackupCommand.self,
+        ServiceAccountsCommand.self,
         AccountsCommand.self,
         TokenCommand.self,
         ConnectLinkCommand.self,
+        EventsCommand.self,
     ]
 }

@@ -1,32 +1,12 @@
-import ArgumentParser
 import Foundation
-
-/// `--url` and `--timeout`, shared by the thin clients; the API key comes from `ECD_API_KEY` so it
-/// never shows in `ps` or shell history.
-struct ClientOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The internal API: http://HOST:PORT or unix:PATH.", valueName: "url"))
-    var url = "http://127.0.0.1:8081"
-
-    @Option(help: ArgumentHelp("Seconds to wait for the daemon.", valueName: "seconds"))
-    var timeout = 60
-
-    func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-    }
-
-    func client(environment: [String: String] = ProcessInfo.processInfo.environment) throws(CommandFailure) -> InternalAPIClient {
-        guard let key = environment["ECD_API_KEY"], !key.isEmpty else {
-            throw CommandFailure("ECD_API_KEY is not set: export one of the internal API keys (internal.api_keys)")
-        }
-        return InternalAPIClient(endpoint: try InternalAPIEndpoint(parsing: url), apiKey: key, timeout: .seconds(timeout))
-    }
-}
 
 /// Calls one route of the internal API and turns the answer into output or a failure.
 struct InternalAPIClient: Sendable {
     let endpoint: InternalAPIEndpoint
     let apiKey: String
     let timeout: Duration
+    /// Where the URL came from (`--url`, `ECD_URL`, the configuration…), named when it cannot be reached.
+    var origin: String = "--url"
 
     /// Sends the request; returns the body of a 2xx answer, else throws the API's error message.
     func send(_ method: String, _ path: String, query: [(String, String?)] = [], json: [UInt8]? = nil) throws(CommandFailure) -> [UInt8] {
@@ -41,25 +21,53 @@ struct InternalAPIClient: Sendable {
             head += "Content-Length: 0\r\n"
         }
         let request = Array((head + "\r\n").utf8) + (json ?? [])
-        let response = try HTTPClientConnection.exchange(endpoint.transport, request: request, timeout: timeout)
+        let response: HTTPClientConnection.Response
+        do {
+            response = try HTTPClientConnection.exchange(endpoint.transport, request: request, timeout: timeout)
+        } catch {
+            // Say where the address came from: a stale ECD_URL is easier to spot that way.
+            throw CommandFailure(lines: error.lines.enumerated().map { $0 == 0 ? "\($1) (the address is from \(origin))" : $1 },
+                                 exitCode: error.exitCode)
+        }
+        if Self.isPublicListener(response) {
+            throw CommandFailure(
+                "this is ecd's public listener; point --url (or ECD_URL) at the internal listener (internal.listen)")
+        }
         guard (200..<300).contains(response.status) else {
-            throw CommandFailure(Self.errorMessage(response))
+            throw CommandFailure(lines: Self.errorLines(response))
         }
         return response.body
     }
 
+    /// The public listener marks its pages (`X-ECD-Listener: public`); an HTML answer to an API
+    /// route is the same mistake made through a proxy that drops the header.
+    static func isPublicListener(_ response: HTTPClientConnection.Response) -> Bool {
+        if response.headers["x-ecd-listener"]?.lowercased() == "public" { return true }
+        return response.status == 404 && response.headers["content-type"]?.lowercased().hasPrefix("text/html") == true
+            && String(decoding: response.body, as: UTF8.self).contains("There is nothing at this address")
+    }
+
+    private struct Envelope: Decodable {
+        struct Detail: Decodable { let code: String?; let message: String? }
+        struct Problem: Decodable { let field: String; let message: String }
+        let error: Detail
+        let errors: [Problem]?
+    }
+
     /// `{"error":{"code","message"}}` → "message (HTTP 404, not_found)"; any other body → the status.
     static func errorMessage(_ response: HTTPClientConnection.Response) -> String {
-        struct Envelope: Decodable {
-            struct Detail: Decodable { let code: String?; let message: String? }
-            let error: Detail
+        errorLines(response)[0]
+    }
+
+    /// The error message, then one line per refused entry of a 422 that lists them.
+    static func errorLines(_ response: HTTPClientConnection.Response) -> [String] {
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(response.body)),
+              let message = envelope.error.message else {
+            return ["the daemon answered HTTP \(response.status)"]
         }
-        if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(response.body)),
-           let message = envelope.error.message {
-            let code = envelope.error.code.map { ", \($0)" } ?? ""
-            return "\(message) (HTTP \(response.status)\(code))"
-        }
-        return "the daemon answered HTTP \(response.status)"
+        let code = envelope.error.code.map { ", \($0)" } ?? ""
+        let problems = (envelope.errors ?? []).map { "\($0.field): \($0.message)" }
+        return ["\(message) (HTTP \(response.status)\(code))"] + (problems.count > 1 ? problems : [])
     }
 
     /// Percent-encodes a path segment or query value: everything but unreserved characters and `@`.
@@ -67,6 +75,19 @@ struct InternalAPIClient: Sendable {
         var allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         allowed.insert("@")
         return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    /// Sends and decodes a JSON answer.
+    func get<T: Decodable>(_ type: T.Type, _ path: String, query: [(String, String?)] = []) throws(CommandFailure) -> T {
+        try Self.decode(type, try send("GET", path, query: query))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws(CommandFailure) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(body))
+        } catch {
+            throw CommandFailure("the daemon's answer is not what this ecd expects (\(type)): is it the same version?")
+        }
     }
 }
 

@@ -15,3 +15,10 @@ enum StandardStreams {
         text.hasSuffix("\n") ? text : text + "\n"
     }
 }
+
+extension StandardStreams {
+    /// Redraws the progress line of a terminal in place; nil clears it.
+    static func progress(_ line: String?) {
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + (line ?? "")).utf8))
+    }
+}

@@ -33,7 +33,12 @@ struct PublicRoutes: Sendable {
         table.deferred(.post, "/callbacks/delegated/{request}") { request, context in
             try await receiveDelegatedCallback(request, requestID: try context.parameter("request"))
         }
-        table.router.notFound = { _, _ in PublicPages.notFound() }
+        // Marked so that `ecd` pointed here by mistake can say which listener it reached.
+        table.router.notFound = { _, _ in
+            var page = PublicPages.notFound()
+            page.headers.add(name: "X-ECD-Listener", value: "public")
+            return page
+        }
         let renderer = CoreErrorMapping.renderer(logger: logger)
         let logger = self.logger
         table.router.unexpectedError = { error, request, context in

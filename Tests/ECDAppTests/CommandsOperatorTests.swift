@@ -1,0 +1,199 @@
+import ECDSimulator
+import Foundation
+import Testing
+@testable import ECDApp
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The operator's command line against a running daemon and simulator, through the real `ecd`
+/// binary and real sockets: tables and JSON, where the daemon's address and key come from, and
+/// a client pointed at the wrong listener.
+@Suite("ecd operator commands", .serialized)
+struct CommandsOperatorTests {
+    /// Runs `ecd arguments` against `daemon`'s internal listener with its API key.
+    private func ecd(_ daemon: TestDaemon, _ arguments: [String], input: String? = nil,
+                     environment: [String: String] = [:]) async throws -> ECDBinary.Result {
+        try await ECDBinary.run(arguments + ["--url", daemon.internalURL],
+                                environment: ["ECD_API_KEY": TestDaemon.apiKey].merging(environment) { $1 }, input: input)
+    }
+
+    private func json(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test("service-accounts list, show and revoke, as tables and as JSON")
+    func serviceAccounts() async throws {
+        try await TestDaemon.run { daemon in
+            let id = try await daemon.connectServiceAccount()
+            let listed = try await ecd(daemon, ["service-accounts", "list", "--json"])
+            #expect(listed.code == 0, "\(listed.stderr)")
+            #expect((json(listed.stdout)["service_accounts"] as? [[String: Any]])?.first?["id"] as? String == id)
+            let table = try await ecd(daemon, ["service-accounts", "list", "--table"])
+            let lines = table.stdout.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("ID") == true && lines.first?.contains("STATUS") == true, "\(table.stdout)")
+            #expect(lines.count == 2 && lines[1].hasPrefix(id) && lines[1].contains("active"), "\(table.stdout)")
+
+            let shown = try await ecd(daemon, ["service-accounts", "show", id, "--table"])
+            #expect(shown.stdout.contains("id:") && shown.stdout.contains(id))
+            #expect(shown.stdout.split(separator: "\n").contains { $0.hasPrefix("status:") && $0.hasSuffix("active") }, "\(shown.stdout)")
+            let shownJSON = try await ecd(daemon, ["service-accounts", "show", id, "--json"])
+            #expect(json(shownJSON.stdout)["status"] as? String == "active")
+
+            let missing = try await ecd(daemon, ["service-accounts", "show", "ser_nope"])
+            #expect(missing.code == 1 && missing.stderr.contains("HTTP 404"))
+
+            let revoked = try await ecd(daemon, ["service-accounts", "revoke", id, "--json"])
+            #expect(revoked.code == 0, "\(revoked.stderr)")
+            #expect(json(revoked.stdout)["status"] as? String == "revoked")
+            let after = try await ecd(daemon, ["service-accounts", "list", "--table"])
+            #expect(after.stdout.contains("revoked"))
+        }
+    }
+
+    @Test("accounts refresh prints the token with --json and only its expiry in a table")
+    func refresh() async throws {
+        try await TestDaemon.run { daemon in
+            try await daemon.connectServiceAccount()
+            #expect(try await daemon.requestAndSettle(["r@example.com"]) == ["r@example.com": "active"])
+            let table = try await ecd(daemon, ["accounts", "refresh", "r@example.com", "--table"])
+            #expect(table.code == 0, "\(table.stderr)")
+            #expect(table.stdout.contains("refreshed:") && table.stdout.contains("expires at:"), "\(table.stdout)")
+            let tokens = daemon.simulator.control.issued().accessTokens
+            #expect(!tokens.isEmpty && !tokens.contains { table.stdout.contains($0) })
+            let refreshedJSON = try await ecd(daemon, ["accounts", "refresh", "r@example.com", "--json"])
+            let token = try #require(json(refreshedJSON.stdout)["access_token"] as? String)
+            #expect(daemon.simulator.control.issued().accessTokens.contains(token))
+            // Two refreshes: two tokens issued beyond the first.
+            #expect(daemon.simulator.control.issued().accessTokens.count >= tokens.count + 1)
+            let listed = try await ecd(daemon, ["accounts", "list", "--table"])
+            #expect(listed.stdout.split(separator: "\n").contains { $0.hasPrefix("r@example.com") && $0.contains("active") })
+        }
+    }
+
+    @Test("events as a page, as a table, and followed as they are written")
+    func events() async throws {
+        try await TestDaemon.run { daemon in
+            try await daemon.connectServiceAccount()
+            let page = try await ecd(daemon, ["events", "--json"])
+            #expect(page.code == 0, "\(page.stderr)")
+            let events = try #require(json(page.stdout)["events"] as? [[String: Any]])
+            #expect(events.first?["type"] as? String == "service_account.connected")
+            let table = try await ecd(daemon, ["events", "--table"])
+            #expect(table.stdout.hasPrefix("ID") && table.stdout.contains("service_account.connected"))
+
+            let follower = try RunningECD(["events", "--follow", "--json", "--interval", "0.1", "--url", daemon.internalURL],
+                                          environment: ["ECD_API_KEY": TestDaemon.apiKey])
+            _ = try await follower.waitForOutput { $0.contains("service_account.connected") }
+            _ = try await daemon.requestAndSettle(["f@example.com"])
+            let authorized = try await follower.waitForOutput { $0.contains("account.authorized") }
+            #expect(json(authorized)["email"] as? String == "f@example.com")
+            #expect(await follower.terminate(signal: SIGTERM) != -1)
+            // One JSON object per line, in id order, each printed once.
+            let ids = follower.standardOutput().split(separator: "\n").compactMap { json(String($0))["id"] as? Int }
+            #expect(ids == Array(1...ids.count) && ids.count >= 3, "\(ids)")
+        }
+    }
+
+    @Test("accounts request reads arguments, a file and standard input, and --wait follows them to the end")
+    func requestAndWait() async throws {
+        try await TestDaemon.run(simulator: { $0.refusedEmails = ["room@example.com"] }) { daemon in
+            try await daemon.connectServiceAccount()
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let file = try folder.write("emails.txt", "# team A\nfile1@example.com\n\n  file2@example.com  # lead\n")
+            let result = try await ecd(daemon, ["accounts", "request", "arg@example.com", "--file", file, "-", "--wait", "--table",
+                                                "--interval", "0.1"],
+                                       input: "stdin1@example.com\n#x\nstdin2@example.com\n")
+            #expect(result.code == 0, "\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            for email in ["arg@example.com", "file1@example.com", "file2@example.com", "stdin1@example.com", "stdin2@example.com"] {
+                #expect(lines.contains("active  \(email)"), "\(email): \(result.stdout)")
+            }
+            #expect(lines.last?.hasPrefix("5 of 5 accounts settled in") == true, "\(result.stdout)")
+            #expect(lines.last?.hasSuffix("5 active, 0 failed") == true)
+
+            // JSON: the settled accounts; a refused one makes the exit code 1.
+            let mixed = try await ecd(daemon, ["accounts", "request", "-", "--wait", "--json", "--interval", "0.1"],
+                                      input: "ok@example.com\nroom@example.com\n")
+            #expect(mixed.code == 1)
+            #expect(mixed.stderr.contains("1 of 2 accounts did not become active"), "\(mixed.stderr)")
+            let accounts = try #require(json(mixed.stdout)["accounts"] as? [[String: Any]])
+            #expect(accounts.map { $0["status"] as? String } == ["active", "failed"])
+
+            // Without --wait: the answer at once, every account pending.
+            let quick = try await ecd(daemon, ["accounts", "request", "q1@example.com", "q2@example.com", "--json"])
+            #expect((json(quick.stdout)["accounts"] as? [[String: Any]])?.map { $0["status"] as? String } == ["pending", "pending"])
+
+            // Several refused entries: one line each.
+            let refused = try await ecd(daemon, ["accounts", "request", "-"], input: "bad one\nq1@example.com\nQ1@example.com\nalso bad\n")
+            #expect(refused.code == 1)
+            let errorLines = refused.stderr.split(separator: "\n")
+            #expect(errorLines.contains("accounts[0].email: not a valid email address"), "\(refused.stderr)")
+            #expect(errorLines.contains("accounts[2].email: duplicate of accounts[1].email"), "\(refused.stderr)")
+            #expect(errorLines.contains { $0.hasPrefix("accounts[3].email:") }, "\(refused.stderr)")
+
+            let empty = try await ecd(daemon, ["accounts", "request", "--file", file], input: nil, environment: [:])
+            #expect(empty.code == 0)
+            let none = try await ecd(daemon, ["accounts", "request", "-"], input: "# nothing\n\n")
+            #expect(none.code == 1 && none.stderr.contains("no emails"))
+        }
+    }
+
+    @Test("the daemon is --url, else ECD_URL, else the configuration's internal.listen (unix sockets too)")
+    func urlResolution() async throws {
+        try await TestDaemon.run(unixSocket: true) { daemon in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            guard case .unix(let socket) = daemon.internalEndpoint else { Issue.record("not a unix socket"); return }
+            let closedPort = try LoopbackPort.pick()
+            let good = try folder.write("good.json", #"{"internal":{"listen":"unix:\#(socket)"}}"#)
+            let bad = try folder.write("bad.json", #"{"internal":{"listen":"127.0.0.1:\#(closedPort)"}}"#)
+            let key = ["ECD_API_KEY": TestDaemon.apiKey]
+            func list(_ extra: [String], _ environment: [String: String]) async throws -> ECDBinary.Result {
+                try await ECDBinary.run(["service-accounts", "list", "--json"] + extra, environment: key.merging(environment) { $1 })
+            }
+            #expect(try await list(["--config", good], [:]).code == 0)
+            #expect(try await list(["--config", bad], ["ECD_URL": "unix:\(socket)"]).code == 0)
+            #expect(try await list(["--config", bad, "--url", "unix:\(socket)"], ["ECD_URL": "http://127.0.0.1:\(closedPort)"]).code == 0)
+            let stale = try await list(["--config", good], ["ECD_URL": "http://127.0.0.1:\(closedPort)"])
+            #expect(stale.code == 1)
+            #expect(stale.stderr.contains("from ECD_URL"), "\(stale.stderr)")
+            let fromConfig = try await list(["--config", bad], [:])
+            #expect(fromConfig.code == 1 && fromConfig.stderr.contains("internal.listen in \(bad)"), "\(fromConfig.stderr)")
+
+            // The key: --api-key-file before ECD_API_KEY.
+            let keyFile = try folder.write("key", "\n\(TestDaemon.secondAPIKey)\n")
+            let withFile = try await ECDBinary.run(["service-accounts", "list", "--url", "unix:\(socket)", "--api-key-file", keyFile],
+                                                   environment: ["ECD_API_KEY": "wrong-key"])
+            #expect(withFile.code == 0, "\(withFile.stderr)")
+            let wrong = try await ECDBinary.run(["service-accounts", "list", "--url", "unix:\(socket)"], environment: ["ECD_API_KEY": "wrong-key"])
+            #expect(wrong.code == 1 && wrong.stderr.contains("HTTP 401"))
+            let noKey = try await ECDBinary.run(["service-accounts", "list", "--url", "unix:\(socket)"])
+            #expect(noKey.code == 1 && noKey.stderr.contains("--api-key-file") && noKey.stderr.contains("ECD_API_KEY"))
+        }
+    }
+
+    @Test("a client pointed at the public listener says so")
+    func publicListener() async throws {
+        try await TestDaemon.run { daemon in
+            for arguments in [["accounts", "list"], ["service-accounts", "show", "ser_x"], ["events"]] {
+                let result = try await ECDBinary.run(arguments + ["--url", "http://127.0.0.1:\(daemon.publicPort)"],
+                                                     environment: ["ECD_API_KEY": TestDaemon.apiKey])
+                #expect(result.code == 1)
+                #expect(result.stderr.contains("this is ecd's public listener") && result.stderr.contains("internal.listen"),
+                        "\(arguments): \(result.stderr)")
+            }
+        }
+    }
+}
+
+extension TestDaemon {
+    /// The internal listener as `--url` spells it.
+    var internalURL: String {
+        switch internalEndpoint {
+        case .tcp(let port): "http://127.0.0.1:\(port)"
+        case .unix(let path): "unix:\(path)"
+        }
+    }
+}
