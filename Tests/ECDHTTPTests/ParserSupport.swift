@@ -34,7 +34,7 @@ func parse(_ input: [UInt8], limits: HTTPLimits = HTTPLimits(), step: Int? = nil
             pending.removeFirst(result.consumed)
             switch result.event {
             case .needMore: break
-            case .expectContinue: outcome.continues += 1; continue
+            case .head(_, let expectsContinue): if expectsContinue { outcome.continues += 1 }; continue
             case .request(let request, let keepAlive): outcome.requests.append((request, keepAlive)); continue
             }
             break

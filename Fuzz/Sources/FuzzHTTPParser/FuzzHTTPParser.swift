@@ -47,8 +47,9 @@ func run(_ input: UnsafeRawBufferPointer, step: Int) -> Outcome {
             switch result.event {
             case .needMore:
                 break
-            case .expectContinue:
-                outcome.continues += 1
+            case .head(let head, let expectsContinue):
+                precondition(head.body.isEmpty, "a head reported with body bytes")
+                if expectsContinue { outcome.continues += 1 }
                 continue
             case .request(let request, let keepAlive):
                 precondition(request.body.count <= limits.maxBodyBytes, "body over the limit")

@@ -71,7 +71,6 @@ extension HTTPRequestParser {
             state = .chunkSize
             pendingContinue = expectContinue && version == .http1_1
         } else if let length = contentLength, length > 0 {
-            pending!.body.reserveCapacity(length)
             state = .fixedBody(remaining: length)
             pendingContinue = expectContinue && version == .http1_1
         } else {

@@ -9,8 +9,10 @@ public struct HTTPRequestParser: Sendable {
     public enum Event: Sendable {
         /// Nothing complete yet: keep the unconsumed bytes and call again with more.
         case needMore
-        /// The head asked `Expect: 100-continue` and the body is still to come: send `100 Continue`.
-        case expectContinue
+        /// A head is complete and its body is still to come (the head's `body` is empty). The
+        /// caller may answer on the head alone, without reading the body; otherwise it calls
+        /// again and the body is read. `expectsContinue`: the client waits for `100 Continue`.
+        case head(HTTPRequest, expectsContinue: Bool)
         /// A complete request; `keepAlive` says whether the connection may carry another.
         case request(HTTPRequest, keepAlive: Bool)
     }
@@ -49,6 +51,16 @@ public struct HTTPRequestParser: Sendable {
     /// True once any byte of a request has been consumed or scanned (the header timeout runs).
     public var hasPartialHead: Bool { scanned > 0 }
 
+    /// The body still to read when it was declared by `Content-Length` (nil for none or chunked).
+    public var remainingDeclaredBody: Int? {
+        if case .fixedBody(let remaining) = state { return remaining }
+        return nil
+    }
+
+    /// Memory held for the body of the request being read: what a connection charges to a
+    /// server-wide budget.
+    public var bodyCapacity: Int { pending?.body.capacity ?? 0 }
+
     public mutating func parse(_ buffer: UnsafeRawBufferPointer) throws(HTTPParseError) -> (consumed: Int, event: Event) {
         var offset = 0
         while true {
@@ -64,13 +76,14 @@ public struct HTTPRequestParser: Sendable {
                     try parseHead(rest.slice(0, n))
                     offset += n
                     if case .head = state { return (offset, finish()) }
-                    if pendingContinue {
-                        pendingContinue = false
-                        return (offset, .expectContinue)
-                    }
+                    let expectsContinue = pendingContinue
+                    pendingContinue = false
+                    return (offset, .head(pending!, expectsContinue: expectsContinue))
                 }
             case .fixedBody(let remaining):
                 let n = min(remaining, rest.count)
+                // Reserved only now that the caller has seen the head and let the body come.
+                if pending!.body.isEmpty { pending!.body.reserveCapacity(remaining) }
                 pending!.body.append(contentsOf: rest.slice(0, n))
                 offset += n
                 if n == remaining { return (offset, finish()) }

@@ -6,12 +6,11 @@ import Darwin
 #endif
 
 extension HTTPConnection {
+    /// A new request's context: its id, and now as the time its head was complete.
     func makeContext() -> RequestContext {
-        let receivedAt = headCompletedAt ?? .now
-        headCompletedAt = nil
-        return RequestContext(
+        RequestContext(
             requestID: loop.requestIDs.next(), peerAddress: peerAddress, peerPort: peerPort,
-            receivedAt: receivedAt, listenerName: core.name
+            receivedAt: .now, listenerName: core.name
         )
     }
 
@@ -19,11 +18,17 @@ extension HTTPConnection {
     /// work runs in a task and its response comes back to this loop to be written.
     func handle(_ request: HTTPRequest, keepAlive: Bool) {
         let keep = keepAlive && !core.isDraining
-        let context = makeContext()
+        // A stopping server takes no new request; one without a body meets the head hook here (one
+        // with a body met it at its head).
         if core.isDraining, let refusal = core.drainingResponse {
-            respond(refusal, to: request, context: context, keepAlive: false)
+            respond(refusal, to: request, context: takeContext(), keepAlive: false)
             return
         }
+        if context == nil, let refusal = beginRequest(request) {
+            respond(refusal, to: request, context: takeContext(), keepAlive: keep)
+            return
+        }
+        let context = takeContext()
         switch core.responder.respond(to: request, context: context) {
         case .response(let response):
             respond(response, to: request, context: context, keepAlive: keep)
@@ -59,7 +64,7 @@ extension HTTPConnection {
     func refuse(_ error: HTTPParseError) {
         let response = HTTPError(error.status, code: HTTPConnection.errorCode(error.status), message: error.message,
                                  closeConnection: true).response
-        respond(response, to: nil, context: makeContext(), keepAlive: false)
+        respond(response, to: nil, context: takeContext(), keepAlive: false)
     }
 
     static func errorCode(_ status: HTTPStatus) -> String {
@@ -93,6 +98,7 @@ extension HTTPConnection {
         } else {
             send(loop.writeBuffer)
         }
+        releaseBody()
         if let hook = core.onResponse {
             hook(request, response, context, ContinuousClock.now - context.receivedAt)
         }
@@ -147,8 +153,13 @@ extension HTTPConnection {
             return
         }
         setInterest(ecd_EPOLLIN)
-        phase = .idle
-        deadline = MonotonicClock.now() + core.idleTimeout
+        if parser.isReadingBody {
+            // A `100 Continue` that had to wait: the body's deadline still runs from its head.
+            enterBodyPhase()
+        } else {
+            phase = .idle
+            deadline = MonotonicClock.now() + core.idleTimeout
+        }
         if !input.isEmpty { processInput() }
     }
 
@@ -156,6 +167,11 @@ extension HTTPConnection {
     /// which can destroy the response before the client reads it (RFC 9112 §9.6).
     func beginLinger() {
         phase = .lingering
+        // Nothing more is parsed: let go of a partly read request and its body now (what is left
+        // of `input` is dropped by the parsing loop that is running, if one is).
+        parser = HTTPRequestParser(limits: core.limits)
+        context = nil
+        releaseBody()
         shutdown(fd, Int32(SHUT_WR))
         // While the server drains, a client that keeps its socket open must not hold up the stop.
         deadline = MonotonicClock.now() + (core.isDraining ? min(core.lingerTimeout, 200_000_000) : core.lingerTimeout)
@@ -176,6 +192,8 @@ extension HTTPConnection {
         loop.deregister(fd)
         close(fd)
         output = []
+        parser = HTTPRequestParser(limits: core.limits)
+        releaseBody()
         core.connectionCount.subtract(1, ordering: .relaxed)
     }
 

@@ -40,8 +40,13 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     var closeAfterOutput = false
     var interest: UInt32 = 0
     var lingerBytes = 0
-    /// When the head of the request whose body is being read was complete (RequestContext.receivedAt).
-    var headCompletedAt: ContinuousClock.Instant?
+    /// The context of the request being read, made when its head was complete (so it carries
+    /// what the head hook added); nil between requests.
+    var context: RequestContext?
+    /// When the body of the request being read must be complete (monotonic ns), from its head.
+    var bodyDeadline: UInt64 = 0
+    /// Bytes this connection has charged to the server's body budget for its current request.
+    var bodyCharge = 0
     /// `METHOD path` of the request whose deferred work is running, for the report of requests a
     /// shutdown deadline cuts (the query is left out: it may carry codes).
     var handlingRequest: String?
@@ -139,7 +144,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     func processInput() {
         let consumed = input.withUnsafeBytes { process($0) }
-        if isClosed || consumed == input.count {
+        if isClosed || consumed >= input.count {
             input = []
         } else if consumed > 0 {
             input.removeFirst(consumed)
@@ -159,6 +164,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
                 return buffer.count
             }
             offset += step.consumed
+            // A chunked body grows as it arrives: charge what the parser holds now.
+            guard chargeBody(parser.bodyCapacity) else { return buffer.count }
             switch step.event {
             case .needMore:
                 if parser.isReadingBody {
@@ -168,22 +175,22 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
                     deadline = MonotonicClock.now() + core.headerTimeout
                 }
                 return offset
-            case .expectContinue:
+            case .head(let head, let expectsContinue):
+                guard admit(head) else { return buffer.count }
                 enterBodyPhase()
-                send(HTTPConnection.continueBytes)
+                if expectsContinue { send(HTTPConnection.continueBytes) }
             case .request(let request, let keepAlive):
+                guard chargeBody(request.body.capacity) else { return buffer.count }
                 handle(request, keepAlive: keepAlive)
             }
         }
-        return offset
+        // Answered and closing: what is left of the buffer is dropped, never kept.
+        return phase == .lingering || isClosed ? buffer.count : offset
     }
 
-    private func enterBodyPhase() {
-        if headCompletedAt == nil { headCompletedAt = .now }
-        if phase != .body {
-            phase = .body
-            deadline = MonotonicClock.now() + core.bodyTimeout
-        }
+    func enterBodyPhase() {
+        phase = .body
+        deadline = bodyDeadline
     }
 
     static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)

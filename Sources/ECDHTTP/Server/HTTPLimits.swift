@@ -12,7 +12,8 @@ public struct HTTPLimits: Sendable {
     public var maxChunkLineBytes = 4 * 1024
     /// From accepting a connection, or from the first byte of a later request, to a complete head → 408.
     public var headerReadTimeout: Duration = .seconds(10)
-    /// From a complete head to a complete body → 408.
+    /// From a complete head to a complete body, in total → 408. Bytes that trickle in do not
+    /// extend it: a body has this long however slowly it is sent.
     public var bodyReadTimeout: Duration = .seconds(30)
     /// How long a kept-alive connection may wait for its next request before it is closed silently.
     public var keepAliveIdleTimeout: Duration = .seconds(60)
@@ -20,6 +21,13 @@ public struct HTTPLimits: Sendable {
     public var writeTimeout: Duration = .seconds(30)
     /// Open connections per listener; one more is answered 503 and closed.
     public var maxConnections = 10_000
+    /// Request body bytes held at once across all connections of the server → 503 with
+    /// `Retry-After` and close. A declared body is charged in full before any of it is read (and
+    /// only once the head hook has let it in); a chunked one as its buffer grows. The charge is
+    /// returned when the request's response is sent (a chunked body is checked after each read,
+    /// so one may overshoot by its last chunk). Without it, `maxConnections` × `maxBodyBytes`
+    /// (10 GiB by default) could be asked of the process.
+    public var maxBufferedBodyBytes = 64 << 20
 
     public init() {}
 }

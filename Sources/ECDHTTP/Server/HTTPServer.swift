@@ -63,6 +63,10 @@ public final class HTTPServer: Sendable {
     /// Open connections right now.
     public var connectionCount: Int { core.connectionCount.load(ordering: .relaxed) }
 
+    /// Request body bytes charged to the budget right now, across all connections
+    /// (`HTTPLimits.maxBufferedBodyBytes`).
+    public var bufferedBodyBytes: Int { core.bufferedBodyBytes.load(ordering: .relaxed) }
+
     /// Stop accepting, let in-flight requests finish up to `deadline`, close idle connections;
     /// whatever is still open at the deadline is closed. Removes the unix socket file.
     @discardableResult

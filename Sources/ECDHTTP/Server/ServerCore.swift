@@ -8,6 +8,7 @@ final class ServerCore: Sendable {
     let responder: any HTTPResponder
     let onResponse: (@Sendable (HTTPRequest?, HTTPResponse, RequestContext, Duration) -> Void)?
     let drainingResponse: HTTPResponse?
+    let headHook: HTTPHeadHook?
     let isUnix: Bool
 
     let headerTimeout: UInt64
@@ -20,6 +21,8 @@ final class ServerCore: Sendable {
 
     let connectionCount = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
+    /// Request body bytes charged by the connections right now (`HTTPLimits.maxBufferedBodyBytes`).
+    let bufferedBodyBytes = Atomic<Int>(0)
 
     init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
         name = configuration.name
@@ -27,6 +30,7 @@ final class ServerCore: Sendable {
         self.responder = responder
         onResponse = configuration.onResponse
         drainingResponse = configuration.drainingResponse
+        headHook = configuration.headHook
         if case .unix = configuration.listen { isUnix = true } else { isUnix = false }
         headerTimeout = MonotonicClock.nanos(limits.headerReadTimeout)
         bodyTimeout = MonotonicClock.nanos(limits.bodyReadTimeout)
@@ -41,4 +45,16 @@ final class ServerCore: Sendable {
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Charges `bytes` to the body budget; false (and nothing charged) when it would be exceeded.
+    func reserveBody(_ bytes: Int) -> Bool {
+        let total = bufferedBodyBytes.add(bytes, ordering: .relaxed).newValue
+        guard total > limits.maxBufferedBodyBytes else { return true }
+        bufferedBodyBytes.subtract(bytes, ordering: .relaxed)
+        return false
+    }
+
+    func releaseBody(_ bytes: Int) {
+        bufferedBodyBytes.subtract(bytes, ordering: .relaxed)
+    }
 }
