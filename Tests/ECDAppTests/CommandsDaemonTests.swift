@@ -58,7 +58,7 @@ struct CommandsDaemonTests {
         #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil)
         let code = await process.terminate(signal: signal)
         #expect(code == 0, "stderr: \(process.standardError().split(separator: "\n").filter { !$0.hasPrefix("{") }.joined(separator: "\n"))")
-        #expect(!process.standardError().contains("daemon-test-key"))
+        #expect(!process.standardError().contains("daemon-test-key-0123456789abcdefghij0123456789"))
         #expect(!process.standardError().contains("sim_client_secret"))
     }
 
@@ -66,7 +66,7 @@ struct CommandsDaemonTests {
     func reloadKeysOnSIGHUP() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let keysFile = try folder.write("api_keys", "old-key-1\n")
+        let keysFile = try folder.write("api_keys", "old-key-1-0123456789abcdefghij0123456789\n")
         let socket = "/tmp/ecd-hup-\(UInt32.random(in: 0...UInt32.max)).sock"
         var environment = DaemonEnvironment.make(folder, extra: [
             "ECD_INTERNAL_API_KEYS_FILE": keysFile, "ECD_INTERNAL_LISTEN": "unix:\(socket)",
@@ -77,20 +77,20 @@ struct CommandsDaemonTests {
         func list(_ key: String) async throws -> ECDBinary.Result {
             try await ECDBinary.run(["accounts", "list", "--url", "unix:\(socket)"], environment: ["ECD_API_KEY": key])
         }
-        let first = try await list("old-key-1")
+        let first = try await list("old-key-1-0123456789abcdefghij0123456789")
         #expect(first.code == 0, "stderr: \(first.stderr)")
         let page = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
         #expect((page?["accounts"] as? [Any])?.isEmpty == true)
-        #expect(try await list("new-key-2").code == 1)
-        try folder.write("api_keys", "new-key-2\n")
+        #expect(try await list("new-key-2-0123456789abcdefghij0123456789").code == 1)
+        try folder.write("api_keys", "new-key-2-0123456789abcdefghij0123456789\n")
         kill(process.pid, SIGHUP)
         _ = try await process.waitForError { $0.contains("API keys reloaded") }
-        #expect(try await list("new-key-2").code == 0)
-        let refused = try await list("old-key-1")
+        #expect(try await list("new-key-2-0123456789abcdefghij0123456789").code == 0)
+        let refused = try await list("old-key-1-0123456789abcdefghij0123456789")
         #expect(refused.code == 1)
         #expect(refused.stderr.contains("HTTP 401"))
         #expect(await process.terminate(signal: SIGTERM) == 0)
-        #expect(!process.standardError().contains("new-key-2") && !process.standardError().contains("old-key-1"))
+        #expect(!process.standardError().contains("new-key-2-0123456789abcdefghij0123456789") && !process.standardError().contains("old-key-1-0123456789abcdefghij0123456789"))
     }
 
     @Test("serve with a bad configuration exits 1 before listening, naming every problem")

@@ -41,6 +41,25 @@ struct CommandsLineTests {
         }
     }
 
+    @Test("serve and check-config refuse an internal listener other hosts can reach unless allowed")
+    func remoteInternalListener() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = try folder.write("ecd.json", ConfigFixtures.minimalJSON)
+        let line = "internal.listen: 0.0.0.0:8081 can be reached from other hosts; listen on a loopback address "
+            + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front"
+        for command in ["check-config", "serve"] {
+            let result = try await ECDBinary.run([command, "--config", path], environment: ["ECD_INTERNAL_LISTEN": "0.0.0.0:8081"])
+            #expect(result.code == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains(line), "\(command): \(result.stderr)")
+        }
+        let allowed = try await ECDBinary.run(["check-config", "--config", path], environment: [
+            "ECD_INTERNAL_LISTEN": "0.0.0.0:8081", "ECD_INTERNAL_ALLOW_REMOTE": "true",
+        ])
+        #expect(allowed.code == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("internal.allow_remote = true  # from $ECD_INTERNAL_ALLOW_REMOTE"))
+    }
+
     @Test("check-config reads Config/ecd.json from the working directory by default")
     func checkConfigDefaultPath() async throws {
         let folder = try TemporaryFolder()
@@ -59,7 +78,7 @@ struct CommandsLineTests {
         let path = try folder.write("ecd.json", """
             {"cronofy": {"client_secret": "leak-me-not", "data_center": "xx"},
              "public": {"base_url": "http://ecd.example.com"},
-             "internal": {"api_keys": ["k"]},
+             "internal": {"api_keys": ["k-0123456789abcdefghij0123456789"]},
              "storage": {"encryption_keys": [{"id": "k1", "key": "dG9vIHNob3J0"}]},
              "refresh": {"cronofy_requests_per_minute": 0},
              "typo": {}}

@@ -13,7 +13,7 @@ enum DaemonEnvironment {
             "ECD_PUBLIC_LISTEN": "127.0.0.1:0",
             "ECD_PUBLIC_BASE_URL": "http://127.0.0.1:8080",
             "ECD_INTERNAL_LISTEN": "127.0.0.1:0",
-            "ECD_INTERNAL_API_KEYS": #"["daemon-test-key"]"#,
+            "ECD_INTERNAL_API_KEYS": #"["daemon-test-key-0123456789abcdefghij0123456789"]"#,
             "ECD_STORAGE_PATH": folder.url.appendingPathComponent("db/ecd.sqlite").path,
             "ECD_STORAGE_ENCRYPTION_KEYS": #"[{"id":"k1","key":"\#(ConfigFixtures.keyBase64)"}]"#,
             "ECD_LOG_FORMAT": "json",

@@ -45,7 +45,7 @@ struct ConfigurationLoadingTests {
                           "require_callback_signature": true},
               "public": {"listen": "0.0.0.0:18080", "base_url": "https://ecd.example.com/",
                          "trusted_proxies": ["10.0.0.0/8", "fd00::/8"]},
-              "internal": {"listen": "unix:/run/ecd/internal.sock", "api_keys": ["a1", "a2"]},
+              "internal": {"listen": "unix:/run/ecd/internal.sock", "api_keys": ["a1-0123456789abcdefghij0123456789", "a2-0123456789abcdefghij0123456789"]},
               "storage": {"path": "/var/lib/ecd/ecd.sqlite",
                           "encryption_keys": [{"id": "k2", "key": "\(ConfigFixtures.keyBase64)"},
                                               {"id": "k1", "key": "\(ConfigFixtures.keyBase64)"}]},
@@ -69,7 +69,7 @@ struct ConfigurationLoadingTests {
         #expect(!config.publicListener.trustedProxies.contains(address: "127.0.0.1"))
         #expect(config.internalListener.listen == .unix(path: "/run/ecd/internal.sock"))
         #expect(config.internalListener.apiKeys.count == 2)
-        #expect(config.internalListener.apiKeys.matchingKeyIndex(Array("a2".utf8)) == 1)
+        #expect(config.internalListener.apiKeys.matchingKeyIndex(Array("a2-0123456789abcdefghij0123456789".utf8)) == 1)
         #expect(config.storage.path == "/var/lib/ecd/ecd.sqlite")
         #expect(config.storage.encryptionKeys.map(\.id) == ["k2", "k1"])
         #expect(config.serviceAccount.delegatedScope == "read_account read_events")
@@ -101,7 +101,7 @@ struct ConfigurationLoadingTests {
             "ECD_CRONOFY_CLIENT_ID": "from-env",
             "ECD_CRONOFY_REQUIRE_CALLBACK_SIGNATURE": "true",
             "ECD_REFRESH_LEAD_SECONDS": "120",
-            "ECD_INTERNAL_API_KEYS": #"["env-key-1", "env-key-2"]"#,
+            "ECD_INTERNAL_API_KEYS": #"["env-key-1-0123456789abcdefghij0123456789", "env-key-2-0123456789abcdefghij0123456789"]"#,
             "ECD_PUBLIC_TRUSTED_PROXIES": #"["192.168.0.0/16"]"#,
             "ECD_LOG_LEVEL": "warning",
         ])
@@ -109,7 +109,7 @@ struct ConfigurationLoadingTests {
         #expect(config.origins["cronofy.client_id"] == .environment("ECD_CRONOFY_CLIENT_ID"))
         #expect(config.cronofy.requireCallbackSignature)
         #expect(config.refresh.leadSeconds == 120)
-        #expect(config.internalListener.apiKeys.isValid("env-key-2"))
+        #expect(config.internalListener.apiKeys.isValid("env-key-2-0123456789abcdefghij0123456789"))
         #expect(!config.internalListener.apiKeys.isValid(ConfigFixtures.apiKey))
         #expect(config.publicListener.trustedProxies.contains(address: "192.168.4.4"))
         #expect(config.log.level == .warning)
@@ -120,7 +120,7 @@ struct ConfigurationLoadingTests {
         let config = try ConfigFixtures.load(nil, environment: [
             "ECD_CRONOFY_CLIENT_ID": "cid", "ECD_CRONOFY_CLIENT_SECRET": "sec",
             "ECD_PUBLIC_BASE_URL": "https://x.example.com",
-            "ECD_INTERNAL_API_KEYS": #"["k"]"#,
+            "ECD_INTERNAL_API_KEYS": #"["k-0123456789abcdefghij0123456789"]"#,
             "ECD_STORAGE_ENCRYPTION_KEYS": #"[{"id":"a","key":"\#(ConfigFixtures.keyBase64)"}]"#,
         ])
         #expect(config.sourceFile == nil)
@@ -132,7 +132,7 @@ struct ConfigurationLoadingTests {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let secretPath = try folder.write("secret", "file-secret\n\n")
-        let keysPath = try folder.write("api_keys", "# rotation in progress\nkey-new\n\n  key-old  \n")
+        let keysPath = try folder.write("api_keys", "# rotation in progress\nkey-new-0123456789abcdefghij0123456789\n\n  key-old-0123456789abcdefghij0123456789  \n")
         let ringPath = try folder.write("ring.json", #"[{"id":"f1","key":"\#(ConfigFixtures.keyBase64)"}]"#)
         let json = """
             {"cronofy": {"client_id": "c", "client_secret_file": "\(secretPath)"},
@@ -142,7 +142,7 @@ struct ConfigurationLoadingTests {
             """
         let config = try ConfigFixtures.load(json)
         #expect(config.cronofy.clientSecret == "file-secret")
-        #expect(config.internalListener.apiKeys.keyStrings() == ["key-new", "key-old"])
+        #expect(config.internalListener.apiKeys.keyStrings() == ["key-new-0123456789abcdefghij0123456789", "key-old-0123456789abcdefghij0123456789"])
         #expect(config.internalListener.apiKeys.file == keysPath)
         #expect(config.storage.encryptionKeys.map(\.id) == ["f1"])
         #expect(config.origins["cronofy.client_secret"] == .referencedFile(path: secretPath, via: "cronofy.client_secret_file"))
@@ -200,18 +200,39 @@ struct ConfigurationLoadingTests {
     func reloadKeys() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let keysPath = try folder.write("api_keys", "first\n")
+        let keysPath = try folder.write("api_keys", "first-0123456789abcdefghij0123456789\n")
         let config = try ConfigFixtures.load(ConfigFixtures.minimalJSON, environment: ["ECD_INTERNAL_API_KEYS_FILE": keysPath])
         let store = config.internalListener.apiKeys
-        #expect(store.isValid("first"))
-        try folder.write("api_keys", "second\nthird\n")
+        #expect(store.isValid("first-0123456789abcdefghij0123456789"))
+        try folder.write("api_keys", "second-0123456789abcdefghij0123456789\nthird-0123456789abcdefghij0123456789\n")
         #expect(try store.reload() == 2)
-        #expect(!store.isValid("first"))
-        #expect(store.isValid("third"))
+        #expect(!store.isValid("first-0123456789abcdefghij0123456789"))
+        #expect(store.isValid("third-0123456789abcdefghij0123456789"))
         try folder.write("api_keys", "\n# nothing\n")
         #expect(throws: ConfigurationError.self) { try store.reload() }
-        #expect(store.isValid("second"))
+        #expect(store.isValid("second-0123456789abcdefghij0123456789"))
         #expect(throws: ConfigurationError.self) { try APIKeyStore(keys: ["inline"]).reload() }
+        // A short key in the file is refused by name of its line, the old keys stay.
+        try folder.write("api_keys", "fourth-0123456789abcdefghij0123456789\nshort-key\n")
+        #expect {
+            try store.reload()
+        } throws: { error in
+            (error as? ConfigurationError)?.problems == [
+                "internal.api_keys_file: key 2 of \(keysPath): too short (9 characters): an API key needs at least 32, e.g. openssl rand -hex 32",
+            ]
+        }
+        #expect(store.isValid("second-0123456789abcdefghij0123456789"))
+        #expect(!store.isValid("fourth-0123456789abcdefghij0123456789"))
+    }
+
+    @Test("a short key in internal.api_keys_file is named by its position in the file, never shown")
+    func shortKeyInFile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let keysPath = try folder.write("api_keys", "good-0123456789abcdefghij0123456789\nsecret-but-short\n")
+        #expect(ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: ["ECD_INTERNAL_API_KEYS_FILE": keysPath]) == [
+            "internal.api_keys_file: key 2 of \(keysPath): too short (16 characters): an API key needs at least 32, e.g. openssl rand -hex 32",
+        ])
     }
 
     @Test("API keys compare whole keys only")

@@ -22,7 +22,7 @@ struct TemporaryFolder {
 
 enum ConfigFixtures {
     static let clientSecret = "csec-Zq81-not-in-output"
-    static let apiKey = "apikey-Wp55-not-in-output"
+    static let apiKey = "apikey-Wp55-not-in-output-0123456789"
     /// base64 of the 32 bytes "0123456789abcdef0123456789abcdef".
     static let keyBase64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
     static let keyBytes = Array("0123456789abcdef0123456789abcdef".utf8)

@@ -63,9 +63,22 @@ struct ConfigurationValidationTests {
         Case(section: "internal", json: #"{}"#,
              problem: "internal.api_keys: required (set internal.api_keys or internal.api_keys_file)"),
         Case(section: "internal", json: #"{"api_keys": []}"#, problem: "internal.api_keys: required (the list is empty)"),
-        Case(section: "internal", json: #"{"api_keys": ["ok", ""]}"#, problem: "internal.api_keys[1]: must not be empty"),
-        Case(section: "internal", json: #"{"api_keys": ["k"], "listen": "unix:"}"#,
+        Case(section: "internal", json: #"{"api_keys": ["ok-0123456789abcdefghij0123456789", ""]}"#, problem: "internal.api_keys[1]: must not be empty"),
+        Case(section: "internal", json: #"{"api_keys": ["k-0123456789abcdefghij0123456789"], "listen": "unix:"}"#,
              problem: "internal.listen: unix: needs a socket path"),
+        Case(section: "internal", json: #"{"api_keys": ["0123456789012345678901234567890"]}"#,
+             problem: "internal.api_keys[0]: too short (31 characters): an API key needs at least 32, e.g. openssl rand -hex 32"),
+        Case(section: "internal", json: #"{"api_keys": ["k-0123456789abcdefghij0123456789"], "listen": "0.0.0.0:8081"}"#,
+             problem: "internal.listen: 0.0.0.0:8081 can be reached from other hosts; listen on a loopback address "
+                + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front"),
+        Case(section: "internal", json: #"{"api_keys": ["k-0123456789abcdefghij0123456789"], "listen": "[::]:8081"}"#,
+             problem: "internal.listen: [::]:8081 can be reached from other hosts; listen on a loopback address "
+                + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front"),
+        Case(section: "internal", json: #"{"api_keys": ["k-0123456789abcdefghij0123456789"], "listen": "192.168.1.10:8081", "allow_remote": false}"#,
+             problem: "internal.listen: 192.168.1.10:8081 can be reached from other hosts; listen on a loopback address "
+                + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front"),
+        Case(section: "internal", json: #"{"api_keys": ["k-0123456789abcdefghij0123456789"], "allow_remote": "yes"}"#,
+             problem: "internal.allow_remote: must be true or false, not a string"),
         Case(section: "internal", json: #"{"api_keys_file": "/nonexistent/ecd-keys"}"#,
              problem: "internal.api_keys_file: cannot read /nonexistent/ecd-keys: no such file"),
         Case(section: "storage", json: #"{}"#,
@@ -178,6 +191,17 @@ struct ConfigurationValidationTests {
         #expect(problems(broken).count == 1)
         #expect(problems(broken).first?.hasPrefix("config: \(broken) is not valid JSON") == true)
         #expect(problems(try folder.write("list.json", "[]")) == ["config: \(folder.url.path)/list.json must hold a JSON object"])
+    }
+
+    @Test("the internal listener may be anything local; a remote address only with internal.allow_remote", arguments: [
+        ("127.0.0.1:8081", false, true), ("127.8.9.10:1", false, true), ("[::1]:8081", false, true),
+        ("localhost:8081", false, true), ("unix:/run/ecd/internal.sock", false, true), ("[::ffff:127.0.0.1]:8081", false, true),
+        ("0.0.0.0:8081", false, false), ("[::]:8081", false, false), ("10.0.0.5:8081", false, false),
+        ("[::ffff:10.0.0.5]:8081", false, false), ("0.0.0.0:8081", true, true), ("[2001:db8::1]:8081", true, true),
+    ])
+    func internalListenLocality(_ listen: String, _ allowRemote: Bool, _ accepted: Bool) {
+        let json = Self.minimal(with: "internal", #"{"api_keys": ["k-0123456789abcdefghij0123456789"], "listen": "\#(listen)", "allow_remote": \#(allowRemote)}"#)
+        #expect(ConfigFixtures.problems(json).isEmpty == accepted, "\(ConfigFixtures.problems(json))")
     }
 
     @Test("https is required except for loopback hosts", arguments: [

@@ -37,6 +37,45 @@ import Testing
         }
     }
 
+    @Test func aRequestWithoutAGoodKeyIsRefusedBeforeItsBodyIsRead() async throws {
+        try await TestDaemon.run { daemon in
+            // A megabyte declared and none of it sent: the 401 must come on the head alone, with
+            // nothing set aside for the body.
+            for authorization in ["", "Authorization: Bearer wrong-key\(String(repeating: "x", count: 32))\r\n"] {
+                let head = "POST /v1/service-accounts/connect-links HTTP/1.1\r\nHost: localhost\r\n\(authorization)"
+                    + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+                let response = try await RawHTTP.exchange(daemon.internalEndpoint, Array(head.utf8))
+                #expect(response.status == 401)
+                #expect(response.errorCode == "unauthorized")
+                #expect(response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+                #expect(daemon.application.internalServer.bufferedBodyBytes == 0)
+            }
+            // The refusal is logged like any other answer, under its route.
+            #expect(!(await daemon.logs.waitFor { $0.metadata["status"] == "401" && $0.metadata["route"] == "/v1/service-accounts/connect-links" }).isEmpty)
+            // With a key the same route reads its body.
+            let created = try await daemon.api("POST", "/v1/service-accounts/connect-links", json: "{}")
+            #expect(created.status == 201)
+            // Its charge is returned once the answer is out (just after the client may see it).
+            let end = ContinuousClock.now + .seconds(5)
+            while daemon.application.internalServer.bufferedBodyBytes != 0 && ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(daemon.application.internalServer.bufferedBodyBytes == 0)
+        }
+    }
+
+    @Test func anInternalListenerOtherHostsCanReachIsAnnouncedWithAWarning() async throws {
+        try await TestDaemon.run(configure: {
+            $0.internalListener.listen = .tcp(host: "0.0.0.0", port: 0)
+            $0.internalListener.allowRemote = true
+        }) { daemon in
+            let warning = await daemon.logs.waitFor { $0.level == .warning && $0.message.contains("other hosts") }
+            #expect(warning.first?.message.contains("TLS") == true)
+            let events = try await daemon.api("GET", "/v1/events")
+            #expect(events.status == 200)
+        }
+    }
+
     @Test func publicRoutesAreNotFoundHereWithOrWithoutAKey() async throws {
         try await TestDaemon.run { daemon in
             for key in ["", TestDaemon.apiKey] {

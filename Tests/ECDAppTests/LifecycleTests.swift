@@ -12,7 +12,7 @@ import Glibc
         AppConfiguration(
             cronofy: CronofySettings(clientID: "id", clientSecret: "secret"),
             publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), baseURL: baseURL),
-            internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), apiKeys: APIKeyStore(keys: ["k"])),
+            internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), apiKeys: APIKeyStore(keys: [TestDaemon.apiKey])),
             storage: StorageSettings(path: storagePath, encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 1, count: 32))]))
     }
 

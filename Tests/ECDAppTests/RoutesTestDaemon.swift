@@ -8,8 +8,8 @@ import Logging
 /// A simulator and a daemon on loopback ports with a temporary database, as `buildApplication`
 /// makes it for production; tests talk to both over real sockets.
 final class TestDaemon: Sendable {
-    static let apiKey = "test-key-one-0123456789"
-    static let secondAPIKey = "test-key-two-9876543210"
+    static let apiKey = "test-key-one-0123456789abcdefghijklm"
+    static let secondAPIKey = "test-key-two-9876543210zyxwvutsrqpon"
 
     let simulator: CronofySimulator
     let application: Application

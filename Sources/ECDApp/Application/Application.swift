@@ -26,10 +26,12 @@ public final class Application: Sendable {
 
     /// How long `run()` lets in-flight requests finish after SIGTERM/SIGINT (`server.drain_seconds`).
     public let drainDeadline: Duration
+    /// The internal listener is on an address other hosts can reach (`internal.allow_remote`).
+    let internalIsRemote: Bool
 
     init(core: EnterpriseConnect, database: Database, publicServer: HTTPServer, internalServer: HTTPServer,
          apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(30),
-         notifier: SystemdNotifier = SystemdNotifier()) {
+         notifier: SystemdNotifier = SystemdNotifier(), internalIsRemote: Bool = false) {
         self.notifier = notifier
         self.core = core
         self.database = database
@@ -38,6 +40,7 @@ public final class Application: Sendable {
         self.apiKeys = apiKeys
         self.logger = logger
         self.drainDeadline = drainDeadline
+        self.internalIsRemote = internalIsRemote
     }
 
     /// The public listener's port (the real one after binding port 0; 0 before `start()`).
@@ -77,6 +80,14 @@ public final class Application: Sendable {
             "public": .string(publicServer.boundAddress.description),
             "internal": .string(internalServer.boundAddress.description),
         ])
+        if internalIsRemote {
+            logger.warning("""
+                the internal listener can be reached from other hosts (internal.allow_remote): its API keys \
+                and tokens travel in clear text unless TLS is put in front of it
+                """, metadata: [
+                    "internal": .string(internalServer.boundAddress.description),
+                ])
+        }
         // Both listeners are bound and the database is open (buildApplication opened it).
         notifier.notify("READY=1\nSTATUS=serving")
     }

@@ -77,13 +77,18 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         internalServerConfiguration.drainingResponse = APIError(
             .serviceUnavailable, code: "shutting_down", message: "ecd is shutting down; retry shortly",
             headers: retryLater).response
+        // The key is checked on the request's head, so a client without one never gets the
+        // server to read, let alone hold, a body.
+        internalServerConfiguration.headHook = APIKeyAuthentication(
+            keys: configuration.internalListener.apiKeys, routes: internalRoutes).checkHead
 
         return Application(
             core: core, database: database,
             publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
             apiKeys: configuration.internalListener.apiKeys, logger: logger,
-            drainDeadline: configuration.server.drainDeadline)
+            drainDeadline: configuration.server.drainDeadline,
+            internalIsRemote: !configuration.internalListener.listen.isLocal)
     } catch {
         database.close()
         throw error

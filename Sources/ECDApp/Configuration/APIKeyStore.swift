@@ -22,6 +22,17 @@ public final class APIKeyStore: Sendable {
         }
     }
 
+    /// The shortest key accepted: 32 characters (`openssl rand -hex 32` makes 64), so that a key
+    /// cannot be guessed, whatever the rate of tries.
+    public static let minimumLength = 32
+
+    /// Why `key` cannot be an API key, or nil when it can. Names the length, never the key.
+    static func problem(with key: String) -> String? {
+        let length = key.count
+        guard length < minimumLength else { return nil }
+        return "too short (\(length) characters): an API key needs at least \(minimumLength), e.g. openssl rand -hex 32"
+    }
+
     public init(keys: [String], file: String? = nil) {
         self.file = file
         self.state = LockedValue(keys.map(Entry.init))
@@ -75,6 +86,10 @@ public final class APIKeyStore: Sendable {
         guard !keys.isEmpty else {
             throw ConfigurationError(problems: ["internal.api_keys_file: \(file) holds no key"])
         }
+        let problems = keys.enumerated().compactMap { index, key in
+            APIKeyStore.problem(with: key).map { "internal.api_keys_file: key \(index + 1) of \(file): \($0)" }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         state.withValue { $0 = keys.map(Entry.init) }
         return keys.count
     }

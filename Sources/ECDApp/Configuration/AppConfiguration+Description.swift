@@ -48,6 +48,7 @@ extension AppConfiguration {
             "public.trusted_proxies": list(publicListener.trustedProxies.networks.map { quote($0.description) }),
             "internal.listen": quote(internalListener.listen.description),
             "internal.api_keys": list(apiKeys.map { redacted ? quote(Self.redactedMarker) : quote($0) }),
+            "internal.allow_remote": String(internalListener.allowRemote),
             "storage.path": quote(storage.path),
             "storage.encryption_keys": list(keyring),
             "service_account.scope": quote(serviceAccount.scope),

@@ -123,10 +123,23 @@ extension AppConfiguration {
 
     private static func readInternal(_ reader: inout ConfigurationReader, serve: Bool) -> InternalListenerSettings {
         let listen = readListen(&reader, "internal.listen", allowUnix: true) ?? .tcp(host: "127.0.0.1", port: 8081)
+        let allowRemote = reader.bool("internal.allow_remote") ?? false
+        if !listen.isLocal && !allowRemote {
+            reader.problem("internal.listen", "\(listen) can be reached from other hosts; listen on a loopback address "
+                + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front")
+        }
         let keys = reader.stringList("internal.api_keys", required: serve) ?? []
         var file: String?
         if case .referencedFile(let path, _)? = reader.sources["internal.api_keys"]?.origin { file = path }
-        return InternalListenerSettings(listen: listen, apiKeys: APIKeyStore(keys: keys, file: file))
+        for (index, key) in keys.enumerated() {
+            guard let problem = APIKeyStore.problem(with: key) else { continue }
+            if let file {
+                reader.problem("internal.api_keys_file", "key \(index + 1) of \(file): \(problem)")
+            } else {
+                reader.problem("internal.api_keys[\(index)]", problem)
+            }
+        }
+        return InternalListenerSettings(listen: listen, apiKeys: APIKeyStore(keys: keys, file: file), allowRemote: allowRemote)
     }
 
     private static func readListen(_ reader: inout ConfigurationReader, _ key: String, allowUnix: Bool) -> ListenEndpoint? {

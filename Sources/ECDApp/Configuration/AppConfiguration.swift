@@ -115,10 +115,15 @@ public struct InternalListenerSettings: Sendable {
     /// The live key set: the auth middleware asks it on every request, and `SIGHUP` makes it reread
     /// `internal.api_keys_file` (a reference shared by every copy of the configuration).
     public var apiKeys: APIKeyStore
+    /// `internal.allow_remote`: a `listen` address other hosts can reach is accepted (the API then
+    /// travels in clear text unless TLS is put in front of it). Without it such an address is refused.
+    public var allowRemote: Bool
 
-    public init(listen: ListenEndpoint = .tcp(host: "127.0.0.1", port: 8081), apiKeys: APIKeyStore) {
+    public init(listen: ListenEndpoint = .tcp(host: "127.0.0.1", port: 8081), apiKeys: APIKeyStore,
+                allowRemote: Bool = false) {
         self.listen = listen
         self.apiKeys = apiKeys
+        self.allowRemote = allowRemote
     }
 }
 

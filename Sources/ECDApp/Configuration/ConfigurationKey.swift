@@ -53,6 +53,7 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("public.trusted_proxies", .stringList),
         ConfigurationKey("internal.listen", .string),
         ConfigurationKey("internal.api_keys", .stringList, secret: true, file: .lines),
+        ConfigurationKey("internal.allow_remote", .bool),
         ConfigurationKey("storage.path", .string),
         ConfigurationKey("storage.encryption_keys", .keyring, secret: true, file: .json),
         ConfigurationKey("service_account.scope", .string),

@@ -50,6 +50,21 @@ public enum ListenEndpoint: Sendable, Hashable, CustomStringConvertible {
         self = .tcp(host: String(host), port: port)
     }
 
+    /// Whether only this host can connect: a unix socket, or a loopback address (`127.0.0.0/8`,
+    /// `::1`, `localhost`, an IPv4-mapped loopback).
+    public var isLocal: Bool {
+        switch self {
+        case .unix:
+            return true
+        case .tcp(let host, _):
+            if host == "localhost" { return true }
+            guard let bytes = IPAddressBytes.parse(host) else { return false }
+            if bytes.count == 4 { return bytes[0] == 127 }
+            if bytes == [UInt8](repeating: 0, count: 15) + [1] { return true }
+            return bytes[0..<12].elementsEqual([UInt8](repeating: 0, count: 10) + [0xff, 0xff]) && bytes[12] == 127
+        }
+    }
+
     public var description: String {
         switch self {
         case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"

@@ -5,6 +5,10 @@ import ECDHTTP
 /// constant time and may be reloaded on SIGHUP). `/healthz` is open, and a path that is no route
 /// of this listener is left to the router's 404, so the public routes answer 404 here with or
 /// without a key.
+///
+/// The daemon runs the check as the server's head hook (`checkHead`), before a request's body is
+/// read; the middleware then lets through what the hook admitted and checks anything else itself
+/// (a router used without that server).
 struct APIKeyAuthentication: HTTPMiddleware {
     private let keys: APIKeyStore
     private let routes: RouteTable
@@ -17,18 +21,38 @@ struct APIKeyAuthentication: HTTPMiddleware {
     }
 
     func handle(_ request: HTTPRequest, context: RequestContext, next: HTTPHandler) throws -> HTTPResult {
+        var context = context
+        // Set only by `checkHead` on this server, never from anything the client sent.
+        if context.values[Self.admittedKey] == nil {
+            try authenticate(request, &context)
+        }
+        return try next(request, context)
+    }
+
+    /// The server's head hook: the same check on the head alone, answered before any body is read.
+    func checkHead(_ head: HTTPRequest, context: inout RequestContext) -> HTTPResponse? {
+        do {
+            try authenticate(head, &context)
+            context.values[Self.admittedKey] = "1"
+            return nil
+        } catch {
+            return error.response
+        }
+    }
+
+    static let admittedKey = "api_key_checked"
+
+    private func authenticate(_ request: HTTPRequest, _ context: inout RequestContext) throws(APIError) {
         if openPaths.contains(request.path) || routes.pattern(method: request.method, rawPath: request.rawPath) == nil {
-            return try next(request, context)
+            return
         }
         guard let presented = Self.bearerToken(request.headers["Authorization"]),
               let index = keys.matchingKeyIndex(presented.utf8) else {
             throw APIError.unauthorized()
         }
-        var context = context
         // Which key was used (by position, never the key), so an operator can see when the old
         // key of a rotation stops being used.
         context.values["api_key"] = "#\(index + 1)"
-        return try next(request, context)
     }
 
     /// `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
