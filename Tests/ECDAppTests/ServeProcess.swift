@@ -9,7 +9,7 @@ import Glibc
 /// like any client would. Its public port is picked up front (Cronofy's callbacks and the
 /// connect redirect need `public.base_url`); the internal port is read from its "listening" line.
 final class ServeProcess: DaemonClient, @unchecked Sendable {
-    static let apiKey = "daemon-test-key"
+    static let apiKey = "daemon-test-key-0123456789abcdefghij0123456789"
 
     let process: RunningECD
     let publicPort: Int
