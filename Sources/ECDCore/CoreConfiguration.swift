@@ -37,6 +37,9 @@ public struct CoreConfiguration: Sendable {
     public var refreshLeaseDuration: Duration = .seconds(60)
     /// Longest back-off between attempts (refresh, inbox, unsent requests, webhook).
     public var maxBackoff: Duration = .seconds(300)
+    /// Tests only: runs between reading an account's token from the database and caching it, to
+    /// widen the window in which a concurrent revoke must still win. Nil in production.
+    public var afterTokenLoad: (@Sendable () async -> Void)?
 
     public init(publicBaseURL: URL,
                 serviceAccountScope: String = "service_account/accounts/manage service_account/resources/manage",

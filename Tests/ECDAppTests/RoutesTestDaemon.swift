@@ -32,8 +32,11 @@ final class TestDaemon: Sendable {
         baseURLScheme: String = "http",
         unixSocket: Bool = false,
         simulator tuneSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
-        configure: (inout AppConfiguration) -> Void = { _ in }
+        configure: (inout AppConfiguration) -> Void = { _ in },
+        tuneCore: @escaping @Sendable (inout CoreConfiguration) -> Void = { _ in }
     ) async throws -> TestDaemon {
+        // The core's swift-metrics counters reach GET /metrics only once bootstrapped (as `serve` does).
+        ECDMetrics.bootstrap()
         var simulatorConfiguration = SimulatorConfiguration()
         simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
         simulatorConfiguration.callbackDelay = .milliseconds(5)
@@ -70,6 +73,7 @@ final class TestDaemon: Sendable {
                 application = try await onOwnThread {
                     try buildApplication(configuration: settings, logger: logger) { core in
                         core.sweepInterval = .milliseconds(200)
+                        tuneCore(&core)
                     }
                 }
             } catch {
@@ -100,9 +104,11 @@ final class TestDaemon: Sendable {
         unixSocket: Bool = false,
         simulator tuneSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
         configure: (inout AppConfiguration) -> Void = { _ in },
+        tuneCore: @escaping @Sendable (inout CoreConfiguration) -> Void = { _ in },
         _ body: (TestDaemon) async throws -> Void
     ) async throws {
-        let daemon = try await start(baseURLScheme: baseURLScheme, unixSocket: unixSocket, simulator: tuneSimulator, configure: configure)
+        let daemon = try await start(baseURLScheme: baseURLScheme, unixSocket: unixSocket, simulator: tuneSimulator,
+                                     configure: configure, tuneCore: tuneCore)
         do {
             try await body(daemon)
         } catch {

@@ -133,6 +133,7 @@ extension EnterpriseConnect {
         let accountID = response.accountID ?? response.sub
         let sub = response.sub ?? response.accountID
         let keyID = secrets.keyring.primaryKeyID
+        let ticket = cache.ticket()
         let stored = try await database.asyncWrite { [self] connection -> Bool in
             try connection.execute(
                 """
@@ -158,8 +159,8 @@ extension EnterpriseConnect {
             logger.warning("tokens for a superseded request discarded", metadata: ["email": "\(claim.account.email)"])
             return
         }
-        cache.store(claim.account.emailKey, AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
-                                                        accountID: accountID, sub: sub, apiURL: apiURL), markUsed: false)
+        cache.replace(claim.account.emailKey, AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
+                                                          accountID: accountID, sub: sub, apiURL: apiURL), ticket: ticket)
         logger.info("account authorized", metadata: ["email": "\(claim.account.email)",
                                                      "service_account_id": "\(claim.account.serviceAccountID ?? "-")"])
     }
@@ -174,7 +175,7 @@ extension EnterpriseConnect {
                                                  serviceAccountID: serviceAccountID, now: now, reason: "recovery")
                 return request
             }
-            cache.remove(claim.account.emailKey)
+            cache.invalidate(claim.account.emailKey)
             logger.warning("spent code recovered by a new request", metadata: ["email": "\(claim.account.email)"])
             await send([prepared])
             return

@@ -230,7 +230,7 @@ extension EnterpriseConnect {
         }
         logger.info("service account connected", metadata: ["service_account_id": "\(id)", "domain": "\(domain ?? "-")"])
         if !atRisk.isEmpty {
-            for request in atRisk { cache.remove(request.emailKey) }
+            for request in atRisk { cache.invalidate(request.emailKey) }
             await send(atRisk)
         }
         return record.model

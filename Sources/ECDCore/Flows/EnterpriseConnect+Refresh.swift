@@ -38,6 +38,7 @@ extension EnterpriseConnect {
         }
         // Re-read under the lease: another process may have refreshed (and rotated the refresh
         // token) between the first read and the lease; spending the old one would be invalid_grant.
+        let ticket = cache.ticket()
         guard let leased = try await database.asyncRead({ try TokenState.load($0, owner) }), leased.isActive else {
             try await releaseLease(owner)
             throw CoreError.accountNotActive(status: .revoked)
@@ -45,7 +46,7 @@ extension EnterpriseConnect {
         if leased.expiresAt != state.expiresAt, let token = try decryptedToken(leased),
            token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
             try await releaseLease(owner)
-            cacheRefreshedElsewhere(token, leased)
+            cacheRefreshedElsewhere(token, leased, ticket: ticket)
             return RefreshResult(token: token, refreshed: true)
         }
         return try await refreshLeased(leased, force: force, current: current)
@@ -97,12 +98,13 @@ extension EnterpriseConnect {
         let deadline = Date().addingTimeInterval(min(configuration.refreshLeaseDuration.timeInterval, 15))
         while Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
+            let ticket = cache.ticket()
             guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
                 throw CoreError.notFound(owner.notFoundMessage)
             }
             guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
             if state.expiresAt != previousExpiry, let token = try decryptedToken(state) {
-                cacheRefreshedElsewhere(token, state)
+                cacheRefreshedElsewhere(token, state, ticket: ticket)
                 return RefreshResult(token: token, refreshed: true)
             }
         }
@@ -111,9 +113,10 @@ extension EnterpriseConnect {
     }
 
     /// Another process refreshed: this one's cache must not keep serving the token that was
-    /// replaced (after a forced refresh, the one Cronofy has just refused).
-    private func cacheRefreshedElsewhere(_ token: AccessToken, _ state: TokenState) {
-        if let key = state.emailKey { cache.store(key, token, markUsed: false) }
+    /// replaced (after a forced refresh, the one Cronofy has just refused). `ticket` was taken
+    /// before the read that found the token, so a revoke committed since still wins.
+    private func cacheRefreshedElsewhere(_ token: AccessToken, _ state: TokenState, ticket: UInt64) {
+        if let key = state.emailKey { cache.replace(key, token, ticket: ticket) }
     }
 
     private func storeRefreshed(_ response: TokenResponse, state: TokenState) async throws -> AccessToken {
@@ -126,6 +129,7 @@ extension EnterpriseConnect {
         }
         let scope = response.scope.map(Scope.normalized) ?? state.scope
         let keyID = secrets.keyring.primaryKeyID
+        let ticket = cache.ticket()
         let updated = try await database.asyncWrite { connection -> Bool in
             try connection.execute(
                 """
@@ -144,7 +148,7 @@ extension EnterpriseConnect {
         }
         let token = AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
                                 accountID: state.accountID, sub: state.sub, apiURL: apiURL)
-        if let key = state.emailKey { cache.store(key, token, markUsed: false) }
+        if let key = state.emailKey { cache.replace(key, token, ticket: ticket) }
         return token
     }
 
@@ -196,7 +200,7 @@ extension EnterpriseConnect {
                 try EventLog.append(connection, .accountReauthorizationRequired, serviceAccountID: state.serviceAccountID,
                                     email: state.email, data: ["reason": .string(reason)], at: now)
             }
-            if let key = state.emailKey { cache.remove(key) }
+            if let key = state.emailKey { cache.invalidate(key) }
             logger.warning("account needs reauthorization", metadata: state.owner.logMetadata(state))
         case .serviceAccount(let id):
             try await database.asyncWrite { connection in

@@ -45,7 +45,7 @@ extension EnterpriseConnect {
             }
             return (prepared, accounts)
         }
-        for request in prepared { cache.remove(request.emailKey) }
+        for request in prepared { cache.invalidate(request.emailKey) }
         logger.info("delegated access requested", metadata: ["accounts": "\(prepared.count)"])
         background.spawn { [self] in await send(prepared) }
         return accounts

@@ -34,7 +34,7 @@ extension EnterpriseConnect {
             }
             return updated.model
         }
-        cache.remove(key)
+        cache.invalidate(key)
         logger.info("account revoked", metadata: ["email": "\(record.email)"])
         return account
     }
@@ -78,7 +78,7 @@ extension EnterpriseConnect {
             }
             return (updated.model, rows.compactMap { $0.optional("email_key") as String? })
         }
-        for key in emailKeys { cache.remove(key) }
+        for key in emailKeys { cache.invalidate(key) }
         logger.info("service account revoked", metadata: ["service_account_id": "\(id)", "accounts": "\(emailKeys.count)"])
         return model
     }

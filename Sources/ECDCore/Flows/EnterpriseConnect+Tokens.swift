@@ -30,16 +30,19 @@ extension EnterpriseConnect {
     }
 
     func loadAccountToken(emailKey: String, minValidity: Duration) async throws -> AccessToken {
+        // Before the read: a revoke that commits after it makes the cache refuse what was read.
+        let ticket = cache.ticket()
         guard let state = try await database.asyncRead({ try TokenState.load($0, emailKey: emailKey) }) else {
             throw CoreError.notFound("no account \(emailKey)")
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
         if let token = try decryptedToken(state), token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
-            cache.store(emailKey, token, markUsed: true)
+            await configuration.afterTokenLoad?()
+            cache.store(emailKey, token, ticket: ticket, markUsed: true)
             return token
         }
         let token = try await refreshedToken(state.owner, force: false, minValidity: minValidity, seenExpiry: state.expiresAt)
-        cache.store(emailKey, token, markUsed: true)
+        cache.store(emailKey, token, ticket: ticket, markUsed: true)
         return token
     }
 

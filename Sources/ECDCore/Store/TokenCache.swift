@@ -4,6 +4,12 @@ import Foundation
 /// path is one lock and one dictionary lookup here, with no I/O and no task hop. Reads also mark
 /// the entry as used; a periodic flush turns the marks into one batched `last_used_at` update
 /// instead of a write per read.
+///
+/// Every change of an account's tokens (revoke, new request, refresh, authorization, lost
+/// authorization) bumps the account's generation after its commit. A caller that read a token
+/// from the database holds a ticket taken before that read, and the token is cached only if the
+/// account's generation has not moved past the ticket: a read that straddles a revoke cannot put
+/// the revoked token back after the revoke dropped it.
 final class TokenCache: Sendable {
     private struct Entry {
         var token: AccessToken
@@ -13,6 +19,12 @@ final class TokenCache: Sendable {
     private struct State {
         var entries: [String: Entry] = [:]
         var usedKeys: [String] = []
+        /// Counts every change; a ticket is its value when a read began.
+        var epoch: UInt64 = 0
+        /// The epoch of each account's last change (its generation).
+        var changedAt: [String: UInt64] = [:]
+        /// `changedAt` was emptied at this epoch (to stay bounded): older tickets are refused.
+        var floor: UInt64 = 0
     }
 
     private let state = Locked(State())
@@ -36,17 +48,66 @@ final class TokenCache: Sendable {
         }
     }
 
-    func store(_ key: String, _ token: AccessToken, markUsed: Bool) {
+    /// Taken before reading a token from the database, handed back to `store`.
+    func ticket() -> UInt64 { state.withLock { $0.epoch } }
+
+    /// Caches a token read from the database with `ticket`, unless the account's tokens changed
+    /// since; returns whether it did.
+    @discardableResult
+    func store(_ key: String, _ token: AccessToken, ticket: UInt64, markUsed: Bool) -> Bool {
         state.withLock { state in
-            if state.entries[key] == nil, state.entries.count >= capacity { Self.evict(&state) }
-            let wasUsed = state.entries[key]?.used ?? false
-            state.entries[key] = Entry(token: token, used: wasUsed || markUsed)
-            if markUsed, !wasUsed { state.usedKeys.append(key) }
+            guard Self.current(state, key, ticket) else { return false }
+            insert(&state, key, token, markUsed: markUsed)
+            return true
         }
     }
 
-    func remove(_ key: String) {
-        _ = state.withLock { $0.entries.removeValue(forKey: key) }
+    /// A new token written (refresh, authorization) with `ticket` taken before the write: it
+    /// replaces the cached one and moves the generation on (so a read of the old token still in
+    /// flight cannot put it back), unless something else changed the account since, such as a
+    /// revoke, which then wins.
+    @discardableResult
+    func replace(_ key: String, _ token: AccessToken, ticket: UInt64) -> Bool {
+        state.withLock { state in
+            guard Self.current(state, key, ticket) else {
+                state.entries.removeValue(forKey: key)
+                return false
+            }
+            bump(&state, key)
+            insert(&state, key, token, markUsed: false)
+            return true
+        }
+    }
+
+    /// The account's tokens changed (revoked, requested again, authorization lost): drops the
+    /// cached token and refuses it from reads that began before. Call after the change committed.
+    func invalidate(_ key: String) {
+        state.withLock { state in
+            state.entries.removeValue(forKey: key)
+            bump(&state, key)
+        }
+    }
+
+    private static func current(_ state: State, _ key: String, _ ticket: UInt64) -> Bool {
+        ticket >= state.floor && (state.changedAt[key] ?? 0) <= ticket
+    }
+
+    private func bump(_ state: inout State, _ key: String) {
+        state.epoch &+= 1
+        state.changedAt[key] = state.epoch
+        // Bounded like the entries: forgetting every generation at once is safe, because tickets
+        // older than the forgetting are refused from then on (those reads just go uncached).
+        if state.changedAt.count > capacity {
+            state.changedAt.removeAll(keepingCapacity: true)
+            state.floor = state.epoch
+        }
+    }
+
+    private func insert(_ state: inout State, _ key: String, _ token: AccessToken, markUsed: Bool) {
+        if state.entries[key] == nil, state.entries.count >= capacity { Self.evict(&state) }
+        let wasUsed = state.entries[key]?.used ?? false
+        state.entries[key] = Entry(token: token, used: wasUsed || markUsed)
+        if markUsed, !wasUsed { state.usedKeys.append(key) }
     }
 
     func removeAll() {
