@@ -96,9 +96,15 @@ extension EnterpriseConnect {
                 return nil
             }
             guard let envelope: [UInt8] = row.optional("code") else {
-                let failure = AccountError(error: (row.optional("error") as String?) ?? "unknown_error",
-                                           errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))
-                try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)
+                // An error decides the request only while no code for it has come in (a code
+                // accepted later, or processed first by another worker, wins).
+                let codeSeen = try connection.queryOne(
+                    "SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'", [requestID]) != nil
+                if !codeSeen, account.status == .pending || account.status == .failed {
+                    let failure = AccountError(error: (row.optional("error") as String?) ?? "unknown_error",
+                                               errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))
+                    try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)
+                }
                 try finishInbox(connection, id, status: "done", now: now)
                 return nil
             }

@@ -4,11 +4,13 @@ import Foundation
 /// `POST /callbacks/delegated/{request}`: checks that need no database, then the group-committed
 /// inbox write. Returns only once the callback is durable.
 extension EnterpriseConnect {
-    /// Throws `CoreError.callbackRejected` (400 malformed or state mismatch, 401 bad signature,
-    /// 404 unknown or superseded request); a duplicate of an accepted callback returns normally
-    /// and changes nothing. A rejected callback changes nothing either.
+    /// Throws `CoreError.callbackRejected` (400 malformed, state mismatch, or an error callback with
+    /// neither state nor signature; 401 bad signature; 404 unknown or superseded request); a
+    /// duplicate of an accepted callback returns normally and changes nothing. A rejected callback
+    /// changes nothing either.
     public func receiveDelegatedCallback(requestID: String, body: [UInt8], signatureHeader: String?) async throws {
-        if signatureHeader != nil || configuration.requireCallbackSignature {
+        let signed = signatureHeader != nil
+        if signed || configuration.requireCallbackSignature {
             guard let header = signatureHeader,
                   CallbackSignature.isValid(header: header, body: body, secret: configuration.clientSecret) else {
                 metrics.callback("rejected")
@@ -17,7 +19,7 @@ extension EnterpriseConnect {
                                                  message: "the Cronofy-HMAC-SHA256 signature does not match")
             }
         }
-        let item = try parseCallback(requestID: requestID, body: body)
+        let item = try parseCallback(requestID: requestID, body: body, signed: signed)
         let outcome = try await intake.submit(item)
         switch outcome {
         case .accepted:
@@ -32,7 +34,7 @@ extension EnterpriseConnect {
         }
     }
 
-    private func parseCallback(requestID: String, body: [UInt8]) throws -> IntakeItem {
+    private func parseCallback(requestID: String, body: [UInt8], signed: Bool) throws -> IntakeItem {
         let malformed = { (message: String) in
             CoreError.callbackRejected(status: 400, code: "malformed_callback", message: message)
         }
@@ -47,16 +49,19 @@ extension EnterpriseConnect {
             throw malformed("the body is not JSON of the form {\"authorization\":{…}}")
         }
         let state = authorization["state"] as? String
-        var item = IntakeItem(requestID: requestID, stateHash: state.map(SecretHash.of))
         if let code = authorization["code"] as? String, !code.isEmpty {
-            item.codeEnvelope = try secrets.seal(code, table: "callback_inbox", row: requestID, column: "code")
-        } else if let error = authorization["error"] as? String, !error.isEmpty {
-            item.error = AccountError(error: Self.clip(error), errorKey: (authorization["error_key"] as? String).map(Self.clip),
-                                      errorDescription: (authorization["error_description"] as? String).map(Self.clip))
-        } else {
+            return IntakeItem(requestID: requestID, stateHash: state.map(SecretHash.of), signed: signed,
+                              contentHash: SecretHash.of(code),
+                              codeEnvelope: try secrets.seal(code, table: "callback_inbox", row: requestID, column: "code"),
+                              error: nil)
+        }
+        guard let error = authorization["error"] as? String, !error.isEmpty else {
             throw malformed("the authorization carries neither a code nor an error")
         }
-        return item
+        return IntakeItem(requestID: requestID, stateHash: state.map(SecretHash.of), signed: signed,
+                          contentHash: SHA256Digest.hash(body), codeEnvelope: nil,
+                          error: AccountError(error: Self.clip(error), errorKey: (authorization["error_key"] as? String).map(Self.clip),
+                                              errorDescription: (authorization["error_description"] as? String).map(Self.clip)))
     }
 
     static func isTokenByte(_ byte: UInt8) -> Bool {
@@ -69,14 +74,17 @@ extension EnterpriseConnect {
         }
     }
 
-    /// Text from outside is stored and shown, so it is bounded.
-    static func clip(_ text: String) -> String {
-        text.count <= 500 ? text : String(text.prefix(500))
-    }
-}
+    /// The longest text from outside (a callback's error fields) that is stored and shown.
+    static let clipLength = 200
+    static let clipMarker = "…[truncated]"
 
-extension IntakeItem {
-    init(requestID: String, stateHash: [UInt8]?) {
-        self.init(requestID: requestID, stateHash: stateHash, codeEnvelope: nil, error: nil)
+    /// Text from outside is stored, sent in events and webhooks and shown, so it is bounded
+    /// (`clipLength` characters, then `clipMarker`) and loses its control characters (line
+    /// breaks, escapes) on the way in; where it is shown it is escaped like any other data.
+    static func clip(_ text: String) -> String {
+        let printable = String(String.UnicodeScalarView(text.unicodeScalars.map {
+            $0.properties.generalCategory == .control ? " " : $0
+        }))
+        return printable.count <= clipLength ? printable : String(printable.prefix(clipLength)) + clipMarker
     }
 }

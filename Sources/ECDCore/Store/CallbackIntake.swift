@@ -8,9 +8,16 @@ struct IntakeItem: Sendable {
     var requestID: String
     /// SHA-256 of the state the callback carried; nil when it carried none.
     var stateHash: [UInt8]?
+    /// It carried a valid `Cronofy-HMAC-SHA256`.
+    var signed: Bool
+    /// SHA-256 of the code, or of the whole body of an error callback: the same content again is
+    /// a duplicate, anything else is a callback of its own.
+    var contentHash: [UInt8]
     /// The code sealed for `callback_inbox|<request>|code`; nil for an error callback.
     var codeEnvelope: [UInt8]?
     var error: AccountError?
+
+    var kind: String { codeEnvelope == nil ? "error" : "code" }
 }
 
 enum IntakeOutcome: Sendable, Equatable {
@@ -86,42 +93,59 @@ final class CallbackIntake: Sendable {
 
     /// The checks that need the database, then the insert; all inside the batch's transaction, so
     /// there is no window between check and write. A rejected callback writes nothing.
+    ///
+    /// Whoever knows a callback URL (it passes through proxies and their logs) can post to it, so
+    /// a callback decides nothing unless it proves itself: a code callback by the request's state
+    /// (the code is useless without our client secret anyway), an error callback by the state or
+    /// a valid signature. A duplicate is the same content again, never merely the same request:
+    /// a code that follows an error still gets its exchange.
     static func admit(_ connection: Connection, _ item: IntakeItem, now: Date) throws -> IntakeOutcome {
         guard let account = try connection.queryOne(
-            "SELECT id, status, state_hash, error FROM accounts WHERE request_id = ?", [item.requestID]) else {
+            "SELECT id, status, state_hash FROM accounts WHERE request_id = ?", [item.requestID]) else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "no delegated-access request has this callback URL"))
         }
-        if let stored: [UInt8] = account.optional("state_hash") {
-            if let given = item.stateHash {
-                guard ConstantTime.equals(given, stored) else {
-                    return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
-                                                       message: "the state does not match this request"))
-                }
-            } else if item.codeEnvelope != nil {
+        let stored: [UInt8]? = account.optional("state_hash")
+        if let given = item.stateHash {
+            guard let stored, ConstantTime.equals(given, stored) else {
                 return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
-                                                   message: "the callback carries no state"))
+                                                   message: "the state does not match this request"))
             }
+        } else if item.codeEnvelope != nil {
+            return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
+                                               message: "the callback carries no state"))
+        } else if !item.signed {
+            return .rejected(.callbackRejected(
+                status: 400, code: "state_required",
+                message: "an error callback must carry the request's state or a valid Cronofy-HMAC-SHA256 signature"))
         }
-        if try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE request_id = ?", [item.requestID]) != nil {
+        if try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND content_hash = ?",
+                                   [item.requestID, item.contentHash]) != nil {
             return .duplicate
         }
+        // A failed request still takes a code (after an error callback, a refused exchange or a
+        // timeout); a request already authorized takes nothing new.
         let status: String = try account.get("status")
-        let error: String? = account.optional("error")
-        // A late callback after a timeout is still welcome: the request was genuine.
-        guard status == "pending" || (status == "failed" && error == "callback_timeout") else {
+        guard status == "pending" || status == "failed" else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "this request is no longer waiting for a callback"))
+        }
+        // An error after a code changes nothing: the code decides (its exchange either works or
+        // fails the request itself). Acknowledged, so that Cronofy stops sending it.
+        if item.codeEnvelope == nil,
+           try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'",
+                                   [item.requestID]) != nil {
+            return .duplicate
         }
         let accountRow: Int64 = try account.get("id")
         try connection.execute(
             """
-            INSERT INTO callback_inbox (request_id, account_row, received_at, code, error, error_key, error_description,
-                status, attempts, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'received', 0, ?)
+            INSERT INTO callback_inbox (request_id, kind, content_hash, account_row, received_at, code, error, error_key,
+                error_description, status, attempts, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', 0, ?)
             """,
-            [item.requestID, accountRow, now, item.codeEnvelope, item.error?.error, item.error?.errorKey,
-             item.error?.errorDescription, now])
+            [item.requestID, item.kind, item.contentHash, accountRow, now, item.codeEnvelope, item.error?.error,
+             item.error?.errorKey, item.error?.errorDescription, now])
         return .accepted
     }
 }

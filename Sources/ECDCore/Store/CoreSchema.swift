@@ -9,6 +9,9 @@ public enum CoreSchema {
         Migration(version: 1, name: "initial schema") { connection in
             for statement in version1 { try connection.execute(statement) }
         },
+        Migration(version: 2, name: "callbacks kept by content") { connection in
+            for statement in version2 { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema (`ecd migrate`, and every start).
@@ -114,5 +117,41 @@ public enum CoreSchema {
         )
         """,
         "INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, 0)",
+    ]
+
+    /// A request may receive more than one callback (a genuine code after an error, or a forged
+    /// one next to the real one): rows are told apart by what they carry, not by their request.
+    /// `content_hash` is SHA-256 of the code, or of the error callback's body; the same content
+    /// again is a duplicate. Rows from version 1 get a placeholder unique to the row.
+    static let version2: [String] = [
+        """
+        CREATE TABLE callback_inbox_v2 (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            kind TEXT NOT NULL,                  -- code | error
+            content_hash BLOB NOT NULL,          -- SHA-256 of the code or of the error callback's body
+            account_row INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            code BLOB,                           -- envelope; erased once processed
+            error TEXT, error_key TEXT, error_description TEXT,
+            status TEXT NOT NULL,                -- received | exchanging | done | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (request_id, content_hash)
+        )
+        """,
+        """
+        INSERT INTO callback_inbox_v2 (id, request_id, kind, content_hash, account_row, received_at, code, error,
+            error_key, error_description, status, attempts, next_attempt_at, updated_at)
+        SELECT id, request_id, CASE WHEN error IS NULL THEN 'code' ELSE 'error' END, CAST('v1-' || id AS BLOB),
+            account_row, received_at, code, error, error_key, error_description, status, attempts, next_attempt_at,
+            updated_at
+        FROM callback_inbox
+        """,
+        "DROP TABLE callback_inbox",
+        "ALTER TABLE callback_inbox_v2 RENAME TO callback_inbox",
+        "CREATE INDEX callback_inbox_open ON callback_inbox(status, next_attempt_at) WHERE status IN ('received', 'exchanging')",
+        "CREATE INDEX callback_inbox_by_account ON callback_inbox(account_row)",
     ]
 }

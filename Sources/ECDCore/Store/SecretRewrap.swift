@@ -22,12 +22,16 @@ public enum SecretRewrap {
         let rowKey: String      // the column naming the row in the associated data
         let columns: [String]
         let hasKeyID: Bool      // a `key_id` column naming the key of the row's tokens
+        /// The primary key: batches page through it and updates name the row by it. Not always
+        /// `rowKey`: several inbox rows may share a request id (and so their associated data).
+        var pageKey: String? = nil
+        var primaryKey: String { pageKey ?? rowKey }
     }
 
     static let tables = [
         Table(name: "service_accounts", rowKey: "id", columns: ["access_token", "refresh_token"], hasKeyID: true),
         Table(name: "accounts", rowKey: "id", columns: ["access_token", "refresh_token", "state"], hasKeyID: true),
-        Table(name: "callback_inbox", rowKey: "request_id", columns: ["code"], hasKeyID: false),
+        Table(name: "callback_inbox", rowKey: "request_id", columns: ["code"], hasKeyID: false, pageKey: "id"),
     ]
 
     /// Rows per transaction: each holds the write lock for milliseconds.
@@ -66,11 +70,12 @@ public enum SecretRewrap {
     private static func rewrapBatch(_ connection: Connection, table: Table, after cursor: SQLValue?, limit: Int,
                                     box: SecretBox, report: inout RewrapReport) throws -> (rows: Int, last: SQLValue?) {
         let anySecret = table.columns.map { "\($0) IS NOT NULL" }.joined(separator: " OR ")
-        let selected = ([table.rowKey + " AS row_key"] + table.columns + (table.hasKeyID ? ["key_id"] : [])).joined(separator: ", ")
+        let selected = ([table.primaryKey + " AS page_key", table.rowKey + " AS row_key"] + table.columns
+            + (table.hasKeyID ? ["key_id"] : [])).joined(separator: ", ")
         let rows = try connection.query(
             "SELECT \(selected) FROM \(table.name) WHERE (\(anySecret))"
-                + (cursor == nil ? "" : " AND \(table.rowKey) > ?")
-                + " ORDER BY \(table.rowKey) LIMIT ?",
+                + (cursor == nil ? "" : " AND \(table.primaryKey) > ?")
+                + " ORDER BY \(table.primaryKey) LIMIT ?",
             (cursor.map { [$0] } ?? []) + [Int64(limit)])
         for row in rows {
             let rowKey: String
@@ -100,10 +105,10 @@ public enum SecretRewrap {
             }
             guard !assignments.isEmpty else { continue }
             try connection.execute(
-                "UPDATE \(table.name) SET \(assignments.joined(separator: ", ")) WHERE \(table.rowKey) = ?",
-                values + [row["row_key"]])
+                "UPDATE \(table.name) SET \(assignments.joined(separator: ", ")) WHERE \(table.primaryKey) = ?",
+                values + [row["page_key"]])
         }
-        return (rows.count, rows.last?["row_key"])
+        return (rows.count, rows.last?["page_key"])
     }
 
     /// Secrets per key id as stored now (read from the envelopes' headers, nothing decrypted): the
