@@ -1,6 +1,6 @@
 import Foundation
 
-/// The settings of the service layer (api-contract.md §2 keys in comments).
+/// The settings of the service layer (CONTRACT §2 keys in comments).
 public struct CoreConfiguration: Sendable {
     public var publicBaseURL: URL                       // public.base_url
     public var serviceAccountScope: String              // service_account.scope
@@ -37,6 +37,11 @@ public struct CoreConfiguration: Sendable {
     public var refreshLeaseDuration: Duration = .seconds(60)
     /// Longest back-off between attempts (refresh, inbox, unsent requests, webhook).
     public var maxBackoff: Duration = .seconds(300)
+    /// Events older than this are deleted (`events.retention_days`); nil keeps them forever.
+    /// Events the webhook has not delivered yet are kept whatever their age.
+    public var eventRetention: Duration? = .seconds(90 * 86_400)
+    /// How often the retention prune runs.
+    public var eventPruneInterval: Duration = .seconds(3600)
     /// Tests only: runs between reading an account's token from the database and caching it, to
     /// widen the window in which a concurrent revoke must still win. Nil in production.
     public var afterTokenLoad: (@Sendable () async -> Void)?

@@ -20,6 +20,7 @@ public final class EnterpriseConnect: Sendable {
     let inboxSignal: WakeSignal
     let webhookSignal = WakeSignal()
     let sweepSignal = WakeSignal()
+    let retentionSignal = WakeSignal()
     let intake: CallbackIntake
     let background = BackgroundTasks()
     let webhookTransport: any CronofyTransport
@@ -76,8 +77,8 @@ public final class EnterpriseConnect: Sendable {
     /// the client's timeout); an exchange interrupted anyway is retried at the next start (its
     /// inbox row stays open).
     public func shutdown() async {
-        let inbox = inboxSignal, webhook = webhookSignal, sweep = sweepSignal
-        let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal() }
+        let inbox = inboxSignal, webhook = webhookSignal, sweep = sweepSignal, retention = retentionSignal
+        let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal(); retention.signal() }
         if !inTime { logger.warning("background work cancelled at the shutdown deadline") }
         await flushLastUsed()
     }

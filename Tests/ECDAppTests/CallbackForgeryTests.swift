@@ -4,7 +4,8 @@ import Foundation
 import Testing
 @testable import ECDApp
 
-/// Issue 10 item 1, over real sockets: whoever knows a callback URL must not decide a request.
+/// Issue 10 items 1 and 2, over real sockets: whoever knows a callback URL must not decide a
+/// request, and unauthenticated requests to the public listener write nothing.
 @Suite struct CallbackForgeryTests {
     static let json = [("Content-Type", "application/json")]
 
@@ -86,5 +87,37 @@ import Testing
             let failures = try await events(daemon).filter { $0["type"] as? String == "account.failed" && $0["email"] as? String == "erin@example.com" }
             #expect(failures.count == 1)
         }
+    }
+
+    /// The reviewer's probe: many `GET /oauth/callback` with no state or a made-up one. Each is a
+    /// 400 page and a count in the metric; none is an event (or a webhook delivery).
+    @Test func badOAuthCallbacksWriteNoEventsAndAreCounted() async throws {
+        try await TestDaemon.run { daemon in
+            let before = try await rejectedCounts(daemon)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<200 {
+                    let target = index % 2 == 0 ? "/oauth/callback?code=c\(index)" : "/oauth/callback?code=c\(index)&state=made-up-\(index)"
+                    group.addTask { try await daemon.publicRequest("GET", target).status }
+                    if index % 16 == 15 { for try await status in group { #expect(status == 400) } }
+                }
+                for try await status in group { #expect(status == 400) }
+            }
+            let after = try await rejectedCounts(daemon)
+            #expect(after["missing_state", default: 0] - before["missing_state", default: 0] == 100)
+            #expect(after["unknown_state", default: 0] - before["unknown_state", default: 0] == 100)
+            #expect(try await events(daemon).isEmpty)
+        }
+    }
+
+    /// `ecd_oauth_callbacks_rejected_total` by reason, from `GET /metrics`.
+    func rejectedCounts(_ daemon: TestDaemon) async throws -> [String: Int] {
+        let text = try await daemon.api("GET", "/metrics").text
+        var counts: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("ecd_oauth_callbacks_rejected_total{") {
+            guard let open = line.range(of: "reason=\""), let close = line[open.upperBound...].firstIndex(of: "\""),
+                  let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            counts[String(line[open.upperBound..<close])] = Int(value)
+        }
+        return counts
     }
 }

@@ -34,6 +34,7 @@ struct ConfigurationLoadingTests {
         #expect(config.events.webhookURL == nil)
         #expect(config.log.level == .info)
         #expect(config.log.format == .json)
+        #expect(config.events.retentionDays == 90)
         #expect(config.origins["storage.path"] == .defaultValue)
     }
 
@@ -52,7 +53,7 @@ struct ConfigurationLoadingTests {
               "service_account": {"scope": "service_account/accounts/manage", "delegated_scope": "read_account read_events"},
               "accounts": {"default_scope": "read_events", "callback_timeout_seconds": 60},
               "refresh": {"lead_seconds": 0, "cronofy_requests_per_minute": 5000},
-              "events": {"webhook_url": "https://hooks.example.com/ecd"},
+              "events": {"webhook_url": "https://hooks.example.com/ecd", "retention_days": 30},
               "log": {"level": "debug", "format": "text"},
               "//": "comments are ignored"
             }
@@ -78,6 +79,8 @@ struct ConfigurationLoadingTests {
         #expect(config.refresh.leadSeconds == 0)
         #expect(config.refresh.cronofyRequestsPerMinute == 5000)
         #expect(config.events.webhookURL?.absoluteString == "https://hooks.example.com/ecd")
+        #expect(config.events.retentionDays == 30)
+        #expect(config.events.retention == .seconds(30 * 86_400))
         #expect(config.log.level == .debug)
         #expect(config.log.format == .text)
     }

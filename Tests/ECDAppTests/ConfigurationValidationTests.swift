@@ -105,6 +105,8 @@ struct ConfigurationValidationTests {
         Case(section: "refresh", json: #"{"lead_seconds": 1.5}"#, problem: "refresh.lead_seconds: must be an integer, not a number"),
         Case(section: "events", json: #"{"webhook_url": "http://hooks.example.com"}"#,
              problem: "events.webhook_url: must be https (http only for loopback hosts)"),
+        Case(section: "events", json: #"{"retention_days": 0}"#, problem: "events.retention_days: must be positive (days)"),
+        Case(section: "events", json: #"{"retention_days": 40000}"#, problem: "events.retention_days: must be at most 36500 (days)"),
         Case(section: "log", json: #"{"level": "verbose"}"#,
              problem: "log.level: must be one of trace, debug, info, notice, warning, error, critical"),
         Case(section: "log", json: #"{"format": "xml"}"#, problem: "log.format: must be json or text"),

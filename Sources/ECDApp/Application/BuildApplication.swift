@@ -44,6 +44,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         // Read at every delivery: after a SIGHUP reload the first key of the new file signs.
         let apiKeys = configuration.internalListener.apiKeys
         coreConfiguration.webhookSecretSource = { apiKeys.primaryKey ?? [] }
+        coreConfiguration.eventRetention = configuration.events.retention
         tuneCore(&coreConfiguration)
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)

@@ -58,6 +58,7 @@ extension AppConfiguration {
             "refresh.lead_seconds": String(refresh.leadSeconds),
             "refresh.cronofy_requests_per_minute": String(refresh.cronofyRequestsPerMinute),
             "events.webhook_url": url(events.webhookURL),
+            "events.retention_days": String(events.retentionDays),
             "log.level": quote(log.level.rawValue),
             "log.format": quote(log.format.rawValue),
         ]

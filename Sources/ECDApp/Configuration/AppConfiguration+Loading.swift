@@ -49,7 +49,12 @@ extension AppConfiguration {
             leadSeconds: reader.integer("refresh.lead_seconds", minimum: 0, rule: "zero or more (seconds)") ?? 300,
             cronofyRequestsPerMinute: reader.integer(
                 "refresh.cronofy_requests_per_minute", minimum: 1, rule: "positive") ?? 400)
-        let events = EventsSettings(webhookURL: reader.url("events.webhook_url"))
+        var retentionDays = reader.integer("events.retention_days", minimum: 1, rule: "positive (days)") ?? 90
+        if retentionDays > 36_500 {
+            reader.problem("events.retention_days", "must be at most 36500 (days)")
+            retentionDays = 90
+        }
+        let events = EventsSettings(webhookURL: reader.url("events.webhook_url"), retentionDays: retentionDays)
         let log = readLog(&reader)
         var server = ServerSettings()
         if let drain = reader.integer("server.drain_seconds", minimum: 1, rule: "positive (seconds)") {

@@ -195,7 +195,14 @@ public struct RefreshSettings: Sendable {
 /// `events.*`
 public struct EventsSettings: Sendable {
     public var webhookURL: URL?
-    public init(webhookURL: URL? = nil) { self.webhookURL = webhookURL }
+    /// Events older than this many days are deleted (those the webhook has not delivered excepted).
+    public var retentionDays: Int
+    public var retention: Duration { .seconds(retentionDays * 86_400) }
+
+    public init(webhookURL: URL? = nil, retentionDays: Int = 90) {
+        self.webhookURL = webhookURL
+        self.retentionDays = retentionDays
+    }
 }
 
 /// `server.*`: the daemon process itself.

@@ -63,6 +63,7 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("refresh.lead_seconds", .integer),
         ConfigurationKey("refresh.cronofy_requests_per_minute", .integer),
         ConfigurationKey("events.webhook_url", .string),
+        ConfigurationKey("events.retention_days", .integer),
         ConfigurationKey("server.drain_seconds", .integer),
         ConfigurationKey("log.level", .string),
         ConfigurationKey("log.format", .string),

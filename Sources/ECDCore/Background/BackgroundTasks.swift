@@ -25,6 +25,7 @@ final class BackgroundTasks: Sendable {
             state.stopping = false
             state.tasks.append(Task { await core.runInboxWorker() })
             state.tasks.append(Task { await core.runSweeps() })
+            state.tasks.append(Task { await core.runEventRetention() })
             if core.configuration.webhookURL != nil {
                 state.tasks.append(Task { await core.runWebhookDelivery() })
             }

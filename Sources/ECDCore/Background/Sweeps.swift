@@ -98,7 +98,7 @@ extension EnterpriseConnect {
 
     func recordGauges() async {
         do {
-            let (counts, depth) = try await database.asyncRead { connection -> ([String: Int], Int) in
+            let (counts, depth, backlog) = try await database.asyncRead { connection -> ([String: Int], Int, Int) in
                 var counts: [String: Int] = [:]
                 for row in try connection.query("SELECT status, COUNT(*) AS n FROM accounts GROUP BY status") {
                     counts[try row.get("status")] = Int(try row.get("n") as Int64)
@@ -106,10 +106,15 @@ extension EnterpriseConnect {
                 let depth = try connection.queryOne(
                     "SELECT COUNT(*) AS n FROM callback_inbox WHERE status IN ('received', 'exchanging')")?
                     .optional("n") as Int64? ?? 0
-                return (counts, Int(depth))
+                // Ids only grow and only delivered events are pruned: the difference is the backlog.
+                let backlog = try connection.queryOne(
+                    "SELECT COALESCE(MAX(id), 0) - (SELECT last_event_id FROM webhook_cursor WHERE id = 1) AS n FROM events")?
+                    .optional("n") as Int64? ?? 0
+                return (counts, Int(depth), Int(max(0, backlog)))
             }
             for status in AccountStatus.allCases { metrics.accounts(status, counts[status.rawValue] ?? 0) }
             metrics.inboxDepth.record(depth)
+            if configuration.webhookURL != nil { metrics.webhookBacklog.record(backlog) }
         } catch {
             logger.error("reading gauges failed", metadata: ["error": "\(error)"])
         }

@@ -4,7 +4,9 @@ import Foundation
 
 /// Connecting a service account: one-time link → state + browser cookie → Cronofy's authorize
 /// page → `/oauth/callback` (state, cookie, code exchange, userinfo) → stored, `connected` event.
-/// Any failure records `service_account.connect_failed` and nothing else.
+/// A failure after the state and cookie matched records `service_account.connect_failed` and
+/// nothing else. Before that match the request is anybody's: it is refused and counted in
+/// `ecd_oauth_callbacks_rejected_total{reason}`, and writes nothing (no event, no row).
 extension EnterpriseConnect {
     public func createConnectLink(label: String?, scope: String?, delegatedScope: String?) throws -> ConnectLink {
         let scope = Scope.normalized(scope ?? configuration.serviceAccountScope)
@@ -85,9 +87,10 @@ extension EnterpriseConnect {
         let pending: PendingConnect
         do {
             pending = try await claimState(state, cookie: cookieState, now: now)
-        } catch let failure as CoreError {
-            await recordConnectFailure(["reason": "bad_state"], label: nil)
-            throw failure
+        } catch let rejection as StateRejection {
+            metrics.oauthCallbackRejected(rejection.reason)
+            logger.debug("OAuth callback refused before its state matched", metadata: ["reason": "\(rejection.reason)"])
+            throw CoreError.badState(rejection.message)
         }
         if let error {
             let reported = String(error.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 }.prefix(100).map(Character.init))
@@ -121,22 +124,42 @@ extension EnterpriseConnect {
         var delegatedScope: String
     }
 
+    /// Why an OAuth callback was refused before its state and cookie matched.
+    struct StateRejection: Error {
+        /// The metric label: `missing_state`, `unknown_state`, `state_used`, `state_expired`, `cookie_mismatch`.
+        var reason: String
+        var message: String
+    }
+
     /// Checks the state (exists, unused, unexpired, bound to this browser's cookie) and spends it.
+    /// Throws `StateRejection`, having written nothing, when any of that fails.
     private func claimState(_ state: String?, cookie: String?, now: Date) async throws -> PendingConnect {
-        guard let state, !state.isEmpty else { throw CoreError.badState("the redirect carried no state") }
+        guard let state, !state.isEmpty else {
+            throw StateRejection(reason: "missing_state", message: "the redirect carried no state")
+        }
         let stateHash = SecretHash.of(state)
-        return try await database.asyncWrite { connection in
-            guard let row = try connection.queryOne(
+        // Only looked up: unknown, used and expired states are refused without a write.
+        guard let row = try await database.asyncRead({ connection in
+            try connection.queryOne(
                 "SELECT nonce_hash, label, scope, delegated_scope, expires_at, used_at FROM oauth_states WHERE state_hash = ?",
-                [stateHash]) else { throw CoreError.badState("unknown state") }
-            if (row.optional("used_at") as Date?) != nil { throw CoreError.badState("this state was already used") }
-            guard let expiresAt: Date = row.optional("expires_at"), expiresAt > now else {
-                throw CoreError.badState("this state has expired, start again from a new connect link")
+                [stateHash])
+        }) else { throw StateRejection(reason: "unknown_state", message: "unknown state") }
+        if (row.optional("used_at") as Date?) != nil {
+            throw StateRejection(reason: "state_used", message: "this state was already used")
+        }
+        guard let expiresAt: Date = row.optional("expires_at"), expiresAt > now else {
+            throw StateRejection(reason: "state_expired", message: "this state has expired, start again from a new connect link")
+        }
+        guard let cookie, SecretHash.matches(cookie, try row.get("nonce_hash")) else {
+            throw StateRejection(reason: "cookie_mismatch",
+                                 message: "the state does not belong to this browser (cookie missing or different)")
+        }
+        return try await database.asyncWrite { connection in
+            // Spent exactly once, even by two callbacks racing with the same state and cookie.
+            try connection.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL", [now, stateHash])
+            guard connection.changes > 0 else {
+                throw StateRejection(reason: "state_used", message: "this state was already used")
             }
-            guard let cookie, SecretHash.matches(cookie, try row.get("nonce_hash")) else {
-                throw CoreError.badState("the state does not belong to this browser (cookie missing or different)")
-            }
-            try connection.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ?", [now, stateHash])
             return PendingConnect(label: row.optional("label"), scope: try row.get("scope"),
                                   delegatedScope: try row.get("delegated_scope"))
         }

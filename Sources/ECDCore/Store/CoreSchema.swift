@@ -9,7 +9,7 @@ public enum CoreSchema {
         Migration(version: 1, name: "initial schema") { connection in
             for statement in version1 { try connection.execute(statement) }
         },
-        Migration(version: 2, name: "callbacks kept by content") { connection in
+        Migration(version: 2, name: "callbacks kept by content, events by time") { connection in
             for statement in version2 { try connection.execute(statement) }
         },
     ]
@@ -122,7 +122,8 @@ public enum CoreSchema {
     /// A request may receive more than one callback (a genuine code after an error, or a forged
     /// one next to the real one): rows are told apart by what they carry, not by their request.
     /// `content_hash` is SHA-256 of the code, or of the error callback's body; the same content
-    /// again is a duplicate. Rows from version 1 get a placeholder unique to the row.
+    /// again is a duplicate. Rows from version 1 get a placeholder unique to the row. Events get
+    /// an index by time for the retention prune.
     static let version2: [String] = [
         """
         CREATE TABLE callback_inbox_v2 (
@@ -153,5 +154,6 @@ public enum CoreSchema {
         "ALTER TABLE callback_inbox_v2 RENAME TO callback_inbox",
         "CREATE INDEX callback_inbox_open ON callback_inbox(status, next_attempt_at) WHERE status IN ('received', 'exchanging')",
         "CREATE INDEX callback_inbox_by_account ON callback_inbox(account_row)",
+        "CREATE INDEX events_by_time ON events(at)",
     ]
 }

@@ -5,15 +5,20 @@ import Metrics
 struct CoreMetrics: Sendable {
     private let refreshes: [String: Counter]
     private let callbacks: [String: Counter]
+    private let oauthRejections: [String: Counter]
     private let accountGauges: [AccountStatus: Gauge]
     let inboxDepth = Gauge(label: "ecd_callback_inbox_depth")
     let callbackCommit = Timer(label: "ecd_callback_commit_seconds")
     let callbackBatchSize = Recorder(label: "ecd_callback_commit_batch_size")
     let webhookDeliveries = Counter(label: "ecd_webhook_deliveries_total")
     let webhookFailures = Counter(label: "ecd_webhook_failures_total")
+    /// Events written but not yet accepted by the webhook.
+    let webhookBacklog = Gauge(label: "ecd_webhook_backlog_events")
+    let eventsPruned = Counter(label: "ecd_events_pruned_total")
 
     static let refreshOutcomes = ["ok", "invalid_grant", "transient", "error", "lease_busy"]
     static let callbackOutcomes = ["accepted", "duplicate", "rejected"]
+    static let oauthRejectionReasons = ["missing_state", "unknown_state", "state_used", "state_expired", "cookie_mismatch"]
 
     init() {
         var refreshes: [String: Counter] = [:]
@@ -26,6 +31,11 @@ struct CoreMetrics: Sendable {
             callbacks[outcome] = Counter(label: "ecd_delegated_callbacks_total", dimensions: [("outcome", outcome)])
         }
         self.callbacks = callbacks
+        var rejections: [String: Counter] = [:]
+        for reason in Self.oauthRejectionReasons {
+            rejections[reason] = Counter(label: "ecd_oauth_callbacks_rejected_total", dimensions: [("reason", reason)])
+        }
+        oauthRejections = rejections
         var gauges: [AccountStatus: Gauge] = [:]
         for status in AccountStatus.allCases {
             gauges[status] = Gauge(label: "ecd_accounts", dimensions: [("status", status.rawValue)])
@@ -35,5 +45,7 @@ struct CoreMetrics: Sendable {
 
     func refresh(_ outcome: String) { refreshes[outcome]?.increment() }
     func callback(_ outcome: String) { callbacks[outcome]?.increment() }
+    /// A `GET /oauth/callback` refused before its state and cookie matched.
+    func oauthCallbackRejected(_ reason: String) { oauthRejections[reason]?.increment() }
     func accounts(_ status: AccountStatus, _ count: Int) { accountGauges[status]?.record(count) }
 }
