@@ -91,6 +91,50 @@ struct CallbackTests {
         await harness.stop()
     }
 
+    /// An error callback without the state counts only when it is signed.
+    @Test func anErrorCallbackWithoutStateNeedsASignature() async throws {
+        let harness = try Harness()
+        let callback = try #require(try await heldCallbacks(harness, ["sig@example.com"]).first)
+        let id = requestID(callback)
+        let error = Array(#"{"authorization":{"error":"unable_to_grant_scope","error_key":"unable_to_grant_scope"}}"#.utf8)
+        let unsigned = await rejection { try await harness.core.receiveDelegatedCallback(requestID: id, body: error, signatureHeader: nil) }
+        #expect(unsigned?.0 == 400 && unsigned?.1 == "state_required")
+        let signature = CallbackSignature.expected(body: error, secret: harness.configuration.clientSecret)
+        try await harness.core.receiveDelegatedCallback(requestID: id, body: error, signatureHeader: signature)
+        harness.core.start()
+        #expect(try await harness.waitForStatus("sig@example.com", .failed).error?.error == "unable_to_grant_scope")
+        await harness.stop()
+    }
+
+    /// An error callback (with the state) and then the code share a request: two inbox rows, the
+    /// same associated data. Rewrap must re-seal the code's row only, and the code still wins.
+    @Test func inboxRowsOfOneRequestAreRewrappedOneByOne() async throws {
+        let oldKey = Keyring.Key(id: "k1", bytes: try SecureRandom.bytes(32))
+        let newKey = Keyring.Key(id: "k2", bytes: try SecureRandom.bytes(32))
+        let harness = try Harness(keyring: try Keyring(keys: [oldKey]))
+        let callback = try #require(try await heldCallbacks(harness, ["two@example.com"]).first)
+        let id = requestID(callback)
+        let state = try #require(callback.state)
+        let error = Array(#"{"authorization":{"error":"access_denied","state":"\#(state)"}}"#.utf8)
+        try await harness.core.receiveDelegatedCallback(requestID: id, body: error, signatureHeader: nil)
+        try await harness.core.receiveDelegatedCallback(requestID: id, body: Array(callback.body.utf8), signatureHeader: nil)
+        await harness.close()
+
+        try harness.open(keyring: try Keyring(keys: [newKey, oldKey]))
+        #expect(try harness.core.rewrap().rewrapped["callback_inbox"] == 1)
+        let kinds = try await harness.database.asyncRead { connection in
+            try connection.query("SELECT kind, code IS NOT NULL AS has_code FROM callback_inbox ORDER BY id")
+                .map { "\(try $0.get("kind") as String):\(try $0.get("has_code") as Int64)" }
+        }
+        #expect(kinds == ["error:0", "code:1"])
+        await harness.close()
+
+        try harness.open(keyring: try Keyring(keys: [newKey]))
+        harness.core.start()
+        #expect(try await harness.waitForStatus("two@example.com", .active).status == .active)
+        await harness.stop()
+    }
+
     /// Group commit: many concurrent callbacks share transactions, each durable before it returns.
     /// The test holds the database while they arrive, so the outcome does not depend on timing:
     /// no callback may return before its commit, and those queued behind the held database must
