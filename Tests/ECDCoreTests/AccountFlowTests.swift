@@ -147,6 +147,18 @@ struct AccountFlowTests {
         await harness.stop()
     }
 
+    /// Each request clears the account's old inbox rows; a full scan of the inbox there made a
+    /// bulk request slow down with every callback ever kept (docs/benchmarks.md "Bulk requests").
+    @Test func clearingAnAccountsInboxRowsUsesAnIndex() async throws {
+        let harness = try Harness()
+        let plan = try harness.database.read { connection in
+            try connection.query("EXPLAIN QUERY PLAN DELETE FROM callback_inbox WHERE account_row = ?", [Int64(1)])
+                .map { (try? $0.get("detail") as String) ?? "" }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX callback_inbox_by_account") }, "\(plan)")
+        await harness.stop()
+    }
+
     @Test func batchesOfFiftyAndReRequest() async throws {
         let harness = try Harness()
         let allowed: Set<AccountStatus> = [.pending, .active]
