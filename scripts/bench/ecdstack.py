@@ -181,9 +181,10 @@ class Stack:
         link = self.api("POST", "/v1/service-accounts/connect-links", {"label": "bench"})
         if link.status != 201:
             raise RuntimeError(f"connect link: {link.status} {link.body[:200]!r}")
-        first = request(link.json()["url"])
+        # The link's page (GET) spends nothing; its button POSTs to the same URL.
+        first = request(link.json()["url"], "POST", b"")
         authorize, cookie = first.header("location"), first.header("set-cookie") or ""
-        if first.status != 302 or not authorize:
+        if first.status not in (302, 303) or not authorize:
             raise RuntimeError(f"connect link answered {first.status}")
         approved = request(authorize + ("&" if "?" in authorize else "?") + "auto_approve=1")
         callback = approved.header("location")
