@@ -44,6 +44,9 @@ struct CommandsClientTests {
         let api = HTTPClientConnection.Response(
             status: 422, headers: [:], body: Array(#"{"error":{"code":"invalid","message":"accounts[0].email is not an email"}}"#.utf8))
         #expect(InternalAPIClient.errorMessage(api) == "accounts[0].email is not an email (HTTP 422, invalid)")
+        let named = HTTPClientConnection.Response(
+            status: 422, headers: [:], body: Array(#"{"error":{"code":"invalid_field","message":"not valid","field":"accounts[3].email"},"field":"accounts[3].email"}"#.utf8))
+        #expect(InternalAPIClient.errorMessage(named) == "accounts[3].email: not valid (HTTP 422, invalid_field)")
         let other = HTTPClientConnection.Response(status: 502, headers: [:], body: Array("<html>bad gateway</html>".utf8))
         #expect(InternalAPIClient.errorMessage(other) == "the daemon answered HTTP 502")
     }

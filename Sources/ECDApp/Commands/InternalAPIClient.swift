@@ -48,7 +48,7 @@ struct InternalAPIClient: Sendable {
     }
 
     private struct Envelope: Decodable {
-        struct Detail: Decodable { let code: String?; let message: String? }
+        struct Detail: Decodable { let code: String?; let message: String?; let field: String? }
         struct Problem: Decodable { let field: String; let message: String }
         let error: Detail
         let errors: [Problem]?
@@ -67,7 +67,10 @@ struct InternalAPIClient: Sendable {
         }
         let code = envelope.error.code.map { ", \($0)" } ?? ""
         let problems = (envelope.errors ?? []).map { "\($0.field): \($0.message)" }
-        return ["\(message) (HTTP \(response.status)\(code))"] + (problems.count > 1 ? problems : [])
+        if problems.count > 1 { return ["\(message) (HTTP \(response.status)\(code))"] + problems }
+        // One field at fault: name it, the message alone may not say which entry it is.
+        let named = envelope.error.field.map { "\($0): \(message)" } ?? message
+        return ["\(named) (HTTP \(response.status)\(code))"]
     }
 
     /// Percent-encodes a path segment or query value: everything but unreserved characters and `@`.
