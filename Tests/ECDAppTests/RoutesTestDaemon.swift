@@ -33,7 +33,8 @@ final class TestDaemon: Sendable {
         unixSocket: Bool = false,
         simulator tuneSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
         configure: (inout AppConfiguration) -> Void = { _ in },
-        tuneCore: @escaping @Sendable (inout CoreConfiguration) -> Void = { _ in }
+        tuneCore: @escaping @Sendable (inout CoreConfiguration) -> Void = { _ in },
+        limits tuneLimits: @escaping @Sendable (inout HTTPLimits) -> Void = { _ in }
     ) async throws -> TestDaemon {
         // The core's swift-metrics counters reach GET /metrics only once bootstrapped (as `serve` does).
         ECDMetrics.bootstrap()
@@ -71,10 +72,10 @@ final class TestDaemon: Sendable {
                 // cooperative pool that every concurrently running test shares.
                 let settings = configuration, logger = logs.logger
                 application = try await onOwnThread {
-                    try buildApplication(configuration: settings, logger: logger) { core in
+                    try buildApplication(configuration: settings, logger: logger, tuneCore: { core in
                         core.sweepInterval = .milliseconds(200)
                         tuneCore(&core)
-                    }
+                    }, tuneLimits: tuneLimits)
                 }
             } catch {
                 await simulator.shutdown()
@@ -105,10 +106,11 @@ final class TestDaemon: Sendable {
         simulator tuneSimulator: (inout SimulatorConfiguration) -> Void = { _ in },
         configure: (inout AppConfiguration) -> Void = { _ in },
         tuneCore: @escaping @Sendable (inout CoreConfiguration) -> Void = { _ in },
+        limits tuneLimits: @escaping @Sendable (inout HTTPLimits) -> Void = { _ in },
         _ body: (TestDaemon) async throws -> Void
     ) async throws {
         let daemon = try await start(baseURLScheme: baseURLScheme, unixSocket: unixSocket, simulator: tuneSimulator,
-                                     configure: configure, tuneCore: tuneCore)
+                                     configure: configure, tuneCore: tuneCore, limits: tuneLimits)
         do {
             try await body(daemon)
         } catch {

@@ -13,10 +13,12 @@ public func buildApplication(configuration: AppConfiguration, logger: Logger) th
     try buildApplication(configuration: configuration, logger: logger, tuneCore: { _ in })
 }
 
-/// As above; `tuneCore` may change the core's tuning knobs (sweep interval, lease length) that
-/// have no configuration key, so tests and the demo need not wait for production intervals.
+/// As above; `tuneCore` may change the core's tuning knobs (sweep interval, lease length) and
+/// `tuneLimits` both listeners' HTTP limits (timeouts, sizes), which have no configuration key, so
+/// tests and the demo need not wait for production intervals.
 func buildApplication(configuration: AppConfiguration, logger: Logger,
-                      tuneCore: (inout CoreConfiguration) -> Void) throws -> Application {
+                      tuneCore: (inout CoreConfiguration) -> Void,
+                      tuneLimits: (inout HTTPLimits) -> Void = { _ in }) throws -> Application {
     guard let baseURL = configuration.publicListener.baseURL else {
         throw ApplicationError.missingSetting("public.base_url")
     }
@@ -57,15 +59,17 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         let internalRoutes = InternalRoutes(core: core, logger: logger, apiKeys: configuration.internalListener.apiKeys,
                                             renderMetrics: ECDMetrics.render).makeTable()
 
+        var limits = HTTPLimits()
+        tuneLimits(&limits)
         var publicServerConfiguration = HTTPServerConfiguration(
-            name: "public", listen: ListenAddress(configuration.publicListener.listen))
+            name: "public", listen: ListenAddress(configuration.publicListener.listen), limits: limits)
         let publicLog = AccessLog(logger: logger, listener: "public", routes: publicRoutes,
                                   clientResolver: ClientAddressResolver(trustedProxies: configuration.publicListener.trustedProxies),
                                   apiKeys: nil)
         publicServerConfiguration.onResponse = publicLog.record
 
         var internalServerConfiguration = HTTPServerConfiguration(
-            name: "internal", listen: ListenAddress(configuration.internalListener.listen))
+            name: "internal", listen: ListenAddress(configuration.internalListener.listen), limits: limits)
         // Only the application's own services reach this socket: let them in (group), nobody else.
         internalServerConfiguration.unixSocketMode = 0o660
         let internalLog = AccessLog(logger: logger, listener: "internal", routes: internalRoutes, clientResolver: nil,
