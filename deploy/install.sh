@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs ecd on a Debian host: binary, systemd unit, configuration and secret files, nginx
-# snippet. Idempotent: running it again upgrades the binary and unit and keeps configuration
+# files. Idempotent: running it again upgrades the binary and unit and keeps configuration
 # and secrets that already exist.
 #
 #   sudo deploy/install.sh [--binary PATH] [--hostname ecd.example.com]
@@ -62,9 +62,18 @@ echo "== nginx snippet"
 if [ -d /etc/nginx ]; then
   install -d /etc/nginx/snippets
   install -m 0644 "$here/nginx/ecd-locations.conf" /etc/nginx/snippets/ecd-locations.conf
+  if [ -f /etc/nginx/conf.d/ecd.conf ] && grep -q '^upstream ecd_public' /etc/nginx/conf.d/ecd.conf; then
+    # An ecd.conf from before ecd-http.conf declares the upstream itself: adding ecd-http.conf
+    # would declare it twice and nginx would refuse to load.
+    echo "   /etc/nginx/conf.d/ecd.conf declares upstream ecd_public: move it to ecd-http.conf" \
+         "(see deploy/nginx/ecd-http.conf, which also holds the rate-limit zones the snippet needs)" >&2
+  elif [ ! -f /etc/nginx/conf.d/ecd-http.conf ]; then
+    install -m 0644 "$here/nginx/ecd-http.conf" /etc/nginx/conf.d/ecd-http.conf
+  fi
   if [ ! -f /etc/nginx/conf.d/ecd.conf ]; then
     sed "s/ecd.example.com/$hostname/g" "$here/nginx/ecd.conf" > /etc/nginx/conf.d/ecd.conf
   fi
+  if command -v nginx >/dev/null; then nginx -t || true; fi
 fi
 
 echo "done. Next: set the client id and secret, a TLS certificate for $hostname, then"

@@ -9,17 +9,19 @@ from .stack import free_port
 
 
 def nginx_syntax(stack, report):
-    for variant in ("tls", "plain"):
+    for variant in ("tls", "plain", "both"):
         prefix = os.path.join(stack.workdir, f"nginx-t-{variant}")
         try:
-            conf = nginxconf.write_shipped_check(prefix, stack.repo, stack.cert, stack.key, variant, (free_port(), free_port()))
+            conf = nginxconf.write_shipped_check(prefix, stack.repo, stack.cert, stack.key, variant, (free_port(), free_port(), free_port()))
         except nginxconf.ShapeError as error:
             report.check(f"nginx -t on the shipped {variant} configuration", False, str(error))
             continue
         # -e: nginx opens its error log before reading the configuration; keep it in the temp dir.
         result = subprocess.run(["nginx", "-t", "-c", conf, "-p", prefix + "/", "-e", os.path.join(prefix, "logs", "error.log")],
                                 capture_output=True, text=True, timeout=30)
-        name = "deploy/nginx/ecd.conf + ecd-locations.conf" if variant == "tls" else "deploy/nginx/ecd-plain.conf + ecd-locations.conf"
+        name = {"tls": "deploy/nginx/ecd-http.conf + ecd.conf + ecd-locations.conf",
+                "plain": "deploy/nginx/ecd-http.conf + ecd-plain.conf + ecd-locations.conf",
+                "both": "deploy/nginx/ecd-http.conf + ecd.conf + ecd-plain.conf + ecd-locations.conf, installed together"}[variant]
         report.check(f"nginx -t on the shipped {name}", result.returncode == 0, result.stderr.strip().replace("\n", " | "))
 
 

@@ -17,10 +17,20 @@ def substitute(text, pattern, replacement, count, what):
     return result
 
 
-def adapt_tls_conf(shipped, upstream_port, http_port, tls_port, cert, key):
+def adapt_http_conf(shipped, upstream_port):
+    """deploy/nginx/ecd-http.conf (upstream and rate-limit zones) with the test's upstream port."""
+    return substitute(shipped, r"^(\s*server\s+)127\.0\.0\.1:8080;", rf"\g<1>127.0.0.1:{upstream_port};", 1, "ecd-http.conf upstream")
+
+
+def adapt_snippet(shipped, prefix):
+    """deploy/nginx/ecd-locations.conf with its error log in the test's folder (same level)."""
+    return substitute(shipped, r"^(\s*error_log\s+)/var/log/nginx/error\.log(\s+crit;)", rf"\g<1>{prefix}/logs/error.log\g<2>",
+                      1, "ecd-locations.conf error_log")
+
+
+def adapt_tls_conf(shipped, http_port, tls_port, cert, key):
     """deploy/nginx/ecd.conf on loopback ports with the test's certificate; IPv6 listens dropped."""
-    text = substitute(shipped, r"^(\s*server\s+)127\.0\.0\.1:8080;", rf"\g<1>127.0.0.1:{upstream_port};", 1, "ecd.conf upstream")
-    text = substitute(text, r"^\s*listen\s+\[::\]:\d+[^;]*;\n", "", 2, "ecd.conf IPv6 listens")
+    text = substitute(shipped, r"^\s*listen\s+\[::\]:\d+[^;]*;\n", "", 2, "ecd.conf IPv6 listens")
     text = substitute(text, r"^(\s*listen\s+)80;", rf"\g<1>127.0.0.1:{http_port};", 1, "ecd.conf port 80")
     text = substitute(text, r"^(\s*listen\s+)443 ", rf"\g<1>127.0.0.1:{tls_port} ", 1, "ecd.conf port 443")
     text = substitute(text, r"^(\s*ssl_certificate\s+)\S+;", rf"\g<1>{cert};", 1, "ecd.conf certificate")
@@ -29,10 +39,37 @@ def adapt_tls_conf(shipped, upstream_port, http_port, tls_port, cert, key):
 
 
 def adapt_plain_server(shipped, plain_port):
-    """The server block of deploy/nginx/ecd-plain.conf on the test's port, without its upstream
-    (ecd.conf's upstream of the same name serves both)."""
-    text = substitute(shipped, r"^upstream ecd_public \{[^}]*\}\n", "", 1, "ecd-plain.conf upstream")
-    return substitute(text, r"^(\s*listen\s+)127\.0\.0\.1:8088;", rf"\g<1>127.0.0.1:{plain_port};", 1, "ecd-plain.conf listen")
+    """deploy/nginx/ecd-plain.conf on the test's port."""
+    return substitute(shipped, r"^(\s*listen\s+)127\.0\.0\.1:8088;", rf"\g<1>127.0.0.1:{plain_port};", 1, "ecd-plain.conf listen")
+
+
+def _install(prefix, repo, upstream_port, cert, key, tls_ports=None, plain_port=None):
+    """Writes PREFIX/conf.d/ecd-http.conf, snippets/ecd-locations.conf and, when given ports,
+    conf.d/ecd.conf and conf.d/ecd-plain.conf, as deploy/install.sh lays them out; returns the
+    conf.d files to include."""
+    deploy = os.path.join(repo, "deploy", "nginx")
+    for sub in ("conf.d", "snippets", "logs", "temp"):
+        os.makedirs(os.path.join(prefix, sub), exist_ok=True)
+    files = {}
+    with open(os.path.join(deploy, "ecd-locations.conf")) as f:
+        snippet = adapt_snippet(f.read(), prefix)
+    with open(os.path.join(prefix, "snippets", "ecd-locations.conf"), "w") as f:
+        f.write(snippet)
+    with open(os.path.join(deploy, "ecd-http.conf")) as f:
+        files["ecd-http.conf"] = adapt_http_conf(f.read(), upstream_port)
+    if tls_ports:
+        with open(os.path.join(deploy, "ecd.conf")) as f:
+            files["ecd.conf"] = adapt_tls_conf(f.read(), tls_ports[0], tls_ports[1], cert, key)
+    if plain_port:
+        with open(os.path.join(deploy, "ecd-plain.conf")) as f:
+            files["ecd-plain.conf"] = adapt_plain_server(f.read(), plain_port)
+    paths = []
+    for name, text in files.items():
+        path = os.path.join(prefix, "conf.d", name)
+        with open(path, "w") as f:
+            f.write(text)
+        paths.append(path)
+    return paths
 
 
 def main_conf(prefix, includes):
@@ -48,45 +85,25 @@ def main_conf(prefix, includes):
 
 
 def write_layout(prefix, repo, upstream_port, http_port, tls_port, plain_port, cert, key):
-    """Writes PREFIX/nginx.conf, conf.d/ecd.conf, conf.d/ecd-plain.conf, snippets/ecd-locations.conf
-    (the shipped snippet, unchanged, where ecd.conf's relative include finds it)."""
-    deploy = os.path.join(repo, "deploy", "nginx")
-    for sub in ("conf.d", "snippets", "logs", "temp"):
-        os.makedirs(os.path.join(prefix, sub), exist_ok=True)
-    shutil.copyfile(os.path.join(deploy, "ecd-locations.conf"), os.path.join(prefix, "snippets", "ecd-locations.conf"))
-    with open(os.path.join(deploy, "ecd.conf")) as f:
-        tls = adapt_tls_conf(f.read(), upstream_port, http_port, tls_port, cert, key)
-    with open(os.path.join(deploy, "ecd-plain.conf")) as f:
-        plain = adapt_plain_server(f.read(), plain_port)
-    with open(os.path.join(prefix, "conf.d", "ecd.conf"), "w") as f:
-        f.write(tls)
-    with open(os.path.join(prefix, "conf.d", "ecd-plain.conf"), "w") as f:
-        f.write(plain)
+    """Writes PREFIX/nginx.conf including conf.d/ecd-http.conf, conf.d/ecd.conf and
+    conf.d/ecd-plain.conf, with snippets/ecd-locations.conf where their relative include finds it."""
+    includes = _install(prefix, repo, upstream_port, cert, key, tls_ports=(http_port, tls_port), plain_port=plain_port)
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(main_conf(prefix, [f"{prefix}/conf.d/ecd.conf", f"{prefix}/conf.d/ecd-plain.conf"]))
+        f.write(main_conf(prefix, includes))
     return conf
 
 
 def write_shipped_check(prefix, repo, cert, key, variant, ports):
-    """A layout for `nginx -t` of one shipped file as installed, with only what cannot work here
-    replaced: certificate paths and listen ports (`nginx -t` binds them, and ports 80/443 need
-    root and may be taken; the IPv6 listens go, as in adapt_tls_conf). `variant` "tls" checks
-    ecd.conf, "plain" ecd-plain.conf; `ports` are two free loopback ports."""
-    deploy = os.path.join(repo, "deploy", "nginx")
-    for sub in ("conf.d", "snippets", "logs", "temp"):
-        os.makedirs(os.path.join(prefix, sub), exist_ok=True)
-    shutil.copyfile(os.path.join(deploy, "ecd-locations.conf"), os.path.join(prefix, "snippets", "ecd-locations.conf"))
-    name = "ecd.conf" if variant == "tls" else "ecd-plain.conf"
-    with open(os.path.join(deploy, name)) as f:
-        text = f.read()
-    if variant == "tls":
-        text = adapt_tls_conf(text, 8080, ports[0], ports[1], cert, key)
-    else:
-        text = substitute(text, r"^(\s*listen\s+)127\.0\.0\.1:8088;", rf"\g<1>127.0.0.1:{ports[0]};", 1, "ecd-plain.conf listen")
-    with open(os.path.join(prefix, "conf.d", name), "w") as f:
-        f.write(text)
+    """A layout for `nginx -t` of the shipped files as installed, with only what cannot work here
+    replaced: certificate paths, listen ports (`nginx -t` binds them, and ports 80/443 need root
+    and may be taken; the IPv6 listens go, as in adapt_tls_conf) and the error log's folder.
+    `variant` "tls" installs ecd-http.conf + ecd.conf, "plain" ecd-http.conf + ecd-plain.conf,
+    "both" all three; `ports` are three free loopback ports."""
+    includes = _install(prefix, repo, 8080, cert, key,
+                        tls_ports=(ports[0], ports[1]) if variant in ("tls", "both") else None,
+                        plain_port=ports[2] if variant in ("plain", "both") else None)
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(main_conf(prefix, [f"{prefix}/conf.d/{name}"]))
+        f.write(main_conf(prefix, includes))
     return conf
