@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 
-from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, operations, routes, secrets_scan, syscalls, webhook
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, nginx_logs, operations, routes, secrets_scan, syscalls, unit_security, webhook
 from ecdsys.report import Report
 from ecdsys.stack import Stack
 
@@ -48,6 +48,7 @@ def run(stack, report, receiver):
     stack.prepare()
     stage(report, "nginx -t", deploy_checks.nginx_syntax, stack, report)
     stage(report, "systemd-analyze", deploy_checks.systemd_unit, stack, report)
+    stage(report, "unit hardening", unit_security.run, stack, report)
     stack.write_config(stack.tls_url)
     stage(report, "check-config", deploy_checks.check_config, stack, report)
     stack.start_simulator()
@@ -61,6 +62,7 @@ def run(stack, report, receiver):
     stage(report, "listener routes", routes.run, stack, report)
     status, in_time = stack.stop_ecd()
     report.check("SIGTERM: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
+    stage(report, "nginx logs and limits with ecd down", nginx_logs.run, stack, report)
     # Phase 2: Cronofy's callbacks, through nginx's TLS server when the simulator can be made to
     # trust the test's certificate (Stack._private_ca_bundle), else through the plain server
     # (deploy/nginx/ecd-plain.conf, the same ecd-locations.conf).
