@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+@testable import ECDApp
+
+/// The configuration files in Config/ as shipped: each loads with no problem once its secret files
+/// exist, and the production example keeps the documented defaults (README, Configuration).
+@Suite("shipped configuration examples")
+struct ShippedConfigTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("Config/ecd.example.json is valid with its credential files in place")
+    func productionExample() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        // The example points its _file keys at /run/credentials/ecd.service; the environment wins.
+        let environment = [
+            "ECD_CRONOFY_CLIENT_SECRET_FILE": try folder.write("cronofy_client_secret", ConfigFixtures.clientSecret + "\n"),
+            "ECD_INTERNAL_API_KEYS_FILE": try folder.write("api_keys", ConfigFixtures.apiKey + "-0123456789abcdef0123456789\n"),
+            "ECD_STORAGE_ENCRYPTION_KEYS_FILE": try folder.write(
+                "encryption_keys", #"[{"id":"k1","key":"\#(ConfigFixtures.keyBase64)"}]"#),
+        ]
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.example.json"), encoding: .utf8)
+        let configuration = try ConfigFixtures.load(text, environment: environment)
+        #expect(configuration.publicListener.baseURL?.absoluteString == "https://ecd.example.com")
+        // Not required: Cronofy documents Cronofy-HMAC-SHA256 for push notifications only; a
+        // present header is still checked (README, "Where the contract is silent").
+        #expect(configuration.cronofy.requireCallbackSignature == false)
+    }
+
+    @Test("Config/ecd.dev.json is valid as shipped")
+    func developmentExample() throws {
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.dev.json"), encoding: .utf8)
+        #expect(ConfigFixtures.problems(text).isEmpty)
+    }
+}
