@@ -21,6 +21,9 @@ public enum CoreError: Error, Sendable, Equatable {
     case connectFailed(String)
     /// 400/401/404 for delegated-access callbacks.
     case callbackRejected(status: Int, code: String, message: String)
+    /// 502 `cronofy_revoke_failed`: Cronofy did not confirm a revocation; the tokens are kept and
+    /// the revocation is retried in the background (the message carries Cronofy's answer).
+    case cronofyRevokeFailed(String)
 }
 
 extension CoreError: CustomStringConvertible {
@@ -35,6 +38,7 @@ extension CoreError: CustomStringConvertible {
         case .badState(let reason): return "invalid OAuth state: \(reason)"
         case .connectFailed(let reason): return "connecting the service account failed: \(reason)"
         case .callbackRejected(let status, let code, let message): return "callback rejected (\(status) \(code)): \(message)"
+        case .cronofyRevokeFailed(let reason): return reason
         }
     }
 
@@ -48,6 +52,7 @@ extension CoreError: CustomStringConvertible {
         case .linkUnusable: return 410
         case .badState, .connectFailed: return 400
         case .callbackRejected(let status, _, _): return status
+        case .cronofyRevokeFailed: return 502
         }
     }
 
@@ -62,6 +67,7 @@ extension CoreError: CustomStringConvertible {
         case .badState: return "bad_state"
         case .connectFailed: return "connect_failed"
         case .callbackRejected(_, let code, _): return code
+        case .cronofyRevokeFailed: return "cronofy_revoke_failed"
         }
     }
 }

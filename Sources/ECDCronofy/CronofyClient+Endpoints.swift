@@ -20,12 +20,17 @@ extension CronofyClient {
     }
 
     /// `refresh_token` grant. Persist the returned `refreshToken`: Cronofy may rotate it.
+    ///
+    /// Not idempotent: a request whose answer was lost (timeout, connection closed after it was
+    /// sent) may already have rotated the refresh token at Cronofy, and repeating it with the old
+    /// one would be `invalid_grant` for a grant that is alive. Only answers that prove Cronofy did
+    /// not act (5xx, 429, connection refused) are retried here; the caller decides the rest.
     public func refresh(refreshToken: String) async throws(CronofyError) -> TokenResponse {
         var body = credentials()
         body["grant_type"] = "refresh_token"
         body["refresh_token"] = refreshToken
         let spec = CallSpec(endpoint: "token", method: "POST", path: "/oauth/token", bearer: nil,
-                            body: Self.encode(body), secrets: [refreshToken])
+                            body: Self.encode(body), secrets: [refreshToken], idempotent: false)
         return try await performDecoding(spec, as: TokenResponse.self)
     }
 

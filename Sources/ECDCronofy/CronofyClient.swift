@@ -70,7 +70,8 @@ struct CallSpec {
     var body: [UInt8]?
     /// Credentials in the request, scrubbed from any server text that reaches an error.
     var secrets: [String]
-    /// False for the authorization-code exchange: a timed-out attempt may have spent the code, so
+    /// False for the authorization-code exchange and the refresh: a timed-out attempt may have
+    /// spent the code or rotated the refresh token, so
     /// only failures that prove the request never took effect (5xx, 429, refused) are retried.
     var idempotent = true
 }

@@ -24,6 +24,11 @@ public enum SimulatorFault: Sendable, Hashable {
     case rateLimited(retryAfterSeconds: Int)
     /// The normal answer, after this delay.
     case slow(Duration)
+    /// `400 {"error":"invalid_client"}`, as the SDK fixtures show for a refused revoke: Cronofy
+    /// did not act, and the grant is still alive.
+    case invalidClient
+    /// `402 Payment Required`: the application's plan lacks the feature (Enterprise Connect).
+    case paymentRequired
 }
 
 /// A fault for the next `count` calls of an endpoint.
@@ -38,8 +43,9 @@ public struct SimulatorFaultRule: Sendable, Hashable {
         self.count = count
     }
 
-    /// Parses `ENDPOINT:KIND[:COUNT]` where KIND is `500`, `429`, `429@SECONDS` or
-    /// `slow@MILLISECONDS`: `token:500:3`, `any:429@2`, `userinfo:slow@1500:1`.
+    /// Parses `ENDPOINT:KIND[:COUNT]` where KIND is `500`, `429`, `429@SECONDS`,
+    /// `slow@MILLISECONDS`, `invalid_client` or `402`: `token:500:3`, `any:429@2`,
+    /// `userinfo:slow@1500:1`, `revoke:invalid_client:5`.
     public init(parsing text: String) throws(SimulatorConfigurationError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3,
@@ -59,8 +65,13 @@ public struct SimulatorFaultRule: Sendable, Hashable {
             fault = .rateLimited(retryAfterSeconds: seconds)
         } else if kind.hasPrefix("slow@"), let ms = Int(kind.dropFirst(5)), ms >= 0 {
             fault = .slow(.milliseconds(ms))
+        } else if kind == "invalid_client" {
+            fault = .invalidClient
+        } else if kind == "402" {
+            fault = .paymentRequired
         } else {
-            throw .invalidValue(flag: "--fault", value: text, expected: "KIND 500, 429, 429@SECONDS or slow@MILLISECONDS")
+            throw .invalidValue(flag: "--fault", value: text,
+                                expected: "KIND 500, 429, 429@SECONDS, slow@MILLISECONDS, invalid_client or 402")
         }
         self.init(endpoint: endpoint, fault: fault, count: count)
     }

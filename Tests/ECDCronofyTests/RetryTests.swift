@@ -6,11 +6,12 @@ import Testing
     static let token = #"{"access_token":"a","expires_in":1800}"#
 
     @Test func transientFailuresAreRetriedWithBackoff() async throws {
-        let transport = RecordingTransport([.status(503), .failure(URLError(.timedOut)), .status(200, Self.token)])
+        // userinfo: idempotent, so a timeout is retried too (a refresh's is not: refreshWhoseAnswerWasLostIsNotRetried).
+        let transport = RecordingTransport([.status(503), .failure(URLError(.timedOut)), .status(200, #"{"sub":"ser_1"}"#)])
         let sleeper = SleepRecorder()
         let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), maxDelay: .seconds(10))
-        let token = try await Fixture.client(transport, policy: policy, sleeper: sleeper, jitter: 1.0).refresh(refreshToken: "r")
-        #expect(token.accessToken == "a")
+        let info = try await Fixture.client(transport, policy: policy, sleeper: sleeper, jitter: 1.0).userInfo(accessToken: "t")
+        #expect(info.sub == "ser_1")
         #expect(transport.requests.count == 3)
         // Full jitter at its upper bound: base · 2^(n-1).
         #expect(sleeper.delays == [.milliseconds(100), .milliseconds(200)])
@@ -78,6 +79,25 @@ import Testing
             try await Fixture.client(dropped).exchangeCode("code", redirectURI: "r")
         }
         #expect(dropped.requests.count == 1)
+    }
+
+    /// Issue 11 item 1: a refresh whose answer was lost may have rotated the refresh token, so
+    /// repeating it would spend the old one (invalid_grant for a live grant).
+    @Test func refreshWhoseAnswerWasLostIsNotRetried() async throws {
+        let transport = RecordingTransport([.failure(URLError(.timedOut)), .status(200, Self.token)])
+        await #expect(throws: CronofyError.timeout) {
+            try await Fixture.client(transport).refresh(refreshToken: "r")
+        }
+        #expect(transport.requests.count == 1)
+        let dropped = RecordingTransport([.failure(URLError(.networkConnectionLost)), .status(200, Self.token)])
+        await #expect(throws: CronofyError.connectionFailed("connection lost")) {
+            try await Fixture.client(dropped).refresh(refreshToken: "r")
+        }
+        #expect(dropped.requests.count == 1)
+        // Answers that prove Cronofy did not act are still retried.
+        let refused = RecordingTransport([.failure(URLError(.cannotConnectToHost)), .status(503), .status(200, Self.token)])
+        #expect(try await Fixture.client(refused, policy: RetryPolicy(maxAttempts: 3)).refresh(refreshToken: "r").accessToken == "a")
+        #expect(refused.requests.count == 3)
     }
 
     @Test func authorizationCodeIsRetriedWhenItCannotHaveBeenSpent() async throws {

@@ -57,8 +57,12 @@ struct AccountRoutes: Sendable {
         table.deferred(.post, "/v1/accounts/{email}/refresh") { _, context in
             Self.tokenResponse(try await core.refresh(email: try context.parameter("email")))
         }
-        table.deferred(.delete, "/v1/accounts/{email}") { _, context in
-            try .json(.ok, try await core.revokeAccount(email: try context.parameter("email")))
+        // `local_only=true`: an operator gives up on a revocation Cronofy keeps refusing.
+        table.deferred(.delete, "/v1/accounts/{email}") { request, context in
+            let query = QueryParameters(request)
+            try query.rejectUnknown(allowing: ["local_only"])
+            return try .json(.ok, try await core.revokeAccount(email: try context.parameter("email"),
+                                                               localOnly: try query.boolean("local_only", default: false)))
         }
     }
 

@@ -30,6 +30,8 @@ enum CoreErrorMapping {
             return APIError(.badRequest, code: "connect_failed", message: message)
         case .callbackRejected(let status, let code, let message):
             return APIError(HTTPStatus(code: status), code: code, message: message)
+        case .cronofyRevokeFailed(let message):
+            return APIError(.badGateway, code: "cronofy_revoke_failed", message: message)
         }
     }
 

@@ -23,6 +23,16 @@ struct QueryParameters {
         return value
     }
 
+    /// `true`/`false` (also `1`/`0`), or `defaultValue` when absent.
+    func boolean(_ name: String, default defaultValue: Bool) throws(APIError) -> Bool {
+        guard let text = try string(name) else { return defaultValue }
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw APIError.invalidField(name, "expected true or false")
+        }
+    }
+
     /// Refuses parameters other than `allowed` (a misspelt `limt` would otherwise be ignored).
     func rejectUnknown(allowing allowed: Set<String>) throws(APIError) {
         if let unknown = request.queryItems.first(where: { !allowed.contains($0.name) }) {

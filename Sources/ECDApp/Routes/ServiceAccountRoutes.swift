@@ -38,8 +38,11 @@ struct ServiceAccountRoutes: Sendable {
         table.deferred(.get, "/v1/service-accounts/{id}/resources") { _, context in
             try .json(.ok, ResourceList(resources: try await core.resources(serviceAccountID: try context.parameter("id"))))
         }
-        table.deferred(.delete, "/v1/service-accounts/{id}") { _, context in
-            try .json(.ok, try await core.revokeServiceAccount(id: try context.parameter("id")))
+        table.deferred(.delete, "/v1/service-accounts/{id}") { request, context in
+            let query = QueryParameters(request)
+            try query.rejectUnknown(allowing: ["local_only"])
+            return try .json(.ok, try await core.revokeServiceAccount(id: try context.parameter("id"),
+                                                                      localOnly: try query.boolean("local_only", default: false)))
         }
     }
 

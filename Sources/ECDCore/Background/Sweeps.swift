@@ -1,8 +1,8 @@
 import ECDSQLite
 import Foundation
 
-/// The periodic work: callback timeouts, unsent requests, refresh ahead, the batched last-used
-/// flush and the gauges.
+/// The periodic work: callback timeouts, unsent requests, refresh ahead, revocations Cronofy has
+/// not confirmed, the batched last-used flush and the gauges.
 extension EnterpriseConnect {
     func runSweeps() async {
         while !stopping {
@@ -18,6 +18,8 @@ extension EnterpriseConnect {
         await resendUnsent()
         if stopping { return }
         await refreshAhead()
+        if stopping { return }
+        await retryRevocations()
         await recordGauges()
     }
 

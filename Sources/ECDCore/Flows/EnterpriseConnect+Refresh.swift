@@ -156,6 +156,12 @@ extension EnterpriseConnect {
                                       current: AccessToken?) async throws -> RefreshResult {
         if case .invalidGrant = error {
             metrics.refresh("invalid_grant")
+            // Another refresher (a process whose lease ran out while Cronofy was slow) may have
+            // rotated the refresh token we just spent: its tokens are stored, the grant is alive.
+            if let winner = try await storedByAnotherRefresher(state) {
+                logger.info("refresh token was rotated by another refresher", metadata: state.owner.logMetadata(state))
+                return RefreshResult(token: winner, refreshed: true)
+            }
             try await markReauthorizationRequired(state, reason: "invalid_grant")
             throw CoreError.accountNotActive(status: .reauthorizationRequired)
         }
@@ -184,7 +190,22 @@ extension EnterpriseConnect {
         throw CoreError.cronofyUnavailable("Cronofy could not refresh the token (\(error))")
     }
 
+    /// The token another refresher stored after `state` was read (its refresh token differs from
+    /// the one spent), or nil when the spent one is still the stored one: then the grant is dead.
+    private func storedByAnotherRefresher(_ state: TokenState) async throws -> AccessToken? {
+        let ticket = cache.ticket()
+        guard let stored = try await database.asyncRead({ try TokenState.load($0, state.owner) }), stored.isActive,
+              let refresh = stored.refreshToken, refresh != state.refreshToken,
+              let token = try decryptedToken(stored)
+        else { return nil }
+        try await releaseLease(state.owner)
+        cacheRefreshedElsewhere(token, stored, ticket: ticket)
+        return token
+    }
+
     /// Cronofy refused the refresh token: the authorization is gone until someone re-authorizes.
+    /// The update only applies while the spent refresh token is still the stored one, so a grant
+    /// another refresher renewed in the meantime is never declared dead.
     func markReauthorizationRequired(_ state: TokenState, reason: String) async throws {
         let now = Date()
         switch state.owner {
@@ -194,8 +215,8 @@ extension EnterpriseConnect {
                     """
                     UPDATE accounts SET status = 'reauthorization_required', access_token = NULL, refresh_token = NULL,
                         key_id = NULL, expires_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?
-                    WHERE id = ? AND status = 'active'
-                    """, [now, rowID])
+                    WHERE id = ? AND status = 'active' AND refresh_token IS ?
+                    """, [now, rowID, state.refreshToken])
                 guard connection.changes > 0 else { return }
                 try EventLog.append(connection, .accountReauthorizationRequired, serviceAccountID: state.serviceAccountID,
                                     email: state.email, data: ["reason": .string(reason)], at: now)
@@ -209,8 +230,8 @@ extension EnterpriseConnect {
                     UPDATE service_accounts SET status = 'reauthorization_required', access_token = NULL,
                         refresh_token = NULL, key_id = NULL, expires_at = NULL, lease_owner = NULL, lease_until = NULL,
                         updated_at = ?
-                    WHERE id = ? AND status = 'active'
-                    """, [now, id])
+                    WHERE id = ? AND status = 'active' AND refresh_token IS ?
+                    """, [now, id, state.refreshToken])
                 guard connection.changes > 0 else { return }
                 try connection.execute(
                     "UPDATE accounts SET at_risk = 1 WHERE service_account_id = ? AND status IN ('active', 'pending')", [id])

@@ -76,10 +76,15 @@ public struct Account: Sendable, Equatable, Codable {
     public var authorizedAt: Date?
     public var tokenExpiresAt: Date?
     public var updatedAt: Date
+    /// Where a revocation stands when Cronofy has not confirmed it: `pending` (Cronofy refused or
+    /// did not answer; the tokens are kept and the revocation is retried in the background) or
+    /// `local_only` (an operator erased the tokens here; Cronofy may still hold the grant).
+    public var revocation: String?
 
     public init(email: String, serviceAccountID: String?, status: AccountStatus, scope: String,
                 accountID: String?, sub: String?, profile: AccountProfile?, error: AccountError?,
-                requestedAt: Date?, authorizedAt: Date?, tokenExpiresAt: Date?, updatedAt: Date) {
+                requestedAt: Date?, authorizedAt: Date?, tokenExpiresAt: Date?, updatedAt: Date,
+                revocation: String? = nil) {
         self.email = email
         self.serviceAccountID = serviceAccountID
         self.status = status
@@ -92,10 +97,11 @@ public struct Account: Sendable, Equatable, Codable {
         self.authorizedAt = authorizedAt
         self.tokenExpiresAt = tokenExpiresAt
         self.updatedAt = updatedAt
+        self.revocation = revocation
     }
 
     enum CodingKeys: String, CodingKey {
-        case email, status, scope, sub, profile, error
+        case email, status, scope, sub, profile, error, revocation
         case serviceAccountID = "service_account_id"
         case accountID = "account_id"
         case requestedAt = "requested_at"
@@ -118,6 +124,7 @@ public struct Account: Sendable, Equatable, Codable {
         try container.encode(authorizedAt, forKey: .authorizedAt)
         try container.encode(tokenExpiresAt, forKey: .tokenExpiresAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(revocation, forKey: .revocation)
     }
 }
 

@@ -5,11 +5,13 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case serviceAccountConnectFailed = "service_account.connect_failed"
     case serviceAccountReauthorizationRequired = "service_account.reauthorization_required"
     case serviceAccountRevoked = "service_account.revoked"
+    case serviceAccountRevokeFailed = "service_account.revoke_failed"
     case accountRequested = "account.requested"
     case accountAuthorized = "account.authorized"
     case accountFailed = "account.failed"
     case accountReauthorizationRequired = "account.reauthorization_required"
     case accountRevoked = "account.revoked"
+    case accountRevokeFailed = "account.revoke_failed"
 }
 
 /// One change of status (api-contract.md §5). `data` never carries a token or a code.

@@ -18,10 +18,12 @@ public struct ServiceAccount: Sendable, Equatable, Codable {
     public var delegatedScope: String
     public var connectedAt: Date
     public var updatedAt: Date
+    /// `pending` or `local_only`, as for `Account.revocation`.
+    public var revocation: String?
 
     public init(id: String, email: String?, domain: String?, provider: String?, label: String?,
                 status: ServiceAccountStatus, scope: String, delegatedScope: String,
-                connectedAt: Date, updatedAt: Date) {
+                connectedAt: Date, updatedAt: Date, revocation: String? = nil) {
         self.id = id
         self.email = email
         self.domain = domain
@@ -32,10 +34,11 @@ public struct ServiceAccount: Sendable, Equatable, Codable {
         self.delegatedScope = delegatedScope
         self.connectedAt = connectedAt
         self.updatedAt = updatedAt
+        self.revocation = revocation
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, email, domain, provider, label, status, scope
+        case id, email, domain, provider, label, status, scope, revocation
         case delegatedScope = "delegated_scope"
         case connectedAt = "connected_at"
         case updatedAt = "updated_at"
@@ -54,5 +57,6 @@ public struct ServiceAccount: Sendable, Equatable, Codable {
         try container.encode(delegatedScope, forKey: .delegatedScope)
         try container.encode(connectedAt, forKey: .connectedAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(revocation, forKey: .revocation)
     }
 }

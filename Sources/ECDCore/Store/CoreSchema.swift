@@ -12,6 +12,9 @@ public enum CoreSchema {
         Migration(version: 2, name: "callbacks kept by content, events by time") { connection in
             for statement in version2 { try connection.execute(statement) }
         },
+        Migration(version: 3, name: "revocations Cronofy refused") { connection in
+            for statement in version3 { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema (`ecd migrate`, and every start).
@@ -155,5 +158,17 @@ public enum CoreSchema {
         "CREATE INDEX callback_inbox_open ON callback_inbox(status, next_attempt_at) WHERE status IN ('received', 'exchanging')",
         "CREATE INDEX callback_inbox_by_account ON callback_inbox(account_row)",
         "CREATE INDEX events_by_time ON events(at)",
+    ]
+
+    /// A revocation Cronofy refused (or did not answer) keeps the tokens and is retried in the
+    /// background: `revoke_state` is `pending` until Cronofy confirms, or `local_only` once an
+    /// operator erased the tokens here without Cronofy's confirmation.
+    static let version3: [String] = [
+        "ALTER TABLE accounts ADD COLUMN revoke_state TEXT",
+        "ALTER TABLE accounts ADD COLUMN revoke_attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE accounts ADD COLUMN revoke_next_at INTEGER",
+        "ALTER TABLE service_accounts ADD COLUMN revoke_state TEXT",
+        "ALTER TABLE service_accounts ADD COLUMN revoke_attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE service_accounts ADD COLUMN revoke_next_at INTEGER",
     ]
 }

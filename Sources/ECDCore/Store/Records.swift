@@ -24,11 +24,12 @@ struct AccountRecord: Sendable {
     var requestedAt: Date?
     var authorizedAt: Date?
     var updatedAt: Date
+    var revokeState: String?
 
     static let columns = """
         id, email, email_key, service_account_id, status, scope, account_id, sub, profile, error, error_key, \
         error_description, request_id, state_hash, state, request_sent_at, access_token, refresh_token, expires_at, \
-        at_risk, requested_at, authorized_at, updated_at
+        at_risk, requested_at, authorized_at, updated_at, revoke_state
         """
 
     init(row: Row) throws {
@@ -58,12 +59,14 @@ struct AccountRecord: Sendable {
         requestedAt = row.optional("requested_at")
         authorizedAt = row.optional("authorized_at")
         updatedAt = try row.get("updated_at")
+        revokeState = row.optional("revoke_state")
     }
 
     var model: Account {
         Account(email: email, serviceAccountID: serviceAccountID, status: status, scope: scope,
                 accountID: accountID, sub: sub, profile: profile, error: error, requestedAt: requestedAt,
-                authorizedAt: authorizedAt, tokenExpiresAt: accessToken == nil ? nil : expiresAt, updatedAt: updatedAt)
+                authorizedAt: authorizedAt, tokenExpiresAt: accessToken == nil ? nil : expiresAt, updatedAt: updatedAt,
+                revocation: revokeState)
     }
 
     static func load(_ connection: Connection, emailKey: String) throws -> AccountRecord? {
@@ -94,10 +97,11 @@ struct ServiceAccountRecord: Sendable {
     var expiresAt: Date?
     var connectedAt: Date
     var updatedAt: Date
+    var revokeState: String?
 
     static let columns = """
         id, email, domain, provider, label, status, scope, delegated_scope, access_token, refresh_token, expires_at, \
-        connected_at, updated_at
+        connected_at, updated_at, revoke_state
         """
 
     init(row: Row) throws {
@@ -114,11 +118,13 @@ struct ServiceAccountRecord: Sendable {
         expiresAt = row.optional("expires_at")
         connectedAt = try row.get("connected_at")
         updatedAt = try row.get("updated_at")
+        revokeState = row.optional("revoke_state")
     }
 
     var model: ServiceAccount {
         ServiceAccount(id: id, email: email, domain: domain, provider: provider, label: label, status: status,
-                       scope: scope, delegatedScope: delegatedScope, connectedAt: connectedAt, updatedAt: updatedAt)
+                       scope: scope, delegatedScope: delegatedScope, connectedAt: connectedAt, updatedAt: updatedAt,
+                       revocation: revokeState)
     }
 
     static func load(_ connection: Connection, id: String) throws -> ServiceAccountRecord? {

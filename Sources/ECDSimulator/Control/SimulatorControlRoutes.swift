@@ -10,7 +10,7 @@ import Foundation
 /// | `GET /_simulator/callbacks` | | `{"callbacks":[{"email","callback_url","state","body","code","error","signature","attempts":[{"status"}],"delivered","dropped","finished"}]}` |
 /// | `GET /_simulator/calls?endpoint=token` | | `{"calls":[{"endpoint","method","target","body","authorization","status","received_at"}]}` |
 /// | `GET /_simulator/faults` | | `{"faults":[{"endpoint","fault","count"}]}` |
-/// | `POST /_simulator/faults` | `{"endpoint","fault":"500"\|"429"\|"429@S"\|"slow@MS","count"?}` | queue a fault |
+/// | `POST /_simulator/faults` | `{"endpoint","fault":"500"\|"429"\|"429@S"\|"slow@MS"\|"invalid_client"\|"402","count"?}` | queue a fault |
 /// | `DELETE /_simulator/faults` | | clear faults |
 /// | `POST /_simulator/refused-emails` | `{"email"}` | refuse with `unable_to_grant_scope` |
 /// | `DELETE /_simulator/refused-emails/{email}` | | stop refusing |
@@ -53,7 +53,7 @@ struct SimulatorControlRoutes: Sendable {
             let fields = try Self.fields(request)
             let text = "\(fields["endpoint"] ?? ""):\(fields["fault"] ?? ""):\(fields["count"] ?? "1")"
             do { control.inject(try SimulatorFaultRule(parsing: text)) } catch {
-                throw HTTPError.badRequest("expected {\"endpoint\",\"fault\":\"500|429|429@SECONDS|slow@MILLISECONDS\",\"count\"}")
+                throw HTTPError.badRequest("expected {\"endpoint\",\"fault\":\"500|429|429@SECONDS|slow@MILLISECONDS|invalid_client|402\",\"count\"}")
             }
             return Self.ok
         }
@@ -175,6 +175,8 @@ struct SimulatorControlRoutes: Sendable {
         case .slow(let delay):
             let ms = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
             fault = "slow@\(ms)"
+        case .invalidClient: fault = "invalid_client"
+        case .paymentRequired: fault = "402"
         }
         return .object([("endpoint", .string(rule.endpoint.rawValue)), ("fault", .string(fault)), ("count", .int(rule.count))])
     }

@@ -19,6 +19,13 @@ struct SimulatorInstrumentation: HTTPMiddleware {
             var headers = HTTPHeaders()
             headers.add(name: "Retry-After", value: String(seconds))
             result = .response(.simJSON(.tooManyRequests, .object([("error", .string("too_many_requests"))]), headers: headers))
+        case .invalidClient?:
+            result = .response(.simJSON(.badRequest, .object([("error", .string("invalid_client"))])))
+        case .paymentRequired?:
+            result = .response(.simJSON(HTTPStatus(code: 402), .object([
+                ("error", .string("payment_required")),
+                ("message", .string("Enterprise Connect is not available on your current plan")),
+            ])))
         case .slow(let delay)?:
             // Processed at once, answered late: like an upstream whose reply is slow to come
             // back, so a client that gives up may have changed state it never heard about
