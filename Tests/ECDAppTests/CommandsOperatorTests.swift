@@ -197,3 +197,72 @@ extension TestDaemon {
         }
     }
 }
+
+/// `ecd` with its standard output on a pseudo-terminal, as when a person runs it: what it
+/// decides from `isatty` (tables, the live progress line) is then what a person would see.
+enum TerminalRun {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static func run(_ arguments: [String], environment: [String: String]) async throws -> (code: Int32, output: String) {
+        // posix_openpt and friends are not visible from Swift's Glibc: the same by hand, /dev/ptmx
+        // with the TIOCSPTLCK (unlock) and TIOCGPTN (slave number) ioctls.
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        guard master >= 0, ioctl(master, 0x4004_5431, &unlock) == 0, ioctl(master, 0x8004_5430, &number) == 0 else {
+            throw Failure(description: "no pseudo-terminal: errno \(errno)")
+        }
+        let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+        guard slave >= 0 else { close(master); throw Failure(description: "cannot open the terminal's slave side") }
+        let process = Process()
+        process.executableURL = ECDBinary.url
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { mine, _ in mine }
+        process.standardOutput = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        close(slave)
+        // Read until the child has exited and the slave side is closed (read then fails with EIO).
+        let output = try await onOwnThread { () -> String in
+            var data: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(master, &buffer, buffer.count)
+                if count <= 0 { break }
+                data.append(contentsOf: buffer[0..<count])
+            }
+            close(master)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let code = await ProcessExit.wait(for: process, limit: .seconds(60)) ?? -1
+        return (code, output)
+    }
+}
+
+@Suite("ecd on a terminal", .serialized)
+struct CommandsTerminalTests {
+    @Test("on a terminal: tables by default, and --wait redraws one progress line with an estimate")
+    func liveProgress() async throws {
+        // Callbacks a second late, so the first polls see the accounts pending.
+        try await TestDaemon.run(simulator: { $0.callbackDelay = .seconds(1) }) { daemon in
+            let id = try await daemon.connectServiceAccount()
+            let environment = ["ECD_API_KEY": TestDaemon.apiKey]
+            let listed = try await TerminalRun.run(["service-accounts", "list", "--url", daemon.internalURL], environment: environment)
+            #expect(listed.code == 0)
+            #expect(listed.output.hasPrefix("ID") && listed.output.contains(id), "\(listed.output)")
+
+            let waited = try await TerminalRun.run(
+                ["accounts", "request", "t1@example.com", "t2@example.com", "t3@example.com", "--wait", "--interval", "0.1",
+                 "--url", daemon.internalURL], environment: environment)
+            #expect(waited.code == 0, "\(waited.output)")
+            let redraw = "\r\u{1B}[K"
+            #expect(waited.output.contains(redraw + "[........................] 0/3 · 0 active · 0 failed · 3 pending · about 1 s left (request budget 400/min)"),
+                    "\(waited.output.debugDescription)")
+            #expect(waited.output.contains(redraw + "[########################] 3/3 · 3 active · 0 failed · 0 pending"))
+            #expect(waited.output.contains("3 of 3 accounts settled in"))
+            // No line per account: that is for pipes.
+            #expect(!waited.output.contains("active  t1@example.com"))
+        }
+    }
+}
