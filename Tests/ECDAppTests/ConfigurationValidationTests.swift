@@ -36,7 +36,7 @@ struct ConfigurationValidationTests {
         Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "require_callback_signature": "yes"}"#,
              problem: "cronofy.require_callback_signature: must be true or false, not a string"),
         Case(section: "cronofy", json: #"{"client_id": "c", "client_secret": "s", "clientid": "x"}"#,
-             problem: "cronofy.clientid: unknown key"),
+             problem: "cronofy.clientid: unknown key; did you mean cronofy.client_id?"),
         Case(section: "public", json: #"{}"#, problem: "public.base_url: required"),
         Case(section: "public", json: #"{"base_url": "http://ecd.example.com"}"#,
              problem: "public.base_url: must be https (http only for loopback hosts)"),
@@ -146,26 +146,106 @@ struct ConfigurationValidationTests {
         #expect(problems.count == 9)
     }
 
-    @Test("environment values are checked and named by key")
+    @Test("environment values are checked and named by their variable")
     func environmentProblems() {
         let problems = ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
             "ECD_REFRESH_LEAD_SECONDS": "soon",
             "ECD_INTERNAL_API_KEYS": "not-json",
             "ECD_CRONOFY_REQUIRE_CALLBACK_SIGNATURE": "maybe",
+            "ECD_ACCOUNTS_CALLBACK_TIMEOUT_SECONDS": "0",
+            "ECD_PUBLIC_TRUSTED_PROXIES": #"["10.0.0.0/8", "nine"]"#,
         ])
         #expect(Set(problems) == [
-            "refresh.lead_seconds: must be an integer, not a string",
-            "internal.api_keys: $ECD_INTERNAL_API_KEYS must be a JSON list",
-            "cronofy.require_callback_signature: must be true or false, not a string",
+            "ECD_REFRESH_LEAD_SECONDS: must be an integer",
+            #"ECD_INTERNAL_API_KEYS: must be a JSON list, e.g. ["a", "b"]"#,
+            "ECD_CRONOFY_REQUIRE_CALLBACK_SIGNATURE: must be true or false",
+            "ECD_ACCOUNTS_CALLBACK_TIMEOUT_SECONDS: must be positive (seconds)",
+            "ECD_PUBLIC_TRUSTED_PROXIES[1]: must be an IP address or CIDR block (10.0.0.0/8, ::1/128)",
         ])
     }
 
-    @Test("a misspelt ECD_<SECTION>_ variable is a problem; other ECD_ variables are not")
+    @Test("an unknown ECD_ variable near a key's is a problem with a suggestion; other ECD_ variables are not")
     func unknownVariables() {
         #expect(ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
             "ECD_LOG_LEVL": "debug", "ECD_CRONOFY_CLIENTID": "x", "ECD_API_KEY": "k", "ECD_BINARY": "/x",
+            "ECD_URL": "http://127.0.0.1:8081", "ECD_REFERSH_LEAD_SECONDS": "60", "ECD_LOG_COLOUR": "1",
             "ECD_SERVICE_ACCOUNT_SCOPE": "service_account/accounts/manage",
-        ]) == ["$ECD_CRONOFY_CLIENTID: not a configuration key", "$ECD_LOG_LEVL: not a configuration key"])
+        ]) == [
+            "ECD_CRONOFY_CLIENTID: not a configuration key; did you mean ECD_CRONOFY_CLIENT_ID (cronofy.client_id)?",
+            "ECD_LOG_COLOUR: not a configuration key",
+            "ECD_LOG_LEVL: not a configuration key; did you mean ECD_LOG_LEVEL (log.level)?",
+            "ECD_REFERSH_LEAD_SECONDS: not a configuration key; did you mean ECD_REFRESH_LEAD_SECONDS (refresh.lead_seconds)?",
+        ])
+    }
+
+    @Test("an unknown key in the file suggests the closest known one", arguments: [
+        (#"{"refresh": {"lead_second": 60}}"#, "refresh.lead_second: unknown key; did you mean refresh.lead_seconds?"),
+        (#"{"refresh": {"drain_seconds": 5}}"#, "refresh.drain_seconds: unknown key; did you mean server.drain_seconds?"),
+        (#"{"refesh": {"lead_seconds": 60}}"#, "refesh: unknown key; did you mean refresh?"),
+        (#"{"log.level": "debug"}"#, #"log.level: unknown key; did you mean {"log": {"level": …}}?"#),
+        (#"{"cronofy": {"client_secret_fil": "/x"}}"#, "cronofy.client_secret_fil: unknown key; did you mean cronofy.client_secret_file?"),
+        (#"{"cronofy": {"colour": "blue"}}"#, "cronofy.colour: unknown key"),
+    ])
+    func unknownKeySuggestion(_ json: String, _ expected: String) {
+        // Merged into a complete file, so the unknown key is the only problem.
+        var object = try! JSONSerialization.jsonObject(with: Data(ConfigFixtures.minimalJSON.utf8)) as! [String: Any]
+        for (key, value) in try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any] {
+            if var section = object[key] as? [String: Any], let extra = value as? [String: Any] {
+                section.merge(extra) { _, new in new }
+                object[key] = section
+            } else {
+                object[key] = value
+            }
+        }
+        let text = String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        #expect(ConfigFixtures.problems(text) == [expected])
+    }
+
+    @Test("a file that is not JSON is named with its line and column, and nothing else is reported", arguments: [
+        ("{\n  \"cronofy\": {\"client_id\": \"c\"}\n  \"public\": {}\n}", "line 3, column 3: expected , or } after a value (is a comma missing?)"),
+        ("{\n  \"log\": {\"level\": \"info\",}\n}", "line 2, column 27: a comma before } (JSON allows no trailing comma)"),
+        ("{\"log\": {\"level\": 'info'}}", "line 1, column 19: strings need double quotes"),
+        ("{\n\"refresh\": {\"lead_seconds\": 0300}}", "line 2, column 29: invalid number (no leading zeros)"),
+        ("{\"log\": {\"level\": \"debug\", \"level\": \"info\"}}", #"line 1, column 28: "level" appears twice in this object"#),
+        ("{\n  // a comment\n}", #"line 2, column 3: JSON has no comments (a key starting with "//" is ignored and can hold one)"#),
+        ("{\"cronofy\": {\"client_secret\": \"s3cré", "line 1, column 31: unexpected end of file: a string is not closed"),
+        ("{\"é\": 1} x", "line 1, column 10: unexpected text after the end of the JSON value"),
+    ])
+    func badJSON(_ text: String, _ expected: String) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = try folder.write("ecd.json", text)
+        do {
+            _ = try AppConfiguration.load(configPath: path, environment: [:], mode: .serve, defaultConfigPath: "/nonexistent")
+            Issue.record("loaded")
+        } catch {
+            // No "cronofy.client_id: required" and the like: the keys may well be in the broken file.
+            #expect(error.problems == ["config: \(path) is not valid JSON: \(expected)"])
+        }
+    }
+
+    @Test("a JSON _file companion is named with its line and column, without its contents")
+    func badJSONFile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let keys = try folder.write("keys.json", "[{\"id\": \"k1\", \"key\": \"c2VjcmV0\"\n  {\"id\": \"k2\"}]")
+        let problems = ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: ["ECD_STORAGE_ENCRYPTION_KEYS_FILE": keys])
+        #expect(problems == ["storage.encryption_keys_file: \(keys) is not valid JSON: line 2, column 3: expected , or } after a value (is a comma missing?)"])
+    }
+
+    @Test("both listeners on one address are refused", arguments: [
+        ("127.0.0.1:8080", "127.0.0.1:8080", true), ("0.0.0.0:8080", "127.0.0.1:8080", true),
+        ("localhost:9000", "127.0.0.1:9000", true), ("[::]:8080", "127.0.0.1:8080", true),
+        ("127.0.0.1:8080", "127.0.0.1:8081", false), ("127.0.0.1:0", "127.0.0.1:0", false),
+        ("10.0.0.1:8080", "127.0.0.1:8080", false), ("0.0.0.0:8080", "[::1]:8080", false),
+    ])
+    func sameAddress(_ publicListen: String, _ internalListen: String, _ clash: Bool) {
+        let problems = ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
+            "ECD_PUBLIC_LISTEN": publicListen, "ECD_INTERNAL_LISTEN": internalListen,
+        ]).filter { !$0.contains("reached from other hosts") }
+        #expect(problems == (clash ? [
+            "ECD_INTERNAL_LISTEN: \(internalListen) is the address of public.listen (\(publicListen)) too: the two listeners need different addresses",
+        ] : []))
     }
 
     @Test("a key and its _file companion together are refused")

@@ -65,14 +65,14 @@ public final class Application: Sendable {
             try internalServer.start()
         } catch {
             phase.withValue { $0 = .built }
-            throw error
+            throw ApplicationError.cannotListen(key: "internal.listen", error)
         }
         do {
             try publicServer.start()
         } catch {
             await internalServer.shutdown(deadline: .zero)
             phase.withValue { $0 = .built }
-            throw error
+            throw ApplicationError.cannotListen(key: "public.listen", error)
         }
         core.start()
         phase.withValue { $0 = .running }
@@ -196,11 +196,26 @@ public final class Application: Sendable {
 public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatable {
     case missingSetting(String)
     case alreadyStarted
+    /// A listener could not bind; `key` names its setting, so the operator knows which to change.
+    case cannotListen(key: String, HTTPServerError)
 
     public var description: String {
         switch self {
         case .missingSetting(let key): "\(key) is required to serve"
         case .alreadyStarted: "the application was already started"
+        case .cannotListen(let key, let error): "\(key) \(Self.listenFailure(error))"
+        }
+    }
+
+    /// `127.0.0.1:8080: address in use`: the address and the reason in words, errno last.
+    private static func listenFailure(_ error: HTTPServerError) -> String {
+        guard case .system(let call, let code, let address) = error else { return "\(error)" }
+        switch code {
+        case EADDRINUSE: return "\(address): address in use (another process listens there; pick another port or stop it)"
+        case EACCES where address.hasPrefix("unix:"): return "\(address): permission denied (the socket's folder is not writable)"
+        case EACCES: return "\(address): permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)"
+        case EADDRNOTAVAIL: return "\(address): address not available (no interface of this host has it)"
+        default: return "\(address): \(call) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
     }
 }

@@ -14,7 +14,7 @@ struct CheckConfigCommand: ParsableCommand {
     @OptionGroup var config: ConfigOptions
 
     func run() throws {
-        let configuration = try config.load(mode: .serve)
+        let configuration = try config.loadForServing()
         StandardStreams.out(configuration.effectiveDescription(redacted: true))
     }
 }

@@ -12,8 +12,21 @@ struct ConfigOptions: ParsableArguments {
         do {
             return try AppConfiguration.load(configPath: path, mode: mode)
         } catch {
-            let count = error.problems.count
-            throw CommandFailure(lines: ["configuration has \(count) problem\(count == 1 ? "" : "s"):"] + error.problems)
+            throw Self.failure(error.problems)
         }
+    }
+
+    /// For `serve` and `check-config`: loads, then checks what the values point at (the storage
+    /// folder), so both refuse the same configurations.
+    func loadForServing() throws(CommandFailure) -> AppConfiguration {
+        let configuration = try load(mode: .serve)
+        let problems = configuration.preflightProblems()
+        guard problems.isEmpty else { throw Self.failure(problems) }
+        return configuration
+    }
+
+    private static func failure(_ problems: [String]) -> CommandFailure {
+        let count = problems.count
+        return CommandFailure(lines: ["configuration has \(count) problem\(count == 1 ? "" : "s"):"] + problems)
     }
 }

@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var config: ConfigOptions
 
     func run() async throws {
-        let configuration = try config.load(mode: .serve)
+        let configuration = try config.loadForServing()
         ECDLogging.bootstrap(configuration.log)
         ECDMetrics.bootstrap()
         let logger = Logger(label: "ecd")
@@ -32,6 +32,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         do {
             try await application.run()
+        } catch let error as ApplicationError {
+            logger.critical("stopped by an error", metadata: ["error": .string("\(error)")])
+            await application.shutdown()
+            // `public.listen 127.0.0.1:8080: address in use` says all there is to say.
+            throw CommandFailure("\(error)")
         } catch {
             logger.critical("stopped by an error", metadata: ["error": .string("\(error)")])
             await application.shutdown()

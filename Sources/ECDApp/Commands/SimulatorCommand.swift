@@ -102,7 +102,7 @@ struct SimulatorCommand: AsyncParsableCommand {
             "method": .string(request?.method.rawValue ?? "-"),
             "target": .string(request.map { SecretRedaction.redactRequestTarget($0.target) } ?? "-"),
             "status": .stringConvertible(response.status.code),
-            "duration_ms": .string(String(format2: milliseconds)),
+            "duration_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
         ])
     }
 }

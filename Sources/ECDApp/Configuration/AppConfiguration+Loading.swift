@@ -34,6 +34,10 @@ extension AppConfiguration {
         let cronofy = readCronofy(&reader, serve: serve)
         let publicListener = readPublic(&reader, serve: serve)
         let internalListener = readInternal(&reader, serve: serve)
+        if publicListener.listen.overlaps(internalListener.listen) {
+            reader.problem("internal.listen", "\(internalListener.listen) is the address of public.listen "
+                + "(\(publicListener.listen)) too: the two listeners need different addresses")
+        }
         let storage = StorageSettings(
             path: reader.string("storage.path") ?? "data/ecd.sqlite",
             encryptionKeys: readKeyring(&reader, required: mode != .database))

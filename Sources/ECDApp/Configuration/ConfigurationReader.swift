@@ -11,12 +11,32 @@ struct ConfigurationReader {
         self.problems = sources.problems
     }
 
-    mutating func problem(_ key: String, _ message: String) { problems.append("\(key): \(message)") }
+    /// Records a problem of `key` (or of a part of it, `key[0].id`). A value from the environment
+    /// is named by its variable (`ECD_REFRESH_LEAD_SECONDS: must be an integer`): that is what the
+    /// operator has to find and fix.
+    mutating func problem(_ key: String, _ message: String) {
+        let base = key.firstIndex(of: "[").map { String(key[..<$0]) } ?? key
+        if case .environment(let variable)? = sources[base]?.origin {
+            problems.append("\(variable)\(key.dropFirst(base.count)): \(message)")
+        } else {
+            problems.append("\(key): \(message)")
+        }
+    }
 
-    /// The raw value, treating JSON `null` as unset; nil also when required and missing (reported).
+    /// "must be an integer, not a string", but only "must be an integer" when the value was text
+    /// (an environment variable, a `_file`): there "not a string" would say nothing.
+    private mutating func wrongType(_ key: String, _ expected: String, _ value: ConfigValue) {
+        switch sources[key]?.origin {
+        case .environment?, .referencedFile?: problem(key, "must be \(expected)")
+        default: problem(key, "must be \(expected), not \(value.typeName)")
+        }
+    }
+
+    /// The raw value, treating JSON `null` as unset; nil also when required and missing (reported,
+    /// unless the config file could not be read: the key may well be in it).
     mutating func raw(_ key: String, required: Bool) -> ConfigValue? {
         if let entry = sources[key], entry.value != .null { return entry.value }
-        if required, !sources.failedKeys.contains(key) {
+        if required, !sources.failedKeys.contains(key), !sources.configFileFailed {
             // The secrets are the keys usually given through files, so their message says so.
             let spelling = ConfigurationKey.byName[key].flatMap { $0.secret ? " (set \(key) or \($0.fileKeyName))" : nil } ?? ""
             problem(key, "required\(spelling)")
@@ -40,7 +60,7 @@ struct ConfigurationReader {
     mutating func bool(_ key: String) -> Bool? {
         guard let value = raw(key, required: false) else { return nil }
         guard case .bool(let flag) = value else {
-            problem(key, "must be true or false, not \(value.typeName)")
+            wrongType(key, "true or false", value)
             return nil
         }
         return flag
@@ -49,7 +69,7 @@ struct ConfigurationReader {
     mutating func integer(_ key: String, minimum: Int, rule: String) -> Int? {
         guard let value = raw(key, required: false) else { return nil }
         guard case .integer(let number) = value else {
-            problem(key, "must be an integer, not \(value.typeName)")
+            wrongType(key, "an integer", value)
             return nil
         }
         guard number >= minimum else {

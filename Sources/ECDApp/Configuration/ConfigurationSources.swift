@@ -33,6 +33,9 @@ struct ConfigurationSources {
     private(set) var failedKeys: Set<String> = []
     /// The JSON file actually read, if any.
     private(set) var configFile: String?
+    /// The JSON file was named but could not be used (unreadable, not JSON, not an object): its
+    /// keys are unknown, so a key missing from the rest is not reported as "required" as well.
+    private(set) var configFileFailed = false
 
     init(configPath: String?, environment: [String: String], defaultConfigPath: String) {
         var fileValues: [String: ConfigValue] = [:]
@@ -47,15 +50,29 @@ struct ConfigurationSources {
         reportUnknownVariables(environment)
     }
 
-    /// An `ECD_<SECTION>_…` variable that names no key is almost surely a typo
-    /// (`ECD_LOG_LEVL`), which would otherwise be ignored in silence, like an unknown JSON key.
-    /// Other `ECD_*` variables (`ECD_API_KEY` of the command-line clients, scripts' own) are left alone.
+    /// An `ECD_<SECTION>_…` variable that names no key, or any `ECD_*` variable a typo away from
+    /// a key's (`ECD_REFERSH_LEAD_SECONDS`), is almost surely a mistake that would otherwise be
+    /// ignored in silence, like an unknown JSON key. Other `ECD_*` variables (`ECD_API_KEY`,
+    /// `ECD_URL` of the command-line clients, scripts' own) are left alone.
     private mutating func reportUnknownVariables(_ environment: [String: String]) {
         let known = Set(ConfigurationKey.acceptedNames.map(ConfigurationKey.environmentName(of:)))
         let prefixes = ConfigurationKey.sections.map { ConfigurationKey.environmentName(of: $0) + "_" }
-        for name in environment.keys.sorted() where !known.contains(name) && prefixes.contains(where: name.hasPrefix) {
-            problems.append("$\(name): not a configuration key")
+        for name in environment.keys.sorted() where name.hasPrefix("ECD_") && !known.contains(name) {
+            let suggestion = ConfigurationSuggestion.variable(for: name)
+            guard suggestion != nil || prefixes.contains(where: name.hasPrefix) else { continue }
+            problems.append("\(name): not a configuration key" + Self.didYouMean(suggestion.map {
+                "\($0) (\(Self.keyName(ofVariable: $0)))"
+            }))
         }
+    }
+
+    /// `ECD_LOG_LEVEL` → `log.level` (the key whose variable it is).
+    private static func keyName(ofVariable variable: String) -> String {
+        ConfigurationKey.acceptedNames.first { ConfigurationKey.environmentName(of: $0) == variable } ?? variable
+    }
+
+    static func didYouMean(_ suggestion: String?) -> String {
+        suggestion.map { "; did you mean \($0)?" } ?? ""
     }
 
     subscript(name: String) -> Entry? { entries[name] }
@@ -68,6 +85,12 @@ struct ConfigurationSources {
             data = Data(try FileReadError.readText(path).utf8)
         } catch {
             problems.append("config: \(error.reason)")
+            configFileFailed = true
+            return [:]
+        }
+        if let syntax = JSONSyntaxCheck.firstError(in: Array(data)) {
+            problems.append("config: \(path) is not valid JSON: \(syntax)")
+            configFileFailed = true
             return [:]
         }
         let root: ConfigValue
@@ -75,16 +98,18 @@ struct ConfigurationSources {
             root = try JSONDecoder().decode(ConfigValue.self, from: data)
         } catch {
             problems.append("config: \(path) is not valid JSON (\(ConfigurationSources.describe(error)))")
+            configFileFailed = true
             return [:]
         }
         guard case .object(let sections) = root else {
             problems.append("config: \(path) must hold a JSON object")
+            configFileFailed = true
             return [:]
         }
         var values: [String: ConfigValue] = [:]
         for (section, content) in sections.sorted(by: { $0.key < $1.key }) where !Self.isComment(section) {
             guard ConfigurationKey.sections.contains(section) else {
-                problems.append("\(section): unknown key")
+                problems.append("\(section): unknown key" + Self.didYouMean(Self.sectionSuggestion(section)))
                 continue
             }
             guard case .object(let keys) = content else {
@@ -94,13 +119,22 @@ struct ConfigurationSources {
             for (key, value) in keys.sorted(by: { $0.key < $1.key }) where !Self.isComment(key) {
                 let name = "\(section).\(key)"
                 guard ConfigurationKey.acceptedNames.contains(name) else {
-                    problems.append("\(name): unknown key")
+                    problems.append("\(name): unknown key" + Self.didYouMean(ConfigurationSuggestion.key(for: name)))
                     continue
                 }
                 values[name] = value
             }
         }
         return values
+    }
+
+    /// A known section for an unknown top-level key: a close spelling (`refesh` → `refresh`), or
+    /// the nesting of a dotted key written flat (`"log.level": …` → `{"log": {"level": …}}`).
+    private static func sectionSuggestion(_ name: String) -> String? {
+        if ConfigurationKey.acceptedNames.contains(name), let dot = name.firstIndex(of: ".") {
+            return "{\"\(name[..<dot])\": {\"\(name[name.index(after: dot)...])\": …}}"
+        }
+        return ConfigurationSuggestion.closest(to: name, among: ConfigurationKey.sections.sorted())
     }
 
     /// JSON has no comments; keys starting with `//` or `_comment` are accepted and ignored so the
@@ -167,6 +201,12 @@ struct ConfigurationSources {
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             value = .array(lines.map(ConfigValue.string))
         case .json:
+            if let syntax = JSONSyntaxCheck.firstError(in: Array(text.utf8)) {
+                // Where, never what: the file holds a secret.
+                problems.append("\(fileKey): \(path) is not valid JSON: \(syntax)")
+                failedKeys.insert(key.name)
+                return
+            }
             do {
                 value = try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
             } catch {
@@ -183,7 +223,7 @@ struct ConfigurationSources {
     /// parse is kept as a string so type checking reports it with the key's name.
     private mutating func environmentValue(_ text: String, for key: ConfigurationKey, variable: String) -> ConfigValue? {
         if let value = Self.textValue(text, kind: key.kind) { return value }
-        problems.append("\(key.name): $\(variable) must be a JSON list")
+        problems.append("\(variable): must be a JSON list, e.g. [\"a\", \"b\"]")
         return nil
     }
 
