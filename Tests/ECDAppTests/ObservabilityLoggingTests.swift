@@ -17,7 +17,9 @@ struct ObservabilityLoggingTests {
         logger[metadataKey: "listener"] = "public"
         logger.info("request served", metadata: [
             "status": "200", "count": .stringConvertible(3), "tags": ["a", "b"], "nested": ["k": "v"],
-            "msg": "clash", "quote": "a \"b\"\n\tc",
+            "msg": "clash", "quote": "a \"b\"\n\tc", "ok": .stringConvertible(true), "ms": .stringConvertible(0.25),
+            "id": .stringConvertible(Int64(1) << 40), "nan": .stringConvertible(Double.nan),
+            "version": .stringConvertible(ECDVersion.current),
         ])
         logger.debug("second")
         let lines = capture.lines
@@ -28,7 +30,13 @@ struct ObservabilityLoggingTests {
         #expect(first["label"] as? String == "ecd.test")
         #expect(first["listener"] as? String == "public")
         #expect(first["status"] as? String == "200")
-        #expect(first["count"] as? String == "3")
+        // A number or boolean keeps its JSON type; text given as a string stays a string.
+        #expect(first["count"] as? Int == 3)
+        #expect(first["count"] as? String == nil)
+        #expect(lines[0].contains(#""count":3,"#) && lines[0].contains(#""ok":true"#) && lines[0].contains(#""ms":0.25"#))
+        #expect(first["id"] as? Int == 1 << 40)
+        #expect(first["nan"] as? String == "nan")
+        #expect(first["version"] as? String == ECDVersion.current)
         #expect(first["tags"] as? [String] == ["a", "b"])
         #expect((first["nested"] as? [String: String]) == ["k": "v"])
         #expect(first["meta.msg"] as? String == "clash")

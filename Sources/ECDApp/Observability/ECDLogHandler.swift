@@ -66,11 +66,25 @@ public struct ECDLogHandler: LogHandler {
     private static func json(_ value: Logger.Metadata.Value) -> String {
         switch value {
         case .string(let string): JSONString.quote(string)
-        case .stringConvertible(let convertible): JSONString.quote(convertible.description)
+        case .stringConvertible(let convertible): jsonScalar(convertible)
         case .array(let items): "[" + items.map(json).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
             "{" + dictionary.keys.sorted().map { JSONString.quote($0) + ":" + json(dictionary[$0]!) }
                 .joined(separator: ",") + "}"
+        }
+    }
+
+    /// Numbers and booleans keep their JSON type (`"status":200`, not `"status":"200"`), so a log
+    /// query can compare them; anything else is its description as a string. The common concrete
+    /// types are tried first: a cast to a protocol existential costs more.
+    private static func jsonScalar(_ value: any CustomStringConvertible & Sendable) -> String {
+        switch value {
+        case let number as Int: return String(number)
+        case let flag as Bool: return flag ? "true" : "false"
+        case let number as Double: return number.isFinite ? number.description : JSONString.quote(number.description)
+        case let number as any BinaryInteger: return number.description
+        case let number as Float: return number.isFinite ? number.description : JSONString.quote(number.description)
+        default: return JSONString.quote(value.description)
         }
     }
 

@@ -43,7 +43,7 @@ public enum ECDMetrics {
         bootstrapped.withValue { done in
             guard !done else { return false }
             done = true
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            MetricsSystem.bootstrap(ECDMetricsFactory(registry: registry))
             // A constant 1 labelled with the version, so dashboards can tell which build answers.
             registry.makeGauge(
                 descriptor: MetricNameDescriptor(metricName: "ecd_build", unitName: "info", helpText: "The running ecd version"),
@@ -53,11 +53,11 @@ public enum ECDMetrics {
         }
     }
 
-    /// The whole registry in Prometheus text format, for `GET /metrics`.
-    public static func render() -> String { registry.emitToString() }
+    /// The whole registry and the `process_*` metrics in Prometheus text format, for `GET /metrics`.
+    public static func render() -> String { registry.emitToString() + ProcessMetrics.render() }
 
     /// ``render()`` as bytes, ready for a response body.
-    public static func renderBytes() -> [UInt8] { registry.emitToBuffer() }
+    public static func renderBytes() -> [UInt8] { registry.emitToBuffer() + Array(ProcessMetrics.render().utf8) }
 
     // MARK: - HTTP
 

@@ -21,19 +21,23 @@ struct AccessLog: Sendable {
                                      status: response.status.code, duration: duration)
 
         // Everything below costs more than serving a cached token: skip it when the line would
-        // be dropped anyway (`log.level` above info).
-        let level: Logger.Level = response.status.code >= 500 ? .warning : .info
+        // be dropped anyway (`log.level` above info; above debug for a routine token read).
+        let level = Self.level(status: response.status.code, route: route)
         guard logger.logLevel <= level else { return }
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
             "request_id": .string(context.requestID),
             "listener": .string(listener),
             "method": .string(method),
             "route": .string(route ?? "unmatched"),
+            // Numbers stay numbers in the JSON line (`"status":200`), so log queries can compare them.
             "status": .stringConvertible(response.status.code),
-            "duration_ms": .string(String(format2: Double(duration.components.seconds) * 1000
-                                                    + Double(duration.components.attoseconds) / 1e15)),
+            "duration_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
             "bytes": .stringConvertible(response.body.count),
         ]
+        if let traceparent = TraceParent.valid(request?.headers["traceparent"]) {
+            metadata["traceparent"] = .string(traceparent)
+        }
         if let request, let clientResolver {
             let client = clientResolver.resolve(peer: context.peerAddress, headers: request.headers)
             metadata["client"] = .string(client.address)
@@ -46,6 +50,16 @@ struct AccessLog: Sendable {
             metadata["api_key"] = .string("#\(index + 1)")
         }
         logger.log(level: level, "request", metadata: metadata)
+    }
+}
+
+extension AccessLog {
+    /// A failure of ecd's own is a warning; a token served is routine (a service may ask many
+    /// times a second), so it goes at debug and `info` keeps the lines worth reading.
+    static func level(status: Int, route: String?) -> Logger.Level {
+        if status >= 500 { return .warning }
+        if status == 200, let route, route.hasSuffix("/token") { return .debug }
+        return .info
     }
 }
 

@@ -19,7 +19,11 @@ struct InternalRoutes: Sendable {
 
         table.immediate(.get, "/healthz") { _, _ in SystemRoutes.healthy() }
         table.deferred(.get, "/readyz") { _, _ in SystemRoutes.readiness(core) }
-        table.immediate(.get, "/metrics") { _, _ in SystemRoutes.metrics(renderMetrics()) }
+        // The account gauges are counted in the database at each scrape, so they are current.
+        table.deferred(.get, "/metrics") { _, _ in
+            await core.updateGauges()
+            return SystemRoutes.metrics(renderMetrics())
+        }
 
         ServiceAccountRoutes(core: core).register(in: &table)
         AccountRoutes(core: core).register(in: &table)

@@ -44,7 +44,7 @@ extension EnterpriseConnect {
                     metrics.webhookFailures.increment()
                     let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff)
                     logger.warning("webhook delivery failed, will retry",
-                                   metadata: ["event_id": "\(event.id)", "failures": "\(failures)"])
+                                   metadata: ["event_id": .stringConvertible(event.id), "failures": .stringConvertible(failures)])
                     await webhookSignal.wait(timeout: delay)
                     break
                 }

@@ -9,7 +9,9 @@ extension EnterpriseConnect {
     /// one dictionary lookup; anything else is `.pending` work (database, maybe a refresh).
     public func token(email: String, minValidity: Duration) -> TokenLookup {
         let key = Email.key(email)
+        metrics.accountTokenReads.increment()
         if let token = cache.lookup(key, minValidity: minValidity.timeInterval, now: Date()) {
+            metrics.tokenCacheHits.increment()
             return .ready(token)
         }
         return .pending { [self] in try await self.loadAccountToken(emailKey: key, minValidity: minValidity) }
@@ -26,7 +28,8 @@ extension EnterpriseConnect {
     }
 
     public func serviceAccountToken(id: String, minValidity: Duration) async throws -> AccessToken {
-        try await validToken(.serviceAccount(id), minValidity: minValidity)
+        metrics.serviceAccountTokenReads.increment()
+        return try await validToken(.serviceAccount(id), minValidity: minValidity)
     }
 
     func loadAccountToken(emailKey: String, minValidity: Duration) async throws -> AccessToken {

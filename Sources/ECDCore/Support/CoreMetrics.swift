@@ -15,6 +15,11 @@ struct CoreMetrics: Sendable {
     /// Events written but not yet accepted by the webhook.
     let webhookBacklog = Gauge(label: "ecd_webhook_backlog_events")
     let eventsPruned = Counter(label: "ecd_events_pruned_total")
+    /// Every token asked for (the hot path: one relaxed atomic add each, no label lookup).
+    let accountTokenReads = Counter(label: "ecd_token_reads_total", dimensions: [("owner", "account")])
+    let serviceAccountTokenReads = Counter(label: "ecd_token_reads_total", dimensions: [("owner", "service_account")])
+    /// Account token reads answered from the cache, without the database.
+    let tokenCacheHits = Counter(label: "ecd_token_cache_hits_total")
 
     static let refreshOutcomes = ["ok", "invalid_grant", "transient", "error", "lease_busy"]
     static let callbackOutcomes = ["accepted", "duplicate", "rejected"]
@@ -48,4 +53,13 @@ struct CoreMetrics: Sendable {
     /// A `GET /oauth/callback` refused before its state and cookie matched.
     func oauthCallbackRejected(_ reason: String) { oauthRejections[reason]?.increment() }
     func accounts(_ status: AccountStatus, _ count: Int) { accountGauges[status]?.record(count) }
+}
+
+extension EnterpriseConnect {
+    /// Counts accounts by status (and the callback inbox) in the database now, for a scrape of
+    /// `/metrics`: the gauges then say what is, not what the last sweep saw. Several processes on
+    /// one database report the same counts.
+    public func updateGauges() async {
+        await recordGauges()
+    }
 }

@@ -1,7 +1,8 @@
 /// What a handler knows about a request beyond the request itself. A value: middleware may
 /// change a copy (add `values`) before passing it on.
 public struct RequestContext: Sendable {
-    /// A short unique id, also sent back as `X-Request-Id`.
+    /// The request's `X-Request-Id` when it sent a valid one (1 to 64 visible ASCII characters),
+    /// else a short unique id; sent back as `X-Request-Id` either way.
     public var requestID: String
     /// The peer's address as the socket reports it (`127.0.0.1`, `::1`), or nil on a unix socket.
     public var peerAddress: String?

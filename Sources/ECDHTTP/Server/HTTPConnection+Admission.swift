@@ -7,7 +7,7 @@ extension HTTPConnection {
     /// connection is then closing: with its body unread, the next request cannot be found).
     func admit(_ head: HTTPRequest) -> Bool {
         if let refusal = beginRequest(head) {
-            respond(refusal, to: head, context: takeContext(), keepAlive: false)
+            respond(refusal, to: head, context: takeContext(for: head), keepAlive: false)
             return false
         }
         bodyDeadline = MonotonicClock.now() + core.bodyTimeout
@@ -17,7 +17,7 @@ extension HTTPConnection {
 
     /// Makes the request's context (its id, its arrival) and runs the head hook on it.
     func beginRequest(_ head: HTTPRequest) -> HTTPResponse? {
-        var context = makeContext()
+        var context = makeContext(for: head)
         let refusal = core.headHook?(head, &context)
         self.context = context
         return refusal
@@ -25,9 +25,9 @@ extension HTTPConnection {
 
     /// The current request's context, made at its head (a new one when there was none), and
     /// forgets it: the next request gets its own.
-    func takeContext() -> RequestContext {
+    func takeContext(for request: HTTPRequest? = nil) -> RequestContext {
         defer { context = nil }
-        return context ?? makeContext()
+        return context ?? makeContext(for: request)
     }
 
     /// Raises this request's charge on the body budget to `bytes`. When the budget has no room,
@@ -38,7 +38,7 @@ extension HTTPConnection {
             bodyCharge = bytes
             return true
         }
-        respond(HTTPConnection.busy, to: head, context: takeContext(), keepAlive: false)
+        respond(HTTPConnection.busy, to: head, context: takeContext(for: head), keepAlive: false)
         return false
     }
 

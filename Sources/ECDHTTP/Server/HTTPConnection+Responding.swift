@@ -6,10 +6,14 @@ import Darwin
 #endif
 
 extension HTTPConnection {
-    /// A new request's context: its id, and now as the time its head was complete.
-    func makeContext() -> RequestContext {
-        RequestContext(
-            requestID: loop.requestIDs.next(), peerAddress: peerAddress, peerPort: peerPort,
+    /// A new request's context: its id, and now as the time its head was complete. The id is the
+    /// client's `X-Request-Id` when that is a valid one (so a proxy's or caller's id follows the
+    /// request through ecd's log and back in the response), else a new one.
+    func makeContext(for request: HTTPRequest? = nil) -> RequestContext {
+        let incoming = request?.headers["X-Request-Id"]
+        let requestID = incoming.flatMap { RequestIDGenerator.isAcceptable($0) ? $0 : nil } ?? loop.requestIDs.next()
+        return RequestContext(
+            requestID: requestID, peerAddress: peerAddress, peerPort: peerPort,
             receivedAt: .now, listenerName: core.name
         )
     }
@@ -21,14 +25,14 @@ extension HTTPConnection {
         // A stopping server takes no new request; one without a body meets the head hook here (one
         // with a body met it at its head).
         if core.isDraining, let refusal = core.drainingResponse {
-            respond(refusal, to: request, context: takeContext(), keepAlive: false)
+            respond(refusal, to: request, context: takeContext(for: request), keepAlive: false)
             return
         }
         if context == nil, let refusal = beginRequest(request) {
-            respond(refusal, to: request, context: takeContext(), keepAlive: keep)
+            respond(refusal, to: request, context: takeContext(for: request), keepAlive: keep)
             return
         }
-        let context = takeContext()
+        let context = takeContext(for: request)
         switch core.responder.respond(to: request, context: context) {
         case .response(let response):
             respond(response, to: request, context: context, keepAlive: keep)

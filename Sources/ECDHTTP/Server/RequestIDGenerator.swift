@@ -8,6 +8,17 @@ struct RequestIDGenerator {
     private let prefix: [UInt8]
     private var counter: UInt64 = 0
 
+    /// The longest incoming `X-Request-Id` kept; a longer one is replaced.
+    static let maximumIncomingLength = 64
+
+    /// An incoming `X-Request-Id` ecd keeps: 1 to 64 visible ASCII characters (no space, no
+    /// control character), so it is safe to echo in a header and to write in a log line.
+    static func isAcceptable(_ id: String) -> Bool {
+        let bytes = id.utf8
+        guard !bytes.isEmpty, bytes.count <= maximumIncomingLength else { return false }
+        return bytes.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    }
+
     init(loopIndex: Int) {
         prefix = RequestIDGenerator.processPrefix + [RequestIDGenerator.alphabet[loopIndex % 36]]
     }
