@@ -34,9 +34,10 @@ struct CommandsDaemonTests {
         }
         #expect(response.status < 500)
         let logLine = try await process.waitForError { $0.contains("/enterprise_connect/oauth/authorize") }
-        let entry = try #require(try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: String])
-        #expect(entry["status"] == String(response.status))
-        #expect(entry["target"]?.contains("state=<redacted>") == true)
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(logLine.utf8)) as? [String: Any])
+        #expect(entry["status"] as? Int == response.status)
+        #expect(entry["duration_ms"] as? Double != nil)
+        #expect((entry["target"] as? String)?.contains("state=<redacted>") == true)
         #expect(!process.standardError().contains("st-SECRET-1"))
         #expect(await process.terminate(signal: SIGTERM) == 0)
     }
@@ -97,7 +98,8 @@ struct CommandsDaemonTests {
     func serveBadConfig() async throws {
         let result = try await ECDBinary.run(["serve"], environment: ["ECD_PUBLIC_BASE_URL": "http://example.com"])
         #expect(result.code == 1)
-        for key in ["cronofy.client_id", "cronofy.client_secret", "public.base_url", "internal.api_keys", "storage.encryption_keys"] {
+        // The one value given, by the environment, is named by its variable.
+        for key in ["cronofy.client_id", "cronofy.client_secret", "ECD_PUBLIC_BASE_URL", "internal.api_keys", "storage.encryption_keys"] {
             #expect(result.stderr.contains("\n\(key): "), "\(key) not named")
         }
     }

@@ -46,7 +46,7 @@ struct CommandsLineTests {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let path = try folder.write("ecd.json", ConfigFixtures.minimalJSON)
-        let line = "internal.listen: 0.0.0.0:8081 can be reached from other hosts; listen on a loopback address "
+        let line = "ECD_INTERNAL_LISTEN: 0.0.0.0:8081 can be reached from other hosts; listen on a loopback address "
             + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front"
         for command in ["check-config", "serve"] {
             let result = try await ECDBinary.run([command, "--config", path], environment: ["ECD_INTERNAL_LISTEN": "0.0.0.0:8081"])

@@ -56,7 +56,7 @@ struct CommandsStorageTests {
         #expect(try await ECDBinary.run(["migrate"], environment: ["ECD_STORAGE_PATH": path]).code == 0)
         let bad = try await ECDBinary.run(["migrate"], environment: ["ECD_STORAGE_PATH": path, "ECD_LOG_LEVEL": "chatty"])
         #expect(bad.code == 1)
-        #expect(bad.stderr.contains("\nlog.level: must be one of"))
+        #expect(bad.stderr.contains("\nECD_LOG_LEVEL: must be one of"))
     }
 
     @Test("backup copies the database; it fails when there is none")

@@ -242,7 +242,7 @@ struct ConfigurationValidationTests {
     func sameAddress(_ publicListen: String, _ internalListen: String, _ clash: Bool) {
         let problems = ConfigFixtures.problems(ConfigFixtures.minimalJSON, environment: [
             "ECD_PUBLIC_LISTEN": publicListen, "ECD_INTERNAL_LISTEN": internalListen,
-        ]).filter { !$0.contains("reached from other hosts") }
+        ]).filter { !$0.contains("can be reached from other hosts") }
         #expect(problems == (clash ? [
             "ECD_INTERNAL_LISTEN: \(internalListen) is the address of public.listen (\(publicListen)) too: the two listeners need different addresses",
         ] : []))

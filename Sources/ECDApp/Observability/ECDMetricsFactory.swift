@@ -15,9 +15,12 @@ struct ECDMetricsFactory: MetricsFactory {
         "ecd_callback_commit_seconds": "Time to commit one batch of delegated callbacks to the database",
         "ecd_callback_commit_batch_size": "Delegated callbacks committed per transaction",
         "ecd_delegated_callbacks_total": "Delegated callbacks from Cronofy by outcome",
+        "ecd_events_pruned_total": "Events deleted after events.retention_days",
+        "ecd_oauth_callbacks_rejected_total": "OAuth callbacks refused before their state and cookie matched, by reason",
         "ecd_token_refreshes_total": "Token refreshes with Cronofy by outcome",
         "ecd_token_reads_total": "Token reads through the internal API, by owner (account, service_account)",
         "ecd_token_cache_hits_total": "Account token reads answered from the in-memory cache",
+        "ecd_webhook_backlog_events": "Events written and not yet accepted by events.webhook_url",
         "ecd_webhook_deliveries_total": "Events delivered to events.webhook_url",
         "ecd_webhook_failures_total": "Failed attempts to deliver an event to events.webhook_url",
     ]

@@ -4,7 +4,8 @@ import Glibc
 import Foundation
 
 /// The standard `process_*` metrics every Prometheus client exports (same names, types and units as
-/// the Go and Python clients, so existing dashboards and alerts work), read from `/proc` at scrape.
+/// the Go and Python clients, so existing dashboards and alerts work), read at each scrape from the
+/// process's own `/proc/self` files (all the systemd unit's `ProcSubset=pid` leaves visible).
 enum ProcessMetrics {
     struct Sample: Equatable {
         var cpuSeconds: Double
@@ -66,17 +67,13 @@ enum ProcessMetrics {
         return count - 1
     }
 
-    /// `btime` of `/proc/stat`: when the system booted, in seconds since the epoch. It does not
-    /// change while the system runs, so it is read once.
-    private static let bootTimeSeconds: Double? = {
-        guard let stat = contents("/proc/stat") else { return nil }
-        for line in stat.split(separator: "\n") where line.hasPrefix("btime ") {
-            return Double(line.dropFirst("btime ".count).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
-    }()
-
-    private static func bootTime() -> Double? { bootTimeSeconds }
+    /// When the system booted, in seconds since the epoch: the wall clock less the time since boot.
+    /// From the clocks rather than `btime` of `/proc/stat`, which the unit's `ProcSubset=pid` hides.
+    private static func bootTime() -> Double? {
+        var realtime = timespec(), sinceBoot = timespec()
+        guard clock_gettime(CLOCK_REALTIME, &realtime) == 0, clock_gettime(CLOCK_BOOTTIME, &sinceBoot) == 0 else { return nil }
+        return Double(realtime.tv_sec - sinceBoot.tv_sec) + Double(realtime.tv_nsec - sinceBoot.tv_nsec) / 1e9
+    }
 
     /// A `/proc` file's text (their size is 0 to `stat`, so they are read to the end).
     private static func contents(_ path: String) -> String? {
