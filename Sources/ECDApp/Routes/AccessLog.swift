@@ -58,7 +58,7 @@ extension AccessLog {
     /// times a second), so it goes at debug and `info` keeps the lines worth reading.
     static func level(status: Int, route: String?) -> Logger.Level {
         if status >= 500 { return .warning }
-        if status == 200, let route, route.hasSuffix("/token") { return .debug }
+        if status == 200, let route, route.utf8.count > 6, route.utf8.suffix(6).elementsEqual("/token".utf8) { return .debug }
         return .info
     }
 }

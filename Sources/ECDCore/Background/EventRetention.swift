@@ -49,7 +49,7 @@ extension EnterpriseConnect {
             // Let whatever queued behind this batch have the database before the next one.
             await Task.yield()
         }
-        if total > 0 { logger.info("old events deleted", metadata: ["events": "\(total)"]) }
+        if total > 0 { logger.info("old events deleted", metadata: ["events": .stringConvertible(total)]) }
         return total
     }
 }

@@ -49,7 +49,7 @@ extension EnterpriseConnect {
                 }
                 return rows.count
             }
-            if expired > 0 { logger.warning("delegated access requests timed out", metadata: ["accounts": "\(expired)"]) }
+            if expired > 0 { logger.warning("delegated access requests timed out", metadata: ["accounts": .stringConvertible(expired)]) }
         } catch {
             logger.error("callback timeout sweep failed", metadata: ["error": "\(error)"])
         }

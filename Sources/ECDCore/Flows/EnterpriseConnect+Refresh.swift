@@ -180,7 +180,7 @@ extension EnterpriseConnect {
         }
         var metadata = state.owner.logMetadata(state)
         metadata["error"] = "\(error)"
-        metadata["failures"] = "\(failures)"
+        metadata["failures"] = .stringConvertible(failures)
         if error.isTransient {
             logger.warning("token refresh failed, backing off", metadata: metadata)
         } else {

@@ -46,7 +46,7 @@ extension EnterpriseConnect {
             return (prepared, accounts)
         }
         for request in prepared { cache.invalidate(request.emailKey) }
-        logger.info("delegated access requested", metadata: ["accounts": "\(prepared.count)"])
+        logger.info("delegated access requested", metadata: ["accounts": .stringConvertible(prepared.count)])
         background.spawn { [self] in await send(prepared) }
         return accounts
     }

@@ -110,7 +110,7 @@ extension EnterpriseConnect {
             return (updated.model, rows.compactMap { $0.optional("email_key") as String? })
         }
         for key in emailKeys { cache.invalidate(key) }
-        let metadata: Logger.Metadata = ["service_account_id": "\(id)", "accounts": "\(emailKeys.count)"]
+        let metadata: Logger.Metadata = ["service_account_id": "\(id)", "accounts": .stringConvertible(emailKeys.count)]
         if localOnly {
             logger.warning("service account erased locally only; Cronofy may still hold its grant", metadata: metadata)
         } else {

@@ -100,7 +100,7 @@ extension EnterpriseConnect {
 
     private func deferBatch(_ batch: [PreparedRequest], reason: String) async {
         logger.warning("delegated access requests not sent, will retry",
-                       metadata: ["accounts": "\(batch.count)", "error": "\(reason)"])
+                       metadata: ["accounts": .stringConvertible(batch.count), "error": "\(reason)"])
         do {
             try await database.asyncWrite { [self] connection in
                 for request in batch {
@@ -121,7 +121,7 @@ extension EnterpriseConnect {
     func failBatch(_ batch: [PreparedRequest], _ failure: AccountError) async {
         let now = Date()
         logger.warning("delegated access requests failed",
-                       metadata: ["accounts": "\(batch.count)", "error": "\(failure.error)"])
+                       metadata: ["accounts": .stringConvertible(batch.count), "error": "\(failure.error)"])
         do {
             try await database.asyncWrite { [self] connection in
                 for request in batch {
@@ -185,7 +185,7 @@ extension EnterpriseConnect {
             return
         }
         if !due.isEmpty {
-            logger.info("resending delegated access requests", metadata: ["accounts": "\(due.count)"])
+            logger.info("resending delegated access requests", metadata: ["accounts": .stringConvertible(due.count)])
             await send(due)
         }
     }

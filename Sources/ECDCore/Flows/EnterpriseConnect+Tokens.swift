@@ -94,7 +94,7 @@ extension EnterpriseConnect {
                 }
             }
         } catch {
-            logger.warning("last-used flush failed", metadata: ["error": "\(error)", "accounts": "\(keys.count)"])
+            logger.warning("last-used flush failed", metadata: ["error": "\(error)", "accounts": .stringConvertible(keys.count)])
         }
     }
 }
