@@ -37,6 +37,12 @@ public struct CoreConfiguration: Sendable {
     public var refreshLeaseDuration: Duration = .seconds(60)
     /// Longest back-off between attempts (refresh, inbox, unsent requests, webhook).
     public var maxBackoff: Duration = .seconds(300)
+    /// accounts.reauthorize_interval_seconds: at most one automatic re-request per account per
+    /// this interval, so a grant Cronofy keeps refusing cannot loop.
+    public var reauthorizeInterval: Duration = .seconds(3600)
+    /// accounts.callback_attempts: how many times in all a request is sent before a missing
+    /// callback ends it `failed` (`callback_timeout`). Cronofy documents no retry of a callback.
+    public var callbackAttempts: Int = 3
     /// Events older than this are deleted (`events.retention_days`); nil keeps them forever.
     /// Events the webhook has not delivered yet are kept whatever their age.
     public var eventRetention: Duration? = .seconds(90 * 86_400)

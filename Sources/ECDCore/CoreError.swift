@@ -61,7 +61,7 @@ extension CoreError: CustomStringConvertible {
         switch self {
         case .notFound: return "not_found"
         case .invalid, .invalidEntries: return "invalid_request"
-        case .accountNotActive: return "account_not_active"
+        case .accountNotActive(let status): return status == .reauthorizing ? "account_reauthorizing" : "account_not_active"
         case .cronofyUnavailable: return "cronofy_unavailable"
         case .linkUnusable: return "link_unusable"
         case .badState: return "bad_state"

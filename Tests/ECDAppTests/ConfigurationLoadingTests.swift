@@ -29,6 +29,8 @@ struct ConfigurationLoadingTests {
         #expect(config.accounts.defaultScope == "read_account list_calendars read_events create_event delete_event")
         #expect(config.accounts.callbackTimeoutSeconds == 900)
         #expect(config.accounts.callbackTimeout == .seconds(900))
+        #expect(config.accounts.callbackAttempts == 3)
+        #expect(config.accounts.reauthorizeIntervalSeconds == 3600)
         #expect(config.refresh.leadSeconds == 300)
         #expect(config.refresh.cronofyRequestsPerMinute == 400)
         #expect(config.events.webhookURL == nil)
@@ -51,7 +53,8 @@ struct ConfigurationLoadingTests {
                           "encryption_keys": [{"id": "k2", "key": "\(ConfigFixtures.keyBase64)"},
                                               {"id": "k1", "key": "\(ConfigFixtures.keyBase64)"}]},
               "service_account": {"scope": "service_account/accounts/manage", "delegated_scope": "read_account read_events"},
-              "accounts": {"default_scope": "read_events", "callback_timeout_seconds": 60},
+              "accounts": {"default_scope": "read_events", "callback_timeout_seconds": 60, "callback_attempts": 5,
+                           "reauthorize_interval_seconds": 0},
               "refresh": {"lead_seconds": 0, "cronofy_requests_per_minute": 5000},
               "events": {"webhook_url": "https://hooks.example.com/ecd", "retention_days": 30},
               "log": {"level": "debug", "format": "text"},
@@ -76,6 +79,8 @@ struct ConfigurationLoadingTests {
         #expect(config.serviceAccount.delegatedScope == "read_account read_events")
         #expect(config.accounts.defaultScope == "read_events")
         #expect(config.accounts.callbackTimeoutSeconds == 60)
+        #expect(config.accounts.callbackAttempts == 5)
+        #expect(config.accounts.reauthorizeIntervalSeconds == 0)
         #expect(config.refresh.leadSeconds == 0)
         #expect(config.refresh.cronofyRequestsPerMinute == 5000)
         #expect(config.events.webhookURL?.absoluteString == "https://hooks.example.com/ecd")

@@ -80,7 +80,11 @@ struct CallbackTests {
     }
 
     @Test func callbackTimeoutFailsTheRequestAndALateCallbackStillCounts() async throws {
-        let harness = try Harness { $0.callbackTimeout = .milliseconds(300) }
+        // One attempt in all: the lost-callback re-request is CronofyEdgeTests' subject.
+        let harness = try Harness {
+            $0.callbackTimeout = .milliseconds(300)
+            $0.callbackAttempts = 1
+        }
         let callback = try #require(try await heldCallbacks(harness, ["late@example.com"]).first)
         harness.core.start()
         let failed = try await harness.waitForStatus("late@example.com", .failed)

@@ -128,4 +128,154 @@ struct CronofyEdgeTests {
         harness.simulator.control.clearFaults()
         await harness.stop()
     }
+
+    /// Item 2 (and the "done when"): the simulator rotates the refresh token and the answer
+    /// is lost. The client does not repeat it; the next refresh spends the old token, Cronofy says
+    /// `invalid_grant`, and ecd asks again through the service account: `reauthorizing`, the current
+    /// token still served while it lasts, then `active` again with no human involved.
+    @Test func aLostRefreshAnswerHealsWithoutAHuman() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
+        harness.simulator.control.fail(.token, with: .slow(.milliseconds(3500)))
+        _ = try await harness.core.token(email: Self.jane, minValidity: .seconds(100_000)).value()
+        // Cronofy rotated the refresh token; ecd still holds the spent one.
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
+            try await harness.core.refresh(email: Self.jane)
+        }
+        #expect(CoreError.accountNotActive(status: .reauthorizing).code == "account_reauthorizing")
+        let types = try harness.allEvents().map(\.type)
+        #expect(types.contains(.accountReauthorizing) && !types.contains(.accountReauthorizationRequired))
+        let healed = try await harness.waitForStatus(Self.jane, .active)
+        #expect(healed.status == .active)
+        // The new grant's token replaces the old one in the cache just after the commit.
+        var fresh = old
+        for _ in 0..<200 where fresh.accessToken == old.accessToken {
+            fresh = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
+            if fresh.accessToken == old.accessToken { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(fresh.accessToken != old.accessToken)
+        #expect(try await harness.core.refresh(email: Self.jane).accessToken != fresh.accessToken)
+        #expect(try harness.allEvents().last?.type == .accountAuthorized)
+        await harness.stop()
+    }
+
+    /// Item 2: while the re-request is out, the current token is served when it satisfies
+    /// `min_validity`, else `409 account_reauthorizing`.
+    @Test func reauthorizingServesTheCurrentTokenWhileItLasts() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
+        harness.simulator.control.dropCallbacks(email: Self.jane)
+        let spent = try #require(harness.simulator.control.issued().refreshTokens.last)
+        #expect(harness.simulator.control.revokeRefreshToken(spent))
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
+            try await harness.core.refresh(email: Self.jane)
+        }
+        #expect(try harness.core.account(email: Self.jane).status == .reauthorizing)
+        #expect(try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value().accessToken == old.accessToken)
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
+            try await harness.core.token(email: Self.jane, minValidity: .seconds(100_000)).value()
+        }
+        await harness.stop()
+    }
+
+    /// Item 2: a refused re-request ends `reauthorization_required`; once re-authorized by hand, a
+    /// second dead grant within `reauthorize_interval` is not re-requested again (no loop).
+    @Test func aRefusedReauthorizationNeedsAHumanAndDoesNotLoop() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        harness.simulator.control.refuse(email: Self.jane)
+        #expect(harness.simulator.control.revokeRefreshToken(try #require(harness.simulator.control.issued().refreshTokens.last)))
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
+            try await harness.core.refresh(email: Self.jane)
+        }
+        let ended = try await harness.waitForStatus(Self.jane, .reauthorizationRequired)
+        #expect(ended.status == .reauthorizationRequired)
+        let last = try #require(try harness.allEvents().last)
+        #expect(last.type == .accountReauthorizationRequired && last.data["reason"] == .string("reauthorization_failed"))
+        // A human asks again; the next dead grant within the interval is not re-requested.
+        harness.simulator.control.allow(email: Self.jane)
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
+        _ = try await harness.waitForStatus(Self.jane, .active)
+        #expect(harness.simulator.control.revokeRefreshToken(try #require(harness.simulator.control.issued().refreshTokens.last)))
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizationRequired)) {
+            try await harness.core.refresh(email: Self.jane)
+        }
+        await harness.stop()
+    }
+
+    /// Item 2: a dead grant under a service account that is itself not active cannot heal.
+    @Test func noReauthorizationWithoutAnActiveServiceAccount() async throws {
+        let harness = try Harness()
+        try await activeAccount(harness)
+        let serviceAccount = try #require(try harness.core.serviceAccounts().first)
+        harness.simulator.control.revokeAuthorization(sub: serviceAccount.id)
+        await #expect(throws: CoreError.self) { try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(100_000)) }
+        #expect(try harness.core.serviceAccount(id: serviceAccount.id).status == .reauthorizationRequired)
+        await #expect(throws: CoreError.accountNotActive(status: .reauthorizationRequired)) {
+            try await harness.core.refresh(email: Self.jane)
+        }
+        await harness.stop()
+    }
+
+    /// Item 3: Cronofy documents no retry of a callback. One lost on the way is asked for again
+    /// after `callback_timeout_seconds`; the second request's callback arrives and the account is
+    /// `active`. Each attempt is an event.
+    @Test func aLostCallbackIsAskedForAgain() async throws {
+        let harness = try Harness { $0.callbackTimeout = .milliseconds(400) }
+        _ = try await harness.connectServiceAccount()
+        harness.simulator.control.dropCallbacks(email: Self.jane)
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
+        let dropped = await harness.simulator.control.waitForCallbacks(count: 1)
+        #expect(dropped.count == 1)
+        harness.simulator.control.resumeCallbacks(email: Self.jane)
+        #expect(try await harness.waitForStatus(Self.jane, .active).status == .active)
+        let requested = try harness.allEvents().filter { $0.type == .accountRequested }
+        #expect(requested.count == 2)
+        #expect(requested.last?.data["reason"] == .string("callback_timeout") && requested.last?.data["attempt"] == .number(2))
+        #expect(harness.simulator.control.calls(.authorizations).count == 2)
+        await harness.stop()
+    }
+
+    /// Item 3: after `callback_attempts` requests in all, each waiting twice as long as the one
+    /// before, a request with no callback ends `failed` (`callback_timeout`).
+    @Test func callbacksLostEveryTimeEndFailedAfterTheLastAttempt() async throws {
+        let harness = try Harness {
+            $0.callbackTimeout = .milliseconds(300)
+            $0.callbackAttempts = 2
+        }
+        _ = try await harness.connectServiceAccount()
+        harness.simulator.control.dropCallbacks(email: Self.jane)
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
+        let failed = try await harness.waitForStatus(Self.jane, .failed)
+        #expect(failed.error?.error == "callback_timeout")
+        let types = try harness.allEvents().map(\.type).filter { $0 != .serviceAccountConnected }
+        #expect(types == [.accountRequested, .accountRequested, .accountFailed])
+        #expect(harness.simulator.control.calls(.authorizations).count == 2)
+        await harness.stop()
+    }
+
+    /// Item 5: the code is exchanged with exactly the callback_url that was sent, even when
+    /// `public.base_url` changed while the request was in flight (a restart with new settings).
+    @Test func theExchangeUsesTheCallbackURLThatWasSent() async throws {
+        var simulator = SimulatorConfiguration()
+        simulator.callbackDelay = .milliseconds(1500)
+        let harness = try Harness(simulator: simulator)
+        _ = try await harness.connectServiceAccount()
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
+        #expect(try await harness.eventually { !harness.simulator.control.calls(.authorizations).isEmpty })
+        // Restart with a different (equally reachable) base URL before the callback comes.
+        await harness.close()
+        var moved = harness.configuration
+        moved.publicBaseURL = try #require(URL(string: "http://localhost:\(harness.server.port)"))
+        try harness.open(configuration: moved).start()
+        #expect(try await harness.waitForStatus(Self.jane, .active).status == .active)
+        let exchange = try #require(harness.simulator.control.calls(.token).last)
+        #expect(exchange.status == 200 && exchange.body.contains("127.0.0.1"))
+        await harness.stop()
+    }
 }

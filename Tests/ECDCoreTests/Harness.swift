@@ -130,13 +130,14 @@ final class Harness: Sendable {
 
     var databasePath: String { directory.appendingPathComponent("ecd.sqlite").path }
 
-    /// Opens the database and a new facade on it (as a restarted daemon would).
+    /// Opens the database and a new facade on it (as a restarted daemon would), optionally with
+    /// changed settings.
     @discardableResult
-    func open(keyring: Keyring? = nil) throws -> EnterpriseConnect {
+    func open(keyring: Keyring? = nil, configuration: CoreConfiguration? = nil) throws -> EnterpriseConnect {
         let database = try Database(path: databasePath)
         var logger = Logger(label: "ecd.core.test") { _ in CapturingLogHandler(sink: self.logs) }
         logger.logLevel = .trace
-        let core = EnterpriseConnect(configuration: configuration, database: database, keyring: keyring ?? self.keyring,
+        let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: database, keyring: keyring ?? self.keyring,
                                      cronofy: cronofy, logger: logger, webhookTransport: URLSessionTransport())
         current.withLock { $0 = (core, database) }
         return core

@@ -46,6 +46,8 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         // Read at every delivery: after a SIGHUP reload the first key of the new file signs.
         let apiKeys = configuration.internalListener.apiKeys
         coreConfiguration.webhookSecretSource = { apiKeys.primaryKey ?? [] }
+        coreConfiguration.reauthorizeInterval = .seconds(configuration.accounts.reauthorizeIntervalSeconds)
+        coreConfiguration.callbackAttempts = configuration.accounts.callbackAttempts
         coreConfiguration.eventRetention = configuration.events.retention
         tuneCore(&coreConfiguration)
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,

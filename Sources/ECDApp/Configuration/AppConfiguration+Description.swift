@@ -55,6 +55,8 @@ extension AppConfiguration {
             "service_account.delegated_scope": quote(serviceAccount.delegatedScope),
             "accounts.default_scope": quote(accounts.defaultScope),
             "accounts.callback_timeout_seconds": String(accounts.callbackTimeoutSeconds),
+            "accounts.reauthorize_interval_seconds": String(accounts.reauthorizeIntervalSeconds),
+            "accounts.callback_attempts": String(accounts.callbackAttempts),
             "refresh.lead_seconds": String(refresh.leadSeconds),
             "refresh.cronofy_requests_per_minute": String(refresh.cronofyRequestsPerMinute),
             "events.webhook_url": url(events.webhookURL),

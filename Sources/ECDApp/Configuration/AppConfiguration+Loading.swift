@@ -47,7 +47,10 @@ extension AppConfiguration {
         let accounts = AccountsSettings(
             defaultScope: reader.string("accounts.default_scope") ?? ConfigurationDefaults.accountScope,
             callbackTimeoutSeconds: reader.integer(
-                "accounts.callback_timeout_seconds", minimum: 1, rule: "positive (seconds)") ?? 900)
+                "accounts.callback_timeout_seconds", minimum: 1, rule: "positive (seconds)") ?? 900,
+            reauthorizeIntervalSeconds: reader.integer(
+                "accounts.reauthorize_interval_seconds", minimum: 0, rule: "zero or more (seconds)") ?? 3600,
+            callbackAttempts: reader.integer("accounts.callback_attempts", minimum: 1, rule: "positive") ?? 3)
         checkScopeCeiling(&reader, accounts.defaultScope, within: serviceAccount.delegatedScope)
         let refresh = RefreshSettings(
             leadSeconds: reader.integer("refresh.lead_seconds", minimum: 0, rule: "zero or more (seconds)") ?? 300,

@@ -173,10 +173,15 @@ public struct AccountsSettings: Sendable {
     public var defaultScope: String
     public var callbackTimeoutSeconds: Int
     public var callbackTimeout: Duration { .seconds(callbackTimeoutSeconds) }
+    public var reauthorizeIntervalSeconds: Int
+    public var callbackAttempts: Int
 
-    public init(defaultScope: String = ConfigurationDefaults.accountScope, callbackTimeoutSeconds: Int = 900) {
+    public init(defaultScope: String = ConfigurationDefaults.accountScope, callbackTimeoutSeconds: Int = 900,
+                reauthorizeIntervalSeconds: Int = 3600, callbackAttempts: Int = 3) {
         self.defaultScope = defaultScope
         self.callbackTimeoutSeconds = callbackTimeoutSeconds
+        self.reauthorizeIntervalSeconds = reauthorizeIntervalSeconds
+        self.callbackAttempts = callbackAttempts
     }
 }
 

@@ -60,6 +60,8 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("service_account.delegated_scope", .string),
         ConfigurationKey("accounts.default_scope", .string),
         ConfigurationKey("accounts.callback_timeout_seconds", .integer),
+        ConfigurationKey("accounts.reauthorize_interval_seconds", .integer),
+        ConfigurationKey("accounts.callback_attempts", .integer),
         ConfigurationKey("refresh.lead_seconds", .integer),
         ConfigurationKey("refresh.cronofy_requests_per_minute", .integer),
         ConfigurationKey("events.webhook_url", .string),

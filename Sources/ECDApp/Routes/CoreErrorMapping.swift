@@ -14,6 +14,13 @@ enum CoreErrorMapping {
             return APIError(.unprocessableContent, code: "invalid_field", message: message, field: field)
         case .invalidEntries(let problems):
             return AccountRoutes.invalidEntries(problems, single: false)
+        case .accountNotActive(.reauthorizing):
+            // ecd is asking Cronofy again by itself; the callback usually comes within seconds.
+            var headers = HTTPHeaders()
+            headers.add(name: "Retry-After", value: "10")
+            return APIError(.conflict, code: "account_reauthorizing",
+                            message: "Cronofy refused the account's refresh token; ecd is requesting access again through the service account",
+                            topLevel: [("status", JSONString.quote(AccountStatus.reauthorizing.rawValue))], headers: headers)
         case .accountNotActive(let status):
             return APIError(.conflict, code: "account_not_active",
                             message: "the account is \(status.rawValue), not active",

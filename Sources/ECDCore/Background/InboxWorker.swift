@@ -63,7 +63,10 @@ extension EnterpriseConnect {
         do {
             guard let claim = try await claimInboxRow(id) else { return }
             let code = try secrets.open(claim.codeEnvelope, table: "callback_inbox", row: claim.requestID, column: "code")
-            let callbackURL = configuration.delegatedCallbackURL(requestID: claim.requestID)
+            // Exactly the callback_url the request was sent with (reference §2): a later change of
+            // public.base_url must not break requests in flight. Rows from before it was stored
+            // fall back to the configured base URL.
+            let callbackURL = claim.account.callbackURL ?? configuration.delegatedCallbackURL(requestID: claim.requestID)
             do {
                 let response = try await cronofy.exchangeCode(code, redirectURI: callbackURL, sendCallbackURL: true)
                 try await storeAuthorized(claim, response)
@@ -100,7 +103,7 @@ extension EnterpriseConnect {
                 // accepted later, or processed first by another worker, wins).
                 let codeSeen = try connection.queryOne(
                     "SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'", [requestID]) != nil
-                if !codeSeen, account.status == .pending || account.status == .failed {
+                if !codeSeen, account.status == .pending || account.status == .reauthorizing || account.status == .failed {
                     let failure = AccountError(error: (row.optional("error") as String?) ?? "unknown_error",
                                                errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))
                     try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)

@@ -26,30 +26,59 @@ extension EnterpriseConnect {
     /// The background loops end at their next step once shutdown began (or their task was cancelled).
     var stopping: Bool { background.isStopping || Task.isCancelled }
 
-    /// Pending requests with no callback within `callbackTimeout` become `failed` (`callback_timeout`).
-    /// A request whose callback is in the inbox is being handled and does not time out.
+    /// A request with no callback within its wait is asked for again (Cronofy documents no retry
+    /// of a callback, and one lost on the way would otherwise be lost for good), up to
+    /// `callbackAttempts` in all; attempt n waits `callbackTimeout · 2^(n-1)` (backoff). After the
+    /// last, the account becomes `failed` (`callback_timeout`); an automatic re-request of a dead
+    /// grant (`reauthorizing`) is not repeated and ends `reauthorization_required`. A request whose
+    /// callback is in the inbox is being handled and does not time out.
     func expireCallbacks() async {
         let now = Date()
-        let cutoff = now.addingTimeInterval(-configuration.callbackTimeout.timeInterval)
-        let seconds = Int(configuration.callbackTimeout.timeInterval)
+        let timeout = configuration.callbackTimeout.timeInterval
+        let cutoff = now.addingTimeInterval(-timeout)
+        let attempts = max(configuration.callbackAttempts, 1)
         do {
-            let expired = try await database.asyncWrite { [self] connection -> Int in
+            let (expired, again) = try await database.asyncWrite { [self] connection -> (Int, [PreparedRequest]) in
                 let rows = try connection.query(
                     """
-                    SELECT id, request_id FROM accounts WHERE status = 'pending'
-                        AND COALESCE(request_sent_at, requested_at) < ?
+                    SELECT id, email, scope, service_account_id, status, request_id, callback_attempt,
+                        COALESCE(request_sent_at, requested_at) AS since FROM accounts
+                    WHERE status IN ('pending', 'reauthorizing') AND COALESCE(request_sent_at, requested_at) < ?
                         AND NOT EXISTS (SELECT 1 FROM callback_inbox WHERE callback_inbox.request_id = accounts.request_id)
                     LIMIT 1000
                     """, [cutoff])
+                var expired = 0
+                var again: [PreparedRequest] = []
                 for row in rows {
+                    let attempt = max(Int(row.optional("callback_attempt") as Int64? ?? 1), 1)
+                    let since: Date = try row.get("since")
+                    let wait = timeout * Double(1 << min(attempt - 1, 20))
+                    guard now.timeIntervalSince(since) >= wait else { continue }
+                    let status: String = try row.get("status")
+                    if status == AccountStatus.pending.rawValue, attempt < attempts,
+                       let serviceAccountID: String = row.optional("service_account_id") {
+                        again.append(try prepareRequest(connection, email: try row.get("email"), scope: try row.get("scope"),
+                                                        serviceAccountID: serviceAccountID, now: now,
+                                                        reason: "callback_timeout", attempt: attempt + 1))
+                        continue
+                    }
+                    let seconds = Int(wait)
                     try failAccount(connection, rowID: try row.get("id"), requestID: row.optional("request_id"),
                                     AccountError(error: "callback_timeout", errorKey: nil,
-                                                 errorDescription: "Cronofy sent no callback within \(seconds) seconds"),
+                                                 errorDescription: attempt > 1
+                                                     ? "Cronofy sent no callback for \(attempt) requests (the last waited \(seconds) seconds)"
+                                                     : "Cronofy sent no callback within \(seconds) seconds"),
                                     now: now)
+                    expired += 1
                 }
-                return rows.count
+                return (expired, again)
             }
             if expired > 0 { logger.warning("delegated access requests timed out", metadata: ["accounts": .stringConvertible(expired)]) }
+            if !again.isEmpty {
+                for request in again { cache.invalidate(request.emailKey) }
+                logger.warning("no callback came; asking Cronofy again", metadata: ["accounts": .stringConvertible(again.count)])
+                await send(again)
+            }
         } catch {
             logger.error("callback timeout sweep failed", metadata: ["error": "\(error)"])
         }

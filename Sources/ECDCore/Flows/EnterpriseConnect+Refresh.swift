@@ -162,6 +162,9 @@ extension EnterpriseConnect {
                 logger.info("refresh token was rotated by another refresher", metadata: state.owner.logMetadata(state))
                 return RefreshResult(token: winner, refreshed: true)
             }
+            if try await beginReauthorization(state) {
+                throw CoreError.accountNotActive(status: .reauthorizing)
+            }
             try await markReauthorizationRequired(state, reason: "invalid_grant")
             throw CoreError.accountNotActive(status: .reauthorizationRequired)
         }
@@ -234,7 +237,7 @@ extension EnterpriseConnect {
                     """, [now, id, state.refreshToken])
                 guard connection.changes > 0 else { return }
                 try connection.execute(
-                    "UPDATE accounts SET at_risk = 1 WHERE service_account_id = ? AND status IN ('active', 'pending')", [id])
+                    "UPDATE accounts SET at_risk = 1 WHERE service_account_id = ? AND status IN ('active', 'pending', 'reauthorizing')", [id])
                 let atRisk = try connection.query(
                     "SELECT email FROM accounts WHERE service_account_id = ? AND at_risk = 1 ORDER BY email_key", [id])
                 let emails = atRisk.compactMap { $0.optional("email") as String? }

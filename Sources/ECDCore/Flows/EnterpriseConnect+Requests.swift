@@ -138,10 +138,11 @@ extension EnterpriseConnect {
     /// Writes the account `pending` with a new request id and state (any earlier request is
     /// superseded, its tokens dropped), and the `account.requested` event.
     func prepareRequest(_ connection: Connection, email: String, scope: String, serviceAccountID: String, now: Date,
-                        reason: String?) throws -> PreparedRequest {
+                        reason: String?, attempt: Int = 1) throws -> PreparedRequest {
         let key = Email.key(email)
         let requestID = try Self.randomToken()
         let state = try Self.randomToken()
+        let callbackURL = configuration.delegatedCallbackURL(requestID: requestID)
         // Until Cronofy accepts the request, a failed send is retried by the sweep, no earlier.
         let sendDeadline = now.addingTimeInterval(60)
         try connection.execute(
@@ -163,14 +164,15 @@ extension EnterpriseConnect {
         }
         let rowID: Int64 = try row.get("id")
         let sealedState = try secrets.seal(state, table: "accounts", row: String(rowID), column: "state")
-        try connection.execute("UPDATE accounts SET state = ? WHERE id = ?", [sealedState, rowID])
+        try connection.execute("UPDATE accounts SET state = ?, callback_url = ?, callback_attempt = ? WHERE id = ?",
+                               [sealedState, callbackURL, attempt, rowID])
         try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [rowID])
         var data: [String: JSONValue] = ["scope": .string(scope)]
         if let reason { data["reason"] = .string(reason) }
+        if attempt > 1 { data["attempt"] = .number(Double(attempt)) }
         try EventLog.append(connection, .accountRequested, serviceAccountID: serviceAccountID, email: email, data: data, at: now)
         return PreparedRequest(rowID: rowID, email: email, emailKey: key, scope: scope, serviceAccountID: serviceAccountID,
-                               requestID: requestID, state: state,
-                               callbackURL: configuration.delegatedCallbackURL(requestID: requestID))
+                               requestID: requestID, state: state, callbackURL: callbackURL)
     }
 
     /// Sends prepared requests, per service account, in batches of at most 50.

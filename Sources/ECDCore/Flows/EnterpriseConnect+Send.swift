@@ -133,22 +133,30 @@ extension EnterpriseConnect {
         }
     }
 
-    /// `pending` → `failed` with the event, when the request is still the current one.
+    /// `pending` → `failed` with the event, when the request is still the current one. A refused
+    /// or timed-out automatic re-request (`reauthorizing`) ends `reauthorization_required` instead.
     func failAccount(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws {
+        let previous = try connection.queryOne("SELECT status FROM accounts WHERE id = ?", [rowID])?.optional("status") as String?
+        let reauthorizing = previous == AccountStatus.reauthorizing.rawValue
         try connection.execute(
             """
-            UPDATE accounts SET status = 'failed', error = ?, error_key = ?, error_description = ?, state = NULL,
+            UPDATE accounts SET status = ?, error = ?, error_key = ?, error_description = ?, state = NULL,
                 access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL, updated_at = ?
             WHERE id = ? AND (? IS NULL OR request_id = ?)
             """,
-            [failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
+            [reauthorizing ? AccountStatus.reauthorizationRequired.rawValue : AccountStatus.failed.rawValue,
+             failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
         guard connection.changes > 0,
-              let row = try connection.queryOne("SELECT email, service_account_id FROM accounts WHERE id = ?", [rowID]) else { return }
+              let row = try connection.queryOne("SELECT email, email_key, service_account_id FROM accounts WHERE id = ?", [rowID]) else { return }
         var data: [String: JSONValue] = ["error": .string(failure.error)]
         if let key = failure.errorKey { data["error_key"] = .string(key) }
         if let description = failure.errorDescription { data["error_description"] = .string(description) }
-        try EventLog.append(connection, .accountFailed, serviceAccountID: row.optional("service_account_id"),
-                            email: row.optional("email"), data: data, at: now)
+        if reauthorizing {
+            data["reason"] = "reauthorization_failed"
+            if let key: String = row.optional("email_key") { cache.invalidate(key) }
+        }
+        try EventLog.append(connection, reauthorizing ? .accountReauthorizationRequired : .accountFailed,
+                            serviceAccountID: row.optional("service_account_id"), email: row.optional("email"), data: data, at: now)
     }
 
     /// The sweep's half of sending: pending requests Cronofy never accepted, due again.
@@ -159,8 +167,8 @@ extension EnterpriseConnect {
             due = try await database.asyncWrite { [self] connection in
                 let rows = try connection.query(
                     """
-                    SELECT id, email, email_key, scope, service_account_id, request_id, state FROM accounts
-                    WHERE status = 'pending' AND request_sent_at IS NULL AND state IS NOT NULL
+                    SELECT id, email, email_key, scope, service_account_id, request_id, state, callback_url FROM accounts
+                    WHERE status IN ('pending', 'reauthorizing') AND request_sent_at IS NULL AND state IS NOT NULL
                         AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
                     ORDER BY next_attempt_at LIMIT ?
                     """, [now, limit])
@@ -176,7 +184,8 @@ extension EnterpriseConnect {
                     due.append(PreparedRequest(rowID: rowID, email: try row.get("email"), emailKey: try row.get("email_key"),
                                                scope: try row.get("scope"), serviceAccountID: serviceAccountID,
                                                requestID: requestID, state: state,
-                                               callbackURL: configuration.delegatedCallbackURL(requestID: requestID)))
+                                               callbackURL: row.optional("callback_url")
+                                                   ?? configuration.delegatedCallbackURL(requestID: requestID)))
                 }
                 return due
             }

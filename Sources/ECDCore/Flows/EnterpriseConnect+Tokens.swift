@@ -38,6 +38,12 @@ extension EnterpriseConnect {
         guard let state = try await database.asyncRead({ try TokenState.load($0, emailKey: emailKey) }) else {
             throw CoreError.notFound("no account \(emailKey)")
         }
+        // Being re-requested: the current token is still good while it lasts.
+        if state.accountStatus == .reauthorizing, let token = try decryptedToken(state),
+           token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
+            cache.store(emailKey, token, ticket: ticket, markUsed: true)
+            return token
+        }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
         if let token = try decryptedToken(state), token.expiresAt.timeIntervalSinceNow >= minValidity.timeInterval {
             await configuration.afterTokenLoad?()

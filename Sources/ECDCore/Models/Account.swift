@@ -1,11 +1,14 @@
 import Foundation
 
-/// `pending` → `active` | `failed`; `active` → `reauthorization_required` | `revoked`; a new
-/// request moves any status back to `pending` (data-model.md §4).
+/// `pending` → `active` | `failed`; `active` → `reauthorizing` | `reauthorization_required` |
+/// `revoked`; `reauthorizing` (ecd asked again through the service account after Cronofy refused
+/// the refresh token) → `active` | `reauthorization_required`; a new request moves any status back
+/// to `pending` (data-model.md §4).
 public enum AccountStatus: String, Sendable, Codable, CaseIterable {
     case pending
     case active
     case failed
+    case reauthorizing
     case reauthorizationRequired = "reauthorization_required"
     case revoked
 }

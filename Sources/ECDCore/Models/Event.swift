@@ -9,6 +9,7 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case accountRequested = "account.requested"
     case accountAuthorized = "account.authorized"
     case accountFailed = "account.failed"
+    case accountReauthorizing = "account.reauthorizing"
     case accountReauthorizationRequired = "account.reauthorization_required"
     case accountRevoked = "account.revoked"
     case accountRevokeFailed = "account.revoke_failed"

@@ -124,9 +124,10 @@ final class CallbackIntake: Sendable {
             return .duplicate
         }
         // A failed request still takes a code (after an error callback, a refused exchange or a
-        // timeout); a request already authorized takes nothing new.
+        // timeout), and so does an automatic re-request (`reauthorizing`, or ended
+        // `reauthorization_required` by an error); a request already authorized takes nothing new.
         let status: String = try account.get("status")
-        guard status == "pending" || status == "failed" else {
+        guard ["pending", "reauthorizing", "failed", "reauthorization_required"].contains(status) else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "this request is no longer waiting for a callback"))
         }

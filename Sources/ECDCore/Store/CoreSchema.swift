@@ -15,6 +15,9 @@ public enum CoreSchema {
         Migration(version: 3, name: "revocations Cronofy refused") { connection in
             for statement in version3 { try connection.execute(statement) }
         },
+        Migration(version: 4, name: "automatic re-requests, callback URLs as sent") { connection in
+            for statement in version4 { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema (`ecd migrate`, and every start).
@@ -170,5 +173,17 @@ public enum CoreSchema {
         "ALTER TABLE service_accounts ADD COLUMN revoke_state TEXT",
         "ALTER TABLE service_accounts ADD COLUMN revoke_attempts INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE service_accounts ADD COLUMN revoke_next_at INTEGER",
+    ]
+
+    /// When ecd last re-requested an account by itself (a dead delegated grant), so it does so at
+    /// most once per `accounts.reauthorize_interval_seconds`; the callback URL each request was
+    /// sent with; the attempt count of a request whose callbacks got lost.
+    static let version4: [String] = [
+        "ALTER TABLE accounts ADD COLUMN reauthorize_requested_at INTEGER",
+        // The callback_url sent with the current request: the code exchange must name exactly it,
+        // whatever public.base_url says by then.
+        "ALTER TABLE accounts ADD COLUMN callback_url TEXT",
+        // Which attempt of the current request this is (lost callbacks are asked for again).
+        "ALTER TABLE accounts ADD COLUMN callback_attempt INTEGER NOT NULL DEFAULT 1",
     ]
 }

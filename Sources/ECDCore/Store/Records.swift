@@ -25,11 +25,13 @@ struct AccountRecord: Sendable {
     var authorizedAt: Date?
     var updatedAt: Date
     var revokeState: String?
+    var callbackURL: String?
+    var callbackAttempt: Int
 
     static let columns = """
         id, email, email_key, service_account_id, status, scope, account_id, sub, profile, error, error_key, \
         error_description, request_id, state_hash, state, request_sent_at, access_token, refresh_token, expires_at, \
-        at_risk, requested_at, authorized_at, updated_at, revoke_state
+        at_risk, requested_at, authorized_at, updated_at, revoke_state, callback_url, callback_attempt
         """
 
     init(row: Row) throws {
@@ -60,6 +62,8 @@ struct AccountRecord: Sendable {
         authorizedAt = row.optional("authorized_at")
         updatedAt = try row.get("updated_at")
         revokeState = row.optional("revoke_state")
+        callbackURL = row.optional("callback_url")
+        callbackAttempt = Int(row.optional("callback_attempt") as Int64? ?? 1)
     }
 
     var model: Account {
