@@ -63,11 +63,12 @@ extension EnterpriseConnect {
         let skipped = Set(rejected.map(\.index))
         var problems = rejected
         var seen: [String: Int] = [:]
+        var scopes = ScopeMemo()
         var result: [ValidEntry] = []
         result.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() where !skipped.contains(index) {
             if problems.count >= EntryProblem.limit { break }
-            let found = check(entry, at: index, seen: &seen, serviceAccounts: serviceAccounts)
+            let found = check(entry, at: index, seen: &seen, scopes: &scopes, serviceAccounts: serviceAccounts)
             switch found {
             case .success(let valid): result.append(valid)
             case .failure(let entryProblems): problems += entryProblems.problems
@@ -81,8 +82,32 @@ extension EnterpriseConnect {
 
     struct EntryProblems: Error { var problems: [EntryProblem] }
 
+    /// The entries of a batch nearly always share one scope and service account: parse and
+    /// compare each scope once per batch, not once per entry (it was a fifth of a 1,000-entry
+    /// request's time).
+    struct ScopeMemo {
+        private var normalized: [String: (scope: String, wellFormed: Bool)] = [:]
+        private var excess: [String: [String]] = [:]
+
+        mutating func normalize(_ raw: String) -> (scope: String, wellFormed: Bool) {
+            if let known = normalized[raw] { return known }
+            let scope = Scope.normalized(raw)
+            let result = (scope, !scope.isEmpty && Scope.isWellFormed(scope))
+            normalized[raw] = result
+            return result
+        }
+
+        mutating func excess(_ scope: String, within serviceAccount: ServiceAccountRecord) -> [String] {
+            let key = serviceAccount.id + "\u{0}" + serviceAccount.delegatedScope + "\u{0}" + scope
+            if let known = excess[key] { return known }
+            let result = Scope.excess(scope, within: serviceAccount.delegatedScope)
+            excess[key] = result
+            return result
+        }
+    }
+
     /// One entry's problems: its email (form, duplicate), its service account, its scope.
-    private func check(_ entry: AccountRequestEntry, at index: Int, seen: inout [String: Int],
+    private func check(_ entry: AccountRequestEntry, at index: Int, seen: inout [String: Int], scopes: inout ScopeMemo,
                        serviceAccounts: [ServiceAccountRecord]) -> Result<ValidEntry, EntryProblems> {
         var problems: [EntryProblem] = []
         func problem(_ name: String, _ message: String) {
@@ -94,13 +119,13 @@ extension EnterpriseConnect {
             let key = Email.key(entry.email)
             if let first = seen[key] { problem("email", "duplicate of accounts[\(first)].email") } else { seen[key] = index }
         }
-        let scope = Scope.normalized(entry.scope ?? configuration.defaultAccountScope)
-        if scope.isEmpty || !Scope.isWellFormed(scope) { problem("scope", "a scope is a list of space-separated words") }
+        let (scope, wellFormed) = scopes.normalize(entry.scope ?? configuration.defaultAccountScope)
+        if !wellFormed { problem("scope", "a scope is a list of space-separated words") }
         switch serviceAccount(for: entry, among: serviceAccounts) {
         case .failure(let message):
             problem("service_account_id", message.text)
         case .success(let serviceAccount):
-            let excess = Scope.excess(scope, within: serviceAccount.delegatedScope)
+            let excess = scopes.excess(scope, within: serviceAccount)
             if problems.isEmpty, !excess.isEmpty {
                 problem("scope", "\(excess.joined(separator: " ")) is not within the delegated scope of service account \(serviceAccount.id)")
             }
