@@ -248,6 +248,10 @@ struct CommandsTerminalTests {
         try await TestDaemon.run(simulator: { $0.callbackDelay = .seconds(1) }) { daemon in
             let id = try await daemon.connectServiceAccount()
             let environment = ["ECD_API_KEY": TestDaemon.apiKey]
+            let link = try await TerminalRun.run(["connect-link", "--url", daemon.internalURL], environment: environment)
+            #expect(link.code == 0)
+            #expect(link.output.hasPrefix("http://127.0.0.1:\(daemon.publicPort)/connect/") && link.output.contains("\r\n(for the administrator"),
+                    "\(link.output)")
             let listed = try await TerminalRun.run(["service-accounts", "list", "--url", daemon.internalURL], environment: environment)
             #expect(listed.code == 0)
             #expect(listed.output.hasPrefix("ID") && listed.output.contains(id), "\(listed.output)")

@@ -40,8 +40,18 @@ struct ConnectLinkCommand: ParsableCommand {
         enum CodingKeys: String, CodingKey { case label, scope, delegatedScope = "delegated_scope" }
     }
 
+    struct Link: Decodable {
+        let url: String
+        let expiresAt: String?
+        enum CodingKeys: String, CodingKey { case url, expiresAt = "expires_at" }
+    }
+
     func run() throws {
         let body = try JSONEncoder().encode(Body(label: label, scope: scope, delegatedScope: delegatedScope))
-        printResponse(try client.client().send("POST", "/v1/service-accounts/connect-links", json: Array(body)))
+        let answer = try client.client().send("POST", "/v1/service-accounts/connect-links", json: Array(body))
+        guard client.format == .table else { return printResponse(answer) }
+        // The URL alone on its line, so a terminal makes it clickable and a copy takes nothing else.
+        let link = try InternalAPIClient.decode(Link.self, answer)
+        StandardStreams.out(link.url + "\n" + "(for the administrator to open; single use, expires at \(link.expiresAt ?? "-"))")
     }
 }
