@@ -24,6 +24,8 @@ public enum CoreError: Error, Sendable, Equatable {
     /// 502 `cronofy_revoke_failed`: Cronofy did not confirm a revocation; the tokens are kept and
     /// the revocation is retried in the background (the message carries Cronofy's answer).
     case cronofyRevokeFailed(String)
+    /// 402 `cronofy_plan_required`: Cronofy answered 402, the application's plan lacks Enterprise Connect.
+    case cronofyPlanRequired
 }
 
 extension CoreError: CustomStringConvertible {
@@ -39,6 +41,7 @@ extension CoreError: CustomStringConvertible {
         case .connectFailed(let reason): return "connecting the service account failed: \(reason)"
         case .callbackRejected(let status, let code, let message): return "callback rejected (\(status) \(code)): \(message)"
         case .cronofyRevokeFailed(let reason): return reason
+        case .cronofyPlanRequired: return Self.planRequiredMessage
         }
     }
 
@@ -53,6 +56,7 @@ extension CoreError: CustomStringConvertible {
         case .badState, .connectFailed: return 400
         case .callbackRejected(let status, _, _): return status
         case .cronofyRevokeFailed: return 502
+        case .cronofyPlanRequired: return 402
         }
     }
 
@@ -68,8 +72,12 @@ extension CoreError: CustomStringConvertible {
         case .connectFailed: return "connect_failed"
         case .callbackRejected(_, let code, _): return code
         case .cronofyRevokeFailed: return "cronofy_revoke_failed"
+        case .cronofyPlanRequired: return "cronofy_plan_required"
         }
     }
+
+    public static let planRequiredMessage =
+        "Cronofy answered 402: the application's Cronofy plan does not include Enterprise Connect; upgrade the plan"
 }
 
 /// One refused entry of a batch request: its position, the field (`accounts[3].email`) and why.

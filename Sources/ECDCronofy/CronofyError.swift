@@ -15,6 +15,8 @@ public enum CronofyError: Error, Sendable, CustomStringConvertible {
     case unauthorized
     /// 403: recognised but lacks the scope or privilege.
     case forbidden
+    /// 402: the application's Cronofy plan does not include the feature (Enterprise Connect).
+    case paymentRequired
     case notFound
     /// 422 `{"errors":{"<param>":[{"key","description"}]}}`.
     case unprocessable(errors: [String: [FieldError]])
@@ -56,6 +58,7 @@ public enum CronofyError: Error, Sendable, CustomStringConvertible {
         case .badRequest: return "bad_request"
         case .unauthorized: return "401"
         case .forbidden: return "403"
+        case .paymentRequired: return "402"
         case .notFound: return "404"
         case .unprocessable: return "422"
         case .locked: return "423"
@@ -80,6 +83,8 @@ public enum CronofyError: Error, Sendable, CustomStringConvertible {
             return "Cronofy did not accept the access token (401)"
         case .forbidden:
             return "Cronofy refused access: insufficient scope or privileges (403)"
+        case .paymentRequired:
+            return "Cronofy refused: the application's plan does not include Enterprise Connect (402)"
         case .notFound:
             return "Cronofy resource not found (404)"
         case .unprocessable(let errors):
@@ -123,6 +128,7 @@ extension CronofyError: Equatable {
         switch (lhs, rhs) {
         case let (.invalidGrant(a), .invalidGrant(b)): return a == b
         case (.invalidClient, .invalidClient), (.unauthorized, .unauthorized), (.forbidden, .forbidden),
+             (.paymentRequired, .paymentRequired),
              (.notFound, .notFound), (.locked, .locked), (.timeout, .timeout):
             return true
         case let (.badRequest(e1, d1), .badRequest(e2, d2)): return e1 == e2 && d1 == d2

@@ -22,6 +22,7 @@ struct ResponseMapper {
             // Token endpoints answer bad client credentials with 401 + invalid_client too.
             if let body = decodeOAuthError(response.body), body.error == "invalid_client" { return .invalidClient }
             return .unauthorized
+        case 402: return .paymentRequired
         case 403: return .forbidden
         case 404: return .notFound
         case 422: return .unprocessable(errors: fieldErrors(response.body))

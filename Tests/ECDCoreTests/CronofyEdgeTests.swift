@@ -278,4 +278,37 @@ struct CronofyEdgeTests {
         #expect(exchange.status == 200 && exchange.body.contains("127.0.0.1"))
         await harness.stop()
     }
+
+    /// Item 6: a code callback without `state` on its unguessable request URL is accepted (with a
+    /// warning); the account keeps Cronofy's whole linking_profile, provider_service included.
+    @Test func aCodeCallbackWithoutStateIsAcceptedAndTheProfileKept() async throws {
+        let harness = try Harness()
+        _ = try await harness.connectServiceAccount()
+        harness.simulator.control.omitState(email: Self.jane)
+        harness.core.start()
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
+        let callback = try #require(await harness.simulator.control.waitForCallbacks(count: 1).first)
+        #expect(callback.state == nil && callback.delivered)
+        let account = try await harness.waitForStatus(Self.jane, .active)
+        #expect(account.status == .active)
+        #expect(account.profile?.providerService == "gsuite" && account.profile?.providerName == "google")
+        #expect(harness.logs.text.components(separatedBy: "code callback without state accepted").count == 2)
+        await harness.stop()
+    }
+
+    /// Item 6: Cronofy's 402 (the plan lacks Enterprise Connect) is named as such.
+    @Test func paymentRequiredIsCronofyPlanRequired() async throws {
+        let harness = try Harness()
+        let serviceAccount = try await harness.connectServiceAccount()
+        harness.core.start()
+        harness.simulator.control.fail(.authorizations, with: .paymentRequired)
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
+        let failed = try await harness.waitForStatus(Self.jane, .failed)
+        #expect(failed.error?.error == "cronofy_plan_required")
+        #expect(failed.error?.errorDescription?.contains("plan does not include Enterprise Connect") == true)
+        harness.simulator.control.fail(.resources, with: .paymentRequired)
+        await #expect(throws: CoreError.cronofyPlanRequired) { try await harness.core.resources(serviceAccountID: serviceAccount.id) }
+        #expect(CoreError.cronofyPlanRequired.httpStatus == 402 && CoreError.cronofyPlanRequired.code == "cronofy_plan_required")
+        await harness.stop()
+    }
 }

@@ -35,7 +35,8 @@ import Testing
         #expect(await failure(.status(502)) == .server(status: 502))
         #expect(await failure(.status(504)) == .server(status: 504))
         #expect(await failure(.status(302)) == .unexpectedStatus(302))
-        #expect(await failure(.status(402)) == .unexpectedStatus(402))
+        #expect(await failure(.status(402)) == .paymentRequired)
+        #expect(await failure(.status(418)) == .unexpectedStatus(418))
     }
 
     @Test func unprocessableWithErrorsBody() async {

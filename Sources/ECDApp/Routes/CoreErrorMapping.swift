@@ -39,6 +39,8 @@ enum CoreErrorMapping {
             return APIError(HTTPStatus(code: status), code: code, message: message)
         case .cronofyRevokeFailed(let message):
             return APIError(.badGateway, code: "cronofy_revoke_failed", message: message)
+        case .cronofyPlanRequired:
+            return APIError(HTTPStatus(code: 402), code: "cronofy_plan_required", message: CoreError.planRequiredMessage)
         }
     }
 

@@ -136,7 +136,8 @@ extension EnterpriseConnect {
         let expiresAt = now.addingTimeInterval(TimeInterval(response.expiresIn))
         let scope = response.scope.map(Scope.normalized) ?? claim.account.scope
         let profile = response.linkingProfile.map {
-            AccountProfile(providerName: $0.providerName, profileID: $0.profileID, profileName: $0.profileName)
+            AccountProfile(providerName: $0.providerName, profileID: $0.profileID, profileName: $0.profileName,
+                           providerService: $0.providerService)
         }
         let profileJSON = try profile.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let accountID = response.accountID ?? response.sub

@@ -24,6 +24,10 @@ extension EnterpriseConnect {
         switch outcome {
         case .accepted:
             metrics.callback("accepted")
+            if item.codeEnvelope != nil, item.stateHash == nil {
+                logger.warning("code callback without state accepted on its unguessable request URL",
+                               metadata: ["request": "\(requestID.prefix(6))…"])
+            }
         case .duplicate:
             metrics.callback("duplicate")
             logger.info("duplicate delegated callback accepted again", metadata: ["request": "\(requestID.prefix(6))…"])

@@ -185,6 +185,7 @@ extension EnterpriseConnect {
         case .badRequest(let name, _): return name
         case .unauthorized: return "unauthorized"
         case .forbidden: return "forbidden"
+        case .paymentRequired: return "cronofy_plan_required"
         case .notFound: return "not_found"
         case .unprocessable: return "unprocessable"
         case .locked: return "locked"

@@ -25,9 +25,13 @@ extension EnterpriseConnect {
             let fresh = try await refreshedToken(owner, force: true, minValidity: .zero).accessToken
             do {
                 return try await cronofy.resources(accessToken: fresh)
+            } catch .paymentRequired {
+                throw CoreError.cronofyPlanRequired
             } catch {
                 throw CoreError.cronofyUnavailable("listing resources failed (\(error))")
             }
+        } catch .paymentRequired {
+            throw CoreError.cronofyPlanRequired
         } catch {
             throw CoreError.cronofyUnavailable("listing resources failed (\(error))")
         }

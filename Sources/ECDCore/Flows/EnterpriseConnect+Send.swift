@@ -44,6 +44,9 @@ extension EnterpriseConnect {
             case .forbidden:
                 await failBatch(batch, AccountError(error: "forbidden", errorKey: nil,
                                               errorDescription: "the service account may not grant this scope"))
+            case .paymentRequired:
+                await failBatch(batch, AccountError(error: "cronofy_plan_required", errorKey: nil,
+                                              errorDescription: CoreError.planRequiredMessage))
             default:
                 if error.isTransient {
                     await deferBatch(batch, reason: "\(error)")

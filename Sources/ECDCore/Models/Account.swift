@@ -18,22 +18,27 @@ public struct AccountProfile: Sendable, Equatable, Codable {
     public var providerName: String?
     public var profileID: String?
     public var profileName: String?
+    /// Cronofy's `linking_profile.provider_service` (e.g. `gsuite`), when it sends one.
+    public var providerService: String?
 
-    public init(providerName: String?, profileID: String?, profileName: String?) {
+    public init(providerName: String?, profileID: String?, profileName: String?, providerService: String? = nil) {
         self.providerName = providerName
         self.profileID = profileID
         self.profileName = profileName
+        self.providerService = providerService
     }
 
     enum CodingKeys: String, CodingKey {
         case providerName = "provider_name"
         case profileID = "profile_id"
         case profileName = "profile_name"
+        case providerService = "provider_service"
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(providerName, forKey: .providerName)
+        try container.encode(providerService, forKey: .providerService)
         try container.encode(profileID, forKey: .profileID)
         try container.encode(profileName, forKey: .profileName)
     }

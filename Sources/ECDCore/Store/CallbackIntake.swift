@@ -112,8 +112,9 @@ final class CallbackIntake: Sendable {
                                                    message: "the state does not match this request"))
             }
         } else if item.codeEnvelope != nil {
-            return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
-                                               message: "the callback carries no state"))
+            // A code without state: Cronofy documents `state` as optional, and the unguessable
+            // per-request URL already names the request; a code is useless without our client
+            // secret, so accepting it cannot be abused (a present but wrong state stays a 400).
         } else if !item.signed {
             return .rejected(.callbackRejected(
                 status: 400, code: "state_required",

@@ -22,6 +22,9 @@ public final class SimulatorControl: Sendable {
     /// Undoes `dropCallbacks(email:)`.
     public func resumeCallbacks(email: String) { store.withSettings { _ = $0.droppedEmails.remove(email.lowercased()) } }
 
+    /// Later callbacks for `email` carry no `state` (the request's URL is all that names them).
+    public func omitState(email: String) { store.withSettings { _ = $0.statelessEmails.insert(email.lowercased()) } }
+
     /// Turns `Cronofy-HMAC-SHA256` on callbacks on or off (applies to callbacks not yet built).
     public func setCallbackSigning(_ enabled: Bool) { store.withSettings { $0.signCallbacks = enabled } }
 

@@ -32,11 +32,11 @@ extension SimulatorRoutes {
             else { return Self.forbidden() }
         }
 
-        let (refused, dropped) = store.withSettings { ($0.refusedEmails, $0.droppedEmails) }
+        let (refused, dropped, stateless) = store.withSettings { ($0.refusedEmails, $0.droppedEmails, $0.statelessEmails) }
         let jobs = entries.map { entry in
             CallbackJob(
                 email: entry.email, scope: Self.normalisedScope(entry.scope), callbackURL: entry.callbackURL,
-                state: entry.state, serviceAccountGrantID: grant.id,
+                state: stateless.contains(entry.email.lowercased()) ? nil : entry.state, serviceAccountGrantID: grant.id,
                 refused: refused.contains(entry.email.lowercased()), dropped: dropped.contains(entry.email.lowercased()))
         }
         dispatcher.schedule(jobs)

@@ -82,15 +82,17 @@ extension SimulatorRoutes {
             case .account(let email, _, let profileID, let provider):
                 fields.append(("account_id", .string(tokens.grant.sub)))
                 fields.append(("sub", .string(tokens.grant.sub)))
-                fields.append(("linking_profile", .object([
-                    ("provider_name", .string(provider)),
-                    ("profile_id", .string(profileID)),
-                    ("profile_name", .string(email)),
-                ])))
+                // `provider_service` as in cronofy-csharp's OAuthTokenResponse fixture (`gsuite`).
+                var profile: [(String, SimJSON)] = [("provider_name", .string(provider))]
+                if let service = Self.providerService[provider] { profile.append(("provider_service", .string(service))) }
+                profile += [("profile_id", .string(profileID)), ("profile_name", .string(email))]
+                fields.append(("linking_profile", .object(profile)))
             }
         }
         return .simJSON(.ok, .object(fields), headers: noStore)
     }
+
+    static let providerService = ["google": "gsuite", "office365": "office365", "exchange": "exchange"]
 
     /// RFC 6749 §5.2 error: 400 `{"error":"invalid_grant"}`, as in the SDK fixtures.
     static func oauthError(_ failure: OAuthFailure) -> HTTPResponse {

@@ -4,6 +4,9 @@ struct ControlSettings: Sendable {
     /// Lower-cased mailboxes.
     var refusedEmails: Set<String>
     var droppedEmails: Set<String>
+    /// Lower-cased mailboxes whose callbacks carry no `state` (Cronofy documents state as
+    /// optional on the callback; ecd must not depend on it).
+    var statelessEmails: Set<String> = []
     var signCallbacks: Bool
     var defaultIdentity: ServiceAccountIdentity
     var nextIdentity: ServiceAccountIdentity?
