@@ -212,7 +212,9 @@ def signature_checks(stack, report):
 
 
 def reauthorization_checks(stack, report):
-    """Cronofy refuses a refresh token (invalid_grant): the account becomes
+    """Cronofy refuses a refresh token (invalid_grant): ecd asks again through the service account
+    by itself (reauthorizing, 409 account_reauthorizing) and the account is active again without a
+    human. A second dead grant within accounts.reauthorize_interval_seconds is not re-requested:
     reauthorization_required with its event; asking for it again brings it back to active."""
     email = "erin@example.com"
     stack.api("POST", "/v1/accounts", json_body={"email": email})
@@ -221,9 +223,22 @@ def reauthorization_checks(stack, report):
         return
     revoked = stack.sim("POST", "/_simulator/revoke", json_body={"email": email})
     refresh = stack.api("POST", f"/v1/accounts/{email}/refresh")
+    report.check("Cronofy answers invalid_grant to a refresh: 409 account_reauthorizing with Retry-After, no token",
+                 revoked.json().get("revoked") is True and refresh.status == 409
+                 and '"account_reauthorizing"' in refresh.text and "access_token" not in refresh.text
+                 and refresh.header("Retry-After") is not None,
+                 refresh.describe())
+    healed = wait_for_statuses(stack, [email], done=("active", "reauthorization_required")).get(email, {})
+    events = stack.api("GET", "/v1/events?limit=1000").json().get("events", [])
+    report.check("the dead grant heals by itself: account.reauthorizing, then active again",
+                 healed.get("status") == "active"
+                 and any(e.get("type") == "account.reauthorizing" and e.get("email") == email for e in events),
+                 f"status {healed.get('status')}; last events: {[e.get('type') for e in events[-5:]]}")
+    stack.sim("POST", "/_simulator/revoke", json_body={"email": email})
+    refresh = stack.api("POST", f"/v1/accounts/{email}/refresh")
     account = stack.api("GET", f"/v1/accounts/{email}").json()
-    report.check("Cronofy answers invalid_grant to a refresh: no token, account reauthorization_required",
-                 revoked.json().get("revoked") is True and refresh.status != 200 and "access_token" not in refresh.text
+    report.check("a second dead grant within the interval: no token, account reauthorization_required",
+                 refresh.status != 200 and "access_token" not in refresh.text
                  and account.get("status") == "reauthorization_required",
                  f"{refresh.describe()}; account status {account.get('status')}")
     events = stack.api("GET", "/v1/events?limit=1000").json().get("events", [])
