@@ -26,7 +26,7 @@ def wrk(url, connections=64, seconds=3):
 
 def run(stack, report):
     if shutil.which("wrk") is None:
-        report.skip("keep-alive load through nginx", "wrk is not installed")
+        report.skip("wrk", "keep-alive load through nginx", "wrk is not installed")
         return
     for label, url in (("nginx TLS", stack.tls_url + "/healthz"), ("nginx plain", stack.plain_url + "/healthz"),
                        ("ecd public listener", stack.public_url + "/healthz")):

@@ -71,11 +71,11 @@ def used_syscalls(trace_prefix):
 
 def run(stack, report):
     if shutil.which("strace") is None or shutil.which("systemd-analyze") is None:
-        report.skip("the unit's SystemCallFilter allows every system call ecd makes", "needs strace and systemd-analyze")
+        report.skip("seccomp", "the unit's SystemCallFilter allows every system call ecd makes", "needs strace and systemd-analyze")
         return
     probe = subprocess.run(["strace", "-f", "-qq", "-o", os.devnull, "true"], capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
-        report.skip("the unit's SystemCallFilter allows every system call ecd makes",
+        report.skip("seccomp", "the unit's SystemCallFilter allows every system call ecd makes",
                     f"strace cannot trace here: {probe.stderr.strip()[:200]}")
         return
     traces = os.path.join(stack.workdir, "strace")
