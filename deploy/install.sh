@@ -3,22 +3,28 @@
 # files. Idempotent: running it again upgrades the binary and unit and keeps configuration
 # and secrets that already exist.
 #
-#   sudo deploy/install.sh [--binary PATH] [--hostname ecd.example.com]
+#   sudo deploy/install.sh [--binary PATH] [--hostname ecd.example.com] [--root DIR]
+#
+# --root DIR installs every file under DIR instead of / (DIR/usr/local/bin/ecd, DIR/etc/ecd, ...)
+# and leaves the running system alone: no apt-get, no systemctl, no root needed. The system test
+# uses it to verify the unit as installed without touching the machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 binary=""
 hostname="ecd.example.com"
+root=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary=$2; shift 2 ;;
     --hostname) hostname=$2; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --root) root=$(cd "$2" && pwd) || { echo "install.sh: --root $2 is not a folder" >&2; exit 2; }; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
+if [ -z "$root" ] && [ "$(id -u)" != 0 ]; then echo "install.sh: run as root (or install under --root DIR)" >&2; exit 1; fi
 
 if [ -z "$binary" ]; then
   echo "== building the release binary"
@@ -26,54 +32,61 @@ if [ -z "$binary" ]; then
   binary="$repo/.build/release/ecd"
 fi
 
-echo "== runtime libraries"
-apt-get install -y --no-install-recommends libsqlite3-0 libssl3 libcurl4 >/dev/null
-
-echo "== binary -> /usr/local/bin/ecd"
-install -m 0755 "$binary" /usr/local/bin/ecd
-install -d -m 0755 /usr/local/share/doc/ecd
-install -m 0644 "$repo/README.md" /usr/local/share/doc/ecd/README.md
-
-echo "== configuration in /etc/ecd (kept if present)"
-install -d -m 0755 /etc/ecd
-install -d -m 0700 /etc/ecd/secrets
-if [ ! -f /etc/ecd/ecd.json ]; then
-  sed "s#https://ecd.example.com#https://$hostname#" "$repo/Config/ecd.example.json" > /etc/ecd/ecd.json
-  chmod 0644 /etc/ecd/ecd.json
+if [ -z "$root" ]; then
+  echo "== runtime libraries"
+  apt-get install -y --no-install-recommends libsqlite3-0 libssl3 libcurl4 >/dev/null
 fi
-if [ ! -f /etc/ecd/secrets/api_keys ]; then
-  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '=+/' > /etc/ecd/secrets/api_keys)
+
+echo "== binary -> $root/usr/local/bin/ecd"
+install -d -m 0755 "$root/usr/local/bin" "$root/usr/local/share/doc/ecd"
+install -m 0755 "$binary" "$root/usr/local/bin/ecd"
+install -m 0644 "$repo/README.md" "$root/usr/local/share/doc/ecd/README.md"
+
+etc="$root/etc/ecd"
+echo "== configuration in $etc (kept if present)"
+install -d -m 0755 "$etc"
+install -d -m 0700 "$etc/secrets"
+if [ ! -f "$etc/ecd.json" ]; then
+  sed "s#https://ecd.example.com#https://$hostname#" "$repo/Config/ecd.example.json" > "$etc/ecd.json"
+  chmod 0644 "$etc/ecd.json"
 fi
-if [ ! -f /etc/ecd/secrets/encryption_keys ]; then
+if [ ! -f "$etc/secrets/api_keys" ]; then
+  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '=+/' > "$etc/secrets/api_keys")
+fi
+if [ ! -f "$etc/secrets/encryption_keys" ]; then
   (umask 077; printf '[{"id":"k%s","key":"%s"}]\n' "$(date +%Y%m%d)" "$(head -c 32 /dev/urandom | base64)" \
-    > /etc/ecd/secrets/encryption_keys)
+    > "$etc/secrets/encryption_keys")
 fi
-if [ ! -f /etc/ecd/secrets/cronofy_client_secret ]; then
-  (umask 077; echo "REPLACE_WITH_CRONOFY_CLIENT_SECRET" > /etc/ecd/secrets/cronofy_client_secret)
-  echo "   edit /etc/ecd/secrets/cronofy_client_secret and cronofy.client_id in /etc/ecd/ecd.json"
+if [ ! -f "$etc/secrets/cronofy_client_secret" ]; then
+  (umask 077; echo "REPLACE_WITH_CRONOFY_CLIENT_SECRET" > "$etc/secrets/cronofy_client_secret")
+  echo "   edit $etc/secrets/cronofy_client_secret and cronofy.client_id in $etc/ecd.json"
 fi
 
 echo "== systemd unit"
-install -m 0644 "$here/systemd/ecd.service" /etc/systemd/system/ecd.service
-if command -v systemd-analyze >/dev/null; then systemd-analyze verify /etc/systemd/system/ecd.service || true; fi
-if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+install -d -m 0755 "$root/etc/systemd/system"
+install -m 0644 "$here/systemd/ecd.service" "$root/etc/systemd/system/ecd.service"
+if [ -z "$root" ]; then
+  if command -v systemd-analyze >/dev/null; then systemd-analyze verify /etc/systemd/system/ecd.service || true; fi
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+fi
 
 echo "== nginx snippet"
-if [ -d /etc/nginx ]; then
-  install -d /etc/nginx/snippets
-  install -m 0644 "$here/nginx/ecd-locations.conf" /etc/nginx/snippets/ecd-locations.conf
-  if [ -f /etc/nginx/conf.d/ecd.conf ] && grep -q '^upstream ecd_public' /etc/nginx/conf.d/ecd.conf; then
+if [ -n "$root" ] || [ -d /etc/nginx ]; then
+  conf="$root/etc/nginx/conf.d"
+  install -d "$root/etc/nginx/snippets" "$conf"
+  install -m 0644 "$here/nginx/ecd-locations.conf" "$root/etc/nginx/snippets/ecd-locations.conf"
+  if [ -f "$conf/ecd.conf" ] && grep -q '^upstream ecd_public' "$conf/ecd.conf"; then
     # An ecd.conf from before ecd-http.conf declares the upstream itself: adding ecd-http.conf
     # would declare it twice and nginx would refuse to load.
-    echo "   /etc/nginx/conf.d/ecd.conf declares upstream ecd_public: move it to ecd-http.conf" \
+    echo "   $conf/ecd.conf declares upstream ecd_public: move it to ecd-http.conf" \
          "(see deploy/nginx/ecd-http.conf, which also holds the rate-limit zones the snippet needs)" >&2
-  elif [ ! -f /etc/nginx/conf.d/ecd-http.conf ]; then
-    install -m 0644 "$here/nginx/ecd-http.conf" /etc/nginx/conf.d/ecd-http.conf
+  elif [ ! -f "$conf/ecd-http.conf" ]; then
+    install -m 0644 "$here/nginx/ecd-http.conf" "$conf/ecd-http.conf"
   fi
-  if [ ! -f /etc/nginx/conf.d/ecd.conf ]; then
-    sed "s/ecd.example.com/$hostname/g" "$here/nginx/ecd.conf" > /etc/nginx/conf.d/ecd.conf
+  if [ ! -f "$conf/ecd.conf" ]; then
+    sed "s/ecd.example.com/$hostname/g" "$here/nginx/ecd.conf" > "$conf/ecd.conf"
   fi
-  if command -v nginx >/dev/null; then nginx -t || true; fi
+  if [ -z "$root" ] && command -v nginx >/dev/null; then nginx -t || true; fi
 fi
 
 echo "done. Next: set the client id and secret, a TLS certificate for $hostname, then"
