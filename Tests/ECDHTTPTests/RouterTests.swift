@@ -47,6 +47,15 @@ struct RouterTests {
         #expect(await Self.respond(Self.router, .put, "/v1/accounts/a@b.com").status == .methodNotAllowed)
     }
 
+    /// QUERY (draft-ietf-httpbis-safe-method-w-body) is a method the router knows: an existing
+    /// path it is not routed on answers 405 with the path's methods, an unknown path 404.
+    @Test func queryOnARouteWithoutItIs405WithAllow() async {
+        let response = await Self.respond(Self.router, HTTPMethod("QUERY"), "/v1/accounts/a@b.com")
+        #expect(response.status == .methodNotAllowed)
+        #expect(response.headers["Allow"] == "DELETE, GET, HEAD")
+        #expect(await Self.respond(Self.router, HTTPMethod("QUERY"), "/nowhere").status == .notFound)
+    }
+
     @Test func unrecognizedMethodIs501Anywhere() async {
         #expect(await Self.respond(Self.router, HTTPMethod("BREW"), "/v1/accounts/a@b.com").status == .notImplemented)
         #expect(await Self.respond(Self.router, HTTPMethod("get"), "/v1/accounts/a@b.com").status == .notImplemented)

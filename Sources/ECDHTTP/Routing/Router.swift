@@ -62,8 +62,12 @@ public struct Router: HTTPResponder {
         { request, context in .deferred { try await handler(request, context) } }
     }
 
-    /// The methods of RFC 9110 §9 and PATCH (RFC 5789); any other token is "not implemented".
-    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+    /// The methods of RFC 9110 §9, PATCH (RFC 5789) and QUERY (the safe method with a body of
+    /// draft-ietf-httpbis-safe-method-w-body, which clients and API checkers already send): on an
+    /// existing path they get 405 with `Allow`. Any other token is "not implemented" (501).
+    static let knownMethods: Set<String> = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
+    ]
 
     static func parse(_ pattern: String) -> [Segment] {
         pattern.split(separator: "/", omittingEmptySubsequences: true).map { part in
