@@ -62,7 +62,7 @@ let package = Package(
         // The Cronofy simulator (docs/design/api-contract.md §8), built on ECDHTTP.
         .target(
             name: "ECDSimulator",
-            dependencies: ["ECDHTTP", "ECDCrypto", "ECDURLSession"]
+            dependencies: ["ECDHTTP", "ECDCrypto", "ECDCOpenSSL", "ECDURLSession"]
         ),
 
         // Configuration, routes, logging, metrics, lifecycle, commands.

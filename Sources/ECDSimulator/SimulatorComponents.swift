@@ -8,7 +8,9 @@ struct SimulatorComponents: Sendable {
     let control: SimulatorControl
     let router: Router
 
-    init(configuration: SimulatorConfiguration, transport: any CallbackTransport = URLSessionCallbackTransport()) {
+    init(configuration: SimulatorConfiguration, transport: (any CallbackTransport)? = nil) {
+        let transport = transport ?? configuration.callbackCAFile.map { CAFileCallbackTransport(caFile: $0) }
+            ?? URLSessionCallbackTransport()
         store = SimulatorStore(configuration: configuration)
         dispatcher = CallbackDispatcher(
             store: store, transport: transport, policy: CallbackDispatcher.Policy(configuration: configuration))

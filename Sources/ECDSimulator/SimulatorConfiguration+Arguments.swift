@@ -33,6 +33,7 @@ extension SimulatorConfiguration {
         --provider NAME               provider of approved service accounts (default google)
         --service-account-email EMAIL email of approved service accounts
         --callback-delay MILLISECONDS wait before sending a callback (default 20)
+        --callback-ca-file PATH       trust exactly the PEM certificates in PATH for https callbacks
         --fault ENDPOINT:KIND[:COUNT] fail the next COUNT calls: KIND 500, 429, 429@SECONDS, slow@MILLISECONDS;
                                       ENDPOINT token, revoke, authorizations, userinfo, resources or any
         """
@@ -85,6 +86,12 @@ extension SimulatorConfiguration {
                     throw .invalidValue(flag: flag, value: text, expected: "a number of milliseconds")
                 }
                 callbackDelay = .milliseconds(ms)
+            case "--callback-ca-file":
+                let path = try nonEmpty(flag, try value())
+                guard CAFileCallbackTransport.canLoad(caFile: path) else {
+                    throw .invalidValue(flag: flag, value: path, expected: "a readable file of PEM certificates")
+                }
+                callbackCAFile = path
             case "--fault": faults.append(try SimulatorFaultRule(parsing: try value()))
             default: throw .unknownFlag(flag)
             }

@@ -29,6 +29,9 @@ public struct SimulatorConfiguration: Sendable {
     /// Delay before the first retry; it doubles for each further retry, capped at `callbackMaxRetryDelay`.
     public var callbackRetryBaseDelay: Duration = .milliseconds(200)
     public var callbackMaxRetryDelay: Duration = .seconds(10)
+    /// When set, callbacks to `https` URLs trust exactly the certificates in this PEM file (the
+    /// system's trust store is not consulted): a test's TLS server with a private certificate.
+    public var callbackCAFile: String?
     /// Per-attempt timeout of a callback POST.
     public var callbackTimeout: Duration = .seconds(10)
     /// Mailboxes whose callbacks are never sent (as if Cronofy lost them).
@@ -83,7 +86,7 @@ extension SimulatorConfiguration: CustomStringConvertible {
     public var description: String {
         "SimulatorConfiguration(listen: \(listen), clientID: \(clientID), clientSecret: <redacted>, "
             + "tokenLifetime: \(tokenLifetime), codeLifetime: \(codeLifetime), signCallbacks: \(signCallbacks), "
-            + "autoApprove: \(autoApprove), refused: \(refusedEmails.sorted()), dropped: \(droppedCallbackEmails.sorted()), "
+            + "autoApprove: \(autoApprove), callbackCAFile: \(callbackCAFile ?? "-"), refused: \(refusedEmails.sorted()), dropped: \(droppedCallbackEmails.sorted()), "
             + "serviceAccount: \(serviceAccountEmail) (\(serviceAccountDomain), \(serviceAccountProvider)), faults: \(faults.count))"
     }
 }

@@ -63,9 +63,8 @@ def run(stack, report, receiver):
     status, in_time = stack.stop_ecd()
     report.check("SIGTERM: ecd drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
     stage(report, "nginx logs and limits with ecd down", nginx_logs.run, stack, report)
-    # Phase 2: Cronofy's callbacks, through nginx's TLS server when the simulator can be made to
-    # trust the test's certificate (Stack._private_ca_bundle), else through the plain server
-    # (deploy/nginx/ecd-plain.conf, the same ecd-locations.conf).
+    # Phase 2: Cronofy's callbacks, through nginx's TLS server (the simulator trusts the test's
+    # certificate through --callback-ca-file).
     stack.start_ecd(stack.callback_base_url)
     if service_account:
         stage(report, "delegated access", accounts.request_and_settle, stack, report)

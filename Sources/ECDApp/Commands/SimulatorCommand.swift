@@ -39,6 +39,9 @@ struct SimulatorCommand: AsyncParsableCommand {
     var serviceAccountEmail: String?
     @Option(name: .customLong("callback-delay"), help: ArgumentHelp("Wait before sending a callback.", valueName: "milliseconds"))
     var callbackDelay: Int?
+    @Option(name: .customLong("callback-ca-file"), help: ArgumentHelp(
+        "Trust exactly the PEM certificates in this file for https callbacks (a test's private CA).", valueName: "path"))
+    var callbackCAFile: String?
     @Option(help: ArgumentHelp(
         "Fail the next COUNT calls of ENDPOINT (token, revoke, authorizations, userinfo, resources or any) with KIND (500, 429, 429@SECONDS, slow@MILLISECONDS).",
         valueName: "endpoint:kind[:count]"))
@@ -61,6 +64,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         if let provider { arguments += ["--provider", provider] }
         if let serviceAccountEmail { arguments += ["--service-account-email", serviceAccountEmail] }
         if let callbackDelay { arguments += ["--callback-delay", String(callbackDelay)] }
+        if let callbackCAFile { arguments += ["--callback-ca-file", callbackCAFile] }
         for rule in fault { arguments += ["--fault", rule] }
         do {
             return try SimulatorConfiguration(arguments: arguments)

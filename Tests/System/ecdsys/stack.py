@@ -101,41 +101,15 @@ class Stack:
              "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = Client(cafile=self.cert)
-        self.sim_trusts_tls = self._private_ca_bundle()
         self.nginx_conf = nginxconf.write_layout(
             self.nginx_prefix, self.repo, self.ports["public"], self.ports["http"],
             self.ports["tls"], self.ports["plain"], self.cert, self.key)
 
-    SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
-    def _private_ca_bundle(self):
-        """The simulator posts callbacks with URLSession, i.e. libcurl, which trusts only the system
-        CA bundle (no per-process override). To let it reach nginx's TLS server without touching the
-        machine, it runs in its own mount namespace where that bundle is bind-mounted over by a copy
-        that also holds the test's certificate. Needs root and `unshare`; False when impossible."""
-        if os.environ.get("ECD_SYSTEST_PLAIN_CALLBACKS") == "1":
-            return False
-        if os.geteuid() != 0 or not os.path.exists(self.SYSTEM_BUNDLE):
-            return False
-        self.bundle = os.path.join(os.path.dirname(self.cert), "ca-bundle.crt")
-        with open(self.bundle, "wb") as out:
-            for path in (self.SYSTEM_BUNDLE, self.cert):
-                with open(path, "rb") as f:
-                    out.write(f.read() + b"\n")
-        try:
-            probe = subprocess.run(self._in_private_bundle(["true"]), capture_output=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-        return probe.returncode == 0
-
-    def _in_private_bundle(self, argv):
-        script = 'bundle=$1; shift; mount --bind "$bundle" ' + self.SYSTEM_BUNDLE + ' && exec "$@"'
-        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", self.bundle, *argv]
-
     @property
     def callback_base_url(self):
-        """Where Cronofy's callbacks can reach: nginx's TLS server when the simulator trusts it."""
-        return self.tls_url if self.sim_trusts_tls else self.plain_url
+        """Where Cronofy's callbacks arrive: nginx's TLS server, as in production. The simulator
+        trusts the test's self-signed certificate through its own `--callback-ca-file`."""
+        return self.tls_url
 
     def spki_sha256(self):
         """base64 SHA-256 of the certificate's public key, as Chromium's SPKI allow-list wants it."""
@@ -182,8 +156,7 @@ class Stack:
             argv += ["--token-lifetime", str(self.token_lifetime)]
         if self.sign_callbacks:
             argv.append("--sign-callbacks")
-        if self.sim_trusts_tls:
-            argv = self._in_private_bundle(argv)
+        argv += ["--callback-ca-file", self.cert]
         self.procs.start("simulator", argv)
         up = wait_until(lambda: not self.procs.alive("simulator") or self._answers(self.sim_url + "/_simulator/issued"), 20)
         if not up or not self.procs.alive("simulator"):
