@@ -2,6 +2,8 @@
 # Fuzzes ECDHTTP's request parser with libFuzzer (+ AddressSanitizer) for a bounded time.
 #   scripts/fuzz-http.sh [seconds]   (default 60)
 # Crashes land in .build-fuzz/artifacts/; the corpus grows in .build-fuzz/corpus (seeded from Fuzz/corpus).
+# The run is one check: it closes with "1 passed, 0 failed" (or "0 passed, 1 failed"), as the
+# other test scripts do, for scripts/test.sh's totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -27,7 +29,7 @@ for attempt in 1 2 3; do
     rm -rf "$scratch/build"
     build
 done
-instrumented || { echo "fuzzer binary is not instrumented for coverage" >&2; exit 1; }
+instrumented || { echo "fuzzer binary is not instrumented for coverage" >&2; echo "0 passed, 1 failed"; exit 1; }
 # libFuzzer reports every new input; keep that in a log and show the final statistics (and, on a
 # crash, the report) so CI's output stays readable.
 log="$scratch/fuzz.log"
@@ -36,7 +38,9 @@ if ! "$scratch/build/debug/FuzzHTTPParser" "$scratch/corpus" \
     -artifact_prefix="$scratch/artifacts/" -print_final_stats=1 > "$log" 2>&1; then
     tail -n 80 "$log"
     echo "fuzz-http: the parser crashed or misbehaved; the input is in $scratch/artifacts/" >&2
+    echo "0 passed, 1 failed"
     exit 1
 fi
 grep -E '^stat::|^Done ' "$log" || tail -n 10 "$log"
 echo "fuzz-http: no crash in ${seconds} s"
+echo "1 passed, 0 failed"

@@ -1,62 +1,148 @@
 #!/usr/bin/env bash
 # The test command of the README: unit and integration tests (swift test, one test target at a
 # time so that a hang or a failure is attributed and suites do not compete for the 2 cores), then
-# the scripted system checks that need the built binary, nginx and a browser. Each stage is bounded.
+# the scripted checks that need the release binary, nginx and a browser, then the fuzzer and the
+# OpenAPI conformance check. Each stage is bounded, prints its counts, and fails when it ran
+# nothing: a target with zero tests, a log without its summary, or a missing script is a failure.
+# The closing line sums every check of every stage: Swift tests, system and browser checks, the
+# OpenAPI operations, the fuzz run (one check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-stage() { printf '\n=== %s\n' "$*"; }
-failures=0
-passed_tests=0
+passed=0
+failed=0
 failed_stages=()
+current_session=""
 
-mkdir -p .build
+stage() { printf '\n=== %s\n' "$*"; }
+fail_stage() {  # name, why
+  echo "FAILED STAGE $1: $2"
+  failed=$((failed + 1))
+  failed_stages+=("$1")
+}
+
+# Every stage runs in a session of its own (setsid); when it ends, whatever is left of exactly that
+# session is killed by process id: a hung test binary (swift test starts it in a process group of
+# its own, which timeout's signal does not reach), an nginx or a chromium a driver left behind.
+# Nothing outside the stage's session is touched.
+end_session() {
+  local sid=$1 stat line rest pid
+  [ -n "$sid" ] || return 0
+  for stat in /proc/[0-9]*/stat; do
+    read -r line < "$stat" 2>/dev/null || continue
+    rest=${line##*) }                      # after the command name, which may hold spaces
+    read -r _state _ppid _pgrp session _ <<<"$rest"
+    if [ "$session" = "$sid" ]; then
+      pid=${stat#/proc/}; pid=${pid%/stat}
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+}
+trap 'end_session "$current_session"; exit 143' INT TERM
+
+# run_stage LOG SECONDS COMMAND...: runs COMMAND in a new session, output to LOG (and to the
+# terminal when LOG_TO_TERMINAL=1), bounded by SECONDS; returns its exit status.
+run_stage() {
+  local log=$1 seconds=$2; shift 2
+  local sidfile status
+  sidfile=$(mktemp "${TMPDIR:-/tmp}/ecd-test-sid.XXXXXX")
+  # bash -c records its own pid, the session's id once setsid made it the leader, then execs.
+  if [ "${LOG_TO_TERMINAL:-0}" = 1 ]; then
+    setsid -w bash -c 'echo $$ > "$0"; exec "$@"' "$sidfile" \
+      timeout --kill-after=20 "$seconds" "$@" > >(tee "$log") 2>&1 &
+  else
+    setsid -w bash -c 'echo $$ > "$0"; exec "$@"' "$sidfile" \
+      timeout --kill-after=20 "$seconds" "$@" > "$log" 2>&1 &
+  fi
+  local pid=$!
+  for _ in $(seq 50); do [ -s "$sidfile" ] && break; sleep 0.1; done
+  current_session=$(cat "$sidfile" 2>/dev/null)
+  wait "$pid"
+  status=$?
+  end_session "$current_session"
+  current_session=""
+  rm -f "$sidfile"
+  return "$status"
+}
+
+mkdir -p .build/test-logs
 stage "swift build --build-tests"
-if ! swift build --build-tests > .build/test-build.log 2>&1; then
-  tail -n 60 .build/test-build.log
+if ! run_stage .build/test-logs/build.txt 2400 swift build --build-tests; then
+  tail -n 60 .build/test-logs/build.txt
   echo "build failed"
+  echo "0 passed, 1 failed"
   exit 1
 fi
-tail -n 2 .build/test-build.log
-mkdir -p .build/test-logs
+tail -n 1 .build/test-logs/build.txt
 
+# ECD_TEST_TARGET_FILTER (a test of this script): replaces each target's filter, to show that a
+# target that runs nothing fails the run.
 targets=(ECDCryptoTests ECDSQLiteTests ECDHTTPTests ECDCronofyTests ECDSimulatorTests ECDCoreTests ECDAppTests)
 for target in "${targets[@]}"; do
   stage "swift test --filter $target"
-  log=".build/test-logs/$target.txt"
-  timeout 900 swift test --skip-build --filter "$target" > "$log" 2>&1
+  log=.build/test-logs/$target.txt
+  run_stage "$log" 900 swift test --skip-build --filter "${ECD_TEST_TARGET_FILTER:-$target}"
   status=$?
-  # swift test runs the test binary in a process group of its own, which timeout's signal does
-  # not reach: end a hung one here so it cannot load the stages that follow.
-  pkill -9 -f 'ecdPackageTests.xctest' 2>/dev/null || true
-  grep -E '✘|error:' "$log" | head -n 60 || true
+  grep -E '✘|error:' "$log" | head -n 60
   summary=$(grep -E '^(✔|✘) Test run with' "$log" | tail -n 1)
-  echo "${summary:-no summary (exit $status)}"
   count=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
-  if [ "$status" = 0 ]; then
-    passed_tests=$((passed_tests + ${count:-0}))
-  else
-    [ "$status" = 124 ] && echo "$target: timed out; last lines:" && tail -n 20 "$log"
-    failures=$((failures + 1))
+  # Each failing test closes with "✘ Test name() failed after ..." (the run's own line excluded).
+  broken=$(grep -E '^✘ Test .* failed after' "$log" | grep -vc '^✘ Test run with')
+  echo "${summary:-no summary (exit $status)}"
+  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+    echo "$target: timed out; last lines:"; tail -n 20 "$log"
+  fi
+  if [ -z "$summary" ] || [ -z "$count" ]; then
+    fail_stage "$target" "no 'Test run with N tests' summary (exit $status)"
+  elif [ "$count" = 0 ]; then
+    fail_stage "$target" "ran 0 tests"
+  elif [ "$status" != 0 ] || [ "$broken" -gt 0 ]; then
+    [ "$broken" -gt 0 ] || broken=1
+    passed=$((passed + count - broken))
+    failed=$((failed + broken))
     failed_stages+=("$target")
+    echo "$target: $((count - broken)) passed, $broken failed (exit $status)"
+  else
+    passed=$((passed + count))
+    echo "$target: $count passed, 0 failed"
   fi
 done
 
-for script in scripts/system-test.sh scripts/browser-test.sh scripts/fuzz-http.sh; do
-  if [ -x "$script" ]; then
-    stage "$script"
-    if ! timeout 1200 "$script"; then
-      failures=$((failures + 1))
-      failed_stages+=("$script")
-    fi
+# A script stage: runs through bash (an exec bit lost in a checkout cannot skip it); it must print
+# its own closing `N passed, N failed` line, which is added to the totals.
+script_stage() {  # script seconds [arguments...]
+  local script=$1 seconds=$2; shift 2
+  local log=.build/test-logs/$(basename "$script" .sh).txt
+  stage "$script"
+  if [ ! -f "$script" ]; then fail_stage "$script" "missing"; return; fi
+  LOG_TO_TERMINAL=1 run_stage "$log" "$seconds" bash "$script" "$@"
+  local status=$?
+  local counts
+  counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+  if [ -z "$counts" ]; then
+    fail_stage "$script" "no closing 'N passed, N failed' line (exit $status)"; return
   fi
-done
+  local p=${counts%% passed*} f=${counts#*passed, }; f=${f%% failed}
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$p" = 0 ]; then
+    fail_stage "$script" "ran no check"
+  elif [ "$status" != 0 ] && [ "$f" = 0 ]; then
+    fail_stage "$script" "exit $status with no failed check"
+  elif [ "$f" != 0 ]; then
+    failed_stages+=("$script")
+  fi
+  echo "$script: $p passed, $f failed"
+}
+
+script_stage scripts/system-test.sh 1200
+script_stage scripts/browser-test.sh 400
+script_stage scripts/fuzz-http.sh 900 60
+script_stage scripts/openapi-check.sh 420
 
 stage "summary"
-if [ "$failures" -gt 0 ]; then
-  echo "failed: ${failed_stages[*]}"
+if [ "$failed" -gt 0 ]; then
+  echo "failed stages: ${failed_stages[*]}"
 fi
-echo "stages: ${#targets[@]} Swift test targets, then the scripts; failed stages: $failures"
-# Swift tests that passed, and stages that failed (a failed stage's own log says which tests).
-echo "$passed_tests passed, $failures failed"
-[ "$failures" = 0 ]
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

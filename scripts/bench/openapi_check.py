@@ -1,7 +1,9 @@
 """scripts/openapi-check.sh's driver: a simulator and a daemon with a connected service account and
-a few active accounts, then schemathesis against docs/openapi.yaml; exits with its status."""
+a few active accounts, then schemathesis against docs/openapi.yaml; prints schemathesis' output,
+then `N passed, N failed` (its test cases) and exits non-zero on any finding."""
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,9 +44,29 @@ def main():
             "--report", "ndjson", "--report-dir", os.path.join(args.workdir, "report"),
             *args.extra,
         ]
-        return subprocess.run(command).returncode
+        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        output = []
+        for line in run.stdout:
+            print(line, end="", flush=True)
+            output.append(line)
+        status = run.wait()
+        passed, failed = test_case_counts("".join(output))
+        if status != 0:
+            failed = max(failed, 1)  # a finding, or schemathesis could not run: never a green count
+        print(f"{passed} passed, {failed} failed", flush=True)
+        return status
     finally:
         stack.stop()
+
+
+def test_case_counts(output):
+    """(passed, failed) from schemathesis' summary: `Test cases:` then e.g. `1351 generated,
+    1351 passed, 30 skipped` (or `... N failed` / `N unique failures`)."""
+    summary = output.rsplit("Test cases:", 1)[-1] if "Test cases:" in output else ""
+    line = next((text for text in summary.splitlines() if text.strip()), "")
+    passed = re.search(r"(\d+) passed", line)
+    failed = re.search(r"(\d+) (?:failed|unique failures?)", line)
+    return (int(passed.group(1)) if passed else 0), (int(failed.group(1)) if failed else 0)
 
 
 if __name__ == "__main__":
