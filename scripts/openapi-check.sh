@@ -8,7 +8,8 @@
 # schemathesis is pinned (SCHEMATHESIS_VERSION below, so a green run stays reproducible) and
 # installed from PyPI into .build/openapi-venv on first use (needs python3-venv).
 #   scripts/openapi-check.sh [extra schemathesis arguments]
-#   OPENAPI_MAX_EXAMPLES=10 (examples per operation and phase) OPENAPI_MAX_TIME=120 (seconds, a cap)
+#   OPENAPI_MAX_EXAMPLES=50: examples per operation and phase, the bound of a run (same seed, same
+#   requests). OPENAPI_MAX_TIME=seconds instead keeps fuzzing until that time is spent.
 #   ECD=path/to/ecd uses that binary instead of the release build of scripts/lib/common.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,4 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/openapi-check.XXXXXX")"
 trap 'if [[ "${OPENAPI_KEEP:-0}" == 1 ]]; then echo "work folder kept: $work" >&2; else rm -rf "$work"; fi' EXIT
 timeout --foreground -k 10 900 python3 scripts/bench/openapi_check.py \
     --ecd "$ecd" --schemathesis "$venv/bin/schemathesis" --spec docs/openapi.yaml \
-    --workdir "$work" --max-examples "${OPENAPI_MAX_EXAMPLES:-10}" --max-time "${OPENAPI_MAX_TIME:-120}" -- "$@"
+    --workdir "$work" --max-examples "${OPENAPI_MAX_EXAMPLES:-50}" ${OPENAPI_MAX_TIME:+--max-time "$OPENAPI_MAX_TIME"} -- "$@"

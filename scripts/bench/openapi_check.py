@@ -19,7 +19,7 @@ def main():
     parser.add_argument("--spec", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--max-examples", default="25")
-    parser.add_argument("--max-time", default="300")
+    parser.add_argument("--max-time", default=None, help="seconds; without it the fuzzing phase stops after --max-examples")
     parser.add_argument("extra", nargs="*", help="more schemathesis arguments")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -39,7 +39,7 @@ def main():
             "run", args.spec, "--url", stack.internal_url,
             "-H", f"Authorization: Bearer {stack.api_key}",
             "--phases", "examples,coverage,fuzzing",
-            "--max-examples", args.max_examples, "--max-time", args.max_time,
+            "--max-examples", args.max_examples, *(["--max-time", args.max_time] if args.max_time else []),
             "--workers", "1", "--seed", "1", "--request-timeout", "10",
             "--report", "ndjson", "--report-dir", os.path.join(args.workdir, "report"),
             *args.extra,
