@@ -5,8 +5,9 @@
 #   ECD_BINARY=path      use this binary instead of building .build/release/ecd
 #   ECD_BUILD_SCRATCH=d  build in d instead of .build
 #   ECD_SYSTEST_KEEP=1   keep the temp dir (it is kept anyway when a check fails)
-#   ECD_TEST_ALLOW_SKIP=k[,k]  accept these checks not running here (seccomp, systemd-verify, wrk);
-#                        any other check that cannot run is a failure. CI sets none.
+#   ECD_TEST_ALLOW_SKIP=k[,k]  accept these checks not running here (seccomp, systemd-verify,
+#                        systemd-security, wrk); any other check that cannot run is a
+#                        failure. CI sets none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh

@@ -13,6 +13,7 @@ import traceback
 SKIPPABLE = {
     "seccomp": "the unit's SystemCallFilter against ecd under strace (needs strace that can trace, systemd-analyze)",
     "systemd-verify": "systemd-analyze verify of deploy/systemd/ecd.service (needs systemd-analyze)",
+    "systemd-security": "systemd-analyze security of deploy/systemd/ecd.service (needs systemd-analyze)",
     "wrk": "the keep-alive load through nginx (needs wrk)",
 }
 

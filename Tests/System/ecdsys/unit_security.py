@@ -16,7 +16,7 @@ def run(stack, report):
     with open(os.path.join(stack.repo, "README.md")) as f:
         stated = re.search(r"systemd-analyze security --offline=yes[^`]*`[^0-9]{0,80}([0-9]+\.[0-9])", f.read())
     if shutil.which("systemd-analyze") is None:
-        report.skip("systemd-analyze security of deploy/systemd/ecd.service", "systemd-analyze is not installed")
+        report.skip("systemd-security", "systemd-analyze security of deploy/systemd/ecd.service", "systemd-analyze is not installed")
         return
     result = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", unit],
                             capture_output=True, text=True, timeout=60)
