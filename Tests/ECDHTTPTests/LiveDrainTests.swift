@@ -12,48 +12,42 @@ struct LiveDrainTests {
         headers.add(name: "Retry-After", value: "5")
         configuration.drainingResponse = HTTPResponse(status: .serviceUnavailable, headers: headers,
                                                       body: Array("draining".utf8))
-        let server = HTTPServer(configuration: configuration, responder: testRouter())
-        try server.start()
-        // Keeps the drain going for a while.
-        let busy = try TestClient(port: server.port)
-        busy.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Self.waitUntil(server) { $0.phase == .handling }
-        // Half a request: the drain keeps this connection, since its request has begun.
-        let late = try TestClient(port: server.port)
-        late.send("GET /hello HTTP/1.1\r\nHo")
-        try await Self.waitUntil(server) { $0.parser.hasPartialHead || !$0.input.isEmpty }
-
-        async let stopped = server.shutdown(deadline: .seconds(10))
-        try await Self.waitUntilDraining(server)
-        late.send("st: a\r\n\r\n")
-        let refused = try await late.readResponse()
+        let (refused, finished, report) = try await Self.lateRequestDuringADrain(configuration)
         #expect(refused.status == 503)
         #expect(refused.header("Retry-After") == "5")
         #expect(refused.header("Connection") == "close")
         #expect(refused.text == "draining")
         // The request that was already running still finishes normally.
-        let finished = try await busy.readResponse()
         #expect(finished.text == "slow 1500")
-        #expect(await stopped == DrainReport(cut: []))
+        #expect(report == DrainReport(cut: []))
     }
 
     @Test func withoutADrainingResponseALateRequestIsStillServed() async throws {
-        let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
+        let (served, finished, _) = try await Self.lateRequestDuringADrain(.init(listen: .tcp(host: "127.0.0.1", port: 0)))
+        #expect(served.status == 200)
+        #expect(served.header("Connection") == "close")
+        #expect(finished.text == "slow 1500")
+    }
+
+    /// A request in flight keeps the drain going; a second connection has sent half a request
+    /// before the drain (so the drain keeps it) and finishes it during the drain. Returns the late
+    /// request's answer, the in-flight one's, and the drain's report.
+    static func lateRequestDuringADrain(_ configuration: HTTPServerConfiguration) async throws
+        -> (late: TestClient.Response, inFlight: TestClient.Response, report: DrainReport) {
+        let server = HTTPServer(configuration: configuration, responder: testRouter())
         try server.start()
         let busy = try TestClient(port: server.port)
         busy.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Self.waitUntil(server) { $0.phase == .handling }
+        try await waitUntil(server) { $0.phase == .handling }
         let late = try TestClient(port: server.port)
         late.send("GET /hello HTTP/1.1\r\nHo")
-        try await Self.waitUntil(server) { $0.parser.hasPartialHead || !$0.input.isEmpty }
+        try await waitUntil(server) { $0.parser.hasPartialHead || !$0.input.isEmpty }
         async let stopped = server.shutdown(deadline: .seconds(10))
-        try await Self.waitUntilDraining(server)
+        try await waitUntilDraining(server)
         late.send("st: a\r\n\r\n")
-        let served = try await late.readResponse()
-        #expect(served.status == 200)
-        #expect(served.header("Connection") == "close")
-        _ = try await busy.readResponse()
-        _ = await stopped
+        let lateAnswer = try await late.readResponse()
+        let inFlight = try await busy.readResponse()
+        return (lateAnswer, inFlight, await stopped)
     }
 
     @Test func theReportNamesTheRequestsTheDeadlineCut() async throws {
