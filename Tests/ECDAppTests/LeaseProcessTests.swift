@@ -16,11 +16,7 @@ struct LeaseProcessTests {
 
     @Test("two processes refreshing one account at once make one refresh and agree on the token")
     func oneRefreshForTwoProcesses() async throws {
-        var configuration = SimulatorConfiguration()
-        configuration.listen = .tcp(host: "127.0.0.1", port: 0)
-        configuration.callbackDelay = .milliseconds(5)
-        let simulator = CronofySimulator(configuration: configuration)
-        try simulator.start()
+        let simulator = try CronofySimulator.startedForTests()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let database = folder.url.appendingPathComponent("db/ecd.sqlite").path

@@ -9,11 +9,7 @@ import Testing
 struct OperatorSignalsTests {
     /// A simulator and an `ecd serve` logging at debug, with a connected service account.
     private func withDaemon(_ body: (ServeProcess) async throws -> Void) async throws {
-        var configuration = SimulatorConfiguration()
-        configuration.listen = .tcp(host: "127.0.0.1", port: 0)
-        configuration.callbackDelay = .milliseconds(5)
-        let simulator = CronofySimulator(configuration: configuration)
-        try simulator.start()
+        let simulator = try CronofySimulator.startedForTests()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         do {

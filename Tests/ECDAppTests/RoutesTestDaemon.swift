@@ -38,12 +38,8 @@ final class TestDaemon: Sendable {
     ) async throws -> TestDaemon {
         // The core's swift-metrics counters reach GET /metrics only once bootstrapped (as `serve` does).
         ECDMetrics.bootstrap()
-        var simulatorConfiguration = SimulatorConfiguration()
-        simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
-        simulatorConfiguration.callbackDelay = .milliseconds(5)
-        tuneSimulator(&simulatorConfiguration)
-        let simulator = CronofySimulator(configuration: simulatorConfiguration)
-        try simulator.start()
+        let simulator = try CronofySimulator.startedForTests(tuneSimulator)
+        let simulatorConfiguration = simulator.configuration
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-routes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -83,3 +83,17 @@ final class ServeProcess: DaemonClient, @unchecked Sendable {
         await process.terminate(signal: SIGTERM)
     }
 }
+
+extension CronofySimulator {
+    /// A simulator on a free loopback port that sends callbacks 5 ms after an approval, started;
+    /// the one setup every daemon test (in-process or child process) begins with.
+    static func startedForTests(_ tune: (inout SimulatorConfiguration) -> Void = { _ in }) throws -> CronofySimulator {
+        var configuration = SimulatorConfiguration()
+        configuration.listen = .tcp(host: "127.0.0.1", port: 0)
+        configuration.callbackDelay = .milliseconds(5)
+        tune(&configuration)
+        let simulator = CronofySimulator(configuration: configuration)
+        try simulator.start()
+        return simulator
+    }
+}
