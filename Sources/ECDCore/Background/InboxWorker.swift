@@ -86,30 +86,31 @@ extension EnterpriseConnect {
     /// callback, or a request superseded since).
     private func claimInboxRow(_ id: Int64) async throws -> InboxClaim? {
         let now = Date()
-        return try await database.asyncWrite { [self] connection -> InboxClaim? in
+        let (claim, dropped) = try await database.asyncWrite { [self] connection -> (InboxClaim?, String?) in
             guard let row = try connection.queryOne(
                 """
                 SELECT request_id, account_row, code, error, error_key, error_description, status FROM callback_inbox
                 WHERE id = ? AND status IN ('received', 'exchanging')
-                """, [id]) else { return nil }
+                """, [id]) else { return (nil, nil) }
             let requestID: String = try row.get("request_id")
             guard let account = try AccountRecord.load(connection, rowID: try row.get("account_row")),
                   account.requestID == requestID else {
                 try finishInbox(connection, id, status: "done", now: now)
-                return nil
+                return (nil, nil)
             }
             guard let envelope: [UInt8] = row.optional("code") else {
                 // An error decides the request only while no code for it has come in (a code
                 // accepted later, or processed first by another worker, wins).
                 let codeSeen = try connection.queryOne(
                     "SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'", [requestID]) != nil
+                var dropped: String?
                 if !codeSeen, account.status == .pending || account.status == .reauthorizing || account.status == .failed {
                     let failure = AccountError(error: (row.optional("error") as String?) ?? "unknown_error",
                                                errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))
-                    try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)
+                    dropped = try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)
                 }
                 try finishInbox(connection, id, status: "done", now: now)
-                return nil
+                return (nil, dropped)
             }
             let previous: String = try row.get("status")
             try connection.execute(
@@ -117,9 +118,11 @@ extension EnterpriseConnect {
                 UPDATE callback_inbox SET status = 'exchanging', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
                 WHERE id = ?
                 """, [now.addingTimeInterval(120), now, id])
-            return InboxClaim(id: id, requestID: requestID, codeEnvelope: envelope,
-                              wasExchanging: previous == "exchanging", account: account)
+            return (InboxClaim(id: id, requestID: requestID, codeEnvelope: envelope,
+                               wasExchanging: previous == "exchanging", account: account), nil)
         }
+        if let dropped { cache.invalidate(dropped) }
+        return claim
     }
 
     func finishInbox(_ connection: Connection, _ id: Int64, status: String, now: Date) throws {
@@ -211,11 +214,13 @@ extension EnterpriseConnect {
         } else {
             description = Self.clip("the code exchange failed: \(failure)")
         }
-        try await database.asyncWrite { [self] connection in
-            try failAccount(connection, rowID: claim.account.rowID, requestID: claim.requestID,
-                            AccountError(error: "exchange_failed", errorKey: nil, errorDescription: description), now: now)
+        let dropped = try await database.asyncWrite { [self] connection -> String? in
+            let key = try failAccount(connection, rowID: claim.account.rowID, requestID: claim.requestID,
+                                      AccountError(error: "exchange_failed", errorKey: nil, errorDescription: description), now: now)
             try finishInbox(connection, claim.id, status: "failed", now: now)
+            return key
         }
+        if let dropped { cache.invalidate(dropped) }
         logger.warning("code exchange refused", metadata: ["email": "\(claim.account.email)", "error": "\(failure)"])
     }
 }

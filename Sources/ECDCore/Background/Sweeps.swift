@@ -38,7 +38,7 @@ extension EnterpriseConnect {
         let cutoff = now.addingTimeInterval(-timeout)
         let attempts = max(configuration.callbackAttempts, 1)
         do {
-            let (expired, again) = try await database.asyncWrite { [self] connection -> (Int, [PreparedRequest]) in
+            let (expired, again, dropped) = try await database.asyncWrite { [self] connection -> (Int, [PreparedRequest], [String]) in
                 let rows = try connection.query(
                     """
                     SELECT id, email, scope, service_account_id, status, request_id, callback_attempt,
@@ -49,6 +49,7 @@ extension EnterpriseConnect {
                     """, [cutoff])
                 var expired = 0
                 var again: [PreparedRequest] = []
+                var dropped: [String] = []
                 for row in rows {
                     let attempt = max(Int(row.optional("callback_attempt") as Int64? ?? 1), 1)
                     let since: Date = try row.get("since")
@@ -63,16 +64,18 @@ extension EnterpriseConnect {
                         continue
                     }
                     let seconds = Int(wait)
-                    try failAccount(connection, rowID: try row.get("id"), requestID: row.optional("request_id"),
+                    let key = try failAccount(connection, rowID: try row.get("id"), requestID: row.optional("request_id"),
                                     AccountError(error: "callback_timeout", errorKey: nil,
                                                  errorDescription: attempt > 1
                                                      ? "Cronofy sent no callback for \(attempt) requests (the last waited \(seconds) seconds)"
                                                      : "Cronofy sent no callback within \(seconds) seconds"),
                                     now: now)
+                    if let key { dropped.append(key) }
                     expired += 1
                 }
-                return (expired, again)
+                return (expired, again, dropped)
             }
+            for key in dropped { cache.invalidate(key) }
             if expired > 0 { logger.warning("delegated access requests timed out", metadata: ["accounts": .stringConvertible(expired)]) }
             if !again.isEmpty {
                 for request in again { cache.invalidate(request.emailKey) }

@@ -126,19 +126,20 @@ extension EnterpriseConnect {
         logger.warning("delegated access requests failed",
                        metadata: ["accounts": .stringConvertible(batch.count), "error": "\(failure.error)"])
         do {
-            try await database.asyncWrite { [self] connection in
-                for request in batch {
-                    try failAccount(connection, rowID: request.rowID, requestID: request.requestID, failure, now: now)
-                }
+            let dropped = try await database.asyncWrite { [self] connection in
+                try batch.compactMap { try failAccount(connection, rowID: $0.rowID, requestID: $0.requestID, failure, now: now) }
             }
+            for key in dropped { cache.invalidate(key) }
         } catch {
             logger.error("recording failed requests failed", metadata: ["error": "\(error)"])
         }
     }
 
     /// `pending` → `failed` with the event, when the request is still the current one. A refused
-    /// or timed-out automatic re-request (`reauthorizing`) ends `reauthorization_required` instead.
-    func failAccount(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws {
+    /// or timed-out automatic re-request (`reauthorizing`) ends `reauthorization_required` instead
+    /// and returns the email key whose cached token the caller drops once the transaction has
+    /// committed (dropped earlier, a token read in between could put it back from the old row).
+    func failAccount(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws -> String? {
         let previous = try connection.queryOne("SELECT status FROM accounts WHERE id = ?", [rowID])?.optional("status") as String?
         let reauthorizing = previous == AccountStatus.reauthorizing.rawValue
         try connection.execute(
@@ -150,16 +151,14 @@ extension EnterpriseConnect {
             [reauthorizing ? AccountStatus.reauthorizationRequired.rawValue : AccountStatus.failed.rawValue,
              failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
         guard connection.changes > 0,
-              let row = try connection.queryOne("SELECT email, email_key, service_account_id FROM accounts WHERE id = ?", [rowID]) else { return }
+              let row = try connection.queryOne("SELECT email, email_key, service_account_id FROM accounts WHERE id = ?", [rowID]) else { return nil }
         var data: [String: JSONValue] = ["error": .string(failure.error)]
         if let key = failure.errorKey { data["error_key"] = .string(key) }
         if let description = failure.errorDescription { data["error_description"] = .string(description) }
-        if reauthorizing {
-            data["reason"] = "reauthorization_failed"
-            if let key: String = row.optional("email_key") { cache.invalidate(key) }
-        }
+        if reauthorizing { data["reason"] = "reauthorization_failed" }
         try EventLog.append(connection, reauthorizing ? .accountReauthorizationRequired : .accountFailed,
                             serviceAccountID: row.optional("service_account_id"), email: row.optional("email"), data: data, at: now)
+        return reauthorizing ? row.optional("email_key") : nil
     }
 
     /// The sweep's half of sending: pending requests Cronofy never accepted, due again.
