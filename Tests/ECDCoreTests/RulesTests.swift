@@ -26,6 +26,16 @@ struct RulesTests {
         #expect(Scope.excess("read_events  create_event read_events", within: ceiling).isEmpty)
         #expect(Scope.excess("read_events free_busy_write", within: ceiling) == ["free_busy_write"])
         #expect(Scope.normalized(" b  a b ") == "b a")
+        // Shorthands count as the words they stand for; free_busy modes only by name.
+        #expect(Scope.excess("read_only", within: "read_account list_calendars read_events").isEmpty)
+        #expect(Scope.excess("read_events delete_event", within: "read_write").isEmpty)
+        #expect(Scope.excess("read_write", within: "read_only") == ["read_write"])
+        #expect(Scope.excess("free_busy", within: "read_write") == ["free_busy"])
+        #expect(Scope.excess("free_busy", within: "free_busy_write") == ["free_busy"])
+        #expect(Scope.excess("read_free_busy", within: "read_events").isEmpty)
+        #expect(Scope.excess("read_events", within: "read_free_busy") == ["read_events"])
+        #expect(Scope.isEquivalent("read_write", "delete_event read_account list_calendars read_events create_event"))
+        #expect(!Scope.isEquivalent("read_write", "read_only"))
         #expect(Scope.isWellFormed("read_events service_account/accounts/manage"))
         #expect(!Scope.isWellFormed("read\"events"))
     }

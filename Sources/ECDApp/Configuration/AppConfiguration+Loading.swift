@@ -1,3 +1,4 @@
+import ECDCore
 import ECDCronofy
 import Foundation
 import Logging
@@ -220,10 +221,10 @@ extension AppConfiguration {
         return settings
     }
 
-    /// The default per-account scope must be grantable: every word of it within the delegated scope.
+    /// The default per-account scope must be grantable: within the delegated scope, by the same
+    /// rule (shorthands included) as each request's scope.
     private static func checkScopeCeiling(_ reader: inout ConfigurationReader, _ scope: String, within ceiling: String) {
-        let allowed = Set(ceiling.split(separator: " "))
-        let extra = scope.split(separator: " ").filter { !allowed.contains($0) }
+        let extra = Scope.excess(scope, within: ceiling)
         if !extra.isEmpty {
             reader.problem(
                 "accounts.default_scope",

@@ -25,6 +25,10 @@ public final class SimulatorControl: Sendable {
     /// Later callbacks for `email` carry no `state` (the request's URL is all that names them).
     public func omitState(email: String) { store.withSettings { _ = $0.statelessEmails.insert(email.lowercased()) } }
 
+    /// `email` allows availability only (free/busy-only mailbox): a request for more than
+    /// `free_busy` gets the callback error `unable_to_grant_scope`.
+    public func freeBusyOnly(email: String) { store.withSettings { _ = $0.freeBusyOnlyEmails.insert(email.lowercased()) } }
+
     /// Turns `Cronofy-HMAC-SHA256` on callbacks on or off (applies to callbacks not yet built).
     public func setCallbackSigning(_ enabled: Bool) { store.withSettings { $0.signCallbacks = enabled } }
 

@@ -17,6 +17,7 @@ import Foundation
 /// | `POST /_simulator/dropped-callbacks` | `{"email"}` | never send that mailbox's callbacks |
 /// | `DELETE /_simulator/dropped-callbacks/{email}` | | send them again |
 /// | `POST /_simulator/stateless-callbacks` | `{"email"}` | that mailbox's callbacks carry no `state` |
+/// | `POST /_simulator/free-busy-only` | `{"email"}` | that mailbox grants `free_busy` only |
 /// | `POST /_simulator/callback-signing` | `{"enabled":true}` | toggle `Cronofy-HMAC-SHA256` |
 /// | `POST /_simulator/auto-approve` | `{"enabled":true}` | approve every authorize request at once |
 /// | `POST /_simulator/next-service-account` | `{"email","domain","provider"}` | identity of the next approval |
@@ -80,6 +81,10 @@ struct SimulatorControlRoutes: Sendable {
         }
         router.post("/_simulator/stateless-callbacks") { request, _ in
             control.omitState(email: try Self.required("email", in: try Self.fields(request)))
+            return Self.ok
+        }
+        router.post("/_simulator/free-busy-only") { request, _ in
+            control.freeBusyOnly(email: try Self.required("email", in: try Self.fields(request)))
             return Self.ok
         }
         router.post("/_simulator/callback-signing") { request, _ in

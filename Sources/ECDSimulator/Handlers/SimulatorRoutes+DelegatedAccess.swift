@@ -20,24 +20,29 @@ extension SimulatorRoutes {
         case .failure(let errors): return Self.unprocessable(errors.list)
         }
 
-        // Each scope must have been granted as delegated_scope; a user needs
-        // service_account/accounts/manage, a resource service_account/resources/manage.
-        let ceiling = Set(delegatedScope.split(separator: " ").map(String.init))
+        // Each scope must lie within the granted delegated_scope (shorthands read as the words
+        // they stand for); a user needs service_account/accounts/manage, a resource
+        // service_account/resources/manage.
         let granted = Set(grant.scope.split(separator: " ").map(String.init))
         let resourceEmails = Set(store.withSettings { $0.resources(domain: identity.domain) }.map { $0.email.lowercased() })
         for entry in entries {
             let isResource = resourceEmails.contains(entry.email.lowercased())
             let needed = isResource ? "service_account/resources/manage" : "service_account/accounts/manage"
-            guard granted.contains(needed), Set(entry.scope.split(separator: " ").map(String.init)).isSubset(of: ceiling)
+            guard granted.contains(needed), DelegatedScopes.isWithin(entry.scope, ceiling: delegatedScope)
             else { return Self.forbidden() }
         }
 
-        let (refused, dropped, stateless) = store.withSettings { ($0.refusedEmails, $0.droppedEmails, $0.statelessEmails) }
+        let (refused, dropped, stateless, freeBusyOnly) = store.withSettings {
+            ($0.refusedEmails, $0.droppedEmails, $0.statelessEmails, $0.freeBusyOnlyEmails)
+        }
         let jobs = entries.map { entry in
-            CallbackJob(
+            // A free/busy-only mailbox grants `free_busy` and nothing more (cronofy-api.md §8).
+            let beyondFreeBusy = freeBusyOnly.contains(entry.email.lowercased())
+                && DelegatedScopes.words(entry.scope).contains { $0 != "free_busy" }
+            return CallbackJob(
                 email: entry.email, scope: Self.normalisedScope(entry.scope), callbackURL: entry.callbackURL,
                 state: stateless.contains(entry.email.lowercased()) ? nil : entry.state, serviceAccountGrantID: grant.id,
-                refused: refused.contains(entry.email.lowercased()), dropped: dropped.contains(entry.email.lowercased()))
+                refused: refused.contains(entry.email.lowercased()) || beyondFreeBusy, dropped: dropped.contains(entry.email.lowercased()))
         }
         dispatcher.schedule(jobs)
         return HTTPResponse(status: .accepted)

@@ -7,6 +7,9 @@ struct ControlSettings: Sendable {
     /// Lower-cased mailboxes whose callbacks carry no `state` (Cronofy documents state as
     /// optional on the callback; ecd must not depend on it).
     var statelessEmails: Set<String> = []
+    /// Lower-cased mailboxes that grant availability only (rooms with `AvailabilityOnly` folder
+    /// rights): any scope but `free_busy` is answered `unable_to_grant_scope` (cronofy-api.md §8).
+    var freeBusyOnlyEmails: Set<String> = []
     var signCallbacks: Bool
     var defaultIdentity: ServiceAccountIdentity
     var nextIdentity: ServiceAccountIdentity?
