@@ -26,6 +26,11 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .systemLibrary(
+            name: "ECDCLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
             name: "ECDCOpenSSL",
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
@@ -39,6 +44,8 @@ let package = Package(
         // Thin wrappers over the C libraries.
         .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),
         .target(name: "ECDCrypto", dependencies: ["ECDCOpenSSL"]),
+        // PostgreSQL through libpq (issue 16): pool, prepared statements, LISTEN/NOTIFY.
+        .target(name: "ECDPostgres", dependencies: ["ECDCLibPQ"]),
         // Not shipped: the crash-test child (kill -9 during commits) and the SQLite benchmark.
         .executableTarget(name: "ECDSQLiteTool", dependencies: ["ECDSQLite"]),
 
@@ -80,6 +87,7 @@ let package = Package(
 
         .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP"]),
         .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool"]),
+        .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDCLibPQ"]),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
         .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP"]),
