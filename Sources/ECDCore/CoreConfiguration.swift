@@ -35,6 +35,10 @@ public struct CoreConfiguration: Sendable {
     public var inboxConcurrency: Int = 4
     /// How long a process may hold a refresh lease before another may take over.
     public var refreshLeaseDuration: Duration = .seconds(60)
+    /// This process holds the database alone (ECDApp's lock file on a SQLite database): refresh
+    /// leases found at start belong to a process that died, and are cleared at once instead of
+    /// being waited out. Off where several processes share a database and leases are live.
+    public var soleProcess: Bool = false
     /// Longest back-off between attempts (refresh, inbox, unsent requests, webhook).
     public var maxBackoff: Duration = .seconds(300)
     /// accounts.reauthorize_interval_seconds: at most one automatic re-request per account per

@@ -58,12 +58,38 @@ public final class EnterpriseConnect: Sendable {
             problem = "the database schema could not be migrated: \(error)"
             logger.critical("schema migration failed", metadata: ["error": "\(error)"])
         }
+        if configuration.soleProcess, problem == nil {
+            do {
+                try Self.clearLeases(database, logger: logger)
+            } catch {
+                // Not fatal: the leases then run out as they would with several processes.
+                logger.error("clearing stale refresh leases failed", metadata: ["error": "\(error)"])
+            }
+        }
         self.startupProblem = problem
         let metrics = CoreMetrics()
         let signal = WakeSignal()
         self.metrics = metrics
         self.inboxSignal = signal
         self.intake = CallbackIntake(database: database, metrics: metrics) { signal.signal() }
+    }
+
+    /// Refresh leases of a process that died while refreshing: with the database held alone
+    /// nobody else can be refreshing, so a refresh asked for right after start need not wait up
+    /// to `refreshLeaseDuration` for them to run out.
+    private static func clearLeases(_ database: Database, logger: Logger) throws {
+        let cleared = try database.write { connection in
+            var cleared = 0
+            for table in ["service_accounts", "accounts"] {
+                try connection.execute(
+                    "UPDATE \(table) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL")
+                cleared += connection.changes
+            }
+            return cleared
+        }
+        if cleared > 0 {
+            logger.notice("refresh leases of a previous process cleared", metadata: ["count": .stringConvertible(cleared)])
+        }
     }
 
     /// Launches the background work: inbox processing (which first finishes what a crash left),

@@ -50,15 +50,6 @@ final class ServeProcess: DaemonClient, @unchecked Sendable {
         throw RawHTTP.Failure(description: "ecd serve did not start: \(lastOutput)")
     }
 
-    /// A second `ecd serve` process on the same database as `start` gave another.
-    /// Two daemons on one database is what the cross-process refresh lease exists for; should a
-    /// second `serve` ever refuse such a database, this is the one place to adapt (for instance
-    /// by starting the second process with whatever mode still allows it).
-    static func startSecondOnSameDatabase(folder: TemporaryFolder, database: String,
-                                          simulator: CronofySimulator) async throws -> ServeProcess {
-        try await start(folder: folder, database: database, simulator: simulator)
-    }
-
     func internalAPI(_ method: String, _ target: String, json: String?) async throws -> RawResponse {
         var headers = [("Authorization", "Bearer \(Self.apiKey)")]
         if json != nil { headers.append(("Content-Type", "application/json")) }

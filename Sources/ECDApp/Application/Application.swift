@@ -13,6 +13,8 @@ import Logging
 public final class Application: Sendable {
     let core: EnterpriseConnect
     let database: Database
+    /// Held from build to the end of shutdown: one daemon per database.
+    let databaseLock: DatabaseLock?
     let publicServer: HTTPServer
     let internalServer: HTTPServer
     let logger: Logger
@@ -29,12 +31,13 @@ public final class Application: Sendable {
     /// The internal listener is on an address other hosts can reach (`internal.allow_remote`).
     let internalIsRemote: Bool
 
-    init(core: EnterpriseConnect, database: Database, publicServer: HTTPServer, internalServer: HTTPServer,
+    init(core: EnterpriseConnect, database: Database, databaseLock: DatabaseLock? = nil, publicServer: HTTPServer, internalServer: HTTPServer,
          apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(30),
          notifier: SystemdNotifier = SystemdNotifier(), internalIsRemote: Bool = false) {
         self.notifier = notifier
         self.core = core
         self.database = database
+        self.databaseLock = databaseLock
         self.publicServer = publicServer
         self.internalServer = internalServer
         self.apiKeys = apiKeys
@@ -137,6 +140,8 @@ public final class Application: Sendable {
             await core.shutdown()
         }
         database.close()
+        // Only once the database is closed may another process take it.
+        databaseLock?.release()
         phase.withValue { $0 = .stopped }
     }
 

@@ -24,7 +24,15 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
     }
     let keyring = try Keyring(keys: configuration.storage.encryptionKeys.map { Keyring.Key(id: $0.id, bytes: $0.bytes) })
 
-    let database = try Database(path: configuration.storage.path)
+    // Before the database is opened or migrated: a second daemon on it stops here, at once.
+    let lock = try DatabaseLock.acquire(databasePath: configuration.storage.path)
+    let database: Database
+    do {
+        database = try Database(path: configuration.storage.path)
+    } catch {
+        lock.release()
+        throw error
+    }
     do {
         try CoreSchema.migrate(database)
 
@@ -49,6 +57,8 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         coreConfiguration.reauthorizeInterval = .seconds(configuration.accounts.reauthorizeIntervalSeconds)
         coreConfiguration.callbackAttempts = configuration.accounts.callbackAttempts
         coreConfiguration.eventRetention = configuration.events.retention
+        // The lock makes this process the database's only user (see DatabaseLock).
+        coreConfiguration.soleProcess = true
         tuneCore(&coreConfiguration)
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
@@ -90,7 +100,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             keys: configuration.internalListener.apiKeys, routes: internalRoutes).checkHead
 
         return Application(
-            core: core, database: database,
+            core: core, database: database, databaseLock: lock,
             publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
             apiKeys: configuration.internalListener.apiKeys, logger: logger,
@@ -98,6 +108,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             internalIsRemote: !configuration.internalListener.listen.isLocal)
     } catch {
         database.close()
+        lock.release()
         throw error
     }
 }

@@ -16,6 +16,15 @@ struct MigrateCommand: ParsableCommand {
         let configuration = try config.load(mode: .database)
         let path = configuration.storage.path
         let version: Int
+        // A running daemon migrated its database at start; changing the schema under it is not
+        // this command's business.
+        let lock: DatabaseLock
+        do {
+            lock = try DatabaseLock.acquire(databasePath: path)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        defer { lock.release() }
         do {
             let database = try Database(path: path)
             defer { database.close() }

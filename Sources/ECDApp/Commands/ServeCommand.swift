@@ -26,6 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
         let application: Application
         do {
             application = try buildApplication(configuration: configuration, logger: logger)
+        } catch let error as DatabaseLockError {
+            // `database PATH is in use by ecd (pid N)` says all there is to say.
+            logger.critical("cannot build the daemon", metadata: ["error": .string("\(error)")])
+            throw CommandFailure("\(error)")
         } catch {
             logger.critical("cannot build the daemon", metadata: ["error": .string("\(error)")])
             throw CommandFailure("cannot start: \(error)")

@@ -96,13 +96,14 @@ def cli_checks(stack, report, transport):
 
 
 def startup_failures(stack, report):
-    """A second daemon on the same ports, and a configuration Cronofy could not call back: each
-    exits 1 with a message before serving anything, and the running daemon is unharmed."""
+    """A second daemon on the same database and ports, and a configuration Cronofy could not call
+    back: each exits 1 with a message before serving anything, and the running daemon is unharmed."""
     second = subprocess.run([stack.ecd, "serve", "--config", stack.config_path], capture_output=True, text=True,
                             timeout=30, cwd=stack.workdir)
     append_log(stack, "serve-refused.log", second.stdout + second.stderr)
-    report.check("a second ecd serve on ports in use exits 1 with a message",
-                 second.returncode == 1 and second.stderr.strip() != "", f"exit {second.returncode}: {second.stderr.strip()[-200:]}")
+    report.check("a second ecd serve on the database a daemon holds exits 1 naming it and the daemon's pid",
+                 second.returncode == 1 and f"database {stack.db_path} is in use by ecd (pid " in second.stderr,
+                 f"exit {second.returncode}: {second.stderr.strip()[-200:]}")
     with open(stack.config_path) as f:
         config = json.load(f)
     config["public"]["base_url"] = "http://ecd.example.com"
