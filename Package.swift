@@ -85,23 +85,28 @@ let package = Package(
         ),
         .executableTarget(name: "ecd", dependencies: ["ECDApp"]),
 
-        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP"]),
-        .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool"]),
-        .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDCLibPQ"]),
+        // What every test target shares (no shipped target depends on it): the raw HTTP client,
+        // socket addresses, `eventually`, `onOwnThread`, `HTTPRequest.make`, the canned and
+        // recording servers, the scripted recorder behind the recording transports.
+        .target(name: "ECDTestSupport", dependencies: ["ECDHTTP"], path: "Tests/ECDTestSupport"),
+
+        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDTestSupport"]),
+        .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool", "ECDTestSupport"]),
+        .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDCLibPQ", "ECDTestSupport"]),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
-        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy"]),
-        .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP"]),
+        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDTestSupport"]),
+        .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP", "ECDTestSupport"]),
         .testTarget(
             name: "ECDCoreTests",
             dependencies: [
-                "ECDCore", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite",
+                "ECDCore", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite", "ECDTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "ECDAppTests",
             dependencies: [
-                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite",
+                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite", "ECDTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

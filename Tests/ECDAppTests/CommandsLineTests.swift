@@ -1,3 +1,4 @@
+import ECDTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp
@@ -192,7 +193,7 @@ extension TestDaemon {
     /// The internal listener as `--url` spells it.
     var internalURL: String {
         switch internalEndpoint {
-        case .tcp(let port): "http://127.0.0.1:\(port)"
+        case .tcp(let port, _): "http://127.0.0.1:\(port)"
         case .unix(let path): "unix:\(path)"
         }
     }
@@ -224,7 +225,7 @@ enum TerminalRun {
         try process.run()
         close(slave)
         // Read until the child has exited and the slave side is closed (read then fails with EIO).
-        let output = try await onOwnThread { () -> String in
+        let output = await onOwnThread { () -> String in
             var data: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {

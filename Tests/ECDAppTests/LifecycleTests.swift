@@ -1,4 +1,5 @@
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import ECDCrypto
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp

@@ -1,6 +1,7 @@
 import ECDCore
 import ECDHTTP
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 import Logging
 @testable import ECDApp
@@ -15,11 +16,11 @@ final class TestDaemon: Sendable {
     let application: Application
     let folder: URL
     let publicPort: Int
-    let internalEndpoint: RawEndpoint
+    let internalEndpoint: SocketAddress
     let logs: RouteLogCapture
 
     private init(simulator: CronofySimulator, application: Application, folder: URL, publicPort: Int,
-                 internalEndpoint: RawEndpoint, logs: RouteLogCapture) {
+                 internalEndpoint: SocketAddress, logs: RouteLogCapture) {
         self.simulator = simulator
         self.application = application
         self.folder = folder
@@ -86,7 +87,7 @@ final class TestDaemon: Sendable {
                 await application.shutdown()
                 continue
             }
-            let endpoint: RawEndpoint = unixSocket ? .unix(path: socketPath) : .tcp(port: application.internalPort)
+            let endpoint: SocketAddress = unixSocket ? .unix(path: socketPath) : .tcp(port: application.internalPort)
             return TestDaemon(simulator: simulator, application: application, folder: folder, publicPort: application.publicPort,
                               internalEndpoint: endpoint, logs: logs)
         }

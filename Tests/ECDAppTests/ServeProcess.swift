@@ -1,4 +1,5 @@
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 @testable import ECDApp
 #if canImport(Glibc)

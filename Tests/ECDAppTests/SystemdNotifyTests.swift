@@ -1,3 +1,4 @@
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp
@@ -85,15 +86,9 @@ final class NotifySocket: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw RawHTTP.Failure(description: "socket: errno \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { close(fd); throw RawHTTP.Failure(description: "bind \(path): errno \(errno)") }
+        let address = SocketAddress.unix(path: path)
+        fd = try address.socket(type: Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        do { try address.bind(fd) } catch { close(fd); throw error }
     }
 
     deinit { close(fd); unlink(path) }

@@ -1,3 +1,4 @@
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp
@@ -29,45 +30,22 @@ import Glibc
     /// Sends `head`, then one body byte every 100 ms (up to 200, twenty seconds' worth) until the
     /// server answers and closes; returns what it answered and how long after the head.
     static func trickle(port: Int, head: String) async throws -> (answer: String, elapsed: Duration) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try trickleBlocking(port: port, head: head) })
-            }.start()
-        }
-    }
-
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
-    private static func trickleBlocking(port: Int, head: String) throws -> (answer: String, elapsed: Duration) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Failure(description: "connect to port \(port): errno \(errno)") }
-        // Each wait for an answer is the pause between two body bytes.
-        var pause = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &pause, socklen_t(MemoryLayout<timeval>.size))
-        let headBytes = Array(head.utf8)
-        _ = headBytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        let start = ContinuousClock.now
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        for _ in 0..<200 {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
-                received.append(contentsOf: buffer[0..<n])
-                continue
+        try await onOwnThread {
+            // Each wait for an answer is the pause between two body bytes.
+            let client = try RawClient(port: port, timeout: 0.1)
+            client.send(head)
+            let start = ContinuousClock.now
+            var received: [UInt8] = []
+            for _ in 0..<200 {
+                do {
+                    guard let bytes = try client.receiveSome() else { break }  // answered and closed
+                    received += bytes
+                } catch {
+                    if !received.isEmpty { continue }  // the rest of the answer, or its close, is coming
+                    client.send("x")
+                }
             }
-            if n == 0 { break }  // answered and closed
-            if !received.isEmpty { continue }  // the rest of the answer, or its close, is coming
-            var byte: UInt8 = UInt8(ascii: "x")
-            _ = send(fd, &byte, 1, Int32(MSG_NOSIGNAL))
+            return (String(decoding: received, as: UTF8.self), ContinuousClock.now - start)
         }
-        return (String(decoding: received, as: UTF8.self), ContinuousClock.now - start)
     }
 }

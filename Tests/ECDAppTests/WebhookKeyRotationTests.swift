@@ -1,6 +1,7 @@
 import ECDCrypto
 import ECDHTTP
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp
@@ -75,7 +76,7 @@ struct WebhookKeyRotationTests {
     }
 }
 
-/// A webhook endpoint on ECDHTTP's own server: records every delivery and answers 200 only to a
+/// A webhook endpoint (a `RecordingServer`): records every delivery and answers 200 only to a
 /// body signed `sha256=<hex HMAC>` with `acceptedKey`, 500 to anything else (so ecd retries).
 final class WebhookReceiver: Sendable {
     struct Delivery: Sendable {
@@ -84,20 +85,19 @@ final class WebhookReceiver: Sendable {
         let accepted: Bool
     }
 
-    private let server: HTTPServer
-    private let deliveries = LockedValue<[Delivery]>([])
+    private let server: RecordingServer
 
     init(acceptedKey: [UInt8]) throws {
-        server = HTTPServer(configuration: HTTPServerConfiguration(name: "webhook", listen: .tcp(host: "127.0.0.1", port: 0)),
-                            responder: Responder(acceptedKey: acceptedKey, deliveries: deliveries))
-        try server.start()
+        server = try RecordingServer(name: "webhook") { request in
+            request.headers["ECD-Signature"] == WebhookReceiver.signature(key: acceptedKey, body: request.body) ? 200 : 500
+        }
     }
 
     var port: Int { server.port }
 
     func stop() {
         let server = self.server
-        Task { await server.shutdown(deadline: .zero) }
+        Task { await server.stop(deadline: .zero) }
     }
 
     static func signature(key: [UInt8], body: [UInt8]) -> String {
@@ -114,25 +114,13 @@ final class WebhookReceiver: Sendable {
         try await waitUntil { all in all.first(where: \.accepted) }
     }
 
-    private func waitUntil<T>(_ found: ([Delivery]) -> T?) async throws -> T {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if let value = found(deliveries.withValue { $0 }) { return value }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let seen = deliveries.withValue { $0 }.map { "\($0.accepted ? "accepted" : "refused") \($0.signature ?? "unsigned")" }
-        throw RunningECD.Timeout(description: "no matching webhook delivery in 20 s; saw \(seen)")
+    private var deliveries: [Delivery] {
+        server.requests.map { Delivery(signature: $0.header("ECD-Signature"), body: $0.body, accepted: $0.status == 200) }
     }
 
-    private struct Responder: HTTPResponder {
-        let acceptedKey: [UInt8]
-        let deliveries: LockedValue<[Delivery]>
-
-        func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResult {
-            let signature = request.headers["ECD-Signature"]
-            let accepted = signature == WebhookReceiver.signature(key: acceptedKey, body: request.body)
-            deliveries.withValue { $0.append(Delivery(signature: signature, body: request.body, accepted: accepted)) }
-            return .response(HTTPResponse(status: accepted ? .ok : HTTPStatus(code: 500)))
-        }
+    private func waitUntil<T>(_ found: ([Delivery]) -> T?) async throws -> T {
+        if let value = await server.waitFor(timeout: .seconds(20), { _ in found(deliveries) }) { return value }
+        let seen = deliveries.map { "\($0.accepted ? "accepted" : "refused") \($0.signature ?? "unsigned")" }
+        throw RunningECD.Timeout(description: "no matching webhook delivery in 20 s; saw \(seen)")
     }
 }

@@ -1,5 +1,6 @@
 import ECDCore
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -39,7 +40,7 @@ struct AccountFlowTests {
         // A fresh token straight from the cache, case-insensitively. The worker caches it once its
         // commit (which made the account visibly active) has returned: a moment later, not before.
         // A `.pending` answer runs nothing until awaited, so polling does not fill the cache itself.
-        _ = try await harness.eventually(timeout: .seconds(10)) {
+        _ = await eventually(timeout: .seconds(10)) {
             if case .ready = harness.core.token(email: "JANE@example.com", minValidity: .seconds(60)) { return true }
             return false
         }
@@ -167,17 +168,17 @@ struct AccountFlowTests {
         let entries = (0..<120).map { AccountRequestEntry(email: "user\($0)@example.com", scope: "read_events") }
         _ = try await harness.core.requestAccounts(entries)
         // Sent in the background, after the answer.
-        #expect(try await harness.eventually { harness.simulator.control.calls(.authorizations).count == 3 })
+        #expect(await eventually { harness.simulator.control.calls(.authorizations).count == 3 })
         let batches = harness.simulator.control.calls(.authorizations)
         #expect(batches.allSatisfy { $0.status == 202 })
-        #expect(try await harness.eventually(timeout: .seconds(20)) {
+        #expect(try await eventually(timeout: .seconds(20)) {
             try harness.core.accounts(status: .active, serviceAccountID: nil, limit: 1000, after: nil).accounts.count == 120
         })
         // Asking again moves an active account back to pending, with a new callback URL, and it ends active again.
         let before = harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.map(\.callbackURL)
         let again = try await harness.core.requestAccounts([AccountRequestEntry(email: "USER7@example.com", scope: "read_events")])
         #expect(again.first.map { allowed.contains($0.status) } == true)
-        _ = try await harness.eventually { harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.count == 2 }
+        _ = await eventually { harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.count == 2 }
         let after = harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.map(\.callbackURL)
         #expect(after.count == 2 && !before.contains(after[1]))
         #expect(try await harness.waitForStatus("user7@example.com", .active).status == .active)
@@ -191,7 +192,7 @@ struct AccountFlowTests {
         harness.simulator.control.expireAccessTokens()
         let accounts = try await harness.core.requestAccounts([AccountRequestEntry(email: "a@example.com")])
         #expect(accounts.first?.status == .pending)
-        #expect(try await harness.eventually { harness.simulator.control.calls(.authorizations).count == 2 })
+        #expect(await eventually { harness.simulator.control.calls(.authorizations).count == 2 })
         let calls = harness.simulator.control.calls(.authorizations)
         #expect(calls.map(\.status) == [401, 202])
         // Cronofy down for longer than the client retries: the request stays pending and the sweep sends it later.

@@ -1,6 +1,7 @@
 import ECDCore
 import ECDCronofy
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 import Logging
 import Testing
@@ -36,7 +37,7 @@ struct CronofyEdgeTests {
         #expect(served.accessToken == old.accessToken)
         #expect(try harness.core.account(email: Self.jane).status == .active)
         // The simulator records the call once it has answered (late); no second one follows.
-        #expect(try await harness.eventually { refreshCalls(harness).count - before >= 1 })
+        #expect(await eventually { refreshCalls(harness).count - before >= 1 })
         #expect(refreshCalls(harness).count - before == 1)
         #expect(try harness.core.account(email: Self.jane).status == .active)
         await harness.stop()
@@ -57,7 +58,7 @@ struct CronofyEdgeTests {
         let core = harness.core
         async let first = core.refresh(email: Self.jane)
         // The first refresher holds the lease, and its lease has run out while Cronofy is slow.
-        let expired = try await harness.eventually {
+        let expired = try await eventually {
             let until: Date? = try harness.database.read { connection in
                 try connection.queryOne("SELECT lease_until FROM accounts WHERE email_key = ?", [Self.jane])?.optional("lease_until")
             }
@@ -267,7 +268,7 @@ struct CronofyEdgeTests {
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
-        #expect(try await harness.eventually { !harness.simulator.control.calls(.authorizations).isEmpty })
+        #expect(await eventually { !harness.simulator.control.calls(.authorizations).isEmpty })
         // Restart with a different (equally reachable) base URL before the callback comes.
         await harness.close()
         var moved = harness.configuration

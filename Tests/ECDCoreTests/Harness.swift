@@ -4,6 +4,7 @@ import ECDCrypto
 import ECDHTTP
 import ECDSimulator
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -184,16 +185,6 @@ final class Harness: Sendable {
         guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw HarnessError.unexpected("authorize") }
         let values = lastRedirect.withLock { $0 }
         return (values["code"], values["state"], redirect.stateCookieValue)
-    }
-
-    /// Waits until `condition` holds, polling.
-    func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return try condition()
     }
 
     func waitForStatus(_ email: String, _ status: AccountStatus, timeout: Duration = .seconds(10)) async throws -> Account {

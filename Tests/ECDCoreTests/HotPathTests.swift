@@ -1,5 +1,6 @@
 import ECDCore
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -37,7 +38,7 @@ struct HotPathTests {
         let first = try await core.token(email: "hot@example.com", minValidity: .seconds(60)).value()
         // That first read is flushed by a sweep (every 200 ms here). Then the column is cleared,
         // so that a value found at the end can only come from the cached reads below.
-        #expect(try await harness.eventually { try writes() >= 1 })
+        #expect(try await eventually { try writes() >= 1 })
         try await database.asyncWrite { try $0.execute("UPDATE accounts SET last_used_at = NULL") }
         #expect(try lastUsed() == nil)
         let baseline = try writes()

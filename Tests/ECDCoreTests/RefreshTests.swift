@@ -1,5 +1,6 @@
 import ECDCore
 import ECDSimulator
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -177,7 +178,7 @@ struct RefreshTests {
         let readToken = try await harness.core.token(email: "read@example.com", minValidity: .seconds(10)).value()
         let idleExpiry = try harness.core.account(email: "idle@example.com").tokenExpiresAt
         // Within a few sweeps the read account (and the service account) are refreshed ahead; the idle one is not.
-        #expect(try await harness.eventually {
+        #expect(try await eventually {
             try harness.core.account(email: "read@example.com").tokenExpiresAt != readToken.expiresAt
         })
         #expect(try harness.core.account(email: "idle@example.com").tokenExpiresAt == idleExpiry)

@@ -2,6 +2,7 @@ import ECDCore
 import ECDCrypto
 import ECDSimulator
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -205,7 +206,7 @@ struct RestartTests {
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "w@example.com", scope: "read_events")])
         _ = try await harness.waitForStatus("w@example.com", .active)
-        #expect(try await harness.eventually { harness.webhooks.withLock { $0.count } >= 3 })
+        #expect(await eventually { harness.webhooks.withLock { $0.count } >= 3 })
         let deliveries = harness.webhooks.withLock { $0 }
         let ids = try deliveries.map { try JSONDecoder.ecd().decode(Event.self, from: Data($0.body)).id }
         #expect(ids == Array(1...Int64(ids.count)))

@@ -1,31 +1,26 @@
+import ECDTestSupport
 import Foundation
 @testable import ECDCronofy
 
 /// An in-memory transport: answers from a script, records every request it was given.
-final class RecordingTransport: CronofyTransport, @unchecked Sendable {
+final class RecordingTransport: CronofyTransport, Sendable {
     enum Reply: Sendable {
         case response(TransportResponse)
         case failure(any Error & Sendable)
     }
 
-    private let lock = NSLock()
-    private var script: [Reply]
-    private var recorded: [TransportRequest] = []
+    private let recorder: ScriptedRecorder<TransportRequest, Reply?>
 
-    init(_ script: [Reply]) { self.script = script }
+    init(_ script: [Reply]) { recorder = ScriptedRecorder(script) }
 
     convenience init(status: Int, json: String = "", headers: [String: String] = [:]) {
         self.init([.response(TransportResponse(status: status, headers: headers, body: Array(json.utf8)))])
     }
 
-    var requests: [TransportRequest] { lock.withLock { recorded } }
+    var requests: [TransportRequest] { recorder.all }
 
     func send(_ request: TransportRequest) async throws -> TransportResponse {
-        let reply: Reply? = lock.withLock {
-            recorded.append(request)
-            return script.isEmpty ? nil : script.removeFirst()
-        }
-        switch reply {
+        switch recorder.record(request, otherwise: nil) {
         case .response(let response): return response
         case .failure(let error): throw error
         case nil: throw URLError(.resourceUnavailable)   // the test scripted too few replies

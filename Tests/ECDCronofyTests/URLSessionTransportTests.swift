@@ -1,3 +1,4 @@
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDCronofy
@@ -11,7 +12,7 @@ import Testing
     }
 
     @Test func sendsRequestAndReadsResponse() async throws {
-        let server = try LocalHTTPServer(replies: [Self.reply("200 OK", headers: ["Content-Type: application/json", "X-Thing: 1"],
+        let server = try CannedHTTPServer(replies: [Self.reply("200 OK", headers: ["Content-Type: application/json", "X-Thing: 1"],
                                                                body: #"{"ok":true}"#)])
         defer { server.stop() }
         let transport = URLSessionTransport()
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func cookiesAreNeitherStoredNorSent() async throws {
-        let server = try LocalHTTPServer(replies: [
+        let server = try CannedHTTPServer(replies: [
             Self.reply("200 OK", headers: ["Set-Cookie: session=abc; Path=/"]), Self.reply("200 OK"),
         ])
         defer { server.stop() }
@@ -44,7 +45,7 @@ import Testing
     }
 
     @Test func redirectsAreNotFollowed() async throws {
-        let server = try LocalHTTPServer(replies: [
+        let server = try CannedHTTPServer(replies: [
             Self.reply("302 Found", headers: ["Location: /elsewhere"]), Self.reply("200 OK"),
         ])
         defer { server.stop() }
@@ -55,7 +56,7 @@ import Testing
     }
 
     @Test func silentServerTimesOut() async throws {
-        let server = try LocalHTTPServer(replies: [nil])
+        let server = try CannedHTTPServer(replies: [nil])
         defer { server.stop() }
         let client = CronofyClient(configuration: {
             var config = Fixture.configuration(api: server.baseURL.absoluteString)
@@ -73,7 +74,7 @@ import Testing
 
     @Test func refusedConnectionIsAConnectionFailure() async throws {
         // Bind and close a listener so the port is (almost certainly) free and refuses.
-        let server = try LocalHTTPServer(replies: [])
+        let server = try CannedHTTPServer(replies: [])
         let url = server.baseURL
         server.stop()
         let client = CronofyClient(configuration: Fixture.configuration(api: url.absoluteString),
@@ -93,7 +94,7 @@ import Testing
 
     /// A cancelled exchange ends at once with URLError(.cancelled), even while the server is silent.
     @Test func cancellationEndsAnExchangeInFlight() async throws {
-        let server = try LocalHTTPServer(replies: [nil])
+        let server = try CannedHTTPServer(replies: [nil])
         defer { server.stop() }
         let transport = URLSessionTransport()
         let outcome = Outcome()
@@ -106,9 +107,9 @@ import Testing
                 outcome.set((error as? URLError)?.code == .cancelled ? "cancelled" : "\(error)")
             }
         }
-        try #require(await Self.eventually { server.requests.count == 1 }, "the request never reached the server")
+        try #require(await eventually { server.requests.count == 1 }, "the request never reached the server")
         task.cancel()
-        #expect(await Self.eventually { outcome.value != nil })
+        #expect(await eventually { outcome.value != nil })
         #expect(outcome.value == "cancelled")
     }
 
@@ -117,7 +118,7 @@ import Testing
     /// deadlock the cancelling thread and the session's queue for good.
     @Test func answersRacingCancellationsNeverWedge() async throws {
         let rounds = 40
-        let server = try LocalHTTPServer(replies: Array(repeating: Self.reply("200 OK", body: "{}"), count: rounds))
+        let server = try CannedHTTPServer(replies: Array(repeating: Self.reply("200 OK", body: "{}"), count: rounds))
         defer { server.stop() }
         let transport = URLSessionTransport()
         for round in 0..<rounds {
@@ -133,7 +134,7 @@ import Testing
             }
             try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
             task.cancel()
-            try #require(await Self.eventually { outcome.value != nil }, "round \(round) never ended")
+            try #require(await eventually { outcome.value != nil }, "round \(round) never ended")
             #expect(outcome.value == "200" || outcome.value == "cancelled", "round \(round): \(outcome.value ?? "")")
         }
     }
@@ -143,15 +144,5 @@ import Testing
         private var stored: String?
         var value: String? { lock.withLock { stored } }
         func set(_ value: String) { lock.withLock { stored = value } }
-    }
-
-    /// Polls `condition` with `Task.sleep` for up to 10 s.
-    static func eventually(_ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return true
     }
 }

@@ -2,12 +2,13 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 /// A server connection driven over a socketpair: no listener, no TCP, just the connection logic.
 func withConnection(
     _ router: Router = testRouter(), limits: HTTPLimits = HTTPLimits(),
     onResponse: (@Sendable (HTTPRequest?, HTTPResponse, RequestContext, Duration) -> Void)? = nil,
-    _ body: (TestClient, HTTPServer) async throws -> Void
+    _ body: (RawClient, HTTPServer) async throws -> Void
 ) async throws {
     var fds: [Int32] = [0, 0]
     #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
@@ -15,18 +16,8 @@ func withConnection(
     configuration.onResponse = onResponse
     let server = HTTPServer(configuration: configuration, responder: router)
     server.serve(connectedSocket: fds[0])
-    let client = TestClient(fd: fds[1])
+    let client = RawClient(fd: fds[1])
     try await body(client, server)
-}
-
-/// Polls until `condition` holds or `seconds` pass.
-func eventually(_ seconds: Double = 3, _ condition: () -> Bool) async -> Bool {
-    let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < end {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
 }
 
 @Suite("Connection over a socketpair")
@@ -62,7 +53,7 @@ struct ConnectionTests {
             #expect(response.header("Connection") == "close")
             #expect(response.text.contains("\"code\":\"bad_request\""))
             #expect(await client.isClosedByPeer())
-            #expect(await eventually { server.connectionCount == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount == 0 })
         }
     }
 
@@ -156,7 +147,7 @@ struct ConnectionTests {
             #expect([a.status, b.status, c.status] as [Int] == [200, 404, 505])
             let ids = [a, b, c].compactMap { $0.header("X-Request-Id") }
             #expect(Set(ids).count == 3)
-            #expect(await eventually { seen.withLock { $0.count } == 3 })
+            #expect(await eventually(timeout: .seconds(3)) { seen.withLock { $0.count } == 3 })
             let recorded = seen.withLock { $0 }
             #expect(recorded.map(\.0) == ["/hello", "/nope", nil])
             #expect(recorded.map(\.1) as [Int] == [200, 404, 505])
@@ -172,7 +163,7 @@ struct ConnectionTests {
             client.send("ok")
             let response = try await client.readResponse()
             #expect(response.text == "ok")
-            #expect(await eventually { durations.withLock { $0.count } == 1 })
+            #expect(await eventually(timeout: .seconds(3)) { durations.withLock { $0.count } == 1 })
             // Without it the duration would be ~0 (measured from the end of the body); the margin
             // absorbs a loaded machine delaying the read of the head.
             #expect(durations.withLock { $0[0] } >= .milliseconds(200))
@@ -183,7 +174,7 @@ struct ConnectionTests {
         try await withConnection { client, server in
             client.send("GET /slow?ms=100 HTTP/1.1\r\nHost: a\r\n\r\n")
             shutdown(client.fd, Int32(SHUT_RDWR))
-            #expect(await eventually { server.connectionCount == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount == 0 })
         }
     }
 }
@@ -239,7 +230,7 @@ struct ConnectionTimeoutTests {
             #expect(r212.status == 200)
             #expect(await client.isClosedByPeer())
             #expect(ContinuousClock.now - start >= Self.short.keepAliveIdleTimeout)
-            #expect(await eventually { server.connectionCount == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount == 0 })
         }
     }
 
@@ -249,7 +240,7 @@ struct ConnectionTimeoutTests {
         router.get("/big") { _, _ in HTTPResponse(body: big) }
         try await withConnection(router, limits: Self.short) { client, server in
             client.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
-            #expect(await eventually { server.connectionCount == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount == 0 })
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 /// The head hook and the body budget: a request is judged on its head before the server holds
 /// any of its body, over real TCP connections.
@@ -28,7 +29,7 @@ struct LiveAdmissionTests {
 
     @Test func aWrongKeyIsRefusedOnTheHeadBeforeAnyBodyIsSent() async throws {
         try await Self.withKeyServer { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             // A megabyte declared, not a byte of it sent: the answer must not wait for it.
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer bad\r\nContent-Length: 1000000\r\n\r\n")
             let response = try await client.readResponse()
@@ -41,7 +42,7 @@ struct LiveAdmissionTests {
 
     @Test func aWrongKeyGetsNo100Continue() async throws {
         try await Self.withKeyServer { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n")
             #expect(try await client.readResponse().status == 401)
             #expect(await client.isClosedByPeer())
@@ -51,7 +52,7 @@ struct LiveAdmissionTests {
 
     @Test func aGoodKeyIsServedAndWhatTheHookAddedReachesTheResponder() async throws {
         try await Self.withKeyServer { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer good\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
             #expect(try await client.readResponse().status == 100)
             client.send("ping")
@@ -62,7 +63,7 @@ struct LiveAdmissionTests {
             #expect(refused.status == 401)
             #expect(refused.header("Connection") != "close")
             #expect(try await client.readResponse().text == "good")
-            #expect(await eventually { server.bufferedBodyBytes == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.bufferedBodyBytes == 0 })
         }
     }
 
@@ -71,11 +72,11 @@ struct LiveAdmissionTests {
         limits.maxBufferedBodyBytes = 10_000
         try await withServer(limits: limits) { server in
             // One request holds 8,000 of the 10,000 bytes while its body trickles in.
-            let holder = try TestClient(port: server.port)
+            let holder = try RawClient(port: server.port)
             holder.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 8000\r\n\r\n" + String(repeating: "a", count: 100))
-            #expect(await eventually { server.bufferedBodyBytes >= 8000 })
+            #expect(await eventually(timeout: .seconds(3)) { server.bufferedBodyBytes >= 8000 })
 
-            let refused = try TestClient(port: server.port)
+            let refused = try RawClient(port: server.port)
             refused.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n")
             let busy = try await refused.readResponse()
             #expect(busy.status == 503)
@@ -85,15 +86,15 @@ struct LiveAdmissionTests {
             #expect(await refused.isClosedByPeer())
 
             // A bodiless request needs no budget.
-            let plain = try TestClient(port: server.port)
+            let plain = try RawClient(port: server.port)
             plain.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await plain.readResponse().status == 200)
 
             holder.send(String(repeating: "a", count: 7900))
             #expect(try await holder.readResponse().body.count == 8000)
-            #expect(await eventually { server.bufferedBodyBytes == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.bufferedBodyBytes == 0 })
 
-            let later = try TestClient(port: server.port)
+            let later = try RawClient(port: server.port)
             later.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" + String(repeating: "b", count: 5000))
             #expect(try await later.readResponse().body.count == 5000)
         }
@@ -103,7 +104,7 @@ struct LiveAdmissionTests {
         var limits = HTTPLimits()
         limits.maxBufferedBodyBytes = 10_000
         try await withServer(limits: limits) { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n" + String(repeating: "x", count: 4096) + "\r\n")
             try await Task.sleep(for: .milliseconds(20))
             client.send("2000\r\n" + String(repeating: "y", count: 8192) + "\r\n0\r\n\r\n")
@@ -111,7 +112,7 @@ struct LiveAdmissionTests {
             #expect(response.status == 503)
             #expect(response.header("Retry-After") == "1")
             #expect(await client.isClosedByPeer())
-            #expect(await eventually { server.bufferedBodyBytes == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.bufferedBodyBytes == 0 })
         }
     }
 
@@ -119,30 +120,30 @@ struct LiveAdmissionTests {
         try await Self.withKeyServer { server in
             // The head arrives in two reads (the first is kept as pending input), the second also
             // carrying body bytes and a pipelined request: all dropped after the 401.
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\n")
             try await Task.sleep(for: .milliseconds(20))
             client.send("Content-Length: 10\r\n\r\n0123456789GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse().status == 401)
             #expect(await client.isClosedByPeer())
             // Likewise a request that asks to close, split the same way.
-            let closing = try TestClient(port: server.port)
+            let closing = try RawClient(port: server.port)
             closing.send("GET /who HTTP/1.1\r\nHost: a\r\nConnection: close\r\n")
             try await Task.sleep(for: .milliseconds(20))
             closing.send("Authorization: Bearer good\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await closing.readResponse().text == "good")
             #expect(await closing.isClosedByPeer())
-            #expect(await eventually { server.connectionCount == 0 && server.bufferedBodyBytes == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount == 0 && server.bufferedBodyBytes == 0 })
         }
     }
 
     @Test func theChargeOfAnAbandonedBodyIsReturned() async throws {
         try await withServer { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 50000\r\n\r\nabc")
-            #expect(await eventually { server.bufferedBodyBytes >= 50000 })
+            #expect(await eventually(timeout: .seconds(3)) { server.bufferedBodyBytes >= 50000 })
             shutdown(client.fd, Int32(SHUT_RDWR))
-            #expect(await eventually { server.bufferedBodyBytes == 0 && server.connectionCount == 0 })
+            #expect(await eventually(timeout: .seconds(3)) { server.bufferedBodyBytes == 0 && server.connectionCount == 0 })
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 /// What a drain tells clients and the operator: a request that arrives during it gets the
 /// listener's `drainingResponse`, and the report names what the deadline cut.
@@ -33,13 +34,13 @@ struct LiveDrainTests {
     /// before the drain (so the drain keeps it) and finishes it during the drain. Returns the late
     /// request's answer, the in-flight one's, and the drain's report.
     static func lateRequestDuringADrain(_ configuration: HTTPServerConfiguration) async throws
-        -> (late: TestClient.Response, inFlight: TestClient.Response, report: DrainReport) {
+        -> (late: RawResponse, inFlight: RawResponse, report: DrainReport) {
         let server = HTTPServer(configuration: configuration, responder: testRouter())
         try server.start()
-        let busy = try TestClient(port: server.port)
+        let busy = try RawClient(port: server.port)
         busy.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: a\r\n\r\n")
         try await waitUntil(server) { $0.phase == .handling }
-        let late = try TestClient(port: server.port)
+        let late = try RawClient(port: server.port)
         late.send("GET /hello HTTP/1.1\r\nHo")
         try await waitUntil(server) { $0.parser.hasPartialHead || !$0.input.isEmpty }
         async let stopped = server.shutdown(deadline: .seconds(10))
@@ -53,7 +54,7 @@ struct LiveDrainTests {
     @Test func theReportNamesTheRequestsTheDeadlineCut() async throws {
         let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: testRouter())
         try server.start()
-        let busy = try TestClient(port: server.port)
+        let busy = try RawClient(port: server.port)
         busy.send("GET /slow?ms=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
         try await Self.waitUntil(server) { $0.phase == .handling }
         let report = await server.shutdown(deadline: .milliseconds(200))

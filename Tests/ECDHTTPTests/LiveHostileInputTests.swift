@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 @Suite("Live server: hostile input")
 struct LiveHostileInputTests {
@@ -34,7 +35,7 @@ struct LiveHostileInputTests {
                     }
                     let bytes = payload
                     group.addTask {
-                        let client = try TestClient(port: port, timeout: 3)
+                        let client = try RawClient(port: port, timeout: 3)
                         client.send(bytes)
                         // Either answers (any status) until it closes, or closes: both are fine;
                         // a timeout here would mean the server hung on this input.
@@ -42,9 +43,9 @@ struct LiveHostileInputTests {
                             do {
                                 let response = try await client.readResponse()
                                 #expect((100..<600).contains(response.status))
-                            } catch TestClient.Failure.closed {
+                            } catch RawClient.Failure.closed {
                                 break
-                            } catch TestClient.Failure.malformed(let line) {
+                            } catch RawClient.Failure.malformed(let line) {
                                 Issue.record("malformed response \(line)")
                                 break
                             }
@@ -54,10 +55,10 @@ struct LiveHostileInputTests {
                 }
                 try await group.waitForAll()
             }
-            let client = try TestClient(port: port)
+            let client = try RawClient(port: port)
             client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse().text == "hello")
-            #expect(await eventually { server.connectionCount == 1 })
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount == 1 })
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 @Suite("Live server: start and stop")
 struct LiveLifecycleTests {
@@ -30,10 +31,10 @@ struct LiveLifecycleTests {
         let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: held.router)
         try server.start()
         let port = server.port
-        let idle = try TestClient(port: port)
+        let idle = try RawClient(port: port)
         idle.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         _ = try await idle.readResponse()
-        let busy = try TestClient(port: port)
+        let busy = try RawClient(port: port)
         busy.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(await held.started.wait())   // in flight: its handler is running
 
@@ -56,7 +57,7 @@ struct LiveLifecycleTests {
         // room for a loaded machine).
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(server.connectionCount == 0)
-        #expect(throws: TestClient.Failure.self) { try TestClient(port: port) }
+        #expect(throws: RawClient.Failure.self) { try RawClient(port: port) }
     }
 
     @Test func shutdownDeadlineCutsSlowRequests() async throws {
@@ -64,7 +65,7 @@ struct LiveLifecycleTests {
         defer { held.release.fire() }
         let server = HTTPServer(configuration: .init(listen: .tcp(host: "127.0.0.1", port: 0)), responder: held.router)
         try server.start()
-        let busy = try TestClient(port: server.port)
+        let busy = try RawClient(port: server.port)
         busy.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(await held.started.wait())
         let deadline: Duration = .milliseconds(300)
@@ -98,16 +99,13 @@ struct LiveLifecycleTests {
         defer { rmdir(dir) }
         let path = dir + "/s.sock"
         // A stale socket file: bound, then its process "died" (closed without unlinking).
-        let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let stale = try SocketAddress.unix(path: path).socket()
+        try SocketAddress.unix(path: path).bind(stale)
         close(stale)
         #expect(access(path, F_OK) == 0)
 
         try await withServer(listen: .unix(path: path)) { server in
-            let client = try TestClient(unixPath: path)
+            let client = try RawClient(unixPath: path)
             client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse().status == 200)
             let rival = HTTPServer(configuration: .init(listen: .unix(path: path)), responder: testRouter())
@@ -136,7 +134,7 @@ struct LiveLifecycleTests {
 
     @Test func localhostBinds() async throws {
         try await withServer(listen: .tcp(host: "localhost", port: 0)) { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse().status == 200)
         }

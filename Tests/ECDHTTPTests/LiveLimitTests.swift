@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 @Suite("Live server: load, limits, fairness")
 struct LiveLimitTests {
@@ -11,7 +12,7 @@ struct LiveLimitTests {
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for c in 0..<32 {
                     group.addTask {
-                        let client = try TestClient(port: port)
+                        let client = try RawClient(port: port)
                         var ok = 0
                         for i in 0..<20 {
                             client.send("GET /echo-query?c=\(c)&i=\(i) HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -41,13 +42,13 @@ struct LiveLimitTests {
                 }
             }
         }) { server in
-            let a = try TestClient(port: server.port)
-            let b = try TestClient(port: server.port)
+            let a = try RawClient(port: server.port)
+            let b = try RawClient(port: server.port)
             a.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             b.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             _ = try await a.readResponse()
             _ = try await b.readResponse()
-            let c = try TestClient(port: server.port)
+            let c = try RawClient(port: server.port)
             c.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             let refused = try await c.readResponse()
             #expect(refused.status == 503)
@@ -59,8 +60,8 @@ struct LiveLimitTests {
             #expect(refusals.withLock { $0 } == 1)
             // Once one leaves, a new client is served again.
             shutdown(a.fd, Int32(SHUT_RDWR))
-            #expect(await eventually { server.connectionCount < 2 })
-            let d = try TestClient(port: server.port)
+            #expect(await eventually(timeout: .seconds(3)) { server.connectionCount < 2 })
+            let d = try RawClient(port: server.port)
             d.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await d.readResponse().status == 200)
         }
@@ -75,9 +76,9 @@ struct LiveLimitTests {
         limits.headerReadTimeout = headerTimeout
         try await withServer(limits: limits) { server in
             let slowStart = ContinuousClock.now
-            let slow = try TestClient(port: server.port, timeout: 15)
+            let slow = try RawClient(port: server.port, timeout: 15)
             slow.send("GET /hello HTTP/1.1\r\n")
-            let fast = try TestClient(port: server.port)
+            let fast = try RawClient(port: server.port)
             for _ in 0..<5 {
                 slow.send("X")
                 let start = ContinuousClock.now
@@ -98,10 +99,10 @@ struct LiveLimitTests {
         var limits = HTTPLimits()
         limits.maxBodyBytes = 1000
         try await withServer(limits: limits) { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" + String(repeating: "x", count: 5000))
             #expect(try await client.readResponse().status == 413)
-            let chunked = try TestClient(port: server.port)
+            let chunked = try RawClient(port: server.port)
             chunked.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: "x", count: 2048) + "\r\n0\r\n\r\n")
             #expect(try await chunked.readResponse().status == 413)
         }
@@ -113,13 +114,13 @@ struct LiveLimitTests {
         limits.maxHeaderBytes = 200
         limits.maxHeaderCount = 3
         try await withServer(limits: limits) { server in
-            let a = try TestClient(port: server.port)
+            let a = try RawClient(port: server.port)
             a.send("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await a.readResponse().status == 414)
-            let b = try TestClient(port: server.port)
+            let b = try RawClient(port: server.port)
             b.send("GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "a", count: 300) + "\r\n\r\n")
             #expect(try await b.readResponse().status == 431)
-            let c = try TestClient(port: server.port)
+            let c = try RawClient(port: server.port)
             c.send("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n")
             #expect(try await c.readResponse().status == 431)
         }
@@ -127,7 +128,7 @@ struct LiveLimitTests {
 
     @Test func chunkedUploadOverTCP() async throws {
         try await withServer { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
             try await Task.sleep(for: .milliseconds(20))
             client.send("2;ext=1\r\nde\r\n0\r\nT: 1\r\n\r\n")

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 /// A body sent a byte at a time must not keep a connection: the body deadline runs from the head,
 /// whatever arrives after it (over real TCP connections).
@@ -11,22 +12,22 @@ struct LiveTrickleTests {
 
     /// Sends `head`, then `byte` every 100 ms for up to 20 s (ten times the deadline) until the
     /// server answers; returns the answer and how long after the head it came.
-    static func trickle(_ head: String, byte: String, expectContinue: Bool = false) async throws -> (TestClient.Response, Duration) {
+    static func trickle(_ head: String, byte: String, expectContinue: Bool = false) async throws -> (RawResponse, Duration) {
         var limits = HTTPLimits()
         limits.bodyReadTimeout = bodyTimeout
-        var result: (TestClient.Response, Duration)?
+        var result: (RawResponse, Duration)?
         try await withServer(limits: limits) { server in
-            let client = try TestClient(port: server.port, timeout: 25)
+            let client = try RawClient(port: server.port, timeout: 25)
             client.send(head)
             let start = ContinuousClock.now
             if expectContinue { #expect(try await client.readResponse().status == 100) }
             let stop = Atomic<Bool>(false)
-            offPool {
+            Thread {
                 for _ in 0..<200 where !stop.load(ordering: .relaxed) {
                     client.send(byte)
                     Thread.sleep(forTimeInterval: 0.1)
                 }
-            }
+            }.start()
             let response = try await client.readResponse()
             stop.store(true, ordering: .relaxed)
             result = (response, ContinuousClock.now - start)

@@ -1,17 +1,12 @@
 import ECDHTTP
+import ECDTestSupport
 import Testing
 
 /// The router on its own: matching, parameters, method handling, middleware and error rendering.
 @Suite("Router")
 struct RouterTests {
-    static func request(_ method: HTTPMethod, _ rawPath: String) -> HTTPRequest {
-        HTTPRequest(
-            method: method, target: rawPath, path: PercentDecoding.decode(rawPath) ?? rawPath, rawPath: rawPath,
-            rawQuery: nil, queryItems: [], version: .http1_1, headers: ["Host": "x"], body: [])
-    }
-
     static func respond(_ router: Router, _ method: HTTPMethod, _ path: String) async -> HTTPResponse {
-        switch router.respond(to: request(method, path), context: RequestContext(requestID: "t")) {
+        switch router.respond(to: HTTPRequest.make(method, path, headers: ["Host": "x"]), context: RequestContext(requestID: "t")) {
         case .response(let response): return response
         case .deferred(let work): return (try? await work()) ?? HTTPResponse(status: .init(code: 599))
         }

@@ -1,4 +1,5 @@
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -131,14 +132,6 @@ struct CrashTests {
 }
 
 enum CrashTestError: Error { case badLine(String) }
-
-/// Runs blocking work on a thread of its own, so that it never occupies one of the cooperative
-/// pool's threads (2 on 2 cores) while other tests need them.
-func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
 
 /// Drains a pipe on its own thread so the child never blocks on a full pipe.
 final class PipeCollector: @unchecked Sendable {

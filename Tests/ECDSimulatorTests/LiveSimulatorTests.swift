@@ -1,5 +1,6 @@
 import ECDCrypto
 import ECDHTTP
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -33,8 +34,8 @@ struct LiveSimulatorTests {
 
     @Test func wholeFlowWithASignedCallbackToARealReceiver() async throws {
         let live = try LiveSimulator { $0.signCallbacks = true }
-        let receiver = try CallbackReceiver()
-        defer { Task { await receiver.server.shutdown(deadline: .seconds(1)) } }
+        let receiver = try RecordingServer(name: "receiver")
+        defer { Task { await receiver.stop() } }
 
         #expect(live.simulator.baseURL.absoluteString == "http://127.0.0.1:\(live.simulator.port)")
         let page = try await live.client.send("GET", authorizeURL(live, autoApprove: false))
@@ -43,7 +44,7 @@ struct LiveSimulatorTests {
 
         let service = try await connect(live)
         let token = try #require(service["access_token"] as? String)
-        let callbackURL = receiver.url("r-1")
+        let callbackURL = receiver.url("/callbacks/r-1")
         let accepted = try await live.client.send("POST", live.url("/v1/service_account_authorizations"), body: """
             {"email":"jane@example.com","callback_url":"\(callbackURL)","scope":"read_events","state":"s-1"}
             """, bearer: token)
@@ -81,9 +82,9 @@ struct LiveSimulatorTests {
         // Ten attempts 50 ms apart, doubling: about 25 s in which the receiver may come up.
         let live = try LiveSimulator { $0.callbackMaxAttempts = 10 }
         // Find a free port, then leave it closed for the first attempts.
-        let probe = try CallbackReceiver()
+        let probe = try RecordingServer(name: "receiver")
         let port = probe.port
-        await probe.server.shutdown(deadline: .seconds(1))
+        await probe.stop()
 
         let service = try await connect(live)
         let callbackURL = "http://127.0.0.1:\(port)/callbacks/late"
@@ -99,7 +100,7 @@ struct LiveSimulatorTests {
         }
         try #require(failedOnce, "no delivery attempt within 10 s")
         #expect(live.simulator.control.callbacks().first?.delivered == false)
-        let receiver = try CallbackReceiver(port: port)
+        let receiver = try RecordingServer(name: "receiver", port: port)
         receiver.answer([503])
         let callbacks = await live.simulator.control.waitForCallbacks(count: 1, timeout: .seconds(15))
         let callback = try #require(callbacks.first)
@@ -108,18 +109,18 @@ struct LiveSimulatorTests {
         #expect(callback.attempts.contains(.init(status: 503)))
         #expect(callback.attempts.last?.status == 200)
         #expect(receiver.requests.count == 2)
-        await receiver.server.shutdown(deadline: .seconds(1))
+        await receiver.stop()
         await live.simulator.shutdown()
     }
 
     @Test func aBurstOfBatchesIsDeliveredInFull() async throws {
         let live = try LiveSimulator()
-        let receiver = try CallbackReceiver()
+        let receiver = try RecordingServer(name: "receiver")
         let service = try await connect(live)
         let token = service["access_token"] as? String
         for batch in 0..<6 {
             let entries = (0..<50).map { n in
-                let url = receiver.url("b\(batch)-\(n)")
+                let url = receiver.url("/callbacks/b\(batch)-\(n)")
                 return #"{"email":"b\#(batch)-\#(n)@example.com","callback_url":"\#(url)","scope":"read_events","state":"s"}"#
             }
             let response = try await live.client.send("POST", live.url("/v1/service_account_authorizations"),
@@ -130,7 +131,7 @@ struct LiveSimulatorTests {
         #expect(callbacks.count == 300)
         #expect(callbacks.allSatisfy { $0.delivered })
         #expect(Set(receiver.requests.map(\.path)).count == 300)
-        await receiver.server.shutdown(deadline: .seconds(1))
+        await receiver.stop()
         await live.simulator.shutdown()
     }
 

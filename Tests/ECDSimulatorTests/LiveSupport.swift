@@ -1,4 +1,5 @@
 import ECDHTTP
+import ECDTestSupport
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)
@@ -70,67 +71,4 @@ private final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
     ) {
         completionHandler(nil)
     }
-}
-
-/// A tiny callback receiver: an `HTTPServer` that records what it is sent on
-/// `POST /callbacks/{id}` and answers from a script (default 200).
-final class CallbackReceiver: @unchecked Sendable {
-    struct Received {
-        var path: String
-        var body: [UInt8]
-        var headers: HTTPHeaders
-    }
-
-    private let lock = NSLock()
-    private var received: [Received] = []
-    private var script: [Int] = []
-    let server: HTTPServer
-
-    init(port: Int = 0) throws {
-        var router = Router()
-        let box = Box()
-        router.post("/callbacks/{id}") { request, _ in
-            let status = box.receiver?.record(request) ?? 200
-            return .json(HTTPStatus(code: status), bytes: Array(#"{"status":"accepted"}"#.utf8))
-        }
-        server = HTTPServer(configuration: HTTPServerConfiguration(name: "receiver", listen: .tcp(host: "127.0.0.1", port: port)), responder: router)
-        box.receiver = self
-        try server.start()
-    }
-
-    var port: Int { server.port }
-    func url(_ id: String) -> String { "http://127.0.0.1:\(port)/callbacks/\(id)" }
-
-    func answer(_ statuses: [Int]) { lock.withLock { script = statuses } }
-
-    var requests: [Received] { lock.withLock { received } }
-
-    private func record(_ request: HTTPRequest) -> Int {
-        lock.withLock {
-            received.append(Received(path: request.path, body: request.body, headers: request.headers))
-            return script.isEmpty ? 200 : script.removeFirst()
-        }
-    }
-
-    /// The requests so far, once there are at least `count` (fewer when `timeout` passed first,
-    /// so the caller's check on them fails).
-    func waitForRequests(_ count: Int, timeout: Duration = .seconds(10)) async -> [Received] {
-        _ = await eventually(timeout: timeout) { requests.count >= count }
-        return requests
-    }
-
-    private final class Box: @unchecked Sendable {
-        weak var receiver: CallbackReceiver?
-    }
-}
-
-/// Polls `condition` every 10 ms until it holds; false when `timeout` passed first, which the
-/// caller must check (a wait whose timeout is ignored lets a test go on from a state it never reached).
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else { return false }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return true
 }

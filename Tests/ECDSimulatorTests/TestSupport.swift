@@ -1,4 +1,5 @@
 import ECDHTTP
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -33,7 +34,7 @@ struct SimulatorHarness {
         var fields = HTTPHeaders()
         if let contentType { fields.add(name: "Content-Type", value: contentType) }
         for (name, value) in headers { fields.add(name: name, value: value) }
-        let request = Self.request(method, target, headers: fields, body: Array(body.utf8))
+        let request = HTTPRequest.make(method, target, headers: fields, body: Array(body.utf8))
         switch components.router.respond(to: request, context: RequestContext(requestID: "test")) {
         case .response(let response): return response
         case .deferred(let work): return (try? await work()) ?? HTTPResponse(status: .internalServerError)
@@ -46,20 +47,6 @@ struct SimulatorHarness {
 
     func get(_ target: String, bearer: String? = nil) async -> HTTPResponse {
         await send(.get, target, headers: bearer.map { [("Authorization", "Bearer \($0)")] } ?? [])
-    }
-
-    static func request(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders, body: [UInt8]) -> HTTPRequest {
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let rawPath = String(parts[0])
-        let rawQuery = parts.count > 1 ? String(parts[1]) : nil
-        let items = (rawQuery ?? "").split(separator: "&").map { pair -> (name: String, value: String) in
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (PercentDecoding.decode(kv[0], plusAsSpace: true) ?? "",
-                    PercentDecoding.decode(kv.count > 1 ? kv[1] : "", plusAsSpace: true) ?? "")
-        }
-        return HTTPRequest(
-            method: method, target: target, path: PercentDecoding.decode(rawPath) ?? rawPath, rawPath: rawPath,
-            rawQuery: rawQuery, queryItems: items, version: .http1_1, headers: headers, body: body)
     }
 
     // MARK: Flows
@@ -148,8 +135,9 @@ func json(_ response: HTTPResponse) throws -> [String: Any] {
 
 func text(_ response: HTTPResponse) -> String { String(decoding: response.body, as: UTF8.self) }
 
-/// A callback transport that records each POST and answers from a script (default 200).
-final class RecordingTransport: CallbackTransport, @unchecked Sendable {
+/// A callback transport that records each POST and answers from a script (nil = unreachable),
+/// then 200.
+final class RecordingTransport: CallbackTransport, Sendable {
     struct Post: Sendable {
         var url: String
         var body: [UInt8]
@@ -157,27 +145,13 @@ final class RecordingTransport: CallbackTransport, @unchecked Sendable {
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
-    private let lock = NSLock()
-    private var recorded: [Post] = []
-    /// Answers for the next posts, in order (nil = unreachable); afterwards 200.
-    private var script: [Int?] = []
+    private let recorder = ScriptedRecorder<Post, Int?>()
 
-    func answer(_ statuses: [Int?]) {
-        lock.lock()
-        defer { lock.unlock() }
-        script = statuses
-    }
+    func answer(_ statuses: [Int?]) { recorder.answer(statuses) }
 
-    var posts: [Post] {
-        lock.lock()
-        defer { lock.unlock() }
-        return recorded
-    }
+    var posts: [Post] { recorder.all }
 
     func post(url: String, body: [UInt8], headers: [(String, String)], timeout: Duration) async -> Int? {
-        lock.withLock {
-            recorded.append(Post(url: url, body: body, headers: headers))
-            return script.isEmpty ? 200 : script.removeFirst()
-        }
+        recorder.record(Post(url: url, body: body, headers: headers), otherwise: 200)
     }
 }
