@@ -87,12 +87,13 @@ let package = Package(
 
         // What every test target shares (no shipped target depends on it): the raw HTTP client,
         // socket addresses, `eventually`, `onOwnThread`, `HTTPRequest.make`, the canned and
-        // recording servers, the scripted recorder behind the recording transports.
-        .target(name: "ECDTestSupport", dependencies: ["ECDHTTP"], path: "Tests/ECDTestSupport"),
+        // recording servers, the scripted recorder behind the recording transports, a private
+        // PostgreSQL server (libpq only for its readiness probe and setup statements).
+        .target(name: "ECDTestSupport", dependencies: ["ECDHTTP", "ECDCLibPQ"], path: "Tests/ECDTestSupport"),
 
         .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDTestSupport"]),
         .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool", "ECDTestSupport"]),
-        .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDCLibPQ", "ECDTestSupport"]),
+        .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDTestSupport"]),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
         .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDTestSupport"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP", "ECDTestSupport"]),

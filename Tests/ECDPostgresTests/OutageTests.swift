@@ -1,4 +1,5 @@
 import ECDPostgres
+import ECDTestSupport
 import Foundation
 import Testing
 

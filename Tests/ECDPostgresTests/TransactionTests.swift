@@ -1,4 +1,5 @@
 import ECDPostgres
+import ECDTestSupport
 import Testing
 
 @Suite("PostgreSQL transactions")

@@ -11,22 +11,23 @@ import Foundation
 /// script's per-stage cleanup does not end. `restart()` is a fast shutdown and a start on the
 /// same port and data, which is what `pg_ctl restart -m fast` does.
 ///
-/// Binaries: the newest /usr/lib/postgresql/*/bin, or ECD_TEST_POSTGRES_BIN.
-/// Not in a shared test-support target yet: move it there when ECDTestSupport lands.
-final class PostgresTestServer: @unchecked Sendable {
-    let directory: String
-    private(set) var port: Int
+/// Binaries: the newest /usr/lib/postgresql/*/bin, or ECD_TEST_POSTGRES_BIN. Shared by every test
+/// target through ECDTestSupport (the cluster tests of issue 16 start one too).
+public final class PostgresTestServer: @unchecked Sendable {
+    public let directory: String
+    public private(set) var port: Int
     private let binaries: String
     private let lock = NSLock()
     private var process: Process?
     private var exited: DispatchSemaphore?
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Creates the cluster and starts the server; ready for connections when this returns.
-    static func start() throws -> PostgresTestServer {
+    public static func start() throws -> PostgresTestServer {
         let server = try PostgresTestServer()
         try server.initdb()
         // A port found free may be taken before the server binds it: try a few.
@@ -37,7 +38,7 @@ final class PostgresTestServer: @unchecked Sendable {
                 return server
             } catch {
                 lastError = error
-                server.port = try freeLoopbackPort()
+                server.port = try Self.freeLoopbackPort()
             }
         }
         throw lastError!
@@ -47,7 +48,7 @@ final class PostgresTestServer: @unchecked Sendable {
         binaries = try Self.findBinaries()
         // A short path under /tmp: readable by the postgres user whatever TMPDIR says.
         directory = "/tmp/ecd-pg-\(getpid())-\(UUID().uuidString.prefix(8))"
-        port = try freeLoopbackPort()
+        port = try Self.freeLoopbackPort()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o700])
         if Self.runsAsRoot {
@@ -63,25 +64,25 @@ final class PostgresTestServer: @unchecked Sendable {
     deinit { destroy() }
 
     /// Stops the server and removes its folder.
-    func destroy() {
+    public func destroy() {
         stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// A URL for `database` as the cluster's superuser `ecd` (trust authentication).
-    func url(database: String = "postgres") -> String {
+    public func url(database: String = "postgres") -> String {
         "postgresql://ecd@127.0.0.1:\(port)/\(database)"
     }
 
     /// A fresh, empty database of its own for one test.
-    func makeDatabase() throws -> String {
+    public func makeDatabase() throws -> String {
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try execute("CREATE DATABASE \(name)")
         return name
     }
 
     /// Runs `sql` on the `postgres` database with plain libpq (independent of the code under test).
-    func execute(_ sql: String) throws {
+    public func execute(_ sql: String) throws {
         guard let connection = PQconnectdb("host=127.0.0.1 port=\(port) user=ecd dbname=postgres connect_timeout=5") else {
             throw Failure(description: "PQconnectdb returned nil")
         }
@@ -100,7 +101,7 @@ final class PostgresTestServer: @unchecked Sendable {
     // MARK: - Lifecycle
 
     /// Starts the server on `port` and waits until it accepts connections.
-    func start() throws {
+    public func start() throws {
         let log = directory + "/server.log"
         let process = try launch("postgres", [
             "-D", directory + "/data", "-p", String(port),
@@ -123,7 +124,7 @@ final class PostgresTestServer: @unchecked Sendable {
     }
 
     /// Fast shutdown (SIGINT: connections are ended, nothing waits), then waits for the exit.
-    func stop() {
+    public func stop() {
         let (running, exited): (Process?, DispatchSemaphore?) = lock.withLock {
             defer { process = nil; self.exited = nil }
             return (process, self.exited)
@@ -136,7 +137,7 @@ final class PostgresTestServer: @unchecked Sendable {
         }
     }
 
-    func restart() throws {
+    public func restart() throws {
         stop()
         try start()
     }
@@ -208,22 +209,24 @@ final class PostgresTestServer: @unchecked Sendable {
     }
 }
 
-/// A loopback TCP port that was free a moment ago (bound to port 0, then released).
-func freeLoopbackPort() throws -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { throw PostgresTestServer.Failure(description: "socket: errno \(errno)") }
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Int32 in
-            guard bind(socket, raw, length) == 0 else { return -1 }
-            return getsockname(socket, raw, &length)
+extension PostgresTestServer {
+    /// A loopback TCP port that was free a moment ago (bound to port 0, then released).
+    static func freeLoopbackPort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw PostgresTestServer.Failure(description: "socket: errno \(errno)") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Int32 in
+                guard bind(socket, raw, length) == 0 else { return -1 }
+                return getsockname(socket, raw, &length)
+            }
         }
+        guard bound == 0 else { throw PostgresTestServer.Failure(description: "bind: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
-    guard bound == 0 else { throw PostgresTestServer.Failure(description: "bind: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
