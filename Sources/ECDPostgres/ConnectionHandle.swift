@@ -185,14 +185,40 @@ final class ConnectionHandle: @unchecked Sendable {
     private func timedOut(sql: String) -> PostgresError {
         isBroken = true
         // Ask the server to stop the statement so it does not run on after we gave up.
-        if let cancel = PQgetCancel(connection) {
-            var buffer = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(cancel, &buffer, Int32(buffer.count))
-            PQfreeCancel(cancel)
-        }
+        if let cancel = PQgetCancel(connection) { CancelRequests.send(cancel) }
         return PostgresError(kind: .timeout,
-                             message: "no answer within \(configuration.statementTimeout); statement cancelled",
+                             message: "no answer within \(configuration.statementTimeout); cancel requested",
                              sql: sql)
+    }
+}
+
+/// Cancel requests, sent off the caller's thread: `PQcancel` connects to the server and waits
+/// for it to close that connection, with no timeout of its own, so against a server that hangs
+/// it would hang too. At most `limit` are in flight; past that a cancel is skipped (the server
+/// notices the dropped connection when it next writes to it).
+enum CancelRequests {
+    static let limit = 4
+    private static let inFlight = NSLock()
+    nonisolated(unsafe) private static var count = 0
+
+    static func send(_ cancel: OpaquePointer) {
+        let admitted: Bool = inFlight.withLock {
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            PQfreeCancel(cancel)
+            return
+        }
+        // PGcancel holds its own copy of the address and keys: valid after PQfinish.
+        nonisolated(unsafe) let request = cancel
+        DispatchQueue.global().async {
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(request, &buffer, Int32(buffer.count))
+            PQfreeCancel(request)
+            inFlight.withLock { count -= 1 }
+        }
     }
 }
 
