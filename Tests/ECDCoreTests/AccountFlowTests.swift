@@ -162,7 +162,6 @@ struct AccountFlowTests {
 
     @Test func batchesOfFiftyAndReRequest() async throws {
         let harness = try Harness()
-        let allowed: Set<AccountStatus> = [.pending, .active]
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         let entries = (0..<120).map { AccountRequestEntry(email: "user\($0)@example.com", scope: "read_events") }
@@ -174,10 +173,13 @@ struct AccountFlowTests {
         #expect(try await eventually(timeout: .seconds(20)) {
             try harness.core.accounts(status: .active, serviceAccountID: nil, limit: 1000, after: nil).accounts.count == 120
         })
-        // Asking again moves an active account back to pending, with a new callback URL, and it ends active again.
+        // Asking again for the same grant changes nothing; with `renew` it is asked for again with a
+        // new callback URL while the account stays active.
         let before = harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.map(\.callbackURL)
-        let again = try await harness.core.requestAccounts([AccountRequestEntry(email: "USER7@example.com", scope: "read_events")])
-        #expect(again.first.map { allowed.contains($0.status) } == true)
+        let same = try await harness.core.requestAccounts([AccountRequestEntry(email: "USER7@example.com", scope: "read_events")])
+        #expect(same.first?.status == .active && same.first?.renewal == nil)
+        let again = try await harness.core.requestAccounts([AccountRequestEntry(email: "USER7@example.com", scope: "read_events", renew: true)])
+        #expect(again.first?.status == .active && again.first?.renewal?.status == "pending")
         _ = await eventually { harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.count == 2 }
         let after = harness.simulator.control.callbacks().filter { $0.email.lowercased() == "user7@example.com" }.map(\.callbackURL)
         #expect(after.count == 2 && !before.contains(after[1]))

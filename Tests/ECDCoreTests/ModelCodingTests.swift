@@ -26,7 +26,7 @@ struct ModelCodingTests {
                               requestedAt: at, authorizedAt: nil, tokenExpiresAt: nil, updatedAt: at)
         let object = try json(account)
         #expect(Set(object.keys) == ["email", "service_account_id", "status", "scope", "account_id", "sub", "profile",
-                                     "error", "requested_at", "authorized_at", "token_expires_at", "updated_at", "revocation"])
+                                     "error", "requested_at", "authorized_at", "token_expires_at", "updated_at", "revocation", "renewal"])
         #expect(object["profile"] is NSNull)
         #expect(object["error"] is NSNull)
         #expect(object["requested_at"] as? String == "2026-11-29T10:00:00Z")

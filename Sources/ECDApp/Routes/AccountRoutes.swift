@@ -82,7 +82,7 @@ struct AccountRoutes: Sendable {
         var isSingle: Bool
     }
 
-    /// `{"email","scope"?,"service_account_id"?}` or `{"accounts":[that, …]}` (1 to 1,000 entries).
+    /// `{"email","scope"?,"service_account_id"?,"renew"?}` or `{"accounts":[that, …]}` (1 to 1,000 entries).
     /// A malformed body throws; a malformed entry is recorded in `rejected`.
     static func accountRequests(_ body: [UInt8]) throws(APIError) -> ParsedRequests {
         let top = try JSONObjectReader(try BodyJSON.parse(body), path: "")
@@ -143,7 +143,7 @@ struct AccountRoutes: Sendable {
     }
 
     private static func entry(_ object: JSONObjectReader) throws(APIError) -> AccountRequestEntry {
-        try object.rejectUnknown(allowing: ["email", "scope", "service_account_id"])
+        try object.rejectUnknown(allowing: ["email", "scope", "service_account_id", "renew"])
         let email = try object.requiredString("email")
         guard FieldValidation.isValidEmail(email) else {
             throw APIError.invalidField(object.fieldPath("email"), "not a valid email address")
@@ -156,7 +156,8 @@ struct AccountRoutes: Sendable {
         if let serviceAccountID, serviceAccountID.isEmpty {
             throw APIError.invalidField(object.fieldPath("service_account_id"), "must not be empty")
         }
-        return AccountRequestEntry(email: email, scope: scope, serviceAccountID: serviceAccountID)
+        let renew = try object.optionalBool("renew") ?? false
+        return AccountRequestEntry(email: email, scope: scope, serviceAccountID: serviceAccountID, renew: renew)
     }
 
     /// `accounts[0].scope` → `scope`; `accounts[0]` → `body`.

@@ -62,6 +62,15 @@ struct JSONObjectReader {
         }
     }
 
+    /// A boolean member; absent or `null` gives nil.
+    func optionalBool(_ key: String) throws(APIError) -> Bool? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw APIError.invalidField(fieldPath(key), "expected a boolean, got \(other.kind)")
+        }
+    }
+
     func requiredString(_ key: String) throws(APIError) -> String {
         guard let value = try optionalString(key) else {
             throw APIError.invalidField(fieldPath(key), "is required")

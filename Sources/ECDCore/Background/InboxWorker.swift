@@ -104,7 +104,9 @@ extension EnterpriseConnect {
                 let codeSeen = try connection.queryOne(
                     "SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'", [requestID]) != nil
                 var dropped: String?
-                if !codeSeen, account.status == .pending || account.status == .reauthorizing || account.status == .failed {
+                let open = account.status == .pending || account.status == .reauthorizing || account.status == .failed
+                    || (account.isRenewal && account.renewalStatus == "pending")
+                if !codeSeen, open {
                     let failure = AccountError(error: (row.optional("error") as String?) ?? "unknown_error",
                                                errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))
                     dropped = try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)
@@ -137,7 +139,7 @@ extension EnterpriseConnect {
         let access = try secrets.seal(response.accessToken, table: "accounts", row: rowKey, column: "access_token")
         let refresh = try response.refreshToken.map { try secrets.seal($0, table: "accounts", row: rowKey, column: "refresh_token") }
         let expiresAt = now.addingTimeInterval(TimeInterval(response.expiresIn))
-        let scope = response.scope.map(Scope.normalized) ?? claim.account.scope
+        let scope = response.scope.map(Scope.normalized) ?? claim.account.requestScope
         let profile = response.linkingProfile.map {
             AccountProfile(providerName: $0.providerName, profileID: $0.profileID, profileName: $0.profileName,
                            providerService: $0.providerService)
@@ -153,7 +155,11 @@ extension EnterpriseConnect {
                 UPDATE accounts SET status = 'active', access_token = ?, refresh_token = ?, key_id = ?, expires_at = ?,
                     scope = ?, account_id = ?, sub = ?, profile = ?, error = NULL, error_key = NULL,
                     error_description = NULL, state = NULL, at_risk = 0, refresh_failures = 0, next_attempt_at = NULL,
-                    lease_owner = NULL, lease_until = NULL, authorized_at = ?, updated_at = ?
+                    lease_owner = NULL, lease_until = NULL, authorized_at = ?, updated_at = ?,
+                    service_account_id = CASE WHEN status = 'active' AND renewal_status IS NOT NULL
+                        THEN COALESCE(renewal_service_account_id, service_account_id) ELSE service_account_id END,
+                    renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
+                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
                 WHERE id = ? AND request_id = ?
                 """,
                 [access, refresh, keyID, expiresAt, scope, accountID, sub, profileJSON, now, now,
@@ -162,7 +168,8 @@ extension EnterpriseConnect {
             if updated {
                 var data: [String: JSONValue] = ["scope": .string(scope)]
                 if let accountID { data["account_id"] = .string(accountID) }
-                try EventLog.append(connection, .accountAuthorized, serviceAccountID: claim.account.serviceAccountID,
+                if claim.account.isRenewal { data["renewal"] = .bool(true) }
+                try EventLog.append(connection, .accountAuthorized, serviceAccountID: claim.account.requestServiceAccountID,
                                     email: claim.account.email, data: data, at: now)
             }
             try finishInbox(connection, claim.id, status: "done", now: now)
@@ -181,14 +188,15 @@ extension EnterpriseConnect {
     private func handleExchangeFailure(_ claim: InboxClaim, _ failure: any Error) async throws {
         let now = Date()
         let cronofyError = failure as? CronofyError
-        if case .invalidGrant? = cronofyError, claim.wasExchanging, let serviceAccountID = claim.account.serviceAccountID {
-            // The code was spent by an attempt whose result we never stored: ask again.
+        if case .invalidGrant? = cronofyError, claim.wasExchanging, let serviceAccountID = claim.account.requestServiceAccountID {
+            // The code was spent by an attempt whose result we never stored: ask again (a renewal
+            // stays one, and keeps serving the current grant).
             let prepared = try await database.asyncWrite { [self] connection -> PreparedRequest in
-                let request = try prepareRequest(connection, email: claim.account.email, scope: claim.account.scope,
+                let request = try prepareRequest(connection, email: claim.account.email, scope: claim.account.requestScope,
                                                  serviceAccountID: serviceAccountID, now: now, reason: "recovery")
                 return request
             }
-            cache.invalidate(claim.account.emailKey)
+            if !prepared.renewal { cache.invalidate(claim.account.emailKey) }
             logger.warning("spent code recovered by a new request", metadata: ["email": "\(claim.account.email)"])
             await send([prepared])
             return

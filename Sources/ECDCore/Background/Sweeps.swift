@@ -30,8 +30,10 @@ extension EnterpriseConnect {
     /// of a callback, and one lost on the way would otherwise be lost for good), up to
     /// `callbackAttempts` in all; attempt n waits `callbackTimeout · 2^(n-1)` (backoff). After the
     /// last, the account becomes `failed` (`callback_timeout`); an automatic re-request of a dead
-    /// grant (`reauthorizing`) is not repeated and ends `reauthorization_required`. A request whose
-    /// callback is in the inbox is being handled and does not time out.
+    /// grant (`reauthorizing`) is not repeated and ends `reauthorization_required`; a renewal of an
+    /// active account is repeated the same way and ends with the account still `active` and its
+    /// renewal `failed`. A request whose callback is in the inbox is being handled and does not
+    /// time out.
     func expireCallbacks() async {
         let now = Date()
         let timeout = configuration.callbackTimeout.timeInterval
@@ -41,9 +43,11 @@ extension EnterpriseConnect {
             let (expired, again, dropped) = try await database.asyncWrite { [self] connection -> (Int, [PreparedRequest], [String]) in
                 let rows = try connection.query(
                     """
-                    SELECT id, email, scope, service_account_id, status, request_id, callback_attempt,
-                        COALESCE(request_sent_at, requested_at) AS since FROM accounts
-                    WHERE status IN ('pending', 'reauthorizing') AND COALESCE(request_sent_at, requested_at) < ?
+                    SELECT id, email, \(AccountRecord.requestScopeSQL) AS request_scope,
+                        \(AccountRecord.requestServiceAccountSQL) AS request_service_account_id, status, request_id,
+                        callback_attempt, COALESCE(request_sent_at, requested_at) AS since FROM accounts
+                    WHERE (status IN ('pending', 'reauthorizing') OR (status = 'active' AND renewal_status = 'pending'))
+                        AND COALESCE(request_sent_at, requested_at) < ?
                         AND NOT EXISTS (SELECT 1 FROM callback_inbox WHERE callback_inbox.request_id = accounts.request_id)
                     LIMIT 1000
                     """, [cutoff])
@@ -56,9 +60,11 @@ extension EnterpriseConnect {
                     let wait = timeout * Double(1 << min(attempt - 1, 20))
                     guard now.timeIntervalSince(since) >= wait else { continue }
                     let status: String = try row.get("status")
-                    if status == AccountStatus.pending.rawValue, attempt < attempts,
-                       let serviceAccountID: String = row.optional("service_account_id") {
-                        again.append(try prepareRequest(connection, email: try row.get("email"), scope: try row.get("scope"),
+                    // A renewal is asked for again like a first request (and stays a renewal).
+                    let askAgain = status == AccountStatus.pending.rawValue || status == AccountStatus.active.rawValue
+                    if askAgain, attempt < attempts,
+                       let serviceAccountID: String = row.optional("request_service_account_id") {
+                        again.append(try prepareRequest(connection, email: try row.get("email"), scope: try row.get("request_scope"),
                                                         serviceAccountID: serviceAccountID, now: now,
                                                         reason: "callback_timeout", attempt: attempt + 1))
                         continue
@@ -78,7 +84,7 @@ extension EnterpriseConnect {
             for key in dropped { cache.invalidate(key) }
             if expired > 0 { logger.warning("delegated access requests timed out", metadata: ["accounts": .stringConvertible(expired)]) }
             if !again.isEmpty {
-                for request in again { cache.invalidate(request.emailKey) }
+                for request in again where !request.renewal { cache.invalidate(request.emailKey) }
                 logger.warning("no callback came; asking Cronofy again", metadata: ["accounts": .stringConvertible(again.count)])
                 await send(again)
             }

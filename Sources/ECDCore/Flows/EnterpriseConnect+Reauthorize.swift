@@ -38,7 +38,9 @@ extension EnterpriseConnect {
                 UPDATE accounts SET status = 'reauthorizing', refresh_token = NULL, request_id = ?, state_hash = ?,
                     state = ?, request_sent_at = NULL, error = NULL, error_key = NULL, error_description = NULL,
                     refresh_failures = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
-                    reauthorize_requested_at = ?, requested_at = ?, callback_url = ?, callback_attempt = 1, updated_at = ?
+                    reauthorize_requested_at = ?, requested_at = ?, callback_url = ?, callback_attempt = 1, updated_at = ?,
+                    renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
+                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
                 WHERE id = ?
                 """, [requestID, SecretHash.of(requestState), sealedState, now.addingTimeInterval(60), now, now, callbackURL,
                       now, rowID])

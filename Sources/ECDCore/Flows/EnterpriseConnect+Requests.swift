@@ -12,6 +12,8 @@ struct PreparedRequest: Sendable {
     var requestID: String
     var state: String
     var callbackURL: String
+    /// A re-request of an active account: it keeps serving its current grant meanwhile.
+    var renewal = false
 }
 
 /// `POST /v1/accounts`: validate every entry first (reporting every refused one), write them all
@@ -38,6 +40,13 @@ extension EnterpriseConnect {
             prepared.reserveCapacity(validated.count)
             accounts.reserveCapacity(validated.count)
             for entry in validated {
+                // The same grant asked for again changes nothing unless the entry says `renew`.
+                if !entry.renew, let current = try AccountRecord.load(connection, emailKey: Email.key(entry.email)),
+                   current.status == .active, current.serviceAccountID == entry.serviceAccountID,
+                   Scope.isEquivalent(current.scope, entry.scope) {
+                    accounts.append(current.model)
+                    continue
+                }
                 let request = try prepareRequest(connection, email: entry.email, scope: entry.scope,
                                                  serviceAccountID: entry.serviceAccountID, now: now, reason: nil)
                 prepared.append(request)
@@ -45,7 +54,8 @@ extension EnterpriseConnect {
             }
             return (prepared, accounts)
         }
-        for request in prepared { cache.invalidate(request.emailKey) }
+        // A renewal keeps the current token: only accounts that lost theirs leave the cache.
+        for request in prepared where !request.renewal { cache.invalidate(request.emailKey) }
         logger.info("delegated access requested", metadata: ["accounts": .stringConvertible(prepared.count)])
         background.spawn { [self] in await send(prepared) }
         return accounts
@@ -55,6 +65,7 @@ extension EnterpriseConnect {
         var email: String
         var scope: String
         var serviceAccountID: String
+        var renew: Bool
     }
 
     /// Every entry checked; throws `.invalidEntries` with every problem found (up to the limit).
@@ -130,7 +141,8 @@ extension EnterpriseConnect {
                 problem("scope", "\(excess.joined(separator: " ")) is not within the delegated scope of service account \(serviceAccount.id)")
             }
             if problems.isEmpty {
-                return .success(ValidEntry(email: Email.normalized(entry.email), scope: scope, serviceAccountID: serviceAccount.id))
+                return .success(ValidEntry(email: Email.normalized(entry.email), scope: scope, serviceAccountID: serviceAccount.id,
+                                           renew: entry.renew))
             }
         }
         return .failure(EntryProblems(problems: problems))
@@ -160,8 +172,10 @@ extension EnterpriseConnect {
             text: "required: \(sameDomain.isEmpty ? active.count : sameDomain.count) service accounts could serve \(domain ?? "this domain")"))
     }
 
-    /// Writes the account `pending` with a new request id and state (any earlier request is
-    /// superseded, its tokens dropped), and the `account.requested` event.
+    /// Writes a new request (request id, state, callback URL) and the `account.requested` event.
+    /// Any earlier request is superseded. An account that is `active` stays so on its current
+    /// grant: the request is a renewal, its scope and service account wait in the renewal columns
+    /// until its code is exchanged. Any other account becomes `pending` and loses its tokens.
     func prepareRequest(_ connection: Connection, email: String, scope: String, serviceAccountID: String, now: Date,
                         reason: String?, attempt: Int = 1) throws -> PreparedRequest {
         let key = Email.key(email)
@@ -170,20 +184,36 @@ extension EnterpriseConnect {
         let callbackURL = configuration.delegatedCallbackURL(requestID: requestID)
         // Until Cronofy accepts the request, a failed send is retried by the sweep, no earlier.
         let sendDeadline = now.addingTimeInterval(60)
-        try connection.execute(
-            """
-            INSERT INTO accounts (email, email_key, service_account_id, status, scope, request_id, state_hash,
-                requested_at, next_attempt_at, updated_at)
-            VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(email_key) DO UPDATE SET
-                email = excluded.email, service_account_id = excluded.service_account_id, status = 'pending',
-                scope = excluded.scope, request_id = excluded.request_id, state_hash = excluded.state_hash,
-                request_sent_at = NULL, error = NULL, error_key = NULL, error_description = NULL,
-                access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL,
-                refresh_failures = 0, next_attempt_at = excluded.next_attempt_at, lease_owner = NULL,
-                lease_until = NULL, at_risk = 0, requested_at = excluded.requested_at, updated_at = excluded.updated_at
-            """,
-            [email, key, serviceAccountID, scope, requestID, SecretHash.of(state), now, sendDeadline, now])
+        let renewal = try connection.queryOne("SELECT status FROM accounts WHERE email_key = ?", [key])?
+            .optional("status") as String? == AccountStatus.active.rawValue
+        if renewal {
+            // The tokens, scope, service account and refresh lease of the active grant stay.
+            try connection.execute(
+                """
+                UPDATE accounts SET request_id = ?, state_hash = ?, request_sent_at = NULL, next_attempt_at = ?,
+                    requested_at = ?, renewal_status = 'pending', renewal_scope = ?, renewal_service_account_id = ?,
+                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL, updated_at = ?
+                WHERE email_key = ?
+                """,
+                [requestID, SecretHash.of(state), sendDeadline, now, scope, serviceAccountID, now, key])
+        } else {
+            try connection.execute(
+                """
+                INSERT INTO accounts (email, email_key, service_account_id, status, scope, request_id, state_hash,
+                    requested_at, next_attempt_at, updated_at)
+                VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(email_key) DO UPDATE SET
+                    email = excluded.email, service_account_id = excluded.service_account_id, status = 'pending',
+                    scope = excluded.scope, request_id = excluded.request_id, state_hash = excluded.state_hash,
+                    request_sent_at = NULL, error = NULL, error_key = NULL, error_description = NULL,
+                    access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL,
+                    refresh_failures = 0, next_attempt_at = excluded.next_attempt_at, lease_owner = NULL,
+                    lease_until = NULL, at_risk = 0, requested_at = excluded.requested_at, updated_at = excluded.updated_at,
+                    renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
+                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
+                """,
+                [email, key, serviceAccountID, scope, requestID, SecretHash.of(state), now, sendDeadline, now])
+        }
         guard let row = try connection.queryOne("SELECT id FROM accounts WHERE email_key = ?", [key]) else {
             throw CoreError.notFound("account \(email)")
         }
@@ -195,9 +225,10 @@ extension EnterpriseConnect {
         var data: [String: JSONValue] = ["scope": .string(scope)]
         if let reason { data["reason"] = .string(reason) }
         if attempt > 1 { data["attempt"] = .number(Double(attempt)) }
+        if renewal { data["renewal"] = .bool(true) }
         try EventLog.append(connection, .accountRequested, serviceAccountID: serviceAccountID, email: email, data: data, at: now)
         return PreparedRequest(rowID: rowID, email: email, emailKey: key, scope: scope, serviceAccountID: serviceAccountID,
-                               requestID: requestID, state: state, callbackURL: callbackURL)
+                               requestID: requestID, state: state, callbackURL: callbackURL, renewal: renewal)
     }
 
     /// Sends prepared requests, per service account, in batches of at most 50.

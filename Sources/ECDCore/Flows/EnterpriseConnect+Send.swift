@@ -139,8 +139,14 @@ extension EnterpriseConnect {
     /// or timed-out automatic re-request (`reauthorizing`) ends `reauthorization_required` instead
     /// and returns the email key whose cached token the caller drops once the transaction has
     /// committed (dropped earlier, a token read in between could put it back from the old row).
+    /// A failed renewal leaves the active grant in place: `renewal.status` becomes `failed` and
+    /// the event is `account.renewal_failed`.
     func failAccount(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws -> String? {
         let previous = try connection.queryOne("SELECT status FROM accounts WHERE id = ?", [rowID])?.optional("status") as String?
+        if previous == AccountStatus.active.rawValue {
+            try failRenewal(connection, rowID: rowID, requestID: requestID, failure, now: now)
+            return nil
+        }
         let reauthorizing = previous == AccountStatus.reauthorizing.rawValue
         try connection.execute(
             """
@@ -161,6 +167,25 @@ extension EnterpriseConnect {
         return reauthorizing ? row.optional("email_key") : nil
     }
 
+    private func failRenewal(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws {
+        try connection.execute(
+            """
+            UPDATE accounts SET renewal_status = 'failed', renewal_error = ?, renewal_error_key = ?,
+                renewal_error_description = ?, state = NULL, updated_at = ?
+            WHERE id = ? AND status = 'active' AND renewal_status = 'pending' AND (? IS NULL OR request_id = ?)
+            """,
+            [failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
+        guard connection.changes > 0,
+              let row = try connection.queryOne(
+                  "SELECT email, renewal_scope, renewal_service_account_id FROM accounts WHERE id = ?", [rowID]) else { return }
+        var data: [String: JSONValue] = ["error": .string(failure.error)]
+        if let key = failure.errorKey { data["error_key"] = .string(key) }
+        if let description = failure.errorDescription { data["error_description"] = .string(description) }
+        if let scope: String = row.optional("renewal_scope") { data["scope"] = .string(scope) }
+        try EventLog.append(connection, .accountRenewalFailed, serviceAccountID: row.optional("renewal_service_account_id"),
+                            email: row.optional("email"), data: data, at: now)
+    }
+
     /// The sweep's half of sending: pending requests Cronofy never accepted, due again.
     func resendUnsent(limit: Int = 200) async {
         let now = Date()
@@ -169,8 +194,12 @@ extension EnterpriseConnect {
             due = try await database.asyncWrite { [self] connection in
                 let rows = try connection.query(
                     """
-                    SELECT id, email, email_key, scope, service_account_id, request_id, state, callback_url FROM accounts
-                    WHERE status IN ('pending', 'reauthorizing') AND request_sent_at IS NULL AND state IS NOT NULL
+                    SELECT id, email, email_key, \(AccountRecord.requestScopeSQL) AS request_scope,
+                        \(AccountRecord.requestServiceAccountSQL) AS request_service_account_id, request_id, state, callback_url,
+                        status = 'active' AS renewal
+                    FROM accounts
+                    WHERE (status IN ('pending', 'reauthorizing') OR (status = 'active' AND renewal_status = 'pending'))
+                        AND request_sent_at IS NULL AND state IS NOT NULL
                         AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
                     ORDER BY next_attempt_at LIMIT ?
                     """, [now, limit])
@@ -178,16 +207,17 @@ extension EnterpriseConnect {
                 for row in rows {
                     let rowID: Int64 = try row.get("id")
                     let requestID: String = try row.get("request_id")
-                    guard let serviceAccountID: String = row.optional("service_account_id") else { continue }
+                    guard let serviceAccountID: String = row.optional("request_service_account_id") else { continue }
                     let state = try secrets.open(try row.get("state"), table: "accounts", row: String(rowID), column: "state")
                     // Claimed for a minute, so the next sweep does not send it again meanwhile.
                     try connection.execute("UPDATE accounts SET next_attempt_at = ? WHERE id = ?",
                                            [now.addingTimeInterval(60), rowID])
                     due.append(PreparedRequest(rowID: rowID, email: try row.get("email"), emailKey: try row.get("email_key"),
-                                               scope: try row.get("scope"), serviceAccountID: serviceAccountID,
+                                               scope: try row.get("request_scope"), serviceAccountID: serviceAccountID,
                                                requestID: requestID, state: state,
                                                callbackURL: row.optional("callback_url")
-                                                   ?? configuration.delegatedCallbackURL(requestID: requestID)))
+                                                   ?? configuration.delegatedCallbackURL(requestID: requestID),
+                                               renewal: (row.optional("renewal") as Int64?) == 1))
                 }
                 return due
             }

@@ -2,8 +2,9 @@ import Foundation
 
 /// `pending` → `active` | `failed`; `active` → `reauthorizing` | `reauthorization_required` |
 /// `revoked`; `reauthorizing` (ecd asked again through the service account after Cronofy refused
-/// the refresh token) → `active` | `reauthorization_required`; a new request moves any status back
-/// to `pending` (data-model.md §4).
+/// the refresh token) → `active` | `reauthorization_required`; a new request moves any status but
+/// `active` back to `pending` (an active account stays active and carries a `renewal`)
+/// (data-model.md §4).
 public enum AccountStatus: String, Sendable, Codable, CaseIterable {
     case pending
     case active
@@ -70,6 +71,36 @@ public struct AccountError: Sendable, Equatable, Codable {
     }
 }
 
+/// A re-request of an `active` account (issue 12): the account keeps serving its current grant
+/// meanwhile; `status` is `pending` until the new grant replaces the old one, or `failed` (the old
+/// grant stays, `error` says why).
+public struct AccountRenewal: Sendable, Equatable, Codable {
+    public var requestedAt: Date?
+    public var status: String
+    public var scope: String?
+    public var error: AccountError?
+
+    public init(requestedAt: Date?, status: String, scope: String?, error: AccountError?) {
+        self.requestedAt = requestedAt
+        self.status = status
+        self.scope = scope
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, scope, error
+        case requestedAt = "requested_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(requestedAt, forKey: .requestedAt)
+        try container.encode(status, forKey: .status)
+        try container.encode(scope, forKey: .scope)
+        try container.encode(error, forKey: .error)
+    }
+}
+
 /// A user or resource mailbox reached through a service account (api-contract.md §4 "Account object").
 public struct Account: Sendable, Equatable, Codable {
     public var email: String
@@ -88,11 +119,13 @@ public struct Account: Sendable, Equatable, Codable {
     /// did not answer; the tokens are kept and the revocation is retried in the background) or
     /// `local_only` (an operator erased the tokens here; Cronofy may still hold the grant).
     public var revocation: String?
+    /// A re-request of this active account in flight or failed; nil otherwise.
+    public var renewal: AccountRenewal?
 
     public init(email: String, serviceAccountID: String?, status: AccountStatus, scope: String,
                 accountID: String?, sub: String?, profile: AccountProfile?, error: AccountError?,
                 requestedAt: Date?, authorizedAt: Date?, tokenExpiresAt: Date?, updatedAt: Date,
-                revocation: String? = nil) {
+                revocation: String? = nil, renewal: AccountRenewal? = nil) {
         self.email = email
         self.serviceAccountID = serviceAccountID
         self.status = status
@@ -106,10 +139,11 @@ public struct Account: Sendable, Equatable, Codable {
         self.tokenExpiresAt = tokenExpiresAt
         self.updatedAt = updatedAt
         self.revocation = revocation
+        self.renewal = renewal
     }
 
     enum CodingKeys: String, CodingKey {
-        case email, status, scope, sub, profile, error, revocation
+        case email, status, scope, sub, profile, error, revocation, renewal
         case serviceAccountID = "service_account_id"
         case accountID = "account_id"
         case requestedAt = "requested_at"
@@ -133,6 +167,7 @@ public struct Account: Sendable, Equatable, Codable {
         try container.encode(tokenExpiresAt, forKey: .tokenExpiresAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(revocation, forKey: .revocation)
+        try container.encode(renewal, forKey: .renewal)
     }
 }
 
@@ -141,16 +176,28 @@ public struct AccountRequestEntry: Sendable, Equatable, Codable {
     public var email: String
     public var scope: String?
     public var serviceAccountID: String?
+    /// Ask again even when the account is already active with this scope and service account
+    /// (otherwise such an entry changes nothing).
+    public var renew: Bool
 
-    public init(email: String, scope: String? = nil, serviceAccountID: String? = nil) {
+    public init(email: String, scope: String? = nil, serviceAccountID: String? = nil, renew: Bool = false) {
         self.email = email
         self.scope = scope
         self.serviceAccountID = serviceAccountID
+        self.renew = renew
     }
 
     enum CodingKeys: String, CodingKey {
-        case email, scope
+        case email, scope, renew
         case serviceAccountID = "service_account_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        email = try container.decode(String.self, forKey: .email)
+        scope = try container.decodeIfPresent(String.self, forKey: .scope)
+        serviceAccountID = try container.decodeIfPresent(String.self, forKey: .serviceAccountID)
+        renew = try container.decodeIfPresent(Bool.self, forKey: .renew) ?? false
     }
 }
 

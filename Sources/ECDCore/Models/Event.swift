@@ -10,6 +10,7 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case accountAuthorized = "account.authorized"
     case accountFailed = "account.failed"
     case accountReauthorizing = "account.reauthorizing"
+    case accountRenewalFailed = "account.renewal_failed"
     case accountReauthorizationRequired = "account.reauthorization_required"
     case accountRevoked = "account.revoked"
     case accountRevokeFailed = "account.revoke_failed"

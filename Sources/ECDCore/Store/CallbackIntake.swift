@@ -101,7 +101,7 @@ final class CallbackIntake: Sendable {
     /// a code that follows an error still gets its exchange.
     static func admit(_ connection: Connection, _ item: IntakeItem, now: Date) throws -> IntakeOutcome {
         guard let account = try connection.queryOne(
-            "SELECT id, status, state_hash FROM accounts WHERE request_id = ?", [item.requestID]) else {
+            "SELECT id, status, state_hash, renewal_status FROM accounts WHERE request_id = ?", [item.requestID]) else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "no delegated-access request has this callback URL"))
         }
@@ -126,9 +126,12 @@ final class CallbackIntake: Sendable {
         }
         // A failed request still takes a code (after an error callback, a refused exchange or a
         // timeout), and so does an automatic re-request (`reauthorizing`, or ended
-        // `reauthorization_required` by an error); a request already authorized takes nothing new.
+        // `reauthorization_required` by an error), and so does a renewal of an active account
+        // (pending, or failed: a late code still brings the new grant); a request already
+        // authorized takes nothing new.
         let status: String = try account.get("status")
-        guard ["pending", "reauthorizing", "failed", "reauthorization_required"].contains(status) else {
+        let renewing = status == "active" && (account.optional("renewal_status") as String?) != nil
+        guard renewing || ["pending", "reauthorizing", "failed", "reauthorization_required"].contains(status) else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "this request is no longer waiting for a callback"))
         }

@@ -18,6 +18,9 @@ public enum CoreSchema {
         Migration(version: 4, name: "automatic re-requests, callback URLs as sent") { connection in
             for statement in version4 { try connection.execute(statement) }
         },
+        Migration(version: 5, name: "renewals of active accounts") { connection in
+            for statement in version5 { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema (`ecd migrate`, and every start).
@@ -185,5 +188,18 @@ public enum CoreSchema {
         "ALTER TABLE accounts ADD COLUMN callback_url TEXT",
         // Which attempt of the current request this is (lost callbacks are asked for again).
         "ALTER TABLE accounts ADD COLUMN callback_attempt INTEGER NOT NULL DEFAULT 1",
+    ]
+
+    /// A re-request of an `active` account is a renewal: the account stays `active` on its current
+    /// grant while the request (its request_id, state, callback_url and attempt, the same columns
+    /// as any request's) is out, and the scope and service account it asks for wait here until
+    /// its code is exchanged. `renewal_status` is `pending` or `failed` (the old grant stays).
+    static let version5: [String] = [
+        "ALTER TABLE accounts ADD COLUMN renewal_status TEXT",
+        "ALTER TABLE accounts ADD COLUMN renewal_scope TEXT",
+        "ALTER TABLE accounts ADD COLUMN renewal_service_account_id TEXT",
+        "ALTER TABLE accounts ADD COLUMN renewal_error TEXT",
+        "ALTER TABLE accounts ADD COLUMN renewal_error_key TEXT",
+        "ALTER TABLE accounts ADD COLUMN renewal_error_description TEXT",
     ]
 }

@@ -27,12 +27,30 @@ struct AccountRecord: Sendable {
     var revokeState: String?
     var callbackURL: String?
     var callbackAttempt: Int
+    var renewalStatus: String?
+    var renewalScope: String?
+    var renewalServiceAccountID: String?
+    var renewalError: AccountError?
 
     static let columns = """
         id, email, email_key, service_account_id, status, scope, account_id, sub, profile, error, error_key, \
         error_description, request_id, state_hash, state, request_sent_at, access_token, refresh_token, expires_at, \
-        at_risk, requested_at, authorized_at, updated_at, revoke_state, callback_url, callback_attempt
+        at_risk, requested_at, authorized_at, updated_at, revoke_state, callback_url, callback_attempt, \
+        renewal_status, renewal_scope, renewal_service_account_id, renewal_error, renewal_error_key, renewal_error_description
         """
+
+    /// The scope and service account the current request asks for, as SQL: a renewal's wait in
+    /// its own columns while the active grant's stay in `scope` and `service_account_id`.
+    static let requestScopeSQL = "CASE WHEN status = 'active' AND renewal_status IS NOT NULL THEN renewal_scope ELSE scope END"
+    static let requestServiceAccountSQL = """
+        CASE WHEN status = 'active' AND renewal_status IS NOT NULL THEN renewal_service_account_id ELSE service_account_id END
+        """
+
+    /// The current request is a renewal of an active account (pending, or failed but still able
+    /// to take a late code).
+    var isRenewal: Bool { status == .active && renewalStatus != nil }
+    var requestScope: String { isRenewal ? (renewalScope ?? scope) : scope }
+    var requestServiceAccountID: String? { isRenewal ? (renewalServiceAccountID ?? serviceAccountID) : serviceAccountID }
 
     init(row: Row) throws {
         rowID = try row.get("id")
@@ -64,13 +82,22 @@ struct AccountRecord: Sendable {
         revokeState = row.optional("revoke_state")
         callbackURL = row.optional("callback_url")
         callbackAttempt = Int(row.optional("callback_attempt") as Int64? ?? 1)
+        renewalStatus = row.optional("renewal_status")
+        renewalScope = row.optional("renewal_scope")
+        renewalServiceAccountID = row.optional("renewal_service_account_id")
+        if let error: String = row.optional("renewal_error") {
+            renewalError = AccountError(error: error, errorKey: row.optional("renewal_error_key"),
+                                        errorDescription: row.optional("renewal_error_description"))
+        }
     }
 
     var model: Account {
         Account(email: email, serviceAccountID: serviceAccountID, status: status, scope: scope,
                 accountID: accountID, sub: sub, profile: profile, error: error, requestedAt: requestedAt,
                 authorizedAt: authorizedAt, tokenExpiresAt: accessToken == nil ? nil : expiresAt, updatedAt: updatedAt,
-                revocation: revokeState)
+                revocation: revokeState,
+                renewal: isRenewal ? AccountRenewal(requestedAt: requestedAt, status: renewalStatus ?? "pending",
+                                                    scope: renewalScope, error: renewalError) : nil)
     }
 
     static func load(_ connection: Connection, emailKey: String) throws -> AccountRecord? {
