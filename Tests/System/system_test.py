@@ -70,6 +70,7 @@ def run(stack, report, receiver):
         stage(report, "delegated access", accounts.request_and_settle, stack, report)
         stage(report, "callbacks", accounts.callback_checks, stack, report)
         stage(report, "tokens", accounts.token_checks, stack, report)
+        stage(report, "renewal of an active account", accounts.renewal_checks, stack, report)
         stage(report, "service account token", accounts.service_account_checks, stack, report, service_account)
         stage(report, "revoke", accounts.revoke_checks, stack, report)
         stage(report, "reauthorization", accounts.reauthorization_checks, stack, report)

@@ -251,3 +251,37 @@ def reauthorization_checks(stack, report):
                  again.status == 202 and settled.get("status") == "active"
                  and stack.api("GET", f"/v1/accounts/{email}/token").status == 200,
                  f"{again.describe()}; status {settled.get('status')}")
+
+
+def renewal_checks(stack, report):
+    """Issue 12: re-requesting an active account never takes it offline. While alice's renewal is
+    out (its callback held back by the simulator) the token route keeps answering 200 with her
+    current token; the same request without "renew" changes nothing; a renewal whose callback
+    comes replaces the token, and the route answered 200 all along."""
+    old = stack.api("GET", f"/v1/accounts/{ALICE}/token").json().get("access_token")
+    same = stack.api("POST", "/v1/accounts", json_body={"email": ALICE})
+    account = (same.json().get("accounts") or [{}])[0] if same.status == 202 else {}
+    report.check("the same request for an active account changes nothing (202, active, no renewal)",
+                 account.get("status") == "active" and account.get("renewal") is None, same.describe())
+    stack.sim("POST", "/_simulator/dropped-callbacks", json_body={"email": ALICE})
+    renew = stack.api("POST", "/v1/accounts", json_body={"email": ALICE, "renew": True})
+    account = (renew.json().get("accounts") or [{}])[0] if renew.status == 202 else {}
+    report.check('"renew": true: 202, alice stays active with renewal.status pending',
+                 account.get("status") == "active" and (account.get("renewal") or {}).get("status") == "pending",
+                 renew.describe())
+    answers = [stack.api("GET", f"/v1/accounts/{ALICE}/token") for _ in range(20)]
+    report.check("the token route keeps answering 200 with the current token during the renewal",
+                 all(a.status == 200 and a.json().get("access_token") == old for a in answers),
+                 "; ".join(a.describe() for a in answers if a.status != 200)[:300])
+    stack.sim("DELETE", f"/_simulator/dropped-callbacks/{ALICE}")
+    stack.api("POST", "/v1/accounts", json_body={"email": ALICE, "renew": True})
+    statuses, renewal, deadline = [], "pending", time.monotonic() + 30
+    while renewal is not None and time.monotonic() < deadline:
+        statuses.append(stack.api("GET", f"/v1/accounts/{ALICE}/token").status)
+        renewal = stack.api("GET", f"/v1/accounts/{ALICE}").json().get("renewal")
+        time.sleep(0.1)
+    new = stack.api("GET", f"/v1/accounts/{ALICE}/token").json().get("access_token")
+    report.check("the renewal's grant replaces the token; the token route answered 200 throughout",
+                 renewal is None and new not in (None, old) and new in issued(stack)["access_tokens"]
+                 and statuses and all(s == 200 for s in statuses),
+                 f"renewal {renewal}; statuses {sorted(set(statuses))}; new token differs: {new != old}")
