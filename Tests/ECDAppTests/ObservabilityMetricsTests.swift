@@ -47,7 +47,7 @@ struct ObservabilityMetricsTests {
     @Test("the onResponse shape records the route pattern, never the raw path")
     func onResponseShape() throws {
         let listener = "l\(UInt32.random(in: 0...UInt32.max))"
-        let context = RequestContext(requestID: "r1", routePattern: nil, listenerName: listener)
+        let context = RequestContext(requestID: "r1", listenerName: listener)
         ECDMetrics.recordResponse(nil, HTTPResponse(status: .notFound), context, .milliseconds(1))
         let text = ECDMetrics.render()
         let line = try #require(series(text, "ecd_http_requests_total", ["listener=\"\(listener)\""]))

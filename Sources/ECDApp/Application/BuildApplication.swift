@@ -75,17 +75,15 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         tuneLimits(&limits)
         var publicServerConfiguration = HTTPServerConfiguration(
             name: "public", listen: ListenAddress(configuration.publicListener.listen), limits: limits)
-        let publicLog = AccessLog(logger: logger, listener: "public", routes: publicRoutes,
-                                  clientResolver: ClientAddressResolver(trustedProxies: configuration.publicListener.trustedProxies),
-                                  apiKeys: nil)
+        let publicLog = AccessLog(logger: logger, listener: "public",
+                                  clientResolver: ClientAddressResolver(trustedProxies: configuration.publicListener.trustedProxies))
         publicServerConfiguration.onResponse = publicLog.record
 
         var internalServerConfiguration = HTTPServerConfiguration(
             name: "internal", listen: ListenAddress(configuration.internalListener.listen), limits: limits)
         // Only the application's own services reach this socket: let them in (group), nobody else.
         internalServerConfiguration.unixSocketMode = 0o660
-        let internalLog = AccessLog(logger: logger, listener: "internal", routes: internalRoutes, clientResolver: nil,
-                                    apiKeys: configuration.internalListener.apiKeys)
+        let internalLog = AccessLog(logger: logger, listener: "internal", clientResolver: nil)
         internalServerConfiguration.onResponse = internalLog.record
         // A service asking during a stop is told to come back (or to go to another node); Cronofy's
         // callbacks on the public listener are still taken, since Cronofy does not retry them.
@@ -96,8 +94,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             headers: retryLater).response
         // The key is checked on the request's head, so a client without one never gets the
         // server to read, let alone hold, a body.
-        internalServerConfiguration.headHook = APIKeyAuthentication(
-            keys: configuration.internalListener.apiKeys, routes: internalRoutes).checkHead
+        internalServerConfiguration.headHook = APIKeyAuthentication(keys: configuration.internalListener.apiKeys).checkHead
 
         return Application(
             core: core, database: database, databaseLock: lock,

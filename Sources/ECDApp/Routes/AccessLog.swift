@@ -7,16 +7,12 @@ import Logging
 struct AccessLog: Sendable {
     let logger: Logger
     let listener: String
-    let routes: RouteTable
     /// Set on the public listener, where requests arrive through the reverse proxy.
     let clientResolver: ClientAddressResolver?
-    /// Set on the internal listener: names which key a request used (by position). The key check
-    /// runs inside the router, whose context changes do not reach this hook, so it is asked again.
-    let apiKeys: APIKeyStore?
 
     func record(_ request: HTTPRequest?, _ response: HTTPResponse, _ context: RequestContext, _ duration: Duration) {
         let method = request?.method.rawValue ?? "-"
-        let route = request.flatMap { routes.pattern(method: $0.method, rawPath: $0.rawPath) }
+        let route = context.routePattern
         ECDMetrics.recordHTTPRequest(listener: listener, method: method, route: route,
                                      status: response.status.code, duration: duration)
 
@@ -45,10 +41,8 @@ struct AccessLog: Sendable {
         } else {
             metadata["client"] = .string(context.peerAddress ?? "unix")
         }
-        if let apiKeys, let presented = APIKeyAuthentication.bearerToken(request?.headers["Authorization"]),
-           let index = apiKeys.matchingKeyIndex(presented.utf8) {
-            metadata["api_key"] = .string("#\(index + 1)")
-        }
+        // The key check names the key it matched (by position) at the request's head.
+        if let principal = context.principal { metadata["api_key"] = .string(principal) }
         logger.log(level: level, "request", metadata: metadata)
     }
 }

@@ -39,8 +39,7 @@ struct InternalRoutes: Sendable {
             return try .json(.ok, try core.events(after: after, limit: limit))
         }
 
-        // Wrap the router's entry only after every route is known: the key check consults the table.
-        table.use(APIKeyAuthentication(keys: apiKeys, routes: table))
+        table.use(APIKeyAuthentication(keys: apiKeys))
         table.router.notFound = { _, _ in APIError.notFound("no such route").response }
         table.router.unexpectedError = CoreErrorMapping.renderer(logger: logger)
         return table

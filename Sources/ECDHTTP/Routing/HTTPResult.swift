@@ -22,7 +22,15 @@ public typealias HTTPHandler = @Sendable (HTTPRequest, RequestContext) throws ->
 /// leaves the responder, every error has been rendered as a response (`Router` also wraps
 /// deferred work so that its errors are rendered; a server still answers 500 to any that escape).
 public protocol HTTPResponder: Sendable {
+    /// Matches a request's head to a route. The server calls it once per request, as soon as the
+    /// head is complete and before the head hook, and keeps the answer in the context it passes on.
+    func route(_ head: HTTPRequest) -> RouteMatch?
     func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResult
+}
+
+extension HTTPResponder {
+    /// A responder without routes: its contexts carry no match.
+    public func route(_ head: HTTPRequest) -> RouteMatch? { nil }
 }
 
 /// A stage around the handlers: authentication, logging, metrics. Call `next` to continue.

@@ -8,31 +8,45 @@ public struct RequestContext: Sendable {
     public var peerAddress: String?
     /// The peer's port, or nil on a unix socket.
     public var peerPort: Int?
-    /// Path parameters of the matched route, percent-decoded (`{email}` → `a@b.com`).
-    public var parameters: [String: String]
-    /// The matched route's pattern (`/v1/accounts/{email}`), for logs and metrics; nil when none matched.
-    public var routePattern: String?
+    /// The router's match for this request, written once (by the server at the request's head,
+    /// or by a router called on its own) and read by the head hook, middleware, the handler and
+    /// the response hook alike. Nil only before routing, or for a request refused before it was parsed.
+    public private(set) var route: RouteMatch?
     /// When the request's head was complete, in `ContinuousClock` time.
     public var receivedAt: ContinuousClock.Instant
     /// Name of the listener that received the request (`public`, `internal`), for logs and metrics.
     public var listenerName: String
-    /// Values middleware attaches for later stages (e.g. the id of the API key used).
+    /// Who the request was admitted as: the name of the credential that matched (an API key's
+    /// name), set by the head hook or an authentication middleware, for handlers, logs and audit.
+    /// Never the credential itself; nil when none was checked or presented.
+    public var principal: String?
+    /// Values middleware attaches for later stages.
     public var values: [String: String]
 
     public init(
         requestID: String, peerAddress: String? = nil, peerPort: Int? = nil,
-        parameters: [String: String] = [:], routePattern: String? = nil,
         receivedAt: ContinuousClock.Instant = .now, listenerName: String = "http",
         values: [String: String] = [:]
     ) {
         self.requestID = requestID
         self.peerAddress = peerAddress
         self.peerPort = peerPort
-        self.parameters = parameters
-        self.routePattern = routePattern
+        self.route = nil
+        self.principal = nil
         self.receivedAt = receivedAt
         self.listenerName = listenerName
         self.values = values
+    }
+
+    /// Path parameters of the matched route, percent-decoded (`{email}` → `a@b.com`).
+    public var parameters: [String: String] { route?.parameters ?? [:] }
+    /// The matched route's pattern (`/v1/accounts/{email}`), for logs and metrics; nil when none matched.
+    public var routePattern: String? { route?.pattern }
+
+    /// Records the router's match; a context that has one keeps it.
+    mutating func settleRoute(_ match: RouteMatch?) {
+        guard route == nil else { return }
+        route = match
     }
 
     /// A path parameter, or a 400 when the route has none of that name (a programming error in

@@ -6,16 +6,19 @@ import Darwin
 #endif
 
 extension HTTPConnection {
-    /// A new request's context: its id, and now as the time its head was complete. The id is the
+    /// A new request's context: its id, its route, and now as the time its head was complete. The id is the
     /// client's `X-Request-Id` when that is a valid one (so a proxy's or caller's id follows the
     /// request through ecd's log and back in the response), else a new one.
     func makeContext(for request: HTTPRequest? = nil) -> RequestContext {
         let incoming = request?.headers["X-Request-Id"]
         let requestID = incoming.flatMap { RequestIDGenerator.isAcceptable($0) ? $0 : nil } ?? loop.requestIDs.next()
-        return RequestContext(
+        var context = RequestContext(
             requestID: requestID, peerAddress: peerAddress, peerPort: peerPort,
             receivedAt: .now, listenerName: core.name
         )
+        // Routed once, here at the head: the head hook, the responder and `onResponse` all read it.
+        if let request { context.settleRoute(core.responder.route(request)) }
+        return context
     }
 
     /// Calls the responder: a `.response` is written right here, on this thread; `.deferred`
