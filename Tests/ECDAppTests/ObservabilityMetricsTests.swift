@@ -44,6 +44,22 @@ struct ObservabilityMetricsTests {
         #expect(series(bytesText, "ecd_http_requests_total", ["route=\"\(route)\"", "status=\"200\""]) == ok)
     }
 
+    /// Each thread records into a shard of its own; a scrape must see the sum of all of them.
+    @Test("responses recorded on many threads at once are all counted at scrape")
+    func httpMetricsMergeAcrossThreads() throws {
+        let route = "/test/\(UUID().uuidString)"
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<500 {
+                ECDMetrics.recordHTTPRequest(listener: "internal", method: "GET", route: route, status: 200, duration: .milliseconds(3))
+            }
+        }
+        let text = ECDMetrics.render()
+        #expect(series(text, "ecd_http_requests_total", ["route=\"\(route)\"", "status=\"200\""])?.hasSuffix(" 4000") == true)
+        #expect(series(text, "ecd_http_request_duration_seconds_count", ["route=\"\(route)\""])?.hasSuffix(" 4000") == true)
+        #expect(series(text, "ecd_http_request_duration_seconds_bucket", ["route=\"\(route)\"", "le=\"0.002\""])?.hasSuffix(" 0") == true)
+        #expect(series(text, "ecd_http_request_duration_seconds_bucket", ["route=\"\(route)\"", "le=\"0.005\""])?.hasSuffix(" 4000") == true)
+    }
+
     @Test("the onResponse shape records the route pattern, never the raw path")
     func onResponseShape() throws {
         let listener = "l\(UInt32.random(in: 0...UInt32.max))"

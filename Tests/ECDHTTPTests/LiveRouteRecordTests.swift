@@ -56,4 +56,25 @@ struct LiveRouteRecordTests {
             "head nil -", "middleware nil -", "response nil -",
         ])
     }
+
+    /// The head hook's memo lives as long as its connection: each request starts from what the
+    /// previous one on the same connection left, a new connection from nothing.
+    @Test func theHeadHooksMemoIsKeptPerConnection() async throws {
+        let seen = Sightings()
+        try await withServer(testRouter(), configure: { configuration in
+            configuration.headHook = { _, context in
+                let count = (context.connectionMemo as? Int) ?? 0
+                seen.lines.withLock { $0.append("\(count)") }
+                context.connectionMemo = count + 1
+                return nil
+            }
+        }) { server in
+            for _ in 0..<2 {
+                let client = try TestClient(port: server.port)
+                client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                for _ in 0..<3 { #expect(try await client.readResponse().text == "hello") }
+            }
+        }
+        #expect(seen.all == ["0", "1", "2", "0", "1", "2"])
+    }
 }

@@ -1,8 +1,10 @@
-"""The daemon benchmark (scripts/bench-daemon.sh runs it): token lookups against nginx, start to
-ready with 100,000 accounts, lookups at 1,000 vs 100,000 accounts, resident memory. Prints
+"""The daemon benchmark (scripts/bench-daemon.sh runs it): token lookups against nginx (with a perf
+profile of the token route), start to ready with 100,000 accounts, lookups at 1,000 vs 100,000
+accounts, resident memory, durable callbacks per second and `POST /v1/accounts` latency. Prints
 Markdown; raw wrk outputs and logs stay in the work folder when --keep is given."""
 import argparse
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ecdstack import Stack, free_port, request  # noqa: E402
 from measure import Nginx, memory_mb, rss_mb, wrk  # noqa: E402
+import callback_bench  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "token.lua")
@@ -56,6 +59,12 @@ class Bench:
         self.db10k = os.path.join(self.work, "ecd-10k.sqlite")
         self.lines = []
 
+    def load(self, when):
+        """The machine's load average, printed beside each stage: the ratios to nginx are only
+        comparable between runs under similar load."""
+        with open("/proc/loadavg") as f:
+            self.out(f"\nLoad average {when}: {' '.join(f.read().split()[:3])} (1, 5, 15 min) on {os.cpu_count()} CPUs.")
+
     def out(self, line=""):
         self.lines.append(line)
         print(line, flush=True)
@@ -83,6 +92,7 @@ class Bench:
         self.stack.stop_daemon()
 
     def token_vs_nginx(self):
+        self.load("before the token runs")
         ready = self.stack.start_daemon(self.db10k)
         pid = self.stack.daemon.pid
         time.sleep(1)
@@ -121,6 +131,8 @@ class Bench:
                 ratios.append((conns, best["ecd"], best["nginx"]))
         finally:
             nginx.stop()
+        self.load("after the token runs")
+        self.profile(pid, emails, "10,000 accounts, the token route")
         after = rss_mb(pid)
         self.stack.stop_daemon()
         self.out(f"\necd idle memory after start: VmRSS {memory['VmRSS']:.1f} MB = RssAnon {memory['RssAnon']:.1f} MB "
@@ -163,7 +175,7 @@ class Bench:
             for n, run in enumerate(runs):
                 log(f"{count} accounts -c32 run {n + 1}: {run.rps:,.0f} req/s p99 {run.p99:.3f} ms cpu {run.cpu_us:.1f} µs")
             if self.args.perf and label == "100,000":
-                self.profile(pid, emails)
+                self.profile(pid, emails, "100,000 accounts")
             self.stack.stop_daemon()
             results[label] = best
             starts = ", ".join(f"{r:.0f}" for r in readies)
@@ -171,20 +183,37 @@ class Bench:
         ratio = results["100,000"].rps / results["1,000"].rps
         self.out(f"\nLookups at 100,000 vs 1,000 accounts: {ratio:.2f}× the requests/s.")
 
-    def profile(self, pid, emails):
+    def profile(self, pid, emails, what):
+        """`perf record -g` of an 8 s -c32 run; the top symbols by self time, then by inclusive
+        time (a symbol and everything it calls)."""
+        if shutil.which("perf") is None:
+            self.out(f"\nperf, {what}: not run (no `perf`; apt-get install linux-perf).")
+            return
         data = os.path.join(self.work, "perf.data")
         perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", data],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wrk(self.stack.internal_url, pid, 32, 8, LUA,
-            {"BENCH_EMAILS": emails, "BENCH_API_KEY": self.stack.api_key}, self.args.wrk_cpu, warmup=0)
+        run = wrk(self.stack.internal_url, pid, 32, 8, LUA,
+                  {"BENCH_EMAILS": emails, "BENCH_API_KEY": self.stack.api_key}, self.args.wrk_cpu, warmup=0)
         perf.send_signal(2)
         perf.wait()
-        report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol",
-                                 "--stdio", "-g", "none", "--percent-limit", "1.5"],
-                                capture_output=True, text=True)
-        top = [line.rstrip(" -") for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")][:25]
-        self.out("\nperf, 100,000 accounts, -c32 (self time, symbols ≥ 1.5 %):\n\n```\n" + "\n".join(top) + "\n```")
+        self.out(f"\nperf, {what}, -c32 ({run.rps:,.0f} req/s, {run.cpu_us:.1f} µs CPU/req under perf):")
+        for title, mode in (("self time", "--no-children"), ("inclusive time (children included)", "--children")):
+            report = subprocess.run(["perf", "report", "-i", data, mode, "--sort", "symbol",
+                                     "--stdio", "-g", "none", "--percent-limit", "1.5"],
+                                    capture_output=True, text=True)
+            top = [line.rstrip(" -") for line in report.stdout.splitlines()
+                   if line.strip() and not line.startswith("#")][:25]
+            self.out(f"\n{title}, symbols ≥ 1.5 %:\n\n```\n" + "\n".join(top) + "\n```")
 
+    def callbacks(self):
+        result = callback_bench.run(self.args.ecd, os.path.join(self.work, "callbacks"), self.args.server_cpu, log=log)
+        ms = ", ".join(f"{v:.0f}" for v in result["post_ms"])
+        self.out(f"\n`POST /v1/accounts` with {result['batch']:,} new emails: answered 202 in {ms} ms "
+                 f"(p50 {result['post_p50']:.0f} ms, max {result['post_max']:.0f} ms).")
+        self.out(f"\nDurable callbacks through the public listener: {result['callbacks']:,} signed callbacks from "
+                 f"{result['connections']} keep-alive connections in {result['seconds']:.2f} s = "
+                 f"**{result['per_second']:,.0f} callbacks/s**, {result['ok']:,} answered 200 "
+                 f"(statuses {result['statuses']}); {result['failed_after']:,} accounts settled from them.")
 
 def main():
     parser = argparse.ArgumentParser()
@@ -205,6 +234,7 @@ def main():
     try:
         bench.seed()
         bench.token_vs_nginx()
+        bench.callbacks()
         bench.scale()
     finally:
         bench.stack.stop()

@@ -55,8 +55,9 @@ def request(url, method="GET", body=None, headers=None, timeout=30):
 class Stack:
     """`ecd simulator` plus `ecd serve`. `daemon_cpus` pins the daemon with taskset."""
 
-    def __init__(self, ecd, workdir, token_lifetime=86400, daemon_cpus=None, log_level="warning"):
+    def __init__(self, ecd, workdir, token_lifetime=86400, daemon_cpus=None, log_level="warning", callback_delay_ms=0):
         self.ecd = ecd
+        self.callback_delay_ms = callback_delay_ms
         self.workdir = workdir
         self.token_lifetime = token_lifetime
         self.daemon_cpus = daemon_cpus
@@ -86,7 +87,7 @@ class Stack:
     def start_simulator(self):
         argv = [self.ecd, "simulator", "--listen", f"127.0.0.1:{self.ports['sim']}",
                 "--client-id", self.client_id, "--client-secret", self.client_secret,
-                "--token-lifetime", str(self.token_lifetime), "--callback-delay", "0", "--quiet"]
+                "--token-lifetime", str(self.token_lifetime), "--callback-delay", str(self.callback_delay_ms), "--quiet"]
         self.sim = subprocess.Popen(argv, stdout=self._log("simulator.log"), stderr=subprocess.STDOUT)
         self._wait(lambda: request(self.sim_url + "/_simulator/faults").status == 200, self.sim, "simulator")
 

@@ -1,5 +1,6 @@
 import ECDCrypto
 import Foundation
+import Synchronization
 
 /// The internal API's keys, shared by every copy of an ``AppConfiguration``.
 ///
@@ -10,6 +11,7 @@ public final class APIKeyStore: Sendable {
     /// The file the keys were read from, when they were.
     public let file: String?
     private let state: LockedValue<[Entry]>
+    private let reloads = Atomic<Int>(0)
 
     /// A key and its SHA-256: requests are checked against the digests, so comparisons take the
     /// same time whatever the presented key's length or content.
@@ -37,6 +39,10 @@ public final class APIKeyStore: Sendable {
         self.file = file
         self.state = LockedValue(keys.map(Entry.init))
     }
+
+    /// Changes whenever the keys do (each ``reload()``), so a check remembered under an older
+    /// generation is made again.
+    public var generation: Int { reloads.load(ordering: .acquiring) }
 
     /// How many keys are valid now (the keys themselves are never handed out as text).
     public var count: Int { state.withValue { $0.count } }
@@ -91,6 +97,7 @@ public final class APIKeyStore: Sendable {
         }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         state.withValue { $0 = keys.map(Entry.init) }
+        reloads.add(1, ordering: .releasing)
         return keys.count
     }
 

@@ -54,52 +54,35 @@ public enum ECDMetrics {
     }
 
     /// The whole registry and the `process_*` metrics in Prometheus text format, for `GET /metrics`.
-    public static func render() -> String { registry.emitToString() + ProcessMetrics.render() }
+    public static func render() -> String { String(decoding: renderBytes(), as: UTF8.self) }
 
     /// ``render()`` as bytes, ready for a response body.
-    public static func renderBytes() -> [UInt8] { registry.emitToBuffer() + Array(ProcessMetrics.render().utf8) }
+    public static func renderBytes() -> [UInt8] {
+        var bytes = registry.emitToBuffer()
+        httpRequests.emit(into: &bytes)
+        bytes += Array(ProcessMetrics.render().utf8)
+        return bytes
+    }
 
     // MARK: - HTTP
 
-    private struct HTTPKey: Hashable {
-        let listener: String, method: String, route: String, status: Int
+    /// Kept per event-loop thread and merged at scrape (`HTTPRequestMetrics`), outside the registry.
+    static let httpRequests = HTTPRequestMetrics(buckets: httpBuckets)
+
+    /// The method as a label: the common ones by name, anything else `other`, so odd requests
+    /// cannot grow the series (compared in turn: short strings, no hashing).
+    static func methodLabel(_ method: String) -> String {
+        switch method {
+        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS": method
+        default: "other"
+        }
     }
-
-    private struct HTTPInstruments {
-        let counter: Prometheus.Counter
-        let histogram: DurationHistogram
-    }
-
-    /// Instruments by label set: a response then costs one locked dictionary lookup, not a
-    /// registry lookup that hashes the label arrays.
-    private static let httpInstruments = LockedValue<[HTTPKey: HTTPInstruments]>([:])
-
-    /// Methods kept as labels; anything else is `other`, so odd requests cannot grow the series.
-    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     /// Counts one response and its latency. `route` is the matched pattern (`/v1/accounts/{email}`);
     /// nil (no route matched) is recorded as `unmatched`, never as the raw path.
     public static func recordHTTPRequest(listener: String, method: String, route: String?, status: Int, duration: Duration) {
-        let key = HTTPKey(
-            listener: listener, method: knownMethods.contains(method) ? method : "other",
-            route: route ?? "unmatched", status: status)
-        let instruments = httpInstruments.withValue { cache in
-            if let existing = cache[key] { return existing }
-            let made = HTTPInstruments(
-                counter: registry.makeCounter(
-                    descriptor: MetricNameDescriptor(
-                        metricName: "ecd_http_requests", unitName: "total", helpText: "HTTP responses by route and status"),
-                    labels: [("listener", key.listener), ("method", key.method), ("route", key.route), ("status", String(key.status))]),
-                histogram: registry.makeDurationHistogram(
-                    descriptor: MetricNameDescriptor(
-                        metricName: "ecd_http_request_duration", unitName: "seconds",
-                        helpText: "Time from a complete request head to the response written"),
-                    labels: [("listener", key.listener), ("route", key.route)], buckets: httpBuckets))
-            cache[key] = made
-            return made
-        }
-        instruments.counter.increment()
-        instruments.histogram.record(duration)
+        httpRequests.record(listener: listener, method: methodLabel(method), route: route ?? "unmatched",
+                            status: status, duration: duration)
     }
 
     /// The shape of `HTTPServerConfiguration.onResponse`, so a listener can pass it straight through.

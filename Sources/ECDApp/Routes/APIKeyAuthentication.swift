@@ -10,6 +10,11 @@ import ECDHTTP
 /// read; the middleware then lets through what the hook admitted and checks anything else itself
 /// (a router used without that server). Either way the key that matched is named in
 /// `RequestContext.principal`, which the access log reports.
+///
+/// A connection presents the same header on every request, so the head hook remembers, per
+/// connection, the header it last checked and what it matched (`PresentedKeyMemo`): a repeat is
+/// one constant-time comparison with that header instead of a SHA-256 and a pass over the keys.
+/// The memo names the key store's generation, so a reload (SIGHUP) checks the header afresh.
 struct APIKeyAuthentication: HTTPMiddleware {
     private let keys: APIKeyStore
     private let openPaths: Set<String>
@@ -42,13 +47,34 @@ struct APIKeyAuthentication: HTTPMiddleware {
         // Fails closed: a request that was never routed is checked like any other.
         if let route = context.route, route.pattern == nil { return }
         if openPaths.contains(request.path) { return }
-        guard let presented = Self.bearerToken(request.headers["Authorization"]),
-              let index = keys.matchingKeyIndex(presented.utf8) else {
+        guard let header = request.headers["Authorization"], let name = keyName(header, &context) else {
             throw APIError.unauthorized()
         }
         // Which key was used (by position, never the key), so an operator can see when the old
         // key of a rotation stops being used.
-        context.principal = "#\(index + 1)"
+        context.principal = name
+    }
+
+    /// The name of the key `header` carries, from the connection's memo when it is the header
+    /// checked last on this connection (and the keys have not been reloaded since).
+    private func keyName(_ header: String, _ context: inout RequestContext) -> String? {
+        let generation = keys.generation
+        if let memo = context.connectionMemo as? PresentedKeyMemo, memo.generation == generation,
+           Self.sameBytes(memo.header, header) {
+            return memo.keyName
+        }
+        let name = Self.bearerToken(header).flatMap { keys.matchingKeyIndex($0.utf8) }.map { "#\($0 + 1)" }
+        context.connectionMemo = PresentedKeyMemo(header: header, generation: generation, keyName: name)
+        return name
+    }
+
+    /// Byte equality in time that depends only on the lengths: the memo holds a key, and the
+    /// comparison must not say how much of it a header matched.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a.utf8, b.utf8) { difference |= x ^ y }
+        return difference == 0
     }
 
     /// `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
@@ -58,5 +84,18 @@ struct APIKeyAuthentication: HTTPMiddleware {
         guard trimmed.utf8.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
         let token = String(trimmed.dropFirst(7)).trimmingASCIIWhitespace()
         return token.isEmpty ? nil : token
+    }
+}
+
+/// The `Authorization` header a connection presented last and the key it matched (nil: none).
+final class PresentedKeyMemo: Sendable {
+    let header: String
+    let generation: Int
+    let keyName: String?
+
+    init(header: String, generation: Int, keyName: String?) {
+        self.header = header
+        self.generation = generation
+        self.keyName = keyName
     }
 }

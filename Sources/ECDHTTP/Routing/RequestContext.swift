@@ -22,6 +22,11 @@ public struct RequestContext: Sendable {
     public var principal: String?
     /// Values middleware attaches for later stages.
     public var values: [String: String]
+    /// What the head hook keeps from one request to the next on the same connection: the server
+    /// hands it the value it left on the connection's previous request and keeps what it leaves
+    /// here. For work that depends only on what a connection repeats, such as checking the
+    /// credentials it presents on every request. Nil on a new connection.
+    public var connectionMemo: (any Sendable)?
 
     public init(
         requestID: String, peerAddress: String? = nil, peerPort: Int? = nil,
@@ -33,6 +38,7 @@ public struct RequestContext: Sendable {
         self.peerPort = peerPort
         self.route = nil
         self.principal = nil
+        self.connectionMemo = nil
         self.receivedAt = receivedAt
         self.listenerName = listenerName
         self.values = values

@@ -18,7 +18,9 @@ extension HTTPConnection {
     /// Makes the request's context (its id, its arrival) and runs the head hook on it.
     func beginRequest(_ head: HTTPRequest) -> HTTPResponse? {
         var context = makeContext(for: head)
+        context.connectionMemo = memo
         let refusal = core.headHook?(head, &context)
+        memo = context.connectionMemo
         self.context = context
         return refusal
     }

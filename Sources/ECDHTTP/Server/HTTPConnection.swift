@@ -43,6 +43,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     /// The context of the request being read, made when its head was complete (so it carries
     /// what the head hook added); nil between requests.
     var context: RequestContext?
+    /// The head hook's memo (`RequestContext.connectionMemo`), kept between this connection's requests.
+    var memo: (any Sendable)?
     /// When the body of the request being read must be complete (monotonic ns), from its head.
     var bodyDeadline: UInt64 = 0
     /// Bytes this connection has charged to the server's body budget for its current request.
