@@ -5,6 +5,7 @@
 #   scripts/bench-daemon.sh [duration-seconds [repetitions]]     (default 12 s, 2 repetitions)
 #   BENCH_PERF=1 scripts/bench-daemon.sh   also profiles the 100,000-account run with perf
 #   BENCH_KEEP=1 scripts/bench-daemon.sh   keeps the work folder (logs, databases, report.md)
+#   BENCH_SCALE=0 scripts/bench-daemon.sh  skips the 1,000 vs 100,000 accounts stage (and BenchSeed)
 # Servers (ecd, nginx's one worker) pinned to CPU 0, wrk (one thread) to CPU 1. Everything runs
 # on loopback ports chosen at random, in a temporary folder that is removed at the end.
 set -euo pipefail
@@ -25,7 +26,12 @@ if [[ -z "${ECD:-}" ]]; then
     swift build -c release --scratch-path "$scratch" --product ecd >&2
     ECD="$scratch/release/ecd"
 fi
-(cd Benchmarks/daemon && swift build -c release --scratch-path "$scratch/daemon" --product BenchSeed) >&2
+extra=()
+if [[ "${BENCH_SCALE:-1}" == 1 ]]; then
+    (cd Benchmarks/daemon && swift build -c release --scratch-path "$scratch/daemon" --product BenchSeed) >&2
+else
+    extra+=(--no-scale)
+fi
 
 work="$(mktemp -d /tmp/bench-daemon.XXXXXX)"
 cleanup() {
@@ -36,7 +42,6 @@ trap cleanup EXIT
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r)"
 if [[ -n "${ECD_COMMIT:-}" ]]; then built="$ECD_COMMIT"; else built="tree $(git describe --always --dirty)"; fi
 echo "run: $(date -u +%Y-%m-%dT%H:%MZ), ecd built from $built, wrk -t1 -d${duration}s, best of $reps"
-extra=()
 [[ "${BENCH_PERF:-0}" == 1 ]] && extra+=(--perf)
 # The whole run is bounded: a hang anywhere ends it (and the trap still removes the folder).
 timeout --foreground -k 10 1800 python3 scripts/bench/daemon_bench.py \

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ECDHTTP
+import ECDTestSupport
 
 /// The router's match is made once, at the request's head, and every stage reads that one record:
 /// the head hook, middleware, the handler and the response hook (over real TCP connections).
@@ -40,7 +41,7 @@ struct LiveRouteRecordTests {
             }
             configuration.onResponse = { _, _, context, _ in sightings.add("response", context) }
         }) { server in
-            let client = try TestClient(port: server.port)
+            let client = try RawClient(port: server.port)
             client.send("GET /path/a%40b HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse().text == "a@b")
             // A path served for another method keeps its pattern (for logs); an unknown one has none.
@@ -48,7 +49,7 @@ struct LiveRouteRecordTests {
             #expect(try await client.readResponse().status == 405)
             client.send("GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await client.readResponse().status == 404)
-            #expect(await eventually { sightings.all.count == 10 })
+            #expect(await eventually(timeout: .seconds(3)) { sightings.all.count == 10 })
         }
         #expect(sightings.all == [
             "head /path/{name} a@b", "middleware /path/{name} a@b", "handler /path/{name} a@b", "response /path/{name} a@b",
@@ -70,7 +71,7 @@ struct LiveRouteRecordTests {
             }
         }) { server in
             for _ in 0..<2 {
-                let client = try TestClient(port: server.port)
+                let client = try RawClient(port: server.port)
                 client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
                 for _ in 0..<3 { #expect(try await client.readResponse().text == "hello") }
             }
