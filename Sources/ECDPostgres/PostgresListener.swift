@@ -26,6 +26,7 @@ public final class PostgresListener: @unchecked Sendable {
     private var listening = false
     private var stopping = false
     private var started = false
+    private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// The wake-up pipe: `stop` writes a byte to end the thread's poll at once.
     private let wakeRead: Int32
@@ -63,11 +64,16 @@ public final class PostgresListener: @unchecked Sendable {
             finished.signal()
         }
         thread.name = "ecd.postgres.listener"
+        condition.withLock { self.thread = thread }
         thread.start()
     }
 
-    /// Stops the thread and waits until it has closed its connection. Idempotent.
+    /// Stops the thread and waits until it has closed its connection. Idempotent. Not from the
+    /// handler (it runs on that thread, which would wait for itself); the thread holds the
+    /// listener, so a listener that was started lives until `stop`.
     public func stop() {
+        precondition(condition.withLock { thread } !== Thread.current,
+                     "PostgresListener.stop() called from its own handler: it would wait for itself")
         let wasRunning: Bool = condition.withLock {
             defer { stopping = true; condition.broadcast() }
             return started && !stopping
@@ -76,6 +82,7 @@ public final class PostgresListener: @unchecked Sendable {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
         finished.wait()
+        condition.withLock { thread = nil }   // the thread's closure holds self: break the cycle
     }
 
     /// True while subscribed (connected and every LISTEN done).
