@@ -147,7 +147,7 @@ struct CommandsOperatorTests {
             let folder = try TemporaryFolder()
             defer { folder.remove() }
             guard case .unix(let socket) = daemon.internalEndpoint else { Issue.record("not a unix socket"); return }
-            let closedPort = try LoopbackPort.pick()
+            let closedPort = try SocketAddress.unusedLoopbackPort()
             let good = try folder.write("good.json", #"{"internal":{"listen":"unix:\#(socket)"}}"#)
             let bad = try folder.write("bad.json", #"{"internal":{"listen":"127.0.0.1:\#(closedPort)"}}"#)
             let key = ["ECD_API_KEY": TestDaemon.apiKey]

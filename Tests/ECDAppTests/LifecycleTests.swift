@@ -1,3 +1,4 @@
+import ECDHTTP
 import ECDSimulator
 import ECDTestSupport
 import Foundation
@@ -30,18 +31,47 @@ import Glibc
         }
     }
 
-    @Test func aPortInUseFailsStartAndLeavesTheOtherDaemonAlone() async throws {
+    @Test func aPortInUseFailsTheBuildAndLeavesTheOtherDaemonAlone() async throws {
         try await TestDaemon.run { daemon in
             let folder = daemon.folder.appendingPathComponent("second")
             var configuration = Self.configuration(baseURL: URL(string: "http://127.0.0.1:\(daemon.publicPort)")!,
                                                    storagePath: folder.appendingPathComponent("ecd.sqlite").path)
             configuration.publicListener.listen = .tcp(host: "127.0.0.1", port: daemon.publicPort)
-            let second = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger)
-            await #expect(throws: (any Error).self) { try await second.start() }
-            await second.shutdown()
+            // Bound before building: the taken port fails the build, naming its setting, and the
+            // database is never created.
+            let expected = ApplicationError.cannotListen(
+                key: "public.listen", .system(call: "bind", errno: EADDRINUSE, address: "127.0.0.1:\(daemon.publicPort)"))
+            #expect(throws: expected) { _ = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger) }
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("ecd.sqlite").path))
             // The first daemon is untouched.
-            #expect(try await daemon.publicRequest("GET", "/healthz").status == 200)
+            let healthz = try await daemon.publicRequest("GET", "/healthz")
+            #expect(healthz.status == 200)
         }
+    }
+
+    @Test func listenersAreBoundBeforeTheDaemonIsBuiltFromThem() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-bind-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = Self.configuration(baseURL: nil, storagePath: folder.appendingPathComponent("ecd.sqlite").path)
+        configuration.publicListener.listen = .tcp(host: "127.0.0.1", port: 0)
+        let seen = LockedValue<Int?>(nil)
+        let application = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger, tuneCore: { _ in },
+                                               baseURLForPort: { port in
+                                                   seen.withValue { $0 = port }
+                                                   return URL(string: "http://127.0.0.1:\(port)")!
+                                               })
+        // The base URL was made from the port the kernel picked, which is bound (and refuses a
+        // second taker) before start.
+        let port = application.publicPort
+        #expect(port != 0 && seen.withValue { $0 } == port)
+        #expect(throws: HTTPServerError.self) { _ = try BoundListener(.tcp(host: "127.0.0.1", port: port)) }
+        try await application.start()
+        let page = try await RawHTTP.send(.tcp(port: port), "GET", "/healthz")
+        #expect(page.status == 200)
+        await application.shutdown()
+        // Shut down: the port is free again.
+        try BoundListener(.tcp(host: "127.0.0.1", port: port)).close()
     }
 
     @Test func shutdownLetsAnInFlightRequestFinishThenRefusesConnections() async throws {
@@ -70,23 +100,18 @@ import Glibc
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let port = try LoopbackPort.pick()
         let configuration = AppConfiguration(
             cronofy: CronofySettings(clientID: "sim_client_id", clientSecret: "sim_client_secret",
                                      apiURL: simulator.baseURL, appURL: simulator.baseURL),
-            publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: port), baseURL: URL(string: "http://127.0.0.1:\(port)")!),
+            publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), baseURL: nil),
             internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), apiKeys: APIKeyStore(keys: [TestDaemon.apiKey])),
             storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
                                      encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 9, count: 32))]))
         let logs = RouteLogCapture()
-        let application = try buildApplication(configuration: configuration, logger: logs.logger)
+        let application = try buildApplication(configuration: configuration, logger: logs.logger, tuneCore: { _ in },
+                                               baseURLForPort: { URL(string: "http://127.0.0.1:\($0)")! })
+        let port = application.publicPort, internalPort = application.internalPort
         let running = Task { try await application.run() }
-        let started = ContinuousClock.now
-        while application.internalPort == 0 && started.duration(to: .now) < .seconds(5) {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let internalPort = application.internalPort
-        try #require(internalPort != 0)
         #expect(try await RawHTTP.send(.tcp(port: internalPort), "GET", "/healthz").status == 200)
 
         // A request that takes a while (the connect link page is quick; readiness too) — use a

@@ -46,54 +46,47 @@ final class TestDaemon: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let socketPath = folder.appendingPathComponent("internal.sock").path
         let logs = RouteLogCapture()
-        var lastError: (any Error)?
-        for _ in 0..<5 {
-            let port = try LoopbackPort.pick()
-            // An https base_url only changes what the daemon believes about itself (Secure
-            // cookies); the listener stays plain HTTP on loopback, as behind a TLS proxy.
-            let host = baseURLScheme == "https" ? "localhost" : "127.0.0.1"
-            var configuration = AppConfiguration(
-                cronofy: CronofySettings(clientID: simulatorConfiguration.clientID, clientSecret: simulatorConfiguration.clientSecret,
-                                         apiURL: simulator.baseURL, appURL: simulator.baseURL),
-                publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: port),
-                                                       baseURL: URL(string: "\(baseURLScheme)://\(host):\(port)")!),
-                internalListener: InternalListenerSettings(
-                    listen: unixSocket ? .unix(path: socketPath) : .tcp(host: "127.0.0.1", port: 0),
-                    apiKeys: APIKeyStore(keys: [apiKey, secondAPIKey])),
-                storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
-                                         encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 7, count: 32))]))
-            configure(&configuration)
-            let application: Application
-            do {
-                // Building opens and migrates the database: synchronous fsyncs, kept off the
-                // cooperative pool that every concurrently running test shares.
-                let settings = configuration, logger = logs.logger
-                application = try await onOwnThread {
-                    try buildApplication(configuration: settings, logger: logger, tuneCore: { core in
-                        core.sweepInterval = .milliseconds(200)
-                        tuneCore(&core)
-                    }, tuneLimits: tuneLimits)
-                }
-            } catch {
-                await simulator.shutdown()
-                try? FileManager.default.removeItem(at: folder)
-                throw error
+        // An https base_url only changes what the daemon believes about itself (Secure
+        // cookies); the listener stays plain HTTP on loopback, as behind a TLS proxy. Port 0:
+        // the base URL is made from the port really bound.
+        let host = baseURLScheme == "https" ? "localhost" : "127.0.0.1"
+        var configuration = AppConfiguration(
+            cronofy: CronofySettings(clientID: simulatorConfiguration.clientID, clientSecret: simulatorConfiguration.clientSecret,
+                                     apiURL: simulator.baseURL, appURL: simulator.baseURL),
+            publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), baseURL: nil),
+            internalListener: InternalListenerSettings(
+                listen: unixSocket ? .unix(path: socketPath) : .tcp(host: "127.0.0.1", port: 0),
+                apiKeys: APIKeyStore(keys: [apiKey, secondAPIKey])),
+            storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
+                                     encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 7, count: 32))]))
+        configure(&configuration)
+        let application: Application
+        do {
+            // Building opens and migrates the database: synchronous fsyncs, kept off the
+            // cooperative pool that every concurrently running test shares.
+            let settings = configuration, logger = logs.logger
+            application = try await onOwnThread {
+                try buildApplication(configuration: settings, logger: logger, tuneCore: { core in
+                    core.sweepInterval = .milliseconds(200)
+                    tuneCore(&core)
+                }, tuneLimits: tuneLimits, baseURLForPort: { URL(string: "\(baseURLScheme)://\(host):\($0)")! })
             }
-            do {
-                try await application.start()
-            } catch {
-                // Most likely the public port was taken between picking and binding: try another.
-                lastError = error
-                await application.shutdown()
-                continue
-            }
-            let endpoint: SocketAddress = unixSocket ? .unix(path: socketPath) : .tcp(port: application.internalPort)
-            return TestDaemon(simulator: simulator, application: application, folder: folder, publicPort: application.publicPort,
-                              internalEndpoint: endpoint, logs: logs)
+        } catch {
+            await simulator.shutdown()
+            try? FileManager.default.removeItem(at: folder)
+            throw error
         }
-        await simulator.shutdown()
-        try? FileManager.default.removeItem(at: folder)
-        throw lastError ?? RawHTTP.Failure(description: "could not start the daemon")
+        do {
+            try await application.start()
+        } catch {
+            await application.shutdown()
+            await simulator.shutdown()
+            try? FileManager.default.removeItem(at: folder)
+            throw error
+        }
+        let endpoint: SocketAddress = unixSocket ? .unix(path: socketPath) : .tcp(port: application.internalPort)
+        return TestDaemon(simulator: simulator, application: application, folder: folder, publicPort: application.publicPort,
+                          internalEndpoint: endpoint, logs: logs)
     }
 
     /// Starts a daemon, runs `body` with it, and stops it (and removes its files) whatever happens.

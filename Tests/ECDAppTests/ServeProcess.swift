@@ -23,12 +23,13 @@ final class ServeProcess: DaemonClient, @unchecked Sendable {
     }
 
     /// Starts `ecd serve` on `database` (inside `folder`'s environment), retrying with another
-    /// public port should the picked one be taken before the daemon binds it.
+    /// public port should the picked one be taken before the daemon binds it. (A child process is
+    /// told its port in advance: `public.base_url` must name it. The in-process daemons bind port 0.)
     static func start(folder: TemporaryFolder, database: String, simulator: CronofySimulator,
                       extra: [String: String] = [:]) async throws -> ServeProcess {
         var lastOutput = ""
         for _ in 0..<3 {
-            let port = try LoopbackPort.pick()
+            let port = try SocketAddress.unusedLoopbackPort()
             let environment = DaemonEnvironment.make(folder, extra: [
                 "ECD_CRONOFY_API_URL": simulator.baseURL.absoluteString,
                 "ECD_CRONOFY_APP_URL": simulator.baseURL.absoluteString,

@@ -118,3 +118,14 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SocketAddress {
+    /// A loopback TCP port nobody listens on right now (bound to port 0, then closed). Only for
+    /// what cannot take a bound socket: a port that must refuse connections, or a child process
+    /// told its port in advance (which must retry should someone take the port in between).
+    public static func unusedLoopbackPort() throws -> Int {
+        let (fd, port) = try SocketAddress.tcp(port: 0).listen(backlog: 1)
+        close(fd)
+        return port
+    }
+}

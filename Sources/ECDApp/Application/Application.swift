@@ -7,8 +7,8 @@ import Logging
 /// The running daemon: the service layer, its database and the two listeners, with an ordered
 /// start and shutdown. Made by `buildApplication(configuration:logger:)`.
 ///
-/// Start binds both listeners (so a port in use fails before any background work begins), then
-/// starts the core. Shutdown runs the other way: stop accepting and drain in-flight requests up to
+/// Building bound both listeners (so a port in use failed before the database was touched); start
+/// serves them, then starts the core. Shutdown runs the other way: stop accepting and drain in-flight requests up to
 /// a deadline, stop the core's background work, close the database.
 public final class Application: Sendable {
     let core: EnterpriseConnect
@@ -31,13 +31,18 @@ public final class Application: Sendable {
     /// The internal listener is on an address other hosts can reach (`internal.allow_remote`).
     let internalIsRemote: Bool
 
-    init(core: EnterpriseConnect, database: Database, databaseLock: DatabaseLock? = nil, publicServer: HTTPServer, internalServer: HTTPServer,
+    /// The bound sockets the servers take at `start()` (closed by `shutdown()` if never started).
+    let listeners: ApplicationListeners
+
+    init(core: EnterpriseConnect, database: Database, databaseLock: DatabaseLock? = nil, listeners: ApplicationListeners,
+         publicServer: HTTPServer, internalServer: HTTPServer,
          apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(30),
          notifier: SystemdNotifier = SystemdNotifier(), internalIsRemote: Bool = false) {
         self.notifier = notifier
         self.core = core
         self.database = database
         self.databaseLock = databaseLock
+        self.listeners = listeners
         self.publicServer = publicServer
         self.internalServer = internalServer
         self.apiKeys = apiKeys
@@ -46,17 +51,16 @@ public final class Application: Sendable {
         self.internalIsRemote = internalIsRemote
     }
 
-    /// The public listener's port (the real one after binding port 0; 0 before `start()`).
-    public var publicPort: Int { publicServer.port }
+    /// The public listener's port (the real one after binding port 0).
+    public var publicPort: Int { listeners.publicListener.port }
 
     /// The internal listener's address as bound (`127.0.0.1:PORT` or `unix:PATH`).
-    public var internalAddress: ListenAddress { internalServer.boundAddress }
+    public var internalAddress: ListenAddress { listeners.internalListener.address }
 
     /// The internal listener's port, or 0 on a unix socket.
-    public var internalPort: Int { internalServer.port }
+    public var internalPort: Int { listeners.internalListener.port }
 
-    /// Binds both listeners and starts the core's background work. Throws (leaving nothing bound)
-    /// when a listener cannot bind.
+    /// Serves both bound listeners and starts the core's background work.
     public func start() async throws {
         let mayStart = phase.withValue { phase -> Bool in
             guard phase == .built else { return false }
@@ -65,13 +69,13 @@ public final class Application: Sendable {
         }
         guard mayStart else { throw ApplicationError.alreadyStarted }
         do {
-            try internalServer.start()
+            try internalServer.start(on: listeners.internalListener)
         } catch {
             phase.withValue { $0 = .built }
             throw ApplicationError.cannotListen(key: "internal.listen", error)
         }
         do {
-            try publicServer.start()
+            try publicServer.start(on: listeners.publicListener)
         } catch {
             await internalServer.shutdown(deadline: .zero)
             phase.withValue { $0 = .built }
@@ -139,6 +143,8 @@ public final class Application: Sendable {
             logCut(internalReport, listener: "internal", deadline: deadline)
             await core.shutdown()
         }
+        // Bound at build; a listener a server took is already closed, one never served is closed here.
+        listeners.close()
         database.close()
         // Only once the database is closed may another process take it.
         databaseLock?.release()

@@ -8,32 +8,45 @@ import Logging
 
 /// Assembles the daemon from its configuration: database (migrated), keyring, Cronofy client
 /// under one request budget, the service layer, and the two listeners with their routes.
-/// Nothing is bound or started yet (see `Application.start()`); tests pass port 0.
+/// The listeners are bound first, before anything is built from their addresses (so port 0 works,
+/// and a port in use fails before the database is touched); nothing is served or started until
+/// `Application.start()`.
 public func buildApplication(configuration: AppConfiguration, logger: Logger) throws -> Application {
     try buildApplication(configuration: configuration, logger: logger, tuneCore: { _ in })
 }
 
 /// As above; `tuneCore` may change the core's tuning knobs (sweep interval, lease length) and
 /// `tuneLimits` both listeners' HTTP limits (timeouts, sizes), which have no configuration key, so
-/// tests and the demo need not wait for production intervals.
+/// tests and the demo need not wait for production intervals. `baseURLForPort`, when given,
+/// makes `public.base_url` from the public listener's bound port (tests and the demo listen on
+/// port 0 and cannot know it before).
 func buildApplication(configuration: AppConfiguration, logger: Logger,
                       tuneCore: (inout CoreConfiguration) -> Void,
-                      tuneLimits: (inout HTTPLimits) -> Void = { _ in }) throws -> Application {
-    guard let baseURL = configuration.publicListener.baseURL else {
+                      tuneLimits: (inout HTTPLimits) -> Void = { _ in },
+                      baseURLForPort: ((Int) -> URL)? = nil) throws -> Application {
+    guard baseURLForPort != nil || configuration.publicListener.baseURL != nil else {
         throw ApplicationError.missingSetting("public.base_url")
     }
     let keyring = try Keyring(keys: configuration.storage.encryptionKeys.map { Keyring.Key(id: $0.id, bytes: $0.bytes) })
 
     // Before the database is opened or migrated: a second daemon on it stops here, at once.
     let lock = try DatabaseLock.acquire(databasePath: configuration.storage.path)
+    let listeners: ApplicationListeners
     let database: Database
     do {
-        database = try Database(path: configuration.storage.path)
+        listeners = try ApplicationListeners.bind(configuration)
+        do {
+            database = try Database(path: configuration.storage.path)
+        } catch {
+            listeners.close()
+            throw error
+        }
     } catch {
         lock.release()
         throw error
     }
     do {
+        let baseURL = baseURLForPort?(listeners.publicListener.port) ?? configuration.publicListener.baseURL!
         try CoreSchema.migrate(database)
 
         let budget = RequestBudget(requestsPerMinute: configuration.refresh.cronofyRequestsPerMinute)
@@ -81,8 +94,6 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
 
         var internalServerConfiguration = HTTPServerConfiguration(
             name: "internal", listen: ListenAddress(configuration.internalListener.listen), limits: limits)
-        // Only the application's own services reach this socket: let them in (group), nobody else.
-        internalServerConfiguration.unixSocketMode = 0o660
         let internalLog = AccessLog(logger: logger, listener: "internal", clientResolver: nil)
         internalServerConfiguration.onResponse = internalLog.record
         // A service asking during a stop is told to come back (or to go to another node); Cronofy's
@@ -97,16 +108,48 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         internalServerConfiguration.headHook = APIKeyAuthentication(keys: configuration.internalListener.apiKeys).checkHead
 
         return Application(
-            core: core, database: database, databaseLock: lock,
+            core: core, database: database, databaseLock: lock, listeners: listeners,
             publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
             apiKeys: configuration.internalListener.apiKeys, logger: logger,
             drainDeadline: configuration.server.drainDeadline,
             internalIsRemote: !configuration.internalListener.listen.isLocal)
     } catch {
+        listeners.close()
         database.close()
         lock.release()
         throw error
+    }
+}
+
+/// The daemon's two listening sockets, bound before the daemon is built from their addresses.
+struct ApplicationListeners: Sendable {
+    let publicListener: BoundListener
+    let internalListener: BoundListener
+
+    /// The internal listener first, then the public one; a failure closes what was bound and
+    /// names the listener's setting.
+    static func bind(_ configuration: AppConfiguration) throws(ApplicationError) -> ApplicationListeners {
+        let internalListener: BoundListener
+        do {
+            // Only the application's own services reach a unix socket: let them in (group), nobody else.
+            internalListener = try BoundListener(ListenAddress(configuration.internalListener.listen), unixSocketMode: 0o660)
+        } catch {
+            throw .cannotListen(key: "internal.listen", error)
+        }
+        do {
+            let publicListener = try BoundListener(ListenAddress(configuration.publicListener.listen))
+            return ApplicationListeners(publicListener: publicListener, internalListener: internalListener)
+        } catch {
+            internalListener.close()
+            throw .cannotListen(key: "public.listen", error)
+        }
+    }
+
+    /// Closes both (a listener already served is the server's to close: nothing happens to it).
+    func close() {
+        publicListener.close()
+        internalListener.close()
     }
 }
 

@@ -30,6 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
             // `database PATH is in use by ecd (pid N)` says all there is to say.
             logger.critical("cannot build the daemon", metadata: ["error": .string("\(error)")])
             throw CommandFailure("\(error)")
+        } catch let error as ApplicationError {
+            // Listeners are bound while building: `public.listen 127.0.0.1:8080: address in use`.
+            logger.critical("cannot build the daemon", metadata: ["error": .string("\(error)")])
+            throw CommandFailure("\(error)")
         } catch {
             logger.critical("cannot build the daemon", metadata: ["error": .string("\(error)")])
             throw CommandFailure("cannot start: \(error)")

@@ -17,6 +17,8 @@ struct DemoEnvironment: Sendable {
 
     static let refusedEmail = "boardroom@example.com"
 
+    static func loopbackURL(port: Int) -> URL { URL(string: "http://127.0.0.1:\(port)")! }
+
     static func start(logger: Logger) async throws -> DemoEnvironment {
         var simulatorConfiguration = SimulatorConfiguration()
         simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
@@ -32,34 +34,27 @@ struct DemoEnvironment: Sendable {
                                                     attributes: [.posixPermissions: 0o700])
             let apiKey = try SecureRandom.token()
             let encryptionKey = try SecureRandom.bytes(32)
-            // The public port is part of base_url, so it is chosen before the daemon is built;
-            // a port taken by someone else in the meantime gets another try.
-            var attempt = 0
-            while true {
-                attempt += 1
-                let port = try LoopbackPort.pick()
-                let publicBase = URL(string: "http://127.0.0.1:\(port)")!
-                let configuration = AppConfiguration(
-                    cronofy: CronofySettings(clientID: simulatorConfiguration.clientID,
-                                             clientSecret: simulatorConfiguration.clientSecret,
-                                             apiURL: simulator.baseURL, appURL: simulator.baseURL),
-                    publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: port), baseURL: publicBase),
-                    internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0),
-                                                               apiKeys: APIKeyStore(keys: [apiKey])),
-                    storage: StorageSettings(path: directory.appendingPathComponent("ecd.sqlite").path,
-                                             encryptionKeys: [EncryptionKeySetting(id: "demo", bytes: encryptionKey)]))
-                let application = try buildApplication(configuration: configuration, logger: logger)
-                do {
-                    try await application.start()
-                } catch let error as HTTPServerError where attempt < 5 {
-                    _ = error
-                    await application.shutdown()
-                    continue
-                }
-                let internalBase = URL(string: "http://127.0.0.1:\(application.internalPort)")!
-                return DemoEnvironment(simulator: simulator, application: application, directory: directory,
-                                       apiKey: apiKey, publicBase: publicBase, internalBase: internalBase)
+            // Port 0: the public port is known once bound, and base_url is made from it.
+            let configuration = AppConfiguration(
+                cronofy: CronofySettings(clientID: simulatorConfiguration.clientID,
+                                         clientSecret: simulatorConfiguration.clientSecret,
+                                         apiURL: simulator.baseURL, appURL: simulator.baseURL),
+                publicListener: PublicListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), baseURL: nil),
+                internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0),
+                                                           apiKeys: APIKeyStore(keys: [apiKey])),
+                storage: StorageSettings(path: directory.appendingPathComponent("ecd.sqlite").path,
+                                         encryptionKeys: [EncryptionKeySetting(id: "demo", bytes: encryptionKey)]))
+            let application = try buildApplication(configuration: configuration, logger: logger, tuneCore: { _ in },
+                                                   baseURLForPort: { loopbackURL(port: $0) })
+            do {
+                try await application.start()
+            } catch {
+                await application.shutdown()
+                throw error
             }
+            return DemoEnvironment(simulator: simulator, application: application, directory: directory, apiKey: apiKey,
+                                   publicBase: Self.loopbackURL(port: application.publicPort),
+                                   internalBase: Self.loopbackURL(port: application.internalPort))
         } catch {
             await simulator.shutdown()
             try? FileManager.default.removeItem(at: directory)

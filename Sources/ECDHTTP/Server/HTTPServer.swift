@@ -32,12 +32,17 @@ public final class HTTPServer: Sendable {
 
     /// Binds and listens; connections are accepted from now on.
     public func start() throws(HTTPServerError) {
+        try start(on: try BoundListener(configuration.listen, unixSocketMode: configuration.unixSocketMode))
+    }
+
+    /// Serves `listener`, bound earlier (`configuration.listen` should name the same address: a
+    /// unix socket file is removed through it at shutdown); connections are accepted from now on.
+    public func start(on listener: BoundListener) throws(HTTPServerError) {
         let fd = try state.withLock { state throws(HTTPServerError) -> Int32 in
-            guard !state.started else { throw .alreadyStarted }
-            let (fd, bound) = try ListeningSocket.open(configuration.listen, unixMode: configuration.unixSocketMode)
+            guard !state.started, let fd = listener.take() else { throw .alreadyStarted }
             state.started = true
             state.fd = fd
-            state.bound = bound
+            state.bound = listener.address
             return fd
         }
         let core = self.core
