@@ -135,8 +135,11 @@ public struct Router: HTTPResponder {
     /// Matches the request's method and raw path against the routes, in the order they were added.
     /// The first route whose path and method both fit serves it (`HEAD` is served by `GET`).
     public func route(_ request: HTTPRequest) -> RouteMatch? {
-        let method = request.method
-        let path = Substring(request.rawPath)
+        var rawPath = request.rawPath
+        return rawPath.withUTF8 { route(request.method, $0) }
+    }
+
+    private func route(_ method: HTTPMethod, _ path: UnsafeBufferPointer<UInt8>) -> RouteMatch {
         let count = Router.segmentCount(path)
         var samePath: [Int] = []
         var malformed = false
