@@ -27,7 +27,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
     guard baseURLForPort != nil || configuration.publicListener.baseURL != nil else {
         throw ApplicationError.missingSetting("public.base_url")
     }
-    let keyring = try Keyring(keys: configuration.storage.encryptionKeys.map { Keyring.Key(id: $0.id, bytes: $0.bytes) })
+    let keyring = try configuration.storage.keyring()
 
     // Before the database is opened or migrated: a second daemon on it stops here, at once.
     let lock = try DatabaseLock.acquire(databasePath: configuration.storage.path)

@@ -32,7 +32,7 @@ struct KeysCommand: ParsableCommand {
             }
             let keyring: Keyring
             do {
-                keyring = try Keyring(keys: configuration.storage.encryptionKeys.map { Keyring.Key(id: $0.id, bytes: $0.bytes) })
+                keyring = try configuration.storage.keyring()
             } catch {
                 throw CommandFailure("storage.encryption_keys: \(error)")
             }
