@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // ecd — the Enterprise Connect daemon. Target graph: docs/design/architecture.md §1 (and README
-// "Source layout"). ECDHTTP imports nothing of ours; ECDSimulator shares no code with ECDCronofy or
+// "Source layout"). ECDHTTP imports nothing of ours but ECDSync (the one lock type); ECDSimulator shares no code with ECDCronofy or
 // ECDCore, so a misreading of Cronofy's API cannot be mirrored by the simulator. The one exception
 // is ECDURLSession, which both use: transport only, with no knowledge of Cronofy's API.
 import PackageDescription
@@ -36,10 +36,13 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        // The package's one lock type (`Locked`, NSLock-based so ThreadSanitizer sees it).
+        .target(name: "ECDSync"),
+
         // Reusable HTTP/1.1 server on POSIX sockets + epoll. Imports nothing of ours but its
-        // tiny epoll/eventfd/accept4 shim (SwiftGlibc does not import those).
+        // tiny epoll/eventfd/accept4 shim (SwiftGlibc does not import those) and ECDSync.
         .systemLibrary(name: "ECDCEpoll"),
-        .target(name: "ECDHTTP", dependencies: ["ECDCEpoll"]),
+        .target(name: "ECDHTTP", dependencies: ["ECDCEpoll", "ECDSync"]),
 
         // Thin wrappers over the C libraries.
         .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),
@@ -54,13 +57,13 @@ let package = Package(
         .target(name: "ECDURLSession"),
 
         // Cronofy API client.
-        .target(name: "ECDCronofy", dependencies: ["ECDURLSession"]),
+        .target(name: "ECDCronofy", dependencies: ["ECDURLSession", "ECDSync"]),
 
         // The service layer.
         .target(
             name: "ECDCore",
             dependencies: [
-                "ECDCronofy", "ECDSQLite", "ECDCrypto",
+                "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -76,7 +79,7 @@ let package = Package(
         .target(
             name: "ECDApp",
             dependencies: [
-                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator", "ECDURLSession",
+                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator", "ECDURLSession", "ECDSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -91,7 +94,7 @@ let package = Package(
         // PostgreSQL server (libpq only for its readiness probe and setup statements).
         .target(name: "ECDTestSupport", dependencies: ["ECDHTTP", "ECDCLibPQ"], path: "Tests/ECDTestSupport"),
 
-        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDTestSupport"]),
+        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDSync", "ECDTestSupport"]),
         .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool", "ECDTestSupport"]),
         .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDTestSupport"]),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
@@ -100,14 +103,14 @@ let package = Package(
         .testTarget(
             name: "ECDCoreTests",
             dependencies: [
-                "ECDCore", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite", "ECDTestSupport",
+                "ECDCore", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite", "ECDSync", "ECDTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "ECDAppTests",
             dependencies: [
-                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite", "ECDTestSupport",
+                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite", "ECDSync", "ECDTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

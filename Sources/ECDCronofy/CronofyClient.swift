@@ -1,3 +1,4 @@
+import ECDSync
 import Foundation
 
 /// The Cronofy API client for Enterprise Connect. Thread-safe; share one per process together with
@@ -10,8 +11,8 @@ public final class CronofyClient: Sendable {
     /// Injection points for tests: how to sleep between retries and where jitter comes from.
     let sleep: @Sendable (Duration) async -> Void
     let random: @Sendable () -> Double
-    private let hook = HookBox<@Sendable (String, String, Duration) -> Void>()
-    private let budgetHook = HookBox<@Sendable (String, Duration) -> Void>()
+    private let hook = Locked<(@Sendable (String, String, Duration) -> Void)?>(nil)
+    private let budgetHook = Locked<(@Sendable (String, Duration) -> Void)?>(nil)
 
     public convenience init(configuration: CronofyConfiguration, transport: any CronofyTransport = URLSessionTransport(),
                             budget: RequestBudget, retryPolicy: RetryPolicy = RetryPolicy()) {
@@ -38,15 +39,15 @@ public final class CronofyClient: Sendable {
     /// "invalid_grant", "429", "5xx", "timeout", ...) and the attempt's duration (budget wait
     /// excluded). Called on the calling task; must not block.
     public var onCall: (@Sendable (String, String, Duration) -> Void)? {
-        get { hook.value }
-        set { hook.value = newValue }
+        get { hook.withLock { $0 } }
+        set { hook.withLock { $0 = newValue } }
     }
 
     /// Metrics hook, called once per HTTP attempt with the endpoint name and how long the attempt
     /// waited for the shared request budget (zero when a token was available at once).
     public var onBudgetWait: (@Sendable (String, Duration) -> Void)? {
-        get { budgetHook.value }
-        set { budgetHook.value = newValue }
+        get { budgetHook.withLock { $0 } }
+        set { budgetHook.withLock { $0 = newValue } }
     }
 
     /// The browser URL that starts Enterprise Connect for a domain admin
@@ -87,7 +88,7 @@ extension CronofyClient {
         while true {
             attempt += 1
             let waited = await budget.acquire()
-            budgetHook.value?(spec.endpoint, waited)
+            budgetHook.withLock { $0 }?(spec.endpoint, waited)
             let started = ContinuousClock.now
             let outcome = await attemptOnce(request, spec: spec, mapper: mapper, decode: decode)
             switch outcome {
@@ -161,7 +162,7 @@ extension CronofyClient {
     }
 
     private func report(_ endpoint: String, _ outcome: String, since start: ContinuousClock.Instant) {
-        hook.value?(endpoint, outcome, ContinuousClock.now - start)
+        hook.withLock { $0 }?(endpoint, outcome, ContinuousClock.now - start)
     }
 
     /// Coding path and kind only: `DecodingError` messages can quote the offending value.
@@ -180,16 +181,5 @@ extension CronofyClient {
             return context.codingPath.isEmpty ? "body is not valid JSON" : "invalid value at \(path(context))"
         @unknown default: return "undecodable body"
         }
-    }
-}
-
-/// Lock-protected storage for a metrics hook, so hooks can be set on a `Sendable` class.
-private final class HookBox<Hook>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Hook?
-
-    var value: Hook? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }

@@ -1,5 +1,6 @@
 import ECDHTTP
 import ECDSimulator
+import ECDSync
 import ECDTestSupport
 import Foundation
 import Testing
@@ -55,16 +56,16 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: folder) }
         var configuration = Self.configuration(baseURL: nil, storagePath: folder.appendingPathComponent("ecd.sqlite").path)
         configuration.publicListener.listen = .tcp(host: "127.0.0.1", port: 0)
-        let seen = LockedValue<Int?>(nil)
+        let seen = Locked<Int?>(nil)
         let application = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger, tuneCore: { _ in },
                                                baseURLForPort: { port in
-                                                   seen.withValue { $0 = port }
+                                                   seen.withLock { $0 = port }
                                                    return URL(string: "http://127.0.0.1:\(port)")!
                                                })
         // The base URL was made from the port the kernel picked, which is bound (and refuses a
         // second taker) before start.
         let port = application.publicPort
-        #expect(port != 0 && seen.withValue { $0 } == port)
+        #expect(port != 0 && seen.withLock { $0 } == port)
         #expect(throws: HTTPServerError.self) { _ = try BoundListener(.tcp(host: "127.0.0.1", port: port)) }
         try await application.start()
         let page = try await RawHTTP.send(.tcp(port: port), "GET", "/healthz")

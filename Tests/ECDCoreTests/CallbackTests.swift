@@ -2,8 +2,8 @@ import ECDCore
 import ECDCrypto
 import ECDSimulator
 import ECDSQLite
+import ECDSync
 import Foundation
-import Synchronization
 import Testing
 
 @Suite("Callback inbox: signatures, forgeries, duplicates, timeouts, throughput", .serialized)
@@ -191,14 +191,14 @@ struct CallbackTests {
 
 /// How many of a burst's callbacks have been submitted, and how many have returned.
 final class BurstProgress: Sendable {
-    private let counts = Mutex((submitted: 0, returned: 0))
+    private let counts = Locked((submitted: 0, returned: 0))
     func count<T>(_ body: (inout (submitted: Int, returned: Int)) -> T) -> T { counts.withLock { body(&$0) } }
 }
 
 /// Holds the database's queue with an open write transaction, on a thread of its own (never the
 /// cooperative pool), until released; bounded so that a failing test cannot hang the run.
 final class DatabaseHold: Sendable {
-    private let state = Mutex((engaged: false, released: false))
+    private let state = Locked((engaged: false, released: false))
 
     init(_ database: Database) {
         Thread { [self] in

@@ -4,6 +4,7 @@ import ECDCrypto
 import ECDHTTP
 import ECDSimulator
 import ECDSQLite
+import ECDSync
 import ECDTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
@@ -11,22 +12,9 @@ import FoundationNetworking
 #endif
 import Logging
 
-/// A lock-protected value closures can share; NSLock-based so ThreadSanitizer sees it (it
-/// cannot see `Mutex`'s futex waits on Linux).
-final class Shared<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
 /// Log lines kept in memory, to check that no secret was ever logged.
 final class CapturedLogs: Sendable {
-    let lines = Shared<[String]>([])
+    let lines = Locked<[String]>([])
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }
 
@@ -57,13 +45,13 @@ final class Harness: Sendable {
     let baseURL: URL
     let cronofy: CronofyClient
     let configuration: CoreConfiguration
-    private let current = Shared<(core: EnterpriseConnect?, database: Database?)>((nil, nil))
+    private let current = Locked<(core: EnterpriseConnect?, database: Database?)>((nil, nil))
     /// Webhook deliveries received at `/webhook`: (body, ECD-Signature); the first
     /// `webhookFailuresLeft` are answered 500.
-    let webhooks = Shared<[(body: [UInt8], signature: String?)]>([])
-    let webhookFailuresLeft = Shared<Int>(0)
+    let webhooks = Locked<[(body: [UInt8], signature: String?)]>([])
+    let webhookFailuresLeft = Locked<Int>(0)
     /// Code and state of the last `/oauth/callback` redirect the server saw.
-    let lastRedirect = Shared<[String: String]>([:])
+    let lastRedirect = Locked<[String: String]>([:])
 
     var core: EnterpriseConnect { current.withLock { $0.core! } }
     var database: Database { current.withLock { $0.database! } }

@@ -1,5 +1,5 @@
+import ECDSync
 import Foundation
-import Synchronization
 import Testing
 @testable import ECDHTTP
 import ECDTestSupport
@@ -136,7 +136,7 @@ struct ConnectionTests {
     }
 
     @Test func onResponseSeesEveryResponseAndUniqueIDs() async throws {
-        let seen = Mutex<[(String?, Int, String)]>([])
+        let seen = Locked<[(String?, Int, String)]>([])
         try await withConnection(onResponse: { request, response, context, _ in
             seen.withLock { $0.append((request?.path, response.status.code, context.requestID)) }
         }) { client, _ in
@@ -156,7 +156,7 @@ struct ConnectionTests {
     }
 
     @Test func receivedAtIsWhenTheHeadWasComplete() async throws {
-        let durations = Mutex<[Duration]>([])
+        let durations = Locked<[Duration]>([])
         try await withConnection(onResponse: { _, _, _, duration in durations.withLock { $0.append(duration) } }) { client, _ in
             client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n")
             try await Task.sleep(for: .milliseconds(400))

@@ -1,5 +1,5 @@
+import ECDSync
 import Foundation
-import Synchronization
 import Testing
 @testable import ECDHTTP
 import ECDTestSupport
@@ -32,7 +32,7 @@ struct LiveLimitTests {
     @Test func connectionsOverTheLimitGet503() async throws {
         var limits = HTTPLimits()
         limits.maxConnections = 2
-        let refusals = Mutex(0)
+        let refusals = Locked(0)
         let refusalLogged = TestSignal()
         try await withServer(limits: limits, configure: { configuration in
             configuration.onResponse = { request, response, _, _ in

@@ -1,4 +1,4 @@
-import Synchronization
+import ECDSync
 
 /// A one-shot readiness signal between a test and code running inside the server (a handler, a
 /// hook): the test waits for the event itself instead of sleeping a fixed time and hoping.
@@ -9,7 +9,7 @@ final class TestSignal: Sendable {
         var nextID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func fire() {
         let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in

@@ -1,6 +1,7 @@
 import ECDCore
 import ECDHTTP
 import ECDSQLite
+import ECDSync
 import Foundation
 import Logging
 
@@ -20,7 +21,7 @@ public final class Application: Sendable {
     let logger: Logger
     /// Reloaded on SIGHUP by `run()` when the keys come from a file.
     let apiKeys: APIKeyStore
-    private let phase = LockedValue(Phase.built)
+    private let phase = Locked(Phase.built)
     /// systemd's notify socket, when ecd runs as a `Type=notify` unit.
     private let notifier: SystemdNotifier
 
@@ -62,7 +63,7 @@ public final class Application: Sendable {
 
     /// Serves both bound listeners and starts the core's background work.
     public func start() async throws {
-        let mayStart = phase.withValue { phase -> Bool in
+        let mayStart = phase.withLock { phase -> Bool in
             guard phase == .built else { return false }
             phase = .starting
             return true
@@ -71,18 +72,18 @@ public final class Application: Sendable {
         do {
             try internalServer.start(on: listeners.internalListener)
         } catch {
-            phase.withValue { $0 = .built }
+            phase.withLock { $0 = .built }
             throw ApplicationError.cannotListen(key: "internal.listen", error)
         }
         do {
             try publicServer.start(on: listeners.publicListener)
         } catch {
             await internalServer.shutdown(deadline: .zero)
-            phase.withValue { $0 = .built }
+            phase.withLock { $0 = .built }
             throw ApplicationError.cannotListen(key: "public.listen", error)
         }
         core.start()
-        phase.withValue { $0 = .running }
+        phase.withLock { $0 = .running }
         logger.info("listening", metadata: [
             "public": .string(publicServer.boundAddress.description),
             "internal": .string(internalServer.boundAddress.description),
@@ -125,7 +126,7 @@ public final class Application: Sendable {
     /// Stops accepting, lets in-flight requests finish (up to `deadline`), stops the core, closes
     /// the database. Safe to call more than once and from any state.
     public func shutdown(deadline: Duration? = nil) async {
-        let wasRunning = phase.withValue { phase -> Bool? in
+        let wasRunning = phase.withLock { phase -> Bool? in
             switch phase {
             case .stopping, .stopped: return nil
             case .built: phase = .stopping; return false
@@ -148,7 +149,7 @@ public final class Application: Sendable {
         database.close()
         // Only once the database is closed may another process take it.
         databaseLock?.release()
-        phase.withValue { $0 = .stopped }
+        phase.withLock { $0 = .stopped }
     }
 
     /// Requests still running when the drain deadline closed their connections: a warning with

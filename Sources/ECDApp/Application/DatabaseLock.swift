@@ -1,3 +1,4 @@
+import ECDSync
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -19,12 +20,12 @@ final class DatabaseLock: Sendable {
     let path: String
     let databasePath: String
     /// Closed by `release()` (or `deinit`); the kernel drops the lock with it.
-    private let descriptor: LockedValue<Int32>
+    private let descriptor: Locked<Int32>
 
     private init(path: String, databasePath: String, descriptor: Int32) {
         self.path = path
         self.databasePath = databasePath
-        self.descriptor = LockedValue(descriptor)
+        self.descriptor = Locked(descriptor)
     }
 
     deinit { release() }
@@ -57,7 +58,7 @@ final class DatabaseLock: Sendable {
     /// Drops the lock (the file stays: removing it could race a process that just opened it and
     /// would then hold a lock on a deleted file while a third process locks a new one).
     func release() {
-        descriptor.withValue { fd in
+        descriptor.withLock { fd in
             guard fd >= 0 else { return }
             close(fd)
             fd = -1

@@ -1,3 +1,4 @@
+import ECDSync
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ import Glibc
 /// after startup was lost: the daemon kept running (seen in CommandsDaemonTests, 1 run in 40).
 final class SignalListener: Sendable {
     private let signals: [Int32]
-    private let state = LockedValue(State())
+    private let state = Locked(State())
 
     private struct State: Sendable {
         var pending: [Int32] = []
@@ -31,7 +32,7 @@ final class SignalListener: Sendable {
     /// The next signal received (one already received and not yet taken comes first).
     func next() async -> Int32 {
         await withCheckedContinuation { continuation in
-            let ready = state.withValue { state -> Int32? in
+            let ready = state.withLock { state -> Int32? in
                 if !state.pending.isEmpty { return state.pending.removeFirst() }
                 state.waiter = continuation
                 return nil
@@ -42,13 +43,13 @@ final class SignalListener: Sendable {
 
     /// Stops listening; a signal no other listener wants gets its default action back.
     func cancel() {
-        state.withValue { $0.cancelled = true }
+        state.withLock { $0.cancelled = true }
         SignalRelay.shared.remove(self)
     }
 
     /// Called by the relay's thread for each signal this listener asked for.
     func deliver(_ number: Int32) {
-        let waiter = state.withValue { state -> CheckedContinuation<Int32, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Int32, Never>? in
             guard !state.cancelled, signals.contains(number) else { return nil }
             if let waiter = state.waiter {
                 state.waiter = nil

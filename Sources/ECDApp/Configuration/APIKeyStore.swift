@@ -1,4 +1,5 @@
 import ECDCrypto
+import ECDSync
 import Foundation
 import Synchronization
 
@@ -10,7 +11,7 @@ import Synchronization
 public final class APIKeyStore: Sendable {
     /// The file the keys were read from, when they were.
     public let file: String?
-    private let state: LockedValue<[Entry]>
+    private let state: Locked<[Entry]>
     private let reloads = Atomic<Int>(0)
 
     /// A key and its SHA-256: requests are checked against the digests, so comparisons take the
@@ -37,7 +38,7 @@ public final class APIKeyStore: Sendable {
 
     public init(keys: [String], file: String? = nil) {
         self.file = file
-        self.state = LockedValue(keys.map(Entry.init))
+        self.state = Locked(keys.map(Entry.init))
     }
 
     /// Changes whenever the keys do (each ``reload()``), so a check remembered under an older
@@ -45,7 +46,7 @@ public final class APIKeyStore: Sendable {
     public var generation: Int { reloads.load(ordering: .acquiring) }
 
     /// How many keys are valid now (the keys themselves are never handed out as text).
-    public var count: Int { state.withValue { $0.count } }
+    public var count: Int { state.withLock { $0.count } }
 
     /// Whether `presented` is one of the keys. Every key is compared in full, in time that does not
     /// depend on where the bytes differ, so a caller cannot learn a key byte by byte.
@@ -58,7 +59,7 @@ public final class APIKeyStore: Sendable {
     /// Position of the matching key (0 = first), for logs ("which key was used") without the key.
     public func matchingKeyIndex<Bytes: Collection<UInt8>>(_ presented: Bytes) -> Int? {
         let candidate = SHA256Digest.hash(Array(presented))
-        let entries = state.withValue { $0 }
+        let entries = state.withLock { $0 }
         var found: Int?
         // Every key is compared, even after a match, so timing does not say which one matched.
         for (index, entry) in entries.enumerated() where ConstantTime.equals(entry.digest, candidate) && found == nil {
@@ -70,11 +71,11 @@ public final class APIKeyStore: Sendable {
     /// The keys as text, for the few places that must send one (webhook signing, unredacted
     /// descriptions). Never log the result.
     public func keyStrings() -> [String] {
-        state.withValue { $0.map { String(decoding: $0.key, as: UTF8.self) } }
+        state.withLock { $0.map { String(decoding: $0.key, as: UTF8.self) } }
     }
 
     /// The first key: also the HMAC key of webhook signatures (api-contract.md §5).
-    public var primaryKey: [UInt8]? { state.withValue { $0.first?.key } }
+    public var primaryKey: [UInt8]? { state.withLock { $0.first?.key } }
 
     /// Rereads ``file``. Keeps the old keys and throws when the file is unreadable or holds no key,
     /// so a botched edit cannot lock every client out. Returns the number of keys now valid.
@@ -96,7 +97,7 @@ public final class APIKeyStore: Sendable {
             APIKeyStore.problem(with: key).map { "internal.api_keys_file: key \(index + 1) of \(file): \($0)" }
         }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
-        state.withValue { $0 = keys.map(Entry.init) }
+        state.withLock { $0 = keys.map(Entry.init) }
         reloads.add(1, ordering: .releasing)
         return keys.count
     }

@@ -1,4 +1,5 @@
 import ECDHTTP
+import ECDSync
 import Metrics
 import Prometheus
 
@@ -35,12 +36,12 @@ public enum ECDMetrics {
         .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
     ]
 
-    private static let bootstrapped = LockedValue(false)
+    private static let bootstrapped = Locked(false)
 
     /// Makes swift-metrics report into ``registry``. Once per process; returns false if already done.
     @discardableResult
     public static func bootstrap() -> Bool {
-        bootstrapped.withValue { done in
+        bootstrapped.withLock { done in
             guard !done else { return false }
             done = true
             MetricsSystem.bootstrap(ECDMetricsFactory(registry: registry))

@@ -1,3 +1,4 @@
+import ECDSync
 #if canImport(Glibc)
 import Glibc
 #else
@@ -14,7 +15,7 @@ final class HTTPRequestMetrics: Sendable {
     /// Upper bounds of the histogram's buckets (`le`), in nanoseconds, ascending.
     private let bounds: [Int64]
     private let boundLabels: [String]
-    private let shards: [LockedValue<[SeriesKey: Series]>]
+    private let shards: [Locked<[SeriesKey: Series]>]
 
     struct SeriesKey: Hashable, Sendable {
         let listener: String
@@ -52,7 +53,7 @@ final class HTTPRequestMetrics: Sendable {
     init(buckets: [Duration], shardCount: Int = 16) {
         bounds = buckets.map { Self.nanoseconds($0) }
         boundLabels = buckets.map(\.bucketRepresentation)
-        shards = (0..<shardCount).map { _ in LockedValue([:]) }
+        shards = (0..<shardCount).map { _ in Locked([:]) }
     }
 
     func record(listener: String, method: String, route: String, status: Int, duration: Duration) {
@@ -61,7 +62,7 @@ final class HTTPRequestMetrics: Sendable {
         while bucket < bounds.count, bounds[bucket] < nanoseconds { bucket += 1 }
         let key = SeriesKey(listener: listener, route: route)
         let bucketCount = bounds.count
-        shard().withValue { table in
+        shard().withLock { table in
             table[key, default: Series(bucketCount: bucketCount)].record(method: method, status: status,
                                                                         bucket: bucket, nanoseconds: nanoseconds)
         }
@@ -69,7 +70,7 @@ final class HTTPRequestMetrics: Sendable {
 
     /// The calling thread's shard: loop threads are long-lived, so each keeps to one shard. Thread
     /// ids are addresses a stack apart, so they are mixed (Fibonacci hashing) before taking bits.
-    private func shard() -> LockedValue<[SeriesKey: Series]> {
+    private func shard() -> Locked<[SeriesKey: Series]> {
         let id = UInt64(UInt(bitPattern: Int(bitPattern: pthread_self())))
         let mixed = id &* 0x9E37_79B9_7F4A_7C15
         return shards[Int(mixed >> 32) % shards.count]
@@ -80,7 +81,7 @@ final class HTTPRequestMetrics: Sendable {
         var merged: [SeriesKey: Series] = [:]
         let bucketCount = bounds.count
         for shard in shards {
-            let table = shard.withValue { $0 }
+            let table = shard.withLock { $0 }
             for (key, series) in table { merged[key, default: Series(bucketCount: bucketCount)].add(series) }
         }
         guard !merged.isEmpty else { return }

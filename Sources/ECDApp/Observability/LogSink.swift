@@ -1,3 +1,4 @@
+import ECDSync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,18 +39,18 @@ public final class LogSink: Sendable {
 
 /// Lines kept in memory, for tests and for the demo's captured output.
 public final class LogCapture: Sendable {
-    private let storage = LockedValue<[String]>([])
+    private let storage = Locked<[String]>([])
 
     public init() {}
 
     public var sink: LogSink {
         LogSink { [storage] bytes in
-            storage.withValue { $0.append(String(decoding: bytes, as: UTF8.self)) }
+            storage.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) }
         }
     }
 
     /// The lines written so far, each without its trailing newline.
     public var lines: [String] {
-        storage.withValue { $0.map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 } }
+        storage.withLock { $0.map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 } }
     }
 }

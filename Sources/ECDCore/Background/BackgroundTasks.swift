@@ -1,3 +1,5 @@
+import ECDSync
+
 /// The long-running loops of one facade: started once, stopped and awaited on shutdown.
 ///
 /// Stopping is cooperative: a flag the loops check between steps, and their wake signals nudged.

@@ -1,5 +1,6 @@
 import Dispatch
 import ECDSQLite
+import ECDSync
 import Foundation
 import ECDCrypto
 

@@ -1,3 +1,4 @@
+import ECDSync
 
 /// One refresh per token owner at a time within this process: the first caller starts the work,
 /// later callers await the same task. (Across processes the lease columns do the same job.)

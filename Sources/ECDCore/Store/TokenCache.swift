@@ -1,3 +1,4 @@
+import ECDSync
 import Foundation
 
 /// Decrypted, fresh access tokens of accounts, keyed by lower-cased email. The token route's hot

@@ -1,3 +1,4 @@
+import ECDSync
 
 /// Wakes one background loop: `signal()` before `wait` is remembered, several signals collapse
 /// into one, and `wait(timeout:)` also returns after the timeout (spurious wake-ups are harmless).

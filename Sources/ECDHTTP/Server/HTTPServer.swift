@@ -1,6 +1,6 @@
 import ECDCEpoll
-import Synchronization
 #if canImport(Glibc)
+import ECDSync
 import Glibc
 #else
 import Darwin
@@ -22,7 +22,7 @@ public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     let core: ServerCore
     let group: EventLoopGroup
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
         self.configuration = configuration

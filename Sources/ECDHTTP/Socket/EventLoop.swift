@@ -1,4 +1,5 @@
 import ECDCEpoll
+import ECDSync
 import Foundation
 import Synchronization
 
@@ -25,7 +26,7 @@ final class EventLoop: @unchecked Sendable {
     /// that got the same descriptor number within the same batch.
     private var generations: [UInt32] = []
     private var generation: UInt32 = 0
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = Locked<[@Sendable () -> Void]>([])
     /// At most 1 s; servers lower it to a quarter of their shortest timeout (`requireSweepInterval`).
     private var sweepIntervalNanos: UInt64 = 1_000_000_000
     private var nextSweep: UInt64 = 0
