@@ -7,7 +7,9 @@ import Logging
 /// The service layer of ecd: connect links and OAuth state, service accounts, delegated-access
 /// requests, the callback inbox, the token vault with its refresher, revocation, events and their
 /// webhook. ECDApp's routes and commands call only this facade. The flows live in the
-/// `EnterpriseConnect+*.swift` extensions; the background loops in `Background/`.
+/// `EnterpriseConnect+*.swift` extensions; the background loops in `Background/`. The database
+/// must be migrated first (`CoreSchema.migrate`, an explicit step of `serve`, `migrate`, the demo and
+/// the tests); making the facade writes nothing.
 public final class EnterpriseConnect: Sendable {
     let configuration: CoreConfiguration
     let database: Database
@@ -28,8 +30,6 @@ public final class EnterpriseConnect: Sendable {
     let leaseOwner: String
     /// The Cronofy API base every token belongs to (the token object's `api_url`).
     let apiURL: String
-    /// Set when the schema could not be migrated at start; `readiness()` reports it.
-    let startupProblem: String?
 
     public convenience init(configuration: CoreConfiguration, database: Database, keyring: Keyring,
                             cronofy: CronofyClient, logger: Logger) {
@@ -51,14 +51,7 @@ public final class EnterpriseConnect: Sendable {
         var api = cronofy.apiURL.absoluteString
         while api.hasSuffix("/") { api.removeLast() }
         self.apiURL = api
-        var problem: String?
-        do {
-            try CoreSchema.migrate(database)
-        } catch {
-            problem = "the database schema could not be migrated: \(error)"
-            logger.critical("schema migration failed", metadata: ["error": "\(error)"])
-        }
-        if configuration.soleProcess, problem == nil {
+        if configuration.soleProcess {
             do {
                 try Self.clearLeases(database, logger: logger)
             } catch {
@@ -66,7 +59,6 @@ public final class EnterpriseConnect: Sendable {
                 logger.error("clearing stale refresh leases failed", metadata: ["error": "\(error)"])
             }
         }
-        self.startupProblem = problem
         let metrics = CoreMetrics()
         let signal = WakeSignal()
         self.metrics = metrics
@@ -112,7 +104,6 @@ public final class EnterpriseConnect: Sendable {
     /// Problems that make the daemon unfit to serve; empty when ready.
     public func readiness() -> [String] {
         var problems: [String] = []
-        if let startupProblem { problems.append(startupProblem) }
         do {
             try database.write { connection in
                 try connection.execute("UPDATE webhook_cursor SET last_event_id = last_event_id WHERE id = 1")

@@ -78,8 +78,9 @@ final class Harness: Sendable {
                 try await core.receiveDelegatedCallback(requestID: context.parameters["request"] ?? "", body: request.body,
                                                         signatureHeader: request.headers["Cronofy-HMAC-SHA256"])
                 return .json(.ok, bytes: Array(#"{"status":"accepted"}"#.utf8))
-            } catch let error as CoreError {
-                return .json(HTTPStatus(code: error.httpStatus), bytes: Array(#"{"error":{"code":"\#(error.code)"}}"#.utf8))
+            } catch CoreError.callbackRejected(let status, let code, _) {
+                // ECDApp's mapping of a rejected callback (CoreErrorMapping), which this target cannot import.
+                return .json(HTTPStatus(code: status), bytes: Array(#"{"error":{"code":"\#(code)"}}"#.utf8))
             }
         }
         router.get("/oauth/callback") { request, _ in
@@ -124,6 +125,7 @@ final class Harness: Sendable {
     @discardableResult
     func open(keyring: Keyring? = nil, configuration: CoreConfiguration? = nil) throws -> EnterpriseConnect {
         let database = try Database(path: databasePath)
+        try CoreSchema.migrate(database)   // as `serve` does at every start
         var logger = Logger(label: "ecd.core.test") { _ in CapturingLogHandler(sink: self.logs) }
         logger.logLevel = .trace
         let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: database, keyring: keyring ?? self.keyring,

@@ -23,7 +23,8 @@ public enum CoreSchema {
         },
     ]
 
-    /// Creates or upgrades the schema (`ecd migrate`, and every start).
+    /// Creates or upgrades the schema: the one place it happens (`ecd migrate`, `keys rewrap`, and
+    /// `buildApplication` at every start of `serve` and the demo, before `EnterpriseConnect` is made).
     public static func migrate(_ database: Database) throws {
         try database.migrate(migrations)
     }
