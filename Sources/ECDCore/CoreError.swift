@@ -1,5 +1,5 @@
 /// Every failure the service layer reports to its callers; ECDApp maps each case to a status and
-/// an error code. Messages are meant for API users: they name emails and fields, never a token,
+/// an error code (`CoreErrorMapping`, the one mapping: the statuses named below are its). Messages are meant for API users: they name emails and fields, never a token,
 /// code, state or secret.
 public enum CoreError: Error, Sendable, Equatable {
     /// 404: no such account, service account or request.
@@ -42,37 +42,6 @@ extension CoreError: CustomStringConvertible {
         case .callbackRejected(let status, let code, let message): return "callback rejected (\(status) \(code)): \(message)"
         case .cronofyRevokeFailed(let reason): return reason
         case .cronofyPlanRequired: return Self.planRequiredMessage
-        }
-    }
-
-    /// The HTTP status ECDApp answers with.
-    public var httpStatus: Int {
-        switch self {
-        case .notFound: return 404
-        case .invalid, .invalidEntries: return 422
-        case .accountNotActive: return 409
-        case .cronofyUnavailable: return 503
-        case .linkUnusable: return 410
-        case .badState, .connectFailed: return 400
-        case .callbackRejected(let status, _, _): return status
-        case .cronofyRevokeFailed: return 502
-        case .cronofyPlanRequired: return 402
-        }
-    }
-
-    /// The `error.code` of the JSON error body.
-    public var code: String {
-        switch self {
-        case .notFound: return "not_found"
-        case .invalid, .invalidEntries: return "invalid_request"
-        case .accountNotActive(let status): return status == .reauthorizing ? "account_reauthorizing" : "account_not_active"
-        case .cronofyUnavailable: return "cronofy_unavailable"
-        case .linkUnusable: return "link_unusable"
-        case .badState: return "bad_state"
-        case .connectFailed: return "connect_failed"
-        case .callbackRejected(_, let code, _): return code
-        case .cronofyRevokeFailed: return "cronofy_revoke_failed"
-        case .cronofyPlanRequired: return "cronofy_plan_required"
         }
     }
 

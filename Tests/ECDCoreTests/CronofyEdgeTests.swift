@@ -96,7 +96,6 @@ struct CronofyEdgeTests {
             Issue.record("a refused revocation was reported as done")
         } catch let error as CoreError {
             guard case .cronofyRevokeFailed(let message) = error else { Issue.record("\(error)"); return }
-            #expect(error.httpStatus == 502 && error.code == "cronofy_revoke_failed")
             #expect(message.contains("invalid_client"))
         }
         let kept = try harness.core.account(email: Self.jane)
@@ -144,7 +143,6 @@ struct CronofyEdgeTests {
         await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
             try await harness.core.refresh(email: Self.jane)
         }
-        #expect(CoreError.accountNotActive(status: .reauthorizing).code == "account_reauthorizing")
         let types = try harness.allEvents().map(\.type)
         #expect(types.contains(.accountReauthorizing) && !types.contains(.accountReauthorizationRequired))
         let healed = try await harness.waitForStatus(Self.jane, .active)
@@ -309,7 +307,6 @@ struct CronofyEdgeTests {
         #expect(failed.error?.errorDescription?.contains("plan does not include Enterprise Connect") == true)
         harness.simulator.control.fail(.resources, with: .paymentRequired)
         await #expect(throws: CoreError.cronofyPlanRequired) { try await harness.core.resources(serviceAccountID: serviceAccount.id) }
-        #expect(CoreError.cronofyPlanRequired.httpStatus == 402 && CoreError.cronofyPlanRequired.code == "cronofy_plan_required")
         await harness.stop()
     }
 }

@@ -102,13 +102,4 @@ struct ModelCodingTests {
         #expect(object["url"] as? String == "https://ecd.example.com/connect/abc")
         #expect(object["expires_at"] as? String == "2026-11-29T10:00:00Z")
     }
-
-    @Test func coreErrorsMapToStatuses() {
-        #expect(CoreError.accountNotActive(status: .pending).httpStatus == 409)
-        #expect(CoreError.accountNotActive(status: .pending).code == "account_not_active")
-        #expect(CoreError.invalid(field: "accounts[3].email", message: "x").httpStatus == 422)
-        #expect(CoreError.linkUnusable.httpStatus == 410)
-        #expect(CoreError.cronofyUnavailable("x").httpStatus == 503)
-        #expect(CoreError.callbackRejected(status: 401, code: "invalid_signature", message: "x").httpStatus == 401)
-    }
 }

@@ -4,13 +4,16 @@ import Testing
 
 @Suite("Email, scope and callback-signature rules")
 struct RulesTests {
-    @Test(arguments: ["a@example.com", "First.Last+tag@Sub.Example.co.uk", "o'neil@example.org", "  x@example.com "])
+    @Test(arguments: ["a@example.com", "First.Last+tag@Sub.Example.co.uk", "o'neil@example.org", "  x@example.com ",
+                      "x@sub.domain.example", "ü@bücher.de", "a/b@example.com", "a@b.com\n"])
     func acceptsPlausibleEmails(_ email: String) {
         #expect(Email.isValid(email))
     }
 
     @Test(arguments: ["", "plain", "a@b", "a@@example.com", "a b@example.com", ".a@example.com", "a..b@example.com",
-                      "a@-example.com", "a@example..com", "a@exa_mple.com", "a@example.com@x.com"])
+                      "a@-example.com", "a@example..com", "a@exa_mple.com", "a@example.com@x.com", "@example.com", "a@",
+                      "<a@b.com>", "a.@b.com", "a\"b@example.com", "a\\b@example.com",
+                      String(repeating: "x", count: 65) + "@b.com", "a@" + String(repeating: "b", count: 250) + ".com"])
     func refusesImplausibleEmails(_ email: String) {
         #expect(!Email.isValid(email))
     }
@@ -38,6 +41,10 @@ struct RulesTests {
         #expect(!Scope.isEquivalent("read_write", "read_only"))
         #expect(Scope.isWellFormed("read_events service_account/accounts/manage"))
         #expect(!Scope.isWellFormed("read\"events"))
+        #expect(Scope.isValid("read_account list_calendars") && Scope.isValid(" read_events\tread_account\n"))
+        for bad in ["", "   ", "read\u{0}account", "read\"events", "read\\events", "réad_events"] {
+            #expect(!Scope.isValid(bad), "\(bad.debugDescription)")
+        }
     }
 
     /// The vectors of cronofy-api.md §7 (docs and SDK tests).

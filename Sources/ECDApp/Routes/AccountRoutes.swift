@@ -145,11 +145,11 @@ struct AccountRoutes: Sendable {
     private static func entry(_ object: JSONObjectReader) throws(APIError) -> AccountRequestEntry {
         try object.rejectUnknown(allowing: ["email", "scope", "service_account_id", "renew"])
         let email = try object.requiredString("email")
-        guard FieldValidation.isValidEmail(email) else {
+        guard Email.isValid(email) else {
             throw APIError.invalidField(object.fieldPath("email"), "not a valid email address")
         }
         let scope = try object.optionalString("scope")
-        if let scope, !FieldValidation.isValidScope(scope) {
+        if let scope, !Scope.isValid(scope) {
             throw APIError.invalidField(object.fieldPath("scope"), "expected space-separated scope names")
         }
         let serviceAccountID = try object.optionalString("service_account_id")

@@ -60,14 +60,7 @@ struct ServiceAccountRoutes: Sendable {
         let options = ConnectLinkOptions(label: try object.optionalString("label"),
                                          scope: try object.optionalString("scope"),
                                          delegatedScope: try object.optionalString("delegated_scope"))
-        if let label = options.label, label.count > 200 {
-            throw APIError.invalidField("label", "at most 200 characters")
-        }
-        for (field, value) in [("scope", options.scope), ("delegated_scope", options.delegatedScope)] {
-            if let value, !FieldValidation.isValidScope(value) {
-                throw APIError.invalidField(field, "expected space-separated scope names")
-            }
-        }
+        // The label's length and both scopes' form are the core's rules (`createConnectLink`).
         return options
     }
 }

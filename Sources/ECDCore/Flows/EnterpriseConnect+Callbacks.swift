@@ -33,7 +33,8 @@ extension EnterpriseConnect {
             logger.info("duplicate delegated callback accepted again", metadata: ["request": "\(requestID.prefix(6))…"])
         case .rejected(let error):
             metrics.callback("rejected")
-            logger.warning("delegated callback rejected", metadata: ["reason": "\(error.code)"])
+            let reason = if case .callbackRejected(_, let code, _) = error { code } else { "\(error)" }
+            logger.warning("delegated callback rejected", metadata: ["reason": "\(reason)"])
             throw error
         }
     }

@@ -9,15 +9,17 @@ import Foundation
 /// `ecd_oauth_callbacks_rejected_total{reason}`, and writes nothing (no event, no row).
 extension EnterpriseConnect {
     public func createConnectLink(label: String?, scope: String?, delegatedScope: String?) throws -> ConnectLink {
-        let scope = Scope.normalized(scope ?? configuration.serviceAccountScope)
-        let delegated = Scope.normalized(delegatedScope ?? configuration.delegatedScope)
-        if scope.isEmpty || !Scope.isWellFormed(scope) {
+        let rawScope = scope ?? configuration.serviceAccountScope, rawDelegated = delegatedScope ?? configuration.delegatedScope
+        if !Scope.isValid(rawScope) {
             throw CoreError.invalid(field: "scope", message: "a scope is a list of space-separated words")
         }
-        if delegated.isEmpty || !Scope.isWellFormed(delegated) {
+        if !Scope.isValid(rawDelegated) {
             throw CoreError.invalid(field: "delegated_scope", message: "a scope is a list of space-separated words")
         }
-        if let label, label.count > 200 { throw CoreError.invalid(field: "label", message: "at most 200 characters") }
+        if let label, label.count > ConnectLink.maxLabelLength {
+            throw CoreError.invalid(field: "label", message: "at most \(ConnectLink.maxLabelLength) characters")
+        }
+        let scope = Scope.normalized(rawScope), delegated = Scope.normalized(rawDelegated)
         let token = try Self.randomToken()
         let now = Date()
         let expiresAt = now.addingTimeInterval(configuration.connectLinkLifetime.timeInterval)

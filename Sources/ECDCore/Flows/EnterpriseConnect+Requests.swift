@@ -102,8 +102,7 @@ extension EnterpriseConnect {
 
         mutating func normalize(_ raw: String) -> (scope: String, wellFormed: Bool) {
             if let known = normalized[raw] { return known }
-            let scope = Scope.normalized(raw)
-            let result = (scope, !scope.isEmpty && Scope.isWellFormed(scope))
+            let result = (Scope.normalized(raw), Scope.isValid(raw))
             normalized[raw] = result
             return result
         }

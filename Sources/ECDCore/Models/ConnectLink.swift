@@ -2,6 +2,9 @@ import Foundation
 
 /// `POST /v1/service-accounts/connect-links` → `{"url","expires_at"}`.
 public struct ConnectLink: Sendable, Equatable, Codable {
+    /// The longest label a link may carry, in characters (the admin sees it on the link's page).
+    public static let maxLabelLength = 200
+
     public var url: String
     public var expiresAt: Date
 

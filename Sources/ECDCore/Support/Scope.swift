@@ -76,6 +76,14 @@ public enum Scope {
         excess(one, within: other).isEmpty && excess(other, within: one).isEmpty
     }
 
+    /// The one scope rule, of the API and the core alike: at least one word once normalized
+    /// (spaces, tabs and newlines separate words), each of printable ASCII without quotes or
+    /// backslashes.
+    public static func isValid(_ scope: String) -> Bool {
+        let words = normalized(scope)
+        return !words.isEmpty && isWellFormed(words)
+    }
+
     /// Scope words are printable ASCII without quotes or backslashes (RFC 6749 §3.3 `NQCHAR`).
     public static func isWellFormed(_ scope: String) -> Bool {
         scope.unicodeScalars.allSatisfy { scalar in
