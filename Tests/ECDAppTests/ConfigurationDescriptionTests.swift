@@ -1,3 +1,4 @@
+import ECDHTTP
 import Foundation
 import Testing
 @testable import ECDApp
@@ -55,20 +56,20 @@ struct ConfigurationDescriptionTests {
 @Suite("Listen addresses and trusted proxies")
 struct NetworkSettingsTests {
     @Test("listen spellings", arguments: [
-        ("127.0.0.1:8080", ListenEndpoint.tcp(host: "127.0.0.1", port: 8080)),
+        ("127.0.0.1:8080", ListenAddress.tcp(host: "127.0.0.1", port: 8080)),
         ("[::1]:0", .tcp(host: "::1", port: 0)),
         ("localhost:80", .tcp(host: "localhost", port: 80)),
         ("unix:/run/ecd.sock", .unix(path: "/run/ecd.sock")),
     ])
-    func listen(_ text: String, _ expected: ListenEndpoint) throws {
-        let parsed = try ListenEndpoint(parsing: text)
+    func listen(_ text: String, _ expected: ListenAddress) throws {
+        let parsed = try ListenAddress(parsing: text)
         #expect(parsed == expected)
         #expect(parsed.description == text)
     }
 
     @Test("bad listen spellings", arguments: ["", "127.0.0.1", ":80", "::1:80", "[::1]80", "[127.0.0.1]:80", "1.2.3.4:-1", "host:80"])
     func badListen(_ text: String) {
-        #expect(throws: ListenEndpoint.ParseError.self) { try ListenEndpoint(parsing: text) }
+        #expect(throws: ListenAddress.ParseError.self) { try ListenAddress(parsing: text) }
     }
 
     @Test("CIDR membership for IPv4, IPv6 and IPv4-mapped peers")

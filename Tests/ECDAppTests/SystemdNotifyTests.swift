@@ -71,9 +71,9 @@ struct SystemdNotifyTests {
     func socketAddresses() throws {
         let family = MemoryLayout<sa_family_t>.size
         let path = try #require(SystemdNotifier.socketAddress("/run/systemd/notify"))
-        #expect(Array(path[family...]) == Array("/run/systemd/notify".utf8) + [0])
+        #expect(Array(path.bytes[family...]) == Array("/run/systemd/notify".utf8) + [0])
         let abstract = try #require(SystemdNotifier.socketAddress("@ecd-notify"))
-        #expect(Array(abstract[family...]) == [0] + Array("ecd-notify".utf8))
+        #expect(Array(abstract.bytes[family...]) == [0] + Array("ecd-notify".utf8))
         #expect(SystemdNotifier.socketAddress("relative/path") == nil)
         #expect(SystemdNotifier.socketAddress("/" + String(repeating: "x", count: 200)) == nil)
     }

@@ -87,13 +87,13 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         var limits = HTTPLimits()
         tuneLimits(&limits)
         var publicServerConfiguration = HTTPServerConfiguration(
-            name: "public", listen: ListenAddress(configuration.publicListener.listen), limits: limits)
+            name: "public", listen: configuration.publicListener.listen, limits: limits)
         let publicLog = AccessLog(logger: logger, listener: "public",
                                   clientResolver: ClientAddressResolver(trustedProxies: configuration.publicListener.trustedProxies))
         publicServerConfiguration.onResponse = publicLog.record
 
         var internalServerConfiguration = HTTPServerConfiguration(
-            name: "internal", listen: ListenAddress(configuration.internalListener.listen), limits: limits)
+            name: "internal", listen: configuration.internalListener.listen, limits: limits)
         let internalLog = AccessLog(logger: logger, listener: "internal", clientResolver: nil)
         internalServerConfiguration.onResponse = internalLog.record
         // A service asking during a stop is told to come back (or to go to another node); Cronofy's
@@ -133,12 +133,12 @@ struct ApplicationListeners: Sendable {
         let internalListener: BoundListener
         do {
             // Only the application's own services reach a unix socket: let them in (group), nobody else.
-            internalListener = try BoundListener(ListenAddress(configuration.internalListener.listen), unixSocketMode: 0o660)
+            internalListener = try BoundListener(configuration.internalListener.listen, unixSocketMode: 0o660)
         } catch {
             throw .cannotListen(key: "internal.listen", error)
         }
         do {
-            let publicListener = try BoundListener(ListenAddress(configuration.publicListener.listen))
+            let publicListener = try BoundListener(configuration.publicListener.listen)
             return ApplicationListeners(publicListener: publicListener, internalListener: internalListener)
         } catch {
             internalListener.close()
@@ -150,16 +150,6 @@ struct ApplicationListeners: Sendable {
     func close() {
         publicListener.close()
         internalListener.close()
-    }
-}
-
-extension ListenAddress {
-    /// The configuration's spelling of a listen address is ECDHTTP's, case for case.
-    init(_ endpoint: ListenEndpoint) {
-        switch endpoint {
-        case .tcp(let host, let port): self = .tcp(host: host, port: port)
-        case .unix(let path): self = .unix(path: path)
-        }
     }
 }
 

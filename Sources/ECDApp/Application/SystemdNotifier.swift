@@ -1,3 +1,4 @@
+import ECDHTTP
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -12,8 +13,8 @@ import Glibc
 /// listeners are bound and the database is open; `STOPPING=1` that a drain began; `WATCHDOG=1`,
 /// sent every half `WatchdogSec`, that the event loops and the database still answer.
 struct SystemdNotifier: Sendable {
-    /// `sockaddr_un` bytes and length, or nil when not run under systemd's notify protocol.
-    private let address: [UInt8]?
+    /// Where systemd listens, or nil when not run under its notify protocol.
+    private let address: UnixSocketAddress?
     /// Half of `$WATCHDOG_USEC` when the watchdog is on for this very process.
     let watchdogInterval: Duration?
 
@@ -34,33 +35,21 @@ struct SystemdNotifier: Sendable {
     /// supervisor must never stop the daemon. Returns whether the datagram left.
     @discardableResult
     func notify(_ state: String) -> Bool {
-        guard var address else { return false }
+        guard let address else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        let length = socklen_t(address.count)
-        let sent = address.withUnsafeMutableBytes { raw in
+        let sent = address.withSockaddr { socketAddress, length in
             Array(state.utf8).withUnsafeBytes { payload in
-                sendto(fd, payload.baseAddress, payload.count, Int32(MSG_NOSIGNAL),
-                       raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
+                sendto(fd, payload.baseAddress, payload.count, Int32(MSG_NOSIGNAL), socketAddress, length)
             }
         }
         return sent >= 0
     }
 
-    /// `sockaddr_un` for `path`; a leading `@` means Linux's abstract namespace (a NUL first byte).
-    static func socketAddress(_ path: String) -> [UInt8]? {
-        var bytes = Array(path.utf8)
-        guard !bytes.isEmpty, bytes.first == UInt8(ascii: "/") || bytes.first == UInt8(ascii: "@") else { return nil }
-        let abstract = bytes.first == UInt8(ascii: "@")
-        if abstract { bytes[0] = 0 }
-        let pathCapacity = MemoryLayout<sockaddr_un>.size - MemoryLayout<sa_family_t>.size
-        guard bytes.count < pathCapacity else { return nil }
-        var address = [UInt8](repeating: 0, count: MemoryLayout<sa_family_t>.size)
-        withUnsafeBytes(of: sa_family_t(AF_UNIX)) { address.replaceSubrange(0..<$0.count, with: $0) }
-        address += bytes
-        // A path socket's address includes its terminating NUL; an abstract one is exactly its bytes.
-        if !abstract { address.append(0) }
-        return address
+    /// `$NOTIFY_SOCKET`: an absolute path, or `@name` for Linux's abstract namespace.
+    static func socketAddress(_ path: String) -> UnixSocketAddress? {
+        if path.hasPrefix("@") { return UnixSocketAddress(abstractName: String(path.dropFirst())) }
+        return path.hasPrefix("/") ? UnixSocketAddress(path: path) : nil
     }
 }

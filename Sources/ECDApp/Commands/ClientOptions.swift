@@ -1,4 +1,5 @@
 import ArgumentParser
+import ECDHTTP
 import Foundation
 
 /// The options every thin client shares: where the daemon's internal API is, the API key, the
@@ -73,9 +74,9 @@ struct ClientOptions: ParsableArguments {
 
     /// `127.0.0.1:8081` → `http://127.0.0.1:8081`; `unix:PATH` stays as it is.
     static func url(listen: String, origin: String) throws(CommandFailure) -> String {
-        let endpoint: ListenEndpoint
+        let endpoint: ListenAddress
         do {
-            endpoint = try ListenEndpoint(parsing: listen)
+            endpoint = try ListenAddress(parsing: listen)
         } catch {
             throw CommandFailure("\(origin): \(error.reason)")
         }
@@ -84,7 +85,7 @@ struct ClientOptions: ParsableArguments {
         case .tcp(let host, let port):
             // A wildcard bind is reached on loopback.
             let reachable = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
-            return "http://" + ListenEndpoint.tcp(host: reachable, port: port).description
+            return "http://" + ListenAddress.tcp(host: reachable, port: port).description
         }
     }
 

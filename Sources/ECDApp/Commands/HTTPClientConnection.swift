@@ -1,3 +1,4 @@
+import ECDHTTP
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -29,22 +30,11 @@ enum HTTPClientConnection {
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw failure("create a socket for", path) }
             setTimeouts(fd, timeout)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let capacity = MemoryLayout.size(ofValue: address.sun_path)
-            guard path.utf8.count < capacity else {
+            guard let address = UnixSocketAddress(path: path) else {
                 close(fd)
                 throw CommandFailure("unix socket path is too long: \(path)")
             }
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: path.utf8)
-                raw[path.utf8.count] = 0
-            }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             guard result == 0 else {
                 let error = failure("connect to", "unix:\(path)")
                 close(fd)

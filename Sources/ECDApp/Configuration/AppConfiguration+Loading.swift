@@ -1,5 +1,6 @@
 import ECDCore
 import ECDCronofy
+import ECDHTTP
 import Foundation
 import Logging
 
@@ -155,10 +156,10 @@ extension AppConfiguration {
         return InternalListenerSettings(listen: listen, apiKeys: APIKeyStore(keys: keys, file: file), allowRemote: allowRemote)
     }
 
-    private static func readListen(_ reader: inout ConfigurationReader, _ key: String, allowUnix: Bool) -> ListenEndpoint? {
+    private static func readListen(_ reader: inout ConfigurationReader, _ key: String, allowUnix: Bool) -> ListenAddress? {
         guard let text = reader.string(key) else { return nil }
         do {
-            return try ListenEndpoint(parsing: text, allowUnix: allowUnix)
+            return try ListenAddress(parsing: text, allowUnix: allowUnix)
         } catch {
             reader.problem(key, error.reason)
             return nil

@@ -1,4 +1,5 @@
 import ECDCronofy
+import ECDHTTP
 import Foundation
 import Logging
 
@@ -94,13 +95,13 @@ public struct CronofySettings: Sendable {
 
 /// `public.*`
 public struct PublicListenerSettings: Sendable {
-    public var listen: ListenEndpoint
+    public var listen: ListenAddress
     /// External URL as Cronofy sees it, without a trailing slash. Non-nil in ``ConfigurationMode/serve``.
     public var baseURL: URL?
     public var trustedProxies: TrustedProxies
 
     public init(
-        listen: ListenEndpoint = .tcp(host: "127.0.0.1", port: 8080), baseURL: URL? = nil,
+        listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8080), baseURL: URL? = nil,
         trustedProxies: TrustedProxies = .loopback
     ) {
         self.listen = listen
@@ -111,7 +112,7 @@ public struct PublicListenerSettings: Sendable {
 
 /// `internal.*`
 public struct InternalListenerSettings: Sendable {
-    public var listen: ListenEndpoint
+    public var listen: ListenAddress
     /// The live key set: the auth middleware asks it on every request, and `SIGHUP` makes it reread
     /// `internal.api_keys_file` (a reference shared by every copy of the configuration).
     public var apiKeys: APIKeyStore
@@ -119,7 +120,7 @@ public struct InternalListenerSettings: Sendable {
     /// travels in clear text unless TLS is put in front of it). Without it such an address is refused.
     public var allowRemote: Bool
 
-    public init(listen: ListenEndpoint = .tcp(host: "127.0.0.1", port: 8081), apiKeys: APIKeyStore,
+    public init(listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8081), apiKeys: APIKeyStore,
                 allowRemote: Bool = false) {
         self.listen = listen
         self.apiKeys = apiKeys

@@ -1,22 +1,8 @@
+import ECDHTTP
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Raw bytes of an IPv4 (4 bytes) or IPv6 (16 bytes) literal, via `inet_pton`.
-enum IPAddressBytes {
-    static func parse(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
-        }
-        return nil
-    }
-}
 
 /// One CIDR block (`10.0.0.0/8`, `::1/128`; a bare address means a single host).
 public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {

@@ -67,24 +67,14 @@ enum ListeningSocket {
     private static func openUnix(path: String, mode: UInt32, label: String, backlog: Int32) throws(HTTPServerError)
         -> (fd: Int32, bound: ListenAddress)
     {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        guard let addr = UnixSocketAddress(path: path) else {
             errno = ENAMETOOLONG
             throw fail("bind", label)
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { dst in
-            dst.copyBytes(from: bytes)
-            dst[bytes.count] = 0
         }
         try removeStaleSocket(path: path, address: addr, label: label)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw fail("socket", label) }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
+        let bound = addr.withSockaddr { bind(fd, $0, $1) }
         guard bound == 0 else { throw fail("bind", label, closing: fd) }
         // Nobody can connect before listen(), so tightening the mode here leaves no window.
         guard chmod(path, mode_t(mode)) == 0 else {
@@ -102,7 +92,7 @@ enum ListeningSocket {
 
     /// A socket file left by a process that died is replaced; one that still accepts connections
     /// is in use (EADDRINUSE); any other kind of file is never deleted (EEXIST).
-    private static func removeStaleSocket(path: String, address: sockaddr_un, label: String) throws(HTTPServerError) {
+    private static func removeStaleSocket(path: String, address: UnixSocketAddress, label: String) throws(HTTPServerError) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
@@ -111,10 +101,7 @@ enum ListeningSocket {
         }
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { throw fail("socket", label) }
-        var addr = address
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = address.withSockaddr { connect(probe, $0, $1) }
         close(probe)
         if connected == 0 {
             errno = EADDRINUSE

@@ -1,8 +1,10 @@
-extension ListenEndpoint {
+import ECDHTTP
+
+extension ListenAddress {
     /// Whether binding both would fail: the same unix path, or the same (non-zero) port on the same
     /// address, on a wildcard address that covers the other (`::` covers every address, `0.0.0.0`
     /// every IPv4 one), or on `localhost` and the loopback address it names.
-    func overlaps(_ other: ListenEndpoint) -> Bool {
+    func overlaps(_ other: ListenAddress) -> Bool {
         switch (self, other) {
         case (.unix(let a), .unix(let b)):
             return a == b
