@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // ecd — the Enterprise Connect daemon. Target graph: docs/design/architecture.md §1 (and README
-// "Source layout"). ECDHTTP imports nothing of ours but ECDSync (the one lock type); ECDSimulator shares no code with ECDCronofy or
+// "Source layout"). ECDHTTP imports nothing of ours but ECDSync and ECDText (a lock, JSON text); ECDSimulator shares no code with ECDCronofy or
 // ECDCore, so a misreading of Cronofy's API cannot be mirrored by the simulator. The one exception
 // is ECDURLSession, which both use: transport only, with no knowledge of Cronofy's API.
 import PackageDescription
@@ -36,13 +36,15 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
-        // The package's one lock type (`Locked`, NSLock-based so ThreadSanitizer sees it).
+        // The package's one lock type (`Locked`, NSLock-based so ThreadSanitizer sees it), and its
+        // one writer of JSON strings and decimal numbers (`JSONText`).
         .target(name: "ECDSync"),
+        .target(name: "ECDText"),
 
         // Reusable HTTP/1.1 server on POSIX sockets + epoll. Imports nothing of ours but its
-        // tiny epoll/eventfd/accept4 shim (SwiftGlibc does not import those) and ECDSync.
+        // tiny epoll/eventfd/accept4 shim (SwiftGlibc does not import those), ECDSync and ECDText.
         .systemLibrary(name: "ECDCEpoll"),
-        .target(name: "ECDHTTP", dependencies: ["ECDCEpoll", "ECDSync"]),
+        .target(name: "ECDHTTP", dependencies: ["ECDCEpoll", "ECDSync", "ECDText"]),
 
         // Thin wrappers over the C libraries.
         .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "ECDCore",
             dependencies: [
-                "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSync",
+                "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSync", "ECDText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

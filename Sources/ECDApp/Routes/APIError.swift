@@ -5,8 +5,8 @@ import ECDHTTP
 ///
 /// A 422 names its field twice: inside the error object (where a reader of the error looks) and
 /// at the top level beside it (where docs/openapi.yaml's `Error` schema has it), so clients
-/// written against either find it. `HTTPError` can only add top-level fields, hence this type,
-/// rendered by the routers' error hook.
+/// written against either find it. Rendered by the routers' error hook, through `HTTPError` (the
+/// one writer of error bodies), always `Cache-Control: no-store`.
 struct APIError: Error, Sendable {
     var status: HTTPStatus
     var code: String
@@ -28,15 +28,11 @@ struct APIError: Error, Sendable {
     }
 
     var response: HTTPResponse {
-        var body = "{\"error\":{\"code\":\(JSONString.quote(code)),\"message\":\(JSONString.quote(message))"
-        if let field { body += ",\"field\":\(JSONString.quote(field))" }
-        body += "}"
-        if let field { body += ",\"field\":\(JSONString.quote(field))" }
-        for extra in topLevel { body += ",\(JSONString.quote(extra.name)):\(extra.json)" }
-        body += "}"
         var headers = self.headers
         headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
-        return .json(status, bytes: Array(body.utf8), headers: headers)
+        let fieldAtTop = field.map { [(name: "field", json: JSONString.quote($0))] } ?? []
+        return HTTPError(status, code: code, message: message, field: field, extraJSONFields: fieldAtTop + topLevel,
+                         headers: headers).response
     }
 
     static func invalidJSON(_ message: String) -> APIError {

@@ -1,3 +1,5 @@
+import ECDText
+
 /// Writes a response head and body into one buffer, so that it leaves in a single send.
 enum ResponseSerializer {
     struct Framing {
@@ -31,7 +33,7 @@ enum ResponseSerializer {
     static func serialize(_ response: HTTPResponse, framing: Framing, date: [UInt8], into out: inout [UInt8]) {
         let code = response.status.code
         out.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(code, to: &out)
+        JSONText.append(integer: code, to: &out)
         out.append(ByteClass.sp)
         out.append(contentsOf: response.status.reasonPhrase.utf8)
         out.append(contentsOf: "\r\n".utf8)
@@ -47,7 +49,7 @@ enum ResponseSerializer {
         let bodyless = (100..<200).contains(code) || code == 204 || code == 304
         if !bodyless {
             out.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(response.body.count, to: &out)
+            JSONText.append(integer: response.body.count, to: &out)
             out.append(contentsOf: "\r\n".utf8)
         }
         out.append(contentsOf: framing.keepAlive ? "Connection: keep-alive\r\n".utf8 : "Connection: close\r\n".utf8)
@@ -55,26 +57,5 @@ enum ResponseSerializer {
         out.append(contentsOf: framing.requestID.utf8)
         out.append(contentsOf: "\r\n\r\n".utf8)
         if !bodyless && !framing.isHead { out.append(contentsOf: response.body) }
-    }
-
-    @inline(__always)
-    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(48 + value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            while n > 0 {
-                d[count] = UInt8(48 + n % 10)
-                n /= 10
-                count += 1
-            }
-            for i in stride(from: count - 1, through: 0, by: -1) { out.append(d[i]) }
-        }
     }
 }

@@ -1,10 +1,14 @@
+import ECDText
+
 /// An error that knows how it is answered: its status and a body
-/// `{"error":{"code":…,"message":…}}` plus optional extra top-level JSON fields
-/// (already-encoded JSON values, keyed by name) and headers.
+/// `{"error":{"code":…,"message":…[,"field":…]}}` plus optional extra top-level JSON fields
+/// (already-encoded JSON values, keyed by name) and headers. The one writer of error bodies.
 public struct HTTPError: Error, Sendable {
     public var status: HTTPStatus
     public var code: String
     public var message: String
+    /// The offending request field, inside the error object (`accounts[2].email`).
+    public var field: String?
     /// Extra top-level fields of the error body, each value already JSON-encoded (`"\"active\""`).
     public var extraJSONFields: [(name: String, json: String)]
     public var headers: HTTPHeaders
@@ -12,13 +16,14 @@ public struct HTTPError: Error, Sendable {
     public var closeConnection: Bool
 
     public init(
-        _ status: HTTPStatus, code: String, message: String,
+        _ status: HTTPStatus, code: String, message: String, field: String? = nil,
         extraJSONFields: [(name: String, json: String)] = [], headers: HTTPHeaders = HTTPHeaders(),
         closeConnection: Bool = false
     ) {
         self.status = status
         self.code = code
         self.message = message
+        self.field = field
         self.extraJSONFields = extraJSONFields
         self.headers = headers
         self.closeConnection = closeConnection
@@ -26,7 +31,9 @@ public struct HTTPError: Error, Sendable {
 
     /// The error rendered as a JSON response.
     public var response: HTTPResponse {
-        var body = "{\"error\":{\"code\":\(JSONString.quote(code)),\"message\":\(JSONString.quote(message))}"
+        var body = "{\"error\":{\"code\":\(JSONString.quote(code)),\"message\":\(JSONString.quote(message))"
+        if let field { body += ",\"field\":\(JSONString.quote(field))" }
+        body += "}"
         for field in extraJSONFields { body += ",\(JSONString.quote(field.name)):\(field.json)" }
         body += "}"
         var response = HTTPResponse.json(status, bytes: Array(body.utf8), headers: headers)
@@ -42,25 +49,7 @@ public struct HTTPError: Error, Sendable {
     }
 }
 
-/// Minimal JSON string quoting (RFC 8259 §7) for hand-built bodies.
+/// JSON string quoting for hand-built bodies (`JSONText`'s escaping, as a `String`).
 public enum JSONString {
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-        return out
-    }
+    public static func quote(_ s: String) -> String { JSONText.quoted(s) }
 }
