@@ -1,4 +1,5 @@
 import ECDCore
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp
