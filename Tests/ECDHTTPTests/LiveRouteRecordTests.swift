@@ -1,5 +1,5 @@
+import ECDSync
 import Foundation
-import Synchronization
 import Testing
 @testable import ECDHTTP
 import ECDTestSupport
@@ -10,7 +10,7 @@ import ECDTestSupport
 struct LiveRouteRecordTests {
     /// What each stage saw, as `stage pattern parameter`.
     final class Sightings: Sendable {
-        let lines = Mutex<[String]>([])
+        let lines = Locked<[String]>([])
         func add(_ stage: String, _ context: RequestContext) {
             let line = "\(stage) \(context.route?.pattern ?? "nil") \(context.parameters["name"] ?? "-")"
             lines.withLock { $0.append(line) }

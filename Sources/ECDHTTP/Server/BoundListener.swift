@@ -1,4 +1,4 @@
-import Synchronization
+import ECDSync
 #if canImport(Glibc)
 import Glibc
 #else
@@ -14,7 +14,7 @@ public final class BoundListener: Sendable {
     public let requested: ListenAddress
     /// The address actually bound (with the real port after binding port 0).
     public let address: ListenAddress
-    private let socket: Mutex<Int32>
+    private let socket: Locked<Int32>
 
     /// Binds and listens. `unixSocketMode` is the file mode of a unix socket (see
     /// `HTTPServerConfiguration.unixSocketMode`).
@@ -22,7 +22,7 @@ public final class BoundListener: Sendable {
         let (fd, bound) = try ListeningSocket.open(address, unixMode: unixSocketMode)
         requested = address
         self.address = bound
-        socket = Mutex(fd)
+        socket = Locked(fd)
     }
 
     /// The bound TCP port; 0 for unix sockets.
