@@ -2,10 +2,10 @@
 # The test command of the README: unit and integration tests (swift test, one test target at a
 # time so that a hang or a failure is attributed and suites do not compete for the 2 cores), then
 # the scripted checks that need the release binary, nginx and a browser, then the fuzzer and the
-# OpenAPI conformance check. Each stage is bounded, prints its counts, and fails when it ran
+# OpenAPI conformance check, last every test target again under ThreadSanitizer. Each stage is bounded, prints its counts, and fails when it ran
 # nothing: a target with zero tests, a log without its summary, or a missing script is a failure.
 # The closing line sums every check of every stage: Swift tests, system and browser checks, the
-# OpenAPI operations, the fuzz run (one check).
+# OpenAPI operations, the fuzz run and the ThreadSanitizer run (one check each).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -139,6 +139,48 @@ script_stage scripts/system-test.sh 1200
 script_stage scripts/browser-test.sh 400
 script_stage scripts/fuzz-http.sh 900 60
 script_stage scripts/openapi-check.sh 420
+
+# ThreadSanitizer: every target again, built with --sanitize=thread into its own scratch path (a
+# full second build). This stage is about data races: it fails on any ThreadSanitizer report, on a
+# target that ran no test or printed no summary, and on a timeout. Tests that fail for another
+# reason while sanitized (deadlines of a few seconds under TSan's 5-15x slowdown) are listed but
+# not counted: the plain run above already holds every test to its outcome.
+stage "swift build --build-tests --sanitize=thread"
+tsan=(--sanitize=thread --scratch-path .build-tsan)
+if ! run_stage .build/test-logs/tsan-build.txt 3600 swift build --build-tests "${tsan[@]}"; then
+  tail -n 60 .build/test-logs/tsan-build.txt
+  fail_stage "tsan-build" "the sanitized build failed"
+else
+  tail -n 1 .build/test-logs/tsan-build.txt
+  tsan_tests=0
+  for target in "${targets[@]}"; do
+    stage "swift test --sanitize=thread --filter $target"
+    log=.build/test-logs/tsan-$target.txt
+    run_stage "$log" 1800 swift test --skip-build "${tsan[@]}" --filter "${ECD_TEST_TARGET_FILTER:-$target}"
+    status=$?
+    races=$(grep -c 'WARNING: ThreadSanitizer' "$log")
+    summary=$(grep -E '^(✔|✘) Test run with' "$log" | tail -n 1)
+    count=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
+    echo "${summary:-no summary (exit $status)}; ThreadSanitizer reports: $races"
+    grep -E '^✘ Test .* failed after' "$log" | grep -v '^✘ Test run with' | sed 's/^/  (not counted) /' | head -n 20
+    if [ "$races" -gt 0 ]; then
+      grep -A 12 'WARNING: ThreadSanitizer' "$log" | head -n 80
+      fail_stage "tsan-$target" "$races ThreadSanitizer report(s)"
+    elif [ "$status" = 124 ] || [ "$status" = 137 ]; then
+      tail -n 20 "$log"
+      fail_stage "tsan-$target" "timed out"
+    elif [ -z "$count" ] || [ "$count" = 0 ]; then
+      fail_stage "tsan-$target" "ran no test (exit $status)"
+    else
+      tsan_tests=$((tsan_tests + count))
+    fi
+  done
+  # One check: every target ran sanitized with no report.
+  if [ "$tsan_tests" -gt 0 ] && [[ ! " ${failed_stages[*]} " =~ " tsan-" ]]; then
+    passed=$((passed + 1))
+    echo "ThreadSanitizer: $tsan_tests tests in ${#targets[@]} targets, no report"
+  fi
+fi
 
 stage "summary"
 if [ "$failed" -gt 0 ]; then
