@@ -13,7 +13,9 @@ import Logging
 public final class EnterpriseConnect: Sendable {
     let configuration: CoreConfiguration
     let database: Database
-    let secrets: SecretBox
+    /// The live keyring (replaced by `replaceKeyring`), read at each seal and open.
+    let keyrings: Locked<KeyringState>
+    var secrets: SecretBox { SecretBox(keyring: keyrings.withLock { $0.keyring }) }
     let cronofy: CronofyClient
     let logger: Logger
     let metrics: CoreMetrics
@@ -42,7 +44,7 @@ public final class EnterpriseConnect: Sendable {
                 logger: Logger, webhookTransport: any CronofyTransport) {
         self.configuration = configuration
         self.database = database
-        self.secrets = SecretBox(keyring: keyring)
+        self.keyrings = Locked(KeyringState(keyring: keyring))
         self.cronofy = cronofy
         self.logger = logger
         self.cache = TokenCache(capacity: configuration.tokenCacheCapacity)
@@ -112,12 +114,8 @@ public final class EnterpriseConnect: Sendable {
             problems.append("the database is not writable: \(error)")
         }
         if configuration.clientSecret.isEmpty { problems.append("cronofy.client_secret is empty") }
+        if let keyringProblem = keyringProblem() { problems.append(keyringProblem) }
         return problems
-    }
-
-    /// Re-seals every secret with the keyring's primary key (`ecd keys rewrap`).
-    public func rewrap() throws -> RewrapReport {
-        try SecretRewrap.run(database: database, keyring: secrets.keyring)
     }
 
     static func randomToken() throws -> String {

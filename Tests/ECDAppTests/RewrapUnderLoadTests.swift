@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// `ecd keys rewrap` of a large database while a real `ecd serve` on it answers requests that
-/// write: the rewrap holds the write lock for one batch at a time, never long enough for the
+/// write (the command asks the daemon, which holds the database): the rewrap holds the write lock for one batch at a time, never long enough for the
 /// daemon's 5 s busy wait to run out (which would answer 500).
 @Suite("keys rewrap beside a running daemon", .serialized)
 struct RewrapUnderLoadTests {
@@ -63,18 +63,22 @@ struct RewrapUnderLoadTests {
         let internalAddress = try #require(entry["internal"] as? String)
         let port = try #require(Int(internalAddress.split(separator: ":").last ?? ""))
 
-        let rewrap = try RunningECD(["keys", "rewrap"], environment: environment)
+        // The daemon holds the database: the command asks it to rewrap, through its internal API.
+        var client = environment
+        client["ECD_URL"] = "http://127.0.0.1:\(port)"
+        client["ECD_API_KEY"] = Self.apiKey
+        let rewrap = try RunningECD(["keys", "rewrap"], environment: client)
         var statuses: [Int: Int] = [:]
         var duringRewrap = 0
         // Writes (each new connect link is a committed row) for as long as the rewrap runs.
-        while rewrap.isRunning || duringRewrap == 0 {
+        repeat {
             let response = try await RawHTTP.send(.tcp(port: port), "POST", "/v1/service-accounts/connect-links",
                                                   headers: [("Authorization", "Bearer \(Self.apiKey)"),
                                                             ("Content-Type", "application/json")],
                                                   body: Array("{}".utf8))
             statuses[response.status, default: 0] += 1
             if rewrap.isRunning { duringRewrap += 1 }
-        }
+        } while rewrap.isRunning
         #expect(await rewrap.terminate(signal: SIGTERM) == 0, "\(rewrap.standardError())")
         #expect(duringRewrap > 0)
         let problems = daemon.standardError().split(separator: "\n")

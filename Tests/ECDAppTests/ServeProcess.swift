@@ -25,18 +25,21 @@ final class ServeProcess: DaemonClient, @unchecked Sendable {
     /// Starts `ecd serve` on `database` (inside `folder`'s environment), retrying with another
     /// public port should the picked one be taken before the daemon binds it. (A child process is
     /// told its port in advance: `public.base_url` must name it. The in-process daemons bind port 0.)
+    /// `without` names variables of the standard environment to leave out (say, the inline
+    /// keyring when `extra` names a keyring file instead).
     static func start(folder: TemporaryFolder, database: String, simulator: CronofySimulator,
-                      extra: [String: String] = [:]) async throws -> ServeProcess {
+                      extra: [String: String] = [:], without: [String] = []) async throws -> ServeProcess {
         var lastOutput = ""
         for _ in 0..<3 {
             let port = try SocketAddress.unusedLoopbackPort()
-            let environment = DaemonEnvironment.make(folder, extra: [
+            var environment = DaemonEnvironment.make(folder, extra: [
                 "ECD_CRONOFY_API_URL": simulator.baseURL.absoluteString,
                 "ECD_CRONOFY_APP_URL": simulator.baseURL.absoluteString,
                 "ECD_PUBLIC_LISTEN": "127.0.0.1:\(port)",
                 "ECD_PUBLIC_BASE_URL": "http://127.0.0.1:\(port)",
                 "ECD_STORAGE_PATH": database,
             ].merging(extra) { _, new in new })
+            for name in without { environment[name] = nil }
             let process = try RunningECD(["serve"], environment: environment)
             guard let line = try? await process.waitForError({ $0.contains("\"msg\":\"listening\"") }) else {
                 lastOutput = process.standardError()

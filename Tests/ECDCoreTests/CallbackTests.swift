@@ -125,7 +125,7 @@ struct CallbackTests {
         await harness.close()
 
         try harness.open(keyring: try Keyring(keys: [newKey, oldKey]))
-        #expect(try harness.core.rewrap().rewrapped["callback_inbox"] == 1)
+        #expect(try await harness.core.rewrap().rewrapped["callback_inbox"] == 1)
         let kinds = try await harness.database.asyncRead { connection in
             try connection.query("SELECT kind, code IS NOT NULL AS has_code FROM callback_inbox ORDER BY id")
                 .map { "\(try $0.get("kind") as String):\(try $0.get("has_code") as Int64)" }

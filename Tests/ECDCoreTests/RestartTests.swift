@@ -118,12 +118,12 @@ struct RestartTests {
         // New primary key, old one still in the ring: old rows open, new writes use k2.
         try harness.open(keyring: try Keyring(keys: [newKey, oldKey]))
         #expect(try await harness.core.token(email: "k@example.com", minValidity: .seconds(60)).value().accessToken == before.accessToken)
-        let report = try harness.core.rewrap()
+        let report = try await harness.core.rewrap()
         #expect(report.rewrapped["accounts"] == 2)
         #expect(report.rewrapped["service_accounts"] == 2)
         #expect(report.rewrappedFromKeyIDs == ["k1": 4])
         #expect(report.secretsByKeyID == ["k2": 4])
-        #expect(try harness.core.rewrap().total == 0)
+        #expect(try await harness.core.rewrap().total == 0)
         await harness.close()
 
         // Only the new key: everything still opens, and refreshing works.

@@ -1,4 +1,5 @@
 import ECDCore
+import ECDCrypto
 import ECDHTTP
 import ECDSQLite
 import ECDSync
@@ -27,6 +28,9 @@ public final class Application: Sendable {
 
     private enum Phase: Sendable { case built, starting, running, stopping, stopped }
 
+    /// Rereads `storage.encryption_keys` for SIGHUP (nil: the configuration was built in code).
+    let keyringSource: (@Sendable () throws -> Keyring)?
+
     /// How long `run()` lets in-flight requests finish after SIGTERM/SIGINT (`server.drain_seconds`).
     public let drainDeadline: Duration
     /// The internal listener is on an address other hosts can reach (`internal.allow_remote`).
@@ -38,7 +42,9 @@ public final class Application: Sendable {
     init(core: EnterpriseConnect, database: Database, databaseLock: DatabaseLock? = nil, listeners: ApplicationListeners,
          publicServer: HTTPServer, internalServer: HTTPServer,
          apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(30),
-         notifier: SystemdNotifier = SystemdNotifier(), internalIsRemote: Bool = false) {
+         notifier: SystemdNotifier = SystemdNotifier(), internalIsRemote: Bool = false,
+         keyringSource: (@Sendable () throws -> Keyring)? = nil) {
+        self.keyringSource = keyringSource
         self.notifier = notifier
         self.core = core
         self.database = database
@@ -114,6 +120,7 @@ public final class Application: Sendable {
             let received = await signals.next()
             if received == SIGHUP {
                 reloadAPIKeys()
+                reloadKeyring()
                 continue
             }
             logger.notice("shutting down", metadata: ["signal": .string(received == SIGTERM ? "SIGTERM" : "SIGINT")])
@@ -183,9 +190,29 @@ public final class Application: Sendable {
         }
     }
 
+    /// SIGHUP: the keyring as a restart would read it, taken only if it opens every stored secret
+    /// (else the daemon keeps its keyring and says why).
+    func reloadKeyring() {
+        guard let keyringSource else {
+            logger.notice("SIGHUP: the keyring was not read from a configuration; it stays as it is")
+            return
+        }
+        do {
+            let keyring = try keyringSource()
+            try core.replaceKeyring(keyring)
+            logger.notice("encryption keyring reloaded", metadata: [
+                "key_ids": .array(keyring.keyIDs.map { .string($0) }),
+                "primary_key_id": .string(keyring.primaryKeyID),
+            ])
+        } catch {
+            logger.error("encryption keyring not reloaded; the previous keyring stays in use",
+                         metadata: ["error": .string("\(error)")])
+        }
+    }
+
     private func reloadAPIKeys() {
         guard apiKeys.file != nil else {
-            logger.notice("SIGHUP ignored: the API keys are not read from internal.api_keys_file")
+            logger.notice("SIGHUP: the API keys are not read from internal.api_keys_file; they stay as they are")
             return
         }
         if let file = apiKeys.file, let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"],
@@ -210,12 +237,15 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
     case alreadyStarted
     /// A listener could not bind; `key` names its setting, so the operator knows which to change.
     case cannotListen(key: String, HTTPServerError)
+    /// The keyring cannot open secrets the database holds.
+    case keyringRefused(KeyringRefusal)
 
     public var description: String {
         switch self {
         case .missingSetting(let key): "\(key) is required to serve"
         case .alreadyStarted: "the application was already started"
         case .cannotListen(let key, let error): "\(key) \(Self.listenFailure(error))"
+        case .keyringRefused(let refusal): "storage.encryption_keys: \(refusal)"
         }
     }
 

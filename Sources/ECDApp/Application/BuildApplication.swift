@@ -75,6 +75,10 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         tuneCore(&coreConfiguration)
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
+        // A keyring that cannot open what the database holds would fail every callback and refresh
+        // of those rows: refuse to start with it.
+        let missing = try core.keysMissing(from: keyring)
+        guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
 
         let publicRoutes = PublicRoutes(
             core: core, logger: logger, secureCookies: baseURL.scheme?.lowercased() == "https",
@@ -113,7 +117,10 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
             apiKeys: configuration.internalListener.apiKeys, logger: logger,
             drainDeadline: configuration.server.drainDeadline,
-            internalIsRemote: !configuration.internalListener.listen.isLocal)
+            internalIsRemote: !configuration.internalListener.listen.isLocal,
+            keyringSource: configuration.rereadKeyring.map { reread in
+                { @Sendable () throws -> Keyring in try Keyring(keys: try reread().map { Keyring.Key(id: $0.id, bytes: $0.bytes) }) }
+            })
     } catch {
         listeners.close()
         database.close()

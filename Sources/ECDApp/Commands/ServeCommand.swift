@@ -9,7 +9,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             A bad configuration stops it before it listens, with one line per problem naming the key. \
             SIGTERM or SIGINT drains in-flight requests and exits 0; SIGHUP rereads \
-            internal.api_keys_file when the API keys come from a file.
+            internal.api_keys_file when the API keys come from a file, and the encryption keyring (kept \
+            as it is when the new one lacks a key id the database still uses). A database another ecd \
+            holds is refused at once.
             """)
 
     @OptionGroup var config: ConfigOptions

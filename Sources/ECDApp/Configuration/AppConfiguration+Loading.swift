@@ -22,9 +22,13 @@ extension AppConfiguration {
     ) throws(ConfigurationError) -> AppConfiguration {
         let sources = ConfigurationSources(configPath: configPath, environment: environment, defaultConfigPath: defaultConfigPath)
         var reader = ConfigurationReader(sources: sources)
-        let configuration = build(&reader, mode: mode)
+        var configuration = build(&reader, mode: mode)
         guard reader.problems.isEmpty else {
             throw ConfigurationError(problems: reader.problems)
+        }
+        configuration.rereadKeyring = { () throws(ConfigurationError) -> [EncryptionKeySetting] in
+            try load(configPath: configPath, environment: environment, mode: .keyring,
+                     defaultConfigPath: defaultConfigPath).storage.encryptionKeys
         }
         return configuration
     }

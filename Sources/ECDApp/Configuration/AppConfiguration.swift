@@ -24,6 +24,10 @@ public struct AppConfiguration: Sendable {
     public var sourceFile: String?
     /// Where each key's effective value came from (keys of api-contract.md §2 without `_file`).
     public var origins: [String: ConfigurationOrigin]
+    /// Reads `storage.encryption_keys` again from the sources this configuration came from (the
+    /// same file and environment, as a restart would): SIGHUP's keyring reload. Nil when the
+    /// configuration was built in code.
+    public var rereadKeyring: (@Sendable () throws(ConfigurationError) -> [EncryptionKeySetting])?
 
     public init(
         cronofy: CronofySettings, publicListener: PublicListenerSettings,

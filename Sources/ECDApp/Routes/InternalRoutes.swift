@@ -27,6 +27,7 @@ struct InternalRoutes: Sendable {
 
         ServiceAccountRoutes(core: core).register(in: &table)
         AccountRoutes(core: core).register(in: &table)
+        AdminRoutes(core: core).register(in: &table)
 
         table.deferred(.get, "/v1/events") { request, _ in
             let query = QueryParameters(request)

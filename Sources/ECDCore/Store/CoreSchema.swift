@@ -21,6 +21,9 @@ public enum CoreSchema {
         Migration(version: 5, name: "renewals of active accounts") { connection in
             for statement in version5 { try connection.execute(statement) }
         },
+        Migration(version: 6, name: "secrets counted per key id") { connection in
+            for statement in SecretKeyCounts.migration { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema: the one place it happens (`ecd migrate`, `keys rewrap`, and

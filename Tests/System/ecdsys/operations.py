@@ -26,11 +26,21 @@ def key_rotation(stack, report):
     stack.encryption_key = new_bytes
     stack.stop_ecd()
     stack.start_ecd(stack.base_url)
-    result = subprocess.run([stack.ecd, "keys", "rewrap", "--config", stack.config_path],
-                            capture_output=True, text=True, timeout=60, cwd=stack.workdir)
+    # The daemon holds the database: rewrap asks it (its internal API, with an API key).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECD_")}
+    env["ECD_API_KEY"] = stack.api_key
+    url = f"unix:{stack.internal_socket}" if stack.internal_socket else stack.internal_url
+    result = subprocess.run([stack.ecd, "keys", "rewrap", "--config", stack.config_path, "--url", url],
+                            capture_output=True, text=True, timeout=60, cwd=stack.workdir, env=env)
     with open(os.path.join(stack.workdir, "logs", "rewrap.log"), "w") as f:
         f.write(result.stdout + result.stderr)
-    report.check("ecd keys rewrap with the new key first: exit 0", result.returncode == 0,
+    moved = {}
+    try:
+        moved = json.loads(result.stdout).get("secrets_by_key_id", {})
+    except ValueError:
+        pass
+    report.check("ecd keys rewrap with the new key first: the daemon rewraps, nothing left under k1",
+                 result.returncode == 0 and "asking it to rewrap" in result.stderr and "k1" not in moved and moved.get("k2", 0) > 0,
                  f"exit {result.returncode}: {(result.stdout + result.stderr).strip()[:300]}")
     write_secret(path, json.dumps([new]) + "\n")
     stack.stop_ecd()
