@@ -1,6 +1,7 @@
 import ECDCrypto
 import ECDSimulator
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDApp

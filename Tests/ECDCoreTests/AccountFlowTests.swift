@@ -156,7 +156,9 @@ struct AccountFlowTests {
             try connection.query("EXPLAIN QUERY PLAN DELETE FROM callback_inbox WHERE account_row = ?", [Int64(1)])
                 .map { (try? $0.get("detail") as String) ?? "" }
         }
-        #expect(plan.contains { $0.contains("USING INDEX callback_inbox_by_account") }, "\(plan)")
+        // "USING INDEX" or, with the secret-count triggers (which make SQLite collect the rows
+        // first), "USING COVERING INDEX": either way not a scan.
+        #expect(plan.contains { $0.contains("INDEX callback_inbox_by_account") }, "\(plan)")
         await harness.stop()
     }
 
