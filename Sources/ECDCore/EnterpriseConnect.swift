@@ -1,6 +1,7 @@
 import ECDCronofy
 import ECDCrypto
 import ECDSQLite
+import ECDSync
 import Foundation
 import Logging
 

@@ -1,5 +1,6 @@
 import ECDCrypto
 import ECDSQLite
+import ECDSync
 import Foundation
 
 /// Why a keyring was not taken: the daemon keeps the one it has.
