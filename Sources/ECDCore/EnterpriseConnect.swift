@@ -94,9 +94,13 @@ public final class EnterpriseConnect: Sendable {
         background.start(self)
     }
 
+    /// The longest `shutdown()` takes: the background loops' stop deadline, then the last-used
+    /// flush, one write whose wait for SQLite's lock is bounded by its busy timeout (5 s).
+    public static let shutdownDeadline: Duration = BackgroundTasks.stopDeadline + .seconds(5)
+
     /// Stops the background work and waits for it: in-flight calls to Cronofy finish (bounded by
     /// the client's timeout); an exchange interrupted anyway is retried at the next start (its
-    /// inbox row stays open).
+    /// inbox row stays open). Takes at most `shutdownDeadline`.
     public func shutdown() async {
         let inbox = inboxSignal, webhook = webhookSignal, sweep = sweepSignal, retention = retentionSignal
         let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal(); retention.signal() }

@@ -87,7 +87,12 @@ extension CronofyClient {
         var attempt = 0
         while true {
             attempt += 1
-            let waited = await budget.acquire()
+            // Bounded: with the budget spent for longer than `maxWait` (a backlog, a long 429
+            // penalty) the call fails as rate-limited now rather than waiting without end.
+            guard let waited = await budget.acquire(within: budget.maxWait) else {
+                report(spec.endpoint, "budget_exhausted", since: ContinuousClock.now)
+                throw .rateLimited(retryAfter: budget.maxWait)
+            }
             budgetHook.withLock { $0 }?(spec.endpoint, waited)
             let started = ContinuousClock.now
             let outcome = await attemptOnce(request, spec: spec, mapper: mapper, decode: decode)

@@ -12,19 +12,26 @@ import Foundation
 public actor RequestBudget {
     public nonisolated let requestsPerMinute: Int
     public nonisolated let capacity: Int
+    /// The longest a call waits for a token (`acquire(within:)`) before it fails as rate-limited.
+    public nonisolated let maxWait: Duration
     private let perSecond: Double
     private var tokens: Double
     private var lastRefill: ContinuousClock.Instant
     private var penaltyUntil: ContinuousClock.Instant?
     private let clock = ContinuousClock()
 
-    public init(requestsPerMinute: Int) {
-        self.init(requestsPerMinute: requestsPerMinute, burst: nil)
+    /// The default `maxWait`: a call that would wait longer for the budget is refused at once
+    /// (ecd's callers retry; an API caller gets an answer well inside any proxy's timeout).
+    public static let defaultMaxWait: Duration = .seconds(20)
+
+    public init(requestsPerMinute: Int, maxWait: Duration = RequestBudget.defaultMaxWait) {
+        self.init(requestsPerMinute: requestsPerMinute, burst: nil, maxWait: maxWait)
     }
 
     /// `burst` overrides the bucket capacity (at least 1).
-    public init(requestsPerMinute: Int, burst: Int?) {
+    public init(requestsPerMinute: Int, burst: Int?, maxWait: Duration = RequestBudget.defaultMaxWait) {
         let rate = max(1, requestsPerMinute)
+        self.maxWait = maxWait
         self.requestsPerMinute = rate
         capacity = max(1, burst ?? min(rate / 6, 40))
         perSecond = Double(rate) / 60
@@ -34,19 +41,34 @@ public actor RequestBudget {
 
     /// Takes one token, waiting as long as needed; returns how long it waited.
     /// A cancelled task stops waiting early (the call it guards will then fail as cancelled).
+    /// Only for tests and tools: every call to Cronofy waits through `acquire(within:)`.
     @discardableResult
     public func acquire() async -> Duration {
+        await acquire(within: .seconds(Int64.max / 1_000_000_000 / 2)) ?? .zero
+    }
+
+    /// Takes one token if it can be had within `maxWait`, waiting for it; returns how long it
+    /// waited, or nil (no token taken, no time spent) when the queue ahead, or a 429 penalty, would
+    /// hold the caller longer: a caller is told at once that Cronofy's budget is spent instead of
+    /// waiting without bound. A penalty that arrives while waiting and reaches past `maxWait`
+    /// also gives up (nil, the token given back).
+    public func acquire(within maxWait: Duration) async -> Duration? {
         let start = clock.now
         refill(at: start)
-        tokens -= 1
         // Until `lastRefill` (in the future after a penalty) nothing accrues; after it, the deficit
         // takes deficit / rate seconds to refill.
         var wait = start < lastRefill ? lastRefill - start : .zero
-        if tokens < 0 { wait += .milliseconds(Int64((-tokens / perSecond * 1000).rounded(.up))) }
+        if tokens < 1 { wait += .milliseconds(Int64(((1 - tokens) / perSecond * 1000).rounded(.up))) }
         if let until = penaltyUntil, until > start { wait = max(wait, until - start) }
+        guard wait <= maxWait else { return nil }
+        tokens -= 1
         if wait > .zero { try? await clock.sleep(for: wait) }
         // A 429 seen by someone else while we slept holds us back too.
         while !Task.isCancelled, let until = penaltyUntil, until > clock.now {
+            guard until - start <= maxWait else {
+                tokens += 1
+                return nil
+            }
             try? await clock.sleep(until: until)
         }
         return clock.now - start

@@ -1,3 +1,4 @@
+import ECDCore
 import Foundation
 import Testing
 @testable import ECDApp
@@ -31,5 +32,30 @@ struct ShippedConfigTests {
     func developmentExample() throws {
         let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.dev.json"), encoding: .utf8)
         #expect(ConfigFixtures.problems(text).isEmpty)
+    }
+
+    /// The unit's `TimeoutStopSec` (seconds), read from deploy/systemd/ecd.service as shipped.
+    static func timeoutStopSec() throws -> Int {
+        let unit = try String(contentsOf: repository.appendingPathComponent("deploy/systemd/ecd.service"), encoding: .utf8)
+        let line = try #require(unit.split(separator: "\n").first { $0.hasPrefix("TimeoutStopSec=") })
+        return try #require(Int(line.dropFirst("TimeoutStopSec=".count).trimmingCharacters(in: .whitespaces)))
+    }
+
+    @Test("a stop with the default drain, or the production example's, ends before systemd's TimeoutStopSec")
+    func stopFitsTheUnitsTimeout() throws {
+        let timeout = Duration.seconds(try Self.timeoutStopSec())
+        let defaultDrain = ServerSettings().drainDeadline
+        #expect(Application.stopDeadline(drain: defaultDrain) < timeout,
+                "drain \(defaultDrain) + core \(EnterpriseConnect.shutdownDeadline) must stay below TimeoutStopSec=\(timeout)")
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.example.json"), encoding: .utf8)
+        let shipped = try ConfigFixtures.load(text, environment: [
+            "ECD_CRONOFY_CLIENT_SECRET_FILE": try folder.write("cronofy_client_secret", ConfigFixtures.clientSecret + "\n"),
+            "ECD_INTERNAL_API_KEYS_FILE": try folder.write("api_keys", ConfigFixtures.apiKey + "-0123456789abcdef0123456789\n"),
+            "ECD_STORAGE_ENCRYPTION_KEYS_FILE": try folder.write(
+                "encryption_keys", #"[{"id":"k1","key":"\#(ConfigFixtures.keyBase64)"}]"#),
+        ])
+        #expect(Application.stopDeadline(drain: shipped.server.drainDeadline) < timeout)
     }
 }

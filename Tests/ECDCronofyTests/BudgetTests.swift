@@ -47,6 +47,42 @@ import Testing
         #expect(ContinuousClock.now - start >= .milliseconds(90))
     }
 
+    @Test func aWaitLongerThanTheMaximumIsRefusedAtOnceWithoutTakingAToken() async {
+        // 6/min: the token after the burst of 1 takes 10 s, far past a 200 ms maximum.
+        let budget = RequestBudget(requestsPerMinute: 6, burst: 1, maxWait: .milliseconds(200))
+        #expect(await budget.acquire(within: budget.maxWait) != nil)
+        let start = ContinuousClock.now
+        #expect(await budget.acquire(within: budget.maxWait) == nil)
+        #expect(await budget.acquire(within: budget.maxWait) == nil)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        // A refused call took nothing: with the refill of one token the next caller gets it.
+        let refilled = RequestBudget(requestsPerMinute: 600, burst: 1, maxWait: .milliseconds(200))
+        #expect(await refilled.acquire(within: refilled.maxWait) != nil)
+        #expect(await refilled.acquire(within: .zero) == nil)
+        #expect(await refilled.acquire(within: refilled.maxWait) != nil)   // one token in 100 ms
+    }
+
+    @Test func aPenaltyPastTheMaximumIsRefusedToo() async {
+        let budget = RequestBudget(requestsPerMinute: 600_000, burst: 100)
+        await budget.penalize(retryAfter: .seconds(60))
+        let start = ContinuousClock.now
+        #expect(await budget.acquire(within: .milliseconds(100)) == nil)
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test func aClientWhoseBudgetIsSpentFailsRateLimitedWithoutCallingCronofy() async {
+        let transport = RecordingTransport(status: 200, json: #"{"sub":"ser_1"}"#)
+        let client = CronofyClient(configuration: Fixture.configuration(), transport: transport,
+                                   budget: RequestBudget(requestsPerMinute: 1, burst: 1, maxWait: .milliseconds(100)))
+        _ = try? await client.userInfo(accessToken: "token-1")
+        let start = ContinuousClock.now
+        await #expect(throws: CronofyError.rateLimited(retryAfter: .milliseconds(100))) {
+            _ = try await client.userInfo(accessToken: "token-1")
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(transport.requests.count == 1)
+    }
+
     @Test func penaltyHoldsEveryoneBack() async {
         let budget = RequestBudget(requestsPerMinute: 600_000, burst: 100)
         let penalized = ContinuousClock.now

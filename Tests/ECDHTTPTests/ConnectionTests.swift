@@ -244,11 +244,31 @@ struct ConnectionTimeoutTests {
         }
     }
 
-    @Test func deferredWorkHasNoTimeout() async throws {
+    @Test func deferredWorkIsNotCutByTheReadTimeouts() async throws {
         try await withConnection(limits: Self.short) { client, _ in
             client.send("GET /slow?ms=400 HTTP/1.1\r\nHost: a\r\n\r\n")
             let r233 = try await client.readResponse()
             #expect(r233.text == "slow 400")
+        }
+    }
+
+    /// Past `handlerTimeout` the request is answered 503 in the work's place, on time even when
+    /// the work ignores its cancellation, and the connection serves the next request.
+    @Test(arguments: ["/slow?ms=5000", "/stubborn?ms=5000"])
+    func deferredWorkPastItsDeadlineGets503(target: String) async throws {
+        var limits = HTTPLimits()
+        limits.handlerTimeout = .milliseconds(300)
+        try await withConnection(limits: limits) { client, _ in
+            let start = ContinuousClock.now
+            client.send("GET \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try await client.readResponse()
+            let elapsed = ContinuousClock.now - start
+            #expect(response.status == 503)
+            #expect(response.text.contains(#""code":"handler_timeout""#))
+            #expect(response.header("Retry-After") == "5")
+            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "\(elapsed)")
+            client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await client.readResponse().text == "hello")
         }
     }
 }

@@ -31,6 +31,12 @@ func testRouter() -> Router {
         try await Task.sleep(for: .milliseconds(ms))
         return .text(.ok, "slow \(ms)")
     }
+    // Sleeps its full time whatever happens: cancellation is ignored.
+    router.getAsync("/stubborn") { request, _ in
+        let until = ContinuousClock.now + .milliseconds(Int(request.query("ms") ?? "50") ?? 50)
+        while ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(10)) }
+        return .text(.ok, "stubborn")
+    }
     router.getAsync("/throws") { _, _ in
         struct Boom: Error {}
         throw Boom()

@@ -130,6 +130,12 @@ public final class Application: Sendable {
         logger.notice("stopped")
     }
 
+    /// The longest a stop takes with `drain` as its drain deadline: both listeners drain at
+    /// once, then the core stops. systemd's `TimeoutStopSec` must stay above it (ShippedConfigTests).
+    public static func stopDeadline(drain: Duration) -> Duration {
+        drain + EnterpriseConnect.shutdownDeadline
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to `deadline`), stops the core, closes
     /// the database. Safe to call more than once and from any state.
     public func shutdown(deadline: Duration? = nil) async {

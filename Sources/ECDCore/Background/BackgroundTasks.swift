@@ -50,29 +50,39 @@ final class BackgroundTasks: Sendable {
         }
     }
 
-    /// Asks every loop to stop, `wake` nudging those parked on a signal, and waits for them.
-    /// Returns false when they had to be cancelled at the deadline.
+    /// How long `stop` waits for the loops before it cancels them and returns.
+    static let stopDeadline: Duration = .seconds(20)
+
+    /// Asks every loop to stop, `wake` nudging those parked on a signal, and waits for them, but
+    /// never past `deadline`: then they are cancelled and not waited for (a loop that ignored
+    /// cancellation cannot hold the stop). Returns false when the deadline came first.
     @discardableResult
-    func stop(deadline: Duration = .seconds(20), wake: @Sendable () -> Void) async -> Bool {
+    func stop(deadline: Duration = BackgroundTasks.stopDeadline, wake: @Sendable () -> Void) async -> Bool {
         let tasks = state.withLock { state -> [Task<Void, Never>] in
             state.stopping = true
             return state.tasks + state.jobs.values
         }
         wake()
-        let finished = await withTaskGroup(of: Bool.self) { group -> Bool in
-            group.addTask {
+        let first = Locked(false)
+        let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let resume: @Sendable (Bool) -> Void = { value in
+                let won = first.withLock { done -> Bool in
+                    defer { done = true }
+                    return !done
+                }
+                if won { continuation.resume(returning: value) }
+            }
+            let timer = Task {
+                guard (try? await Task.sleep(for: deadline)) != nil else { return }
+                resume(false)
+            }
+            Task {
                 for task in tasks { await task.value }
-                return true
+                timer.cancel()
+                resume(true)
             }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return false
-            }
-            let first = await group.next() ?? true
-            if !first { for task in tasks { task.cancel() } }
-            group.cancelAll()
-            return first
         }
+        if !finished { for task in tasks { task.cancel() } }
         state.withLock { state in
             state.tasks.removeAll()
             state.started = false

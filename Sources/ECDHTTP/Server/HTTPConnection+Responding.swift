@@ -45,13 +45,7 @@ extension HTTPConnection {
             deadline = 0
             setInterest(0)
             let loop = self.loop
-            Task {
-                let response: HTTPResponse
-                do {
-                    response = try await work()
-                } catch {
-                    response = HTTPConnection.internalError
-                }
+            DeferredRun.start(work, timeout: core.limits.handlerTimeout) { response in
                 loop.execute { self.finishDeferred(response, to: request, context: context, keepAlive: keep) }
             }
         }

@@ -17,6 +17,9 @@ public struct HTTPLimits: Sendable {
     public var bodyReadTimeout: Duration = .seconds(30)
     /// How long a kept-alive connection may wait for its next request before it is closed silently.
     public var keepAliveIdleTimeout: Duration = .seconds(60)
+    /// How long deferred (async) work may take before the request is answered 503
+    /// `handler_timeout` in its place; the work is cancelled and its late result dropped.
+    public var handlerTimeout: Duration = .seconds(60)
     /// How long a response may wait for the peer to read it before the connection is dropped.
     public var writeTimeout: Duration = .seconds(30)
     /// Open connections per listener; one more is answered 503 and closed.
