@@ -1,4 +1,4 @@
-import Synchronization
+import ECDSync
 
 /// Runs a route's deferred work with a deadline: whichever comes first, the work's response or
 /// the deadline's 503, is delivered (once); the other is dropped. At the deadline the work's task
@@ -38,7 +38,7 @@ enum DeferredRun {
             var finished = false
             var timer: Task<Void, Never>?
         }
-        private let state = Mutex(State())
+        private let state = Locked(State())
         private let deliver: @Sendable (HTTPResponse) -> Void
 
         init(_ deliver: @escaping @Sendable (HTTPResponse) -> Void) { self.deliver = deliver }
