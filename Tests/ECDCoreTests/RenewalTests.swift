@@ -14,9 +14,11 @@ struct RenewalTests {
 
     /// Callbacks come `delay` after the request reaches the simulator: the window in which the
     /// renewal is in flight.
-    func activeAccount(delay: Duration = .milliseconds(5), tune: (inout CoreConfiguration) -> Void = { _ in }) async throws -> Harness {
+    func activeAccount(delay: Duration = .milliseconds(5), tokenLifetime: Duration? = nil,
+                       tune: (inout CoreConfiguration) -> Void = { _ in }) async throws -> Harness {
         var simulator = SimulatorConfiguration()
         simulator.callbackDelay = delay
+        if let tokenLifetime { simulator.tokenLifetime = tokenLifetime }
         let harness = try Harness(simulator: simulator, tune: tune)
         _ = try await harness.connectServiceAccount()
         harness.core.start()
@@ -105,6 +107,30 @@ struct RenewalTests {
         #expect(renewals.count == 2 && renewals.last?.data["attempt"] == .number(2))
         #expect(try harness.allEvents().last?.type == .accountRenewalFailed)
         #expect(try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value().accessToken == old.accessToken)
+        await harness.stop()
+    }
+
+    /// A renewal's send claim and retries have their own columns: while Cronofy keeps refusing its
+    /// send with a 500, the refresh-ahead sweep still refreshes the active grant (it used to skip
+    /// the account for the send's 60 s claim and then for each retry's backoff).
+    @Test func anUnsentRenewalDoesNotHoldBackTheRefreshOfTheActiveGrant() async throws {
+        // Tokens live 60 s and are refreshed 120 s ahead: a read account is refreshed every sweep.
+        let harness = try await activeAccount(tokenLifetime: .seconds(60)) { $0.refreshLead = .seconds(120) }
+        _ = try await harness.core.token(email: Self.jane, minValidity: .seconds(10)).value()
+        harness.simulator.control.fail(.authorizations, with: .serverError, times: 10_000)
+        let calls = harness.simulator.control.calls(.authorizations).count
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events", renew: true)])
+        #expect(await eventually { harness.simulator.control.calls(.authorizations).count > calls })
+        let before = try #require(try harness.core.account(email: Self.jane).tokenExpiresAt)
+        // Within seconds (sweeps run every 200 ms), with the renewal still unsent, the current grant
+        // was refreshed.
+        #expect(try await eventually(timeout: .seconds(6)) {
+            let account = try harness.core.account(email: Self.jane)
+            return account.renewal?.status == "pending" && (account.tokenExpiresAt ?? before) > before
+        })
+        // The renewal itself goes through once Cronofy takes it.
+        harness.simulator.control.clearFaults()
+        #expect(try await eventually(timeout: .seconds(20)) { try harness.core.account(email: Self.jane).renewal == nil })
         await harness.stop()
     }
 }

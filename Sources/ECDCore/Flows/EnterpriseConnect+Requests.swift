@@ -186,11 +186,12 @@ extension EnterpriseConnect {
         let renewal = try connection.queryOne("SELECT status FROM accounts WHERE email_key = ?", [key])?
             .optional("status") as String? == AccountStatus.active.rawValue
         if renewal {
-            // The tokens, scope, service account and refresh lease of the active grant stay.
+            // The tokens, scope, service account, refresh lease and refresh backoff of the active
+            // grant stay; the send's claim and retries have their own columns.
             try connection.execute(
                 """
-                UPDATE accounts SET request_id = ?, state_hash = ?, request_sent_at = NULL, next_attempt_at = ?,
-                    requested_at = ?, renewal_status = 'pending', renewal_scope = ?, renewal_service_account_id = ?,
+                UPDATE accounts SET request_id = ?, state_hash = ?, request_sent_at = NULL, renewal_next_attempt_at = ?,
+                    renewal_send_failures = 0, requested_at = ?, renewal_status = 'pending', renewal_scope = ?, renewal_service_account_id = ?,
                     renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL, updated_at = ?
                 WHERE email_key = ?
                 """,

@@ -84,6 +84,8 @@ extension EnterpriseConnect {
         }
     }
 
+    /// An active account's `next_attempt_at` and `refresh_failures` are its grant's refresh
+    /// backoff: a renewal's send claim and retries live in the `renewal_` columns.
     private func markSent(_ batch: [PreparedRequest]) async {
         let now = Date()
         do {
@@ -91,7 +93,10 @@ extension EnterpriseConnect {
                 for request in batch {
                     try connection.execute(
                         """
-                        UPDATE accounts SET request_sent_at = ?, state = NULL, next_attempt_at = NULL, refresh_failures = 0
+                        UPDATE accounts SET request_sent_at = ?, state = NULL,
+                            next_attempt_at = CASE WHEN status = 'active' THEN next_attempt_at END,
+                            refresh_failures = CASE WHEN status = 'active' THEN refresh_failures ELSE 0 END,
+                            renewal_next_attempt_at = NULL, renewal_send_failures = 0
                         WHERE id = ? AND request_id = ?
                         """, [now, request.rowID, request.requestID])
                 }
@@ -107,12 +112,16 @@ extension EnterpriseConnect {
         do {
             try await database.asyncWrite { [self] connection in
                 for request in batch {
-                    let failures = Int(try connection.queryOne(
-                        "SELECT refresh_failures FROM accounts WHERE id = ?", [request.rowID])?
-                        .optional("refresh_failures") as Int64? ?? 0) + 1
+                    guard let row = try connection.queryOne(
+                        "SELECT status = 'active' AS renewal, refresh_failures, renewal_send_failures FROM accounts WHERE id = ?",
+                        [request.rowID]) else { continue }
+                    let renewal = (row.optional("renewal") as Int64?) == 1
+                    let (failuresColumn, nextColumn) = renewal
+                        ? ("renewal_send_failures", "renewal_next_attempt_at") : ("refresh_failures", "next_attempt_at")
+                    let failures = Int(row.optional(failuresColumn) as Int64? ?? 0) + 1
                     let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff)
                     try connection.execute(
-                        "UPDATE accounts SET refresh_failures = ?, next_attempt_at = ? WHERE id = ? AND request_id = ?",
+                        "UPDATE accounts SET \(failuresColumn) = ?, \(nextColumn) = ? WHERE id = ? AND request_id = ?",
                         [failures, Date().addingTimeInterval(delay.timeInterval), request.rowID, request.requestID])
                 }
             }
@@ -198,11 +207,12 @@ extension EnterpriseConnect {
                         \(AccountRecord.requestServiceAccountSQL) AS request_service_account_id, request_id, state, callback_url,
                         status = 'active' AS renewal
                     FROM accounts
-                    WHERE (status IN ('pending', 'reauthorizing') OR (status = 'active' AND renewal_status = 'pending'))
+                    WHERE ((status IN ('pending', 'reauthorizing') AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
+                            OR (status = 'active' AND renewal_status = 'pending'
+                                AND (renewal_next_attempt_at IS NULL OR renewal_next_attempt_at <= ?)))
                         AND request_sent_at IS NULL AND state IS NOT NULL
-                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-                    ORDER BY next_attempt_at LIMIT ?
-                    """, [now, limit])
+                    ORDER BY CASE WHEN status = 'active' THEN renewal_next_attempt_at ELSE next_attempt_at END LIMIT ?
+                    """, [now, now, limit])
                 var due: [PreparedRequest] = []
                 for row in rows {
                     let rowID: Int64 = try row.get("id")
@@ -210,14 +220,15 @@ extension EnterpriseConnect {
                     guard let serviceAccountID: String = row.optional("request_service_account_id") else { continue }
                     let state = try secrets.open(try row.get("state"), table: "accounts", row: String(rowID), column: "state")
                     // Claimed for a minute, so the next sweep does not send it again meanwhile.
-                    try connection.execute("UPDATE accounts SET next_attempt_at = ? WHERE id = ?",
+                    let renewal = (row.optional("renewal") as Int64?) == 1
+                    try connection.execute("UPDATE accounts SET \(renewal ? "renewal_next_attempt_at" : "next_attempt_at") = ? WHERE id = ?",
                                            [now.addingTimeInterval(60), rowID])
                     due.append(PreparedRequest(rowID: rowID, email: try row.get("email"), emailKey: try row.get("email_key"),
                                                scope: try row.get("request_scope"), serviceAccountID: serviceAccountID,
                                                requestID: requestID, state: state,
                                                callbackURL: row.optional("callback_url")
                                                    ?? configuration.delegatedCallbackURL(requestID: requestID),
-                                               renewal: (row.optional("renewal") as Int64?) == 1))
+                                               renewal: renewal))
                 }
                 return due
             }

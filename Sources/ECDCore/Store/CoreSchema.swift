@@ -24,6 +24,9 @@ public enum CoreSchema {
         Migration(version: 6, name: "secrets counted per key id") { connection in
             for statement in SecretKeyCounts.migration { try connection.execute(statement) }
         },
+        Migration(version: 7, name: "a renewal's send retries apart from the refresh backoff") { connection in
+            for statement in version7 { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema: the one place it happens (`ecd migrate`, `keys rewrap`, and
@@ -205,5 +208,15 @@ public enum CoreSchema {
         "ALTER TABLE accounts ADD COLUMN renewal_error TEXT",
         "ALTER TABLE accounts ADD COLUMN renewal_error_key TEXT",
         "ALTER TABLE accounts ADD COLUMN renewal_error_description TEXT",
+    ]
+
+    /// A renewal's send claim and retry backoff. They used to share `next_attempt_at` and
+    /// `refresh_failures` with the active grant's refresh backoff, so an unsent renewal made the
+    /// refresh-ahead sweep skip the account (and an expired token answer 503), and a successful
+    /// send reset the refresh backoff. Any other request has no active grant: it keeps using them.
+    /// A renewal unsent at the upgrade starts with no claim: the resend sweep sends it at once.
+    static let version7: [String] = [
+        "ALTER TABLE accounts ADD COLUMN renewal_next_attempt_at INTEGER",
+        "ALTER TABLE accounts ADD COLUMN renewal_send_failures INTEGER NOT NULL DEFAULT 0",
     ]
 }
