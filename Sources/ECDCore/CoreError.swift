@@ -26,6 +26,9 @@ public enum CoreError: Error, Sendable, Equatable {
     case cronofyRevokeFailed(String)
     /// 402 `cronofy_plan_required`: Cronofy answered 402, the application's plan lacks Enterprise Connect.
     case cronofyPlanRequired
+    /// 409 `account_revoking`: a request for accounts whose revocation Cronofy has not confirmed
+    /// yet (it is retried in the background); nothing of the request was written.
+    case accountRevoking(emails: [String])
 }
 
 extension CoreError: CustomStringConvertible {
@@ -42,7 +45,16 @@ extension CoreError: CustomStringConvertible {
         case .callbackRejected(let status, let code, let message): return "callback rejected (\(status) \(code)): \(message)"
         case .cronofyRevokeFailed(let reason): return reason
         case .cronofyPlanRequired: return Self.planRequiredMessage
+        case .accountRevoking(let emails): return Self.revokingMessage(emails)
         }
+    }
+
+    /// Names the first few emails; the rest are counted.
+    static func revokingMessage(_ emails: [String]) -> String {
+        let shown = emails.prefix(5).joined(separator: ", ")
+        let more = emails.count > 5 ? " and \(emails.count - 5) more" : ""
+        return "the revocation of \(shown)\(more) is still pending with Cronofy (retried in the background); "
+            + "request again once it is revoked, or DELETE the account with local_only=true to give up on it"
     }
 
     public static let planRequiredMessage =

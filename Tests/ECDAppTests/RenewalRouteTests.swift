@@ -46,4 +46,45 @@ import Testing
             #expect(bad.status == 422 && bad.json["field"] as? String == "renew")
         }
     }
+
+    /// A revocation Cronofy has not confirmed is retried in the background: a renewal or a
+    /// re-request of that account would race it, so it is a 409 `account_revoking` that writes
+    /// nothing (not even the other entries of the batch), until the revocation ends.
+    @Test func aPendingRevocationBlocksARenewal() async throws {
+        try await TestDaemon.run { daemon in
+            let control = daemon.simulator.control
+            _ = try await daemon.connectServiceAccount()
+            #expect(try await daemon.api("POST", "/v1/accounts", json: #"{"email":"alice@example.com"}"#).status == 202)
+            #expect(try await daemon.settle(["alice@example.com"]) == ["alice@example.com": "active"])
+            // invalid_client: unconfirmed, and (unlike a 5xx) no retries or budget penalty that would slow the rest.
+            control.fail(.revoke, with: .invalidClient, times: 1000)
+            #expect(try await daemon.api("DELETE", "/v1/accounts/alice@example.com").status == 502)
+            // Requests written show as account.requested events (the background retry of the
+            // revocation adds account.revoke_failed ones meanwhile).
+            func requested() async throws -> Int {
+                try #require(try await daemon.api("GET", "/v1/events?limit=1000").json["events"] as? [[String: Any]])
+                    .filter { $0["type"] as? String == "account.requested" }.count
+            }
+            let events = try await requested()
+
+            for body in [#"{"email":"alice@example.com","renew":true}"#, #"{"email":"alice@example.com"}"#,
+                         #"{"accounts":[{"email":"bob@example.com"},{"email":"ALICE@example.com","renew":true}]}"#] {
+                let refused = try await daemon.api("POST", "/v1/accounts", json: body)
+                #expect(refused.status == 409 && refused.errorCode == "account_revoking")
+                let message = (refused.json["error"] as? [String: Any])?["message"] as? String
+                #expect(message?.contains("alice@example.com") == true && message?.contains("local_only") == true)
+            }
+            #expect(try await daemon.api("GET", "/v1/accounts/bob@example.com").status == 404)
+            let alice = try await daemon.api("GET", "/v1/accounts/alice@example.com").json
+            #expect(alice["status"] as? String == "active" && alice["renewal"] is NSNull && alice["revocation"] as? String == "pending")
+            #expect(try await requested() == events)
+
+            // Once the operator gives up on the revocation, the account may be asked for again.
+            #expect(try await daemon.api("DELETE", "/v1/accounts/alice@example.com?local_only=true").status == 200)
+            control.clearFaults()
+            let again = try await daemon.api("POST", "/v1/accounts", json: #"{"email":"alice@example.com","renew":true}"#)
+            #expect(again.status == 202)
+            #expect(try await daemon.settle(["alice@example.com"], timeout: .seconds(30)) == ["alice@example.com": "active"])
+        }
+    }
 }

@@ -41,6 +41,8 @@ enum CoreErrorMapping {
             return APIError(.badGateway, code: "cronofy_revoke_failed", message: message)
         case .cronofyPlanRequired:
             return APIError(HTTPStatus(code: 402), code: "cronofy_plan_required", message: CoreError.planRequiredMessage)
+        case .accountRevoking:
+            return APIError(.conflict, code: "account_revoking", message: error.description)
         }
     }
 

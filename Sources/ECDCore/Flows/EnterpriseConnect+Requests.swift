@@ -37,12 +37,21 @@ extension EnterpriseConnect {
         let (prepared, accounts) = try await database.asyncWrite { [self] connection in
             var prepared: [PreparedRequest] = []
             var accounts: [Account] = []
+            var revoking: [String] = []
             prepared.reserveCapacity(validated.count)
             accounts.reserveCapacity(validated.count)
             for entry in validated {
+                let current = try AccountRecord.load(connection, emailKey: Email.key(entry.email))
+                // A revocation Cronofy has not confirmed is still retried: a new grant now would
+                // be revoked by it (or replace the tokens it revokes with). The whole request is refused.
+                // (A revoked account is not: its revocation ended, confirmed or given up on.)
+                if let current, current.revokeState == "pending", current.status != .revoked {
+                    revoking.append(current.email)
+                    continue
+                }
+                guard revoking.isEmpty else { continue }
                 // The same grant asked for again changes nothing unless the entry says `renew`.
-                if !entry.renew, let current = try AccountRecord.load(connection, emailKey: Email.key(entry.email)),
-                   current.status == .active, current.serviceAccountID == entry.serviceAccountID,
+                if !entry.renew, let current, current.status == .active, current.serviceAccountID == entry.serviceAccountID,
                    Scope.isEquivalent(current.scope, entry.scope) {
                     accounts.append(current.model)
                     continue
@@ -52,6 +61,8 @@ extension EnterpriseConnect {
                 prepared.append(request)
                 if let account = try AccountRecord.load(connection, rowID: request.rowID)?.model { accounts.append(account) }
             }
+            // Thrown inside the transaction: it rolls back whatever the earlier entries wrote.
+            guard revoking.isEmpty else { throw CoreError.accountRevoking(emails: revoking) }
             return (prepared, accounts)
         }
         // A renewal keeps the current token: only accounts that lost theirs leave the cache.
