@@ -141,6 +141,39 @@ struct CommandsOperatorTests {
         }
     }
 
+    @Test("accounts request --renew renews active accounts, and --wait waits for the renewal and reports a failed one")
+    func renewAndWait() async throws {
+        // Callbacks a second late, so a --wait that took the active account as settled would end
+        // with the renewal still pending.
+        try await TestDaemon.run(simulator: { $0.callbackDelay = .seconds(1) }) { daemon in
+            try await daemon.connectServiceAccount()
+            #expect(try await ecd(daemon, ["accounts", "request", "r1@example.com", "r2@example.com", "--wait", "--json",
+                                           "--interval", "0.1"]).code == 0)
+            // The same grant again changes nothing; --renew sends `"renew": true`.
+            let same = try await ecd(daemon, ["accounts", "request", "r1@example.com", "--json"])
+            #expect((json(same.stdout)["accounts"] as? [[String: Any]])?.first?["renewal"] is NSNull, "\(same.stdout)")
+            let renewed = try await ecd(daemon, ["accounts", "request", "r1@example.com", "r2@example.com", "--renew", "--wait",
+                                                 "--table", "--interval", "0.1"])
+            #expect(renewed.code == 0, "\(renewed.stderr)")
+            #expect(renewed.stdout.split(separator: "\n").last?.hasPrefix("2 of 2 accounts settled in") == true, "\(renewed.stdout)")
+            #expect(renewed.stdout.contains("active  r1@example.com") && renewed.stdout.contains("active  r2@example.com"))
+            for email in ["r1@example.com", "r2@example.com"] {
+                let account = try await daemon.api("GET", "/v1/accounts/\(email)").json
+                #expect(account["status"] as? String == "active" && account["renewal"] is NSNull, "\(email): \(account)")
+            }
+
+            // A refused renewal settles as such; the account stays active; the exit code is 1.
+            daemon.simulator.control.refuse(email: "r2@example.com")
+            let refused = try await ecd(daemon, ["accounts", "request", "r1@example.com", "r2@example.com", "--renew", "--wait",
+                                                 "--json", "--interval", "0.1"])
+            #expect(refused.code == 1)
+            #expect(refused.stderr.contains("1 of 2 renewals failed"), "\(refused.stderr)")
+            let accounts = try #require(json(refused.stdout)["accounts"] as? [[String: Any]])
+            #expect(accounts.map { $0["status"] as? String } == ["active", "active"])
+            #expect(accounts.map { ($0["renewal"] as? [String: Any])?["status"] as? String } == [nil, "failed"], "\(refused.stdout)")
+        }
+    }
+
     @Test("the daemon is --url, else ECD_URL, else the configuration's internal.listen (unix sockets too)")
     func urlResolution() async throws {
         try await TestDaemon.run(unixSocket: true) { daemon in
@@ -268,6 +301,15 @@ struct CommandsTerminalTests {
             #expect(waited.output.contains("3 of 3 accounts settled in"))
             // No line per account: that is for pipes.
             #expect(!waited.output.contains("active  t1@example.com"))
+
+            // A renewal: the accounts stay active and the line counts them renewing until it ends.
+            let renewed = try await TerminalRun.run(
+                ["accounts", "request", "t1@example.com", "t2@example.com", "--renew", "--wait", "--interval", "0.1",
+                 "--url", daemon.internalURL], environment: environment)
+            #expect(renewed.code == 0, "\(renewed.output)")
+            #expect(renewed.output.contains(redraw + "[........................] 0/2 · 0 active · 0 failed · 2 pending (2 renewing)"),
+                    "\(renewed.output.debugDescription)")
+            #expect(renewed.output.contains(redraw + "[########################] 2/2 · 2 active · 0 failed · 0 pending"))
         }
     }
 }

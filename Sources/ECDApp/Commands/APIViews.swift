@@ -8,10 +8,19 @@ struct AccountView: Decodable, Sendable {
         let error: String
         let errorDescription: String?
         enum CodingKeys: String, CodingKey { case error, errorDescription = "error_description" }
+
+        var text: String { errorDescription.map { "\(error): \($0)" } ?? error }
+    }
+
+    /// A re-request of an active account (`renewal`): `pending` or `failed`.
+    struct Renewal: Decodable, Sendable {
+        let status: String
+        let error: Failure?
     }
 
     let email: String
     let status: String
+    let renewal: Renewal?
     let serviceAccountID: String?
     let scope: String?
     let error: Failure?
@@ -21,7 +30,7 @@ struct AccountView: Decodable, Sendable {
     let updatedAt: String?
 
     enum CodingKeys: String, CodingKey {
-        case email, status, scope, error
+        case email, status, scope, error, renewal
         case serviceAccountID = "service_account_id"
         case requestedAt = "requested_at"
         case authorizedAt = "authorized_at"
@@ -30,9 +39,10 @@ struct AccountView: Decodable, Sendable {
     }
 
     /// "error: description" of a failed account.
-    var failureText: String? {
-        error.map { failure in failure.errorDescription.map { "\(failure.error): \($0)" } ?? failure.error }
-    }
+    var failureText: String? { error.map(\.text) }
+
+    /// Active, with a re-request in flight: it has not settled yet.
+    var isRenewing: Bool { status == "active" && renewal?.status == "pending" }
 }
 
 struct AccountListView: Decodable, Sendable {

@@ -10,8 +10,11 @@ struct AccountsRequestCommand: ParsableCommand {
         discussion: """
             Emails come from the arguments, from --file PATH and from standard input when an argument is `-` \
             (one email per line; blank lines and `#` comments are skipped). The daemon answers at once with \
-            every account pending and sends the requests to Cronofy in the background. --wait then shows \
-            progress until every account is active or failed (exit code 1 when any failed).
+            every account pending and sends the requests to Cronofy in the background. An account that is \
+            already active stays active on its current grant while it is asked for again (a renewal); asked \
+            for with the same scope and service account it changes nothing unless --renew is given. --wait \
+            then shows progress until every account is active (with no renewal left pending) or failed \
+            (exit code 1 when any failed, or any renewal failed).
             """)
     @OptionGroup var client: ClientOptions
     @Argument(help: "Emails (up to 1,000 in all); `-` reads more from standard input.") var emails: [String] = []
@@ -19,7 +22,9 @@ struct AccountsRequestCommand: ParsableCommand {
     @Option(help: "Scope to ask for (default: accounts.default_scope).") var scope: String?
     @Option(name: .customLong("service-account-id"), help: "The service account to ask through (needed when several could).")
     var serviceAccountID: String?
-    @Flag(help: "Wait until every account is active or failed, showing progress.") var wait = false
+    @Flag(help: "Ask again for accounts already active with this scope (a renewal; they stay active meanwhile).")
+    var renew = false
+    @Flag(help: "Wait until every account is active or failed (and every renewal done), showing progress.") var wait = false
     @Option(name: .customLong("wait-timeout"), help: ArgumentHelp("Give up waiting after this many seconds (default: no limit).", valueName: "seconds"))
     var waitTimeout: Double?
     @Option(help: ArgumentHelp("Seconds between polls with --wait.", valueName: "seconds")) var interval: Double = 1
@@ -37,7 +42,9 @@ struct AccountsRequestCommand: ParsableCommand {
         let email: String
         let scope: String?
         let serviceAccountID: String?
-        enum CodingKeys: String, CodingKey { case email, scope, serviceAccountID = "service_account_id" }
+        /// Sent only when true (`"renew": true`).
+        let renew: Bool?
+        enum CodingKeys: String, CodingKey { case email, scope, renew, serviceAccountID = "service_account_id" }
     }
 
     struct Batch: Encodable { let accounts: [Entry] }
@@ -49,19 +56,22 @@ struct AccountsRequestCommand: ParsableCommand {
             throw CommandFailure("\(all.count) emails: at most \(Self.maxAccounts) per request; split the list")
         }
         let api = try client.client()
-        let entries = all.map { Entry(email: $0, scope: scope, serviceAccountID: serviceAccountID) }
+        let entries = all.map { Entry(email: $0, scope: scope, serviceAccountID: serviceAccountID, renew: renew ? true : nil) }
         let body = try JSONEncoder().encode(Batch(accounts: entries))
         let answer = try api.send("POST", "/v1/accounts", json: Array(body))
         let requested = try InternalAPIClient.decode(AccountListView.self, answer)
         guard wait else {
             if client.format == .json { return printResponse(answer) }
             let pending = requested.accounts.filter { $0.status == "pending" }.count
+            let renewing = requested.accounts.filter(\.isRenewing).count
             return StandardStreams.out(
-                "requested \(requested.accounts.count) account\(requested.accounts.count == 1 ? "" : "s") (\(pending) pending); "
+                "requested \(requested.accounts.count) account\(requested.accounts.count == 1 ? "" : "s") (\(pending) pending"
+                    + (renewing > 0 ? ", \(renewing) renewing" : "") + "); "
                     + "follow them with --wait or `ecd accounts list --status pending`")
         }
         let waiter = RequestWaiter(
-            api: api, emails: requested.accounts.map(\.email), format: client.format,
+            api: api, emails: requested.accounts.map(\.email),
+            renewals: Set(requested.accounts.filter(\.isRenewing).map { $0.email.lowercased() }), format: client.format,
             live: client.format == .table && Terminal.isTerminal(.standardOutput),
             requestsPerMinute: budget(), interval: interval, timeout: waitTimeout)
         try waiter.run()

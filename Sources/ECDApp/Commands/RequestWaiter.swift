@@ -1,15 +1,19 @@
 import Foundation
 
 /// `ecd accounts request --wait`: polls the daemon until every requested account has left
-/// `pending`, and shows how far it got.
+/// `pending` and every renewal of an active account has ended, and shows how far it got.
 ///
-/// Each poll reads the pending accounts (`GET /v1/accounts?status=pending`, paged) and fetches
-/// each account of ours that has left that list once, so a poll costs a page per 1,000 pending
-/// accounts rather than a request per account.
+/// Each poll reads the pending accounts (`GET /v1/accounts?status=pending`, paged), and the
+/// renewing ones (`?renewal=pending`) when the request renewed any, and fetches each account of
+/// ours that has left those lists once, so a poll costs a page per 1,000 open accounts rather than
+/// a request per account.
 struct RequestWaiter {
     let api: InternalAPIClient
     /// As the daemon's 202 named them, in request order.
     let emails: [String]
+    /// The lower-cased emails the daemon's answer showed renewing (active, `renewal.status`
+    /// pending): they settle when the renewal ends, and a failed one is reported as such.
+    let renewals: Set<String>
     let format: OutputFormat
     /// Redraw one progress line in place (a terminal) rather than print a line per change.
     let live: Bool
@@ -31,7 +35,8 @@ struct RequestWaiter {
         var outcomes: [String: Outcome] = [:]
         var progress = RequestProgress(total: emails.count, requestsPerMinute: requestsPerMinute)
         while true {
-            let stillPending = try pendingAccounts().intersection(pending)
+            let renewing = renewals.isEmpty ? [] : try openAccounts(("renewal", "pending")).intersection(pending)
+            let stillPending = try openAccounts(("status", "pending")).intersection(pending).union(renewing)
             for key in pending.subtracting(stillPending).sorted() {
                 let outcome = try fetch(key)
                 guard outcome.status != "pending" else { continue }
@@ -43,7 +48,10 @@ struct RequestWaiter {
                 }
             }
             let elapsed = Date().timeIntervalSince(started)
-            if live { StandardStreams.progress(progress.line(pending: pending.count, elapsed: elapsed)) }
+            if live {
+                StandardStreams.progress(progress.line(pending: pending.count, renewing: renewing.intersection(pending).count,
+                                                       elapsed: elapsed))
+            }
             if pending.isEmpty { break }
             if let timeout, elapsed >= timeout {
                 if live { StandardStreams.progress(nil) }
@@ -55,21 +63,24 @@ struct RequestWaiter {
         let elapsed = Date().timeIntervalSince(started)
         if live { StandardStreams.progress(nil) }
         report(outcomes, progress: progress, elapsed: elapsed)
-        if progress.failed > 0 {
-            throw CommandFailure("\(progress.failed) of \(emails.count) accounts did not become active")
+        var failures: [String] = []
+        if progress.failed > 0 { failures.append("\(progress.failed) of \(emails.count) accounts did not become active") }
+        if progress.renewalFailed > 0 {
+            failures.append("\(progress.renewalFailed) of \(emails.count) renewals failed (those accounts keep their current grant)")
         }
+        if !failures.isEmpty { throw CommandFailure(failures.joined(separator: "; ")) }
     }
 
     private func emailSpelling(_ key: String) -> String {
         emails.first { $0.lowercased() == key } ?? key
     }
 
-    /// Every pending account's email (lower-cased), page by page.
-    private func pendingAccounts() throws(CommandFailure) -> Set<String> {
+    /// The emails (lower-cased) of every account the filter keeps, page by page.
+    private func openAccounts(_ filter: (String, String)) throws(CommandFailure) -> Set<String> {
         var result = Set<String>()
         var after: String?
         repeat {
-            let page = try api.get(AccountListView.self, "/v1/accounts", query: [("status", "pending"), ("limit", "1000"), ("after", after)])
+            let page = try api.get(AccountListView.self, "/v1/accounts", query: [(filter.0, filter.1), ("limit", "1000"), ("after", after)])
             for account in page.accounts { result.insert(account.email.lowercased()) }
             after = page.next
         } while after != nil
@@ -80,6 +91,11 @@ struct RequestWaiter {
         let body = try api.send("GET", "/v1/accounts/\(InternalAPIClient.encode(emailSpelling(key)))")
         let account = try InternalAPIClient.decode(AccountView.self, body)
         let object = (try? JSONSerialization.jsonObject(with: Data(body))) ?? [:]
+        // Still renewing (it left the list between the two reads): not settled, like `pending`.
+        if account.isRenewing { return Outcome(status: "pending", object: object, failure: nil) }
+        if renewals.contains(key), account.status == "active", let renewal = account.renewal, renewal.status == "failed" {
+            return Outcome(status: "renewal_failed", object: object, failure: renewal.error?.text)
+        }
         return Outcome(status: account.status, object: object, failure: account.failureText)
     }
 
@@ -108,6 +124,8 @@ struct RequestProgress {
     let requestsPerMinute: Int
     private(set) var active = 0
     private(set) var failed = 0
+    /// Renewals that failed: the accounts are active on their current grant.
+    private(set) var renewalFailed = 0
 
     init(total: Int, requestsPerMinute: Int) {
         self.total = total
@@ -116,10 +134,14 @@ struct RequestProgress {
 
     /// Anything but `active` that is no longer pending (failed, revoked…) did not succeed.
     mutating func record(_ status: String) {
-        if status == "active" { active += 1 } else { failed += 1 }
+        switch status {
+        case "active": active += 1
+        case "renewal_failed": renewalFailed += 1
+        default: failed += 1
+        }
     }
 
-    var settled: Int { active + failed }
+    var settled: Int { active + failed + renewalFailed }
 
     /// Seconds left: from the pace so far once something settled; before that, from the request
     /// budget: a call to Cronofy per 50 requests, then one per account to exchange its code, at
@@ -130,12 +152,16 @@ struct RequestProgress {
         return Double(calls) * 60 / Double(max(1, requestsPerMinute))
     }
 
-    /// `[#####.....] 640/1000 · 630 active · 10 failed · 360 pending · about 12 s left`
-    func line(pending: Int, elapsed: Double) -> String {
+    /// `[#####.....] 640/1000 · 630 active · 10 failed · 360 pending (5 renewing) · about 12 s left`;
+    /// renewals (and failed ones) are named only when there are any.
+    func line(pending: Int, renewing: Int = 0, elapsed: Double) -> String {
         let width = 24
         let filled = total == 0 ? width : settled * width / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        var text = "[\(bar)] \(settled)/\(total) · \(active) active · \(failed) failed · \(pending) pending"
+        var text = "[\(bar)] \(settled)/\(total) · \(active) active · \(failed) failed"
+        if renewalFailed > 0 { text += " · \(renewalFailed) renewal\(renewalFailed == 1 ? "" : "s") failed" }
+        text += " · \(pending) pending"
+        if renewing > 0 { text += " (\(renewing) renewing)" }
         if pending > 0 {
             let basis = settled > 0 ? "" : " (request budget \(requestsPerMinute)/min)"
             text += " · about \(Self.duration(estimate(pending: pending, elapsed: elapsed))) left\(basis)"
@@ -145,6 +171,7 @@ struct RequestProgress {
 
     func summary(elapsed: Double) -> String {
         "\(settled) of \(total) account\(total == 1 ? "" : "s") settled in \(Self.duration(elapsed)): \(active) active, \(failed) failed"
+            + (renewalFailed > 0 ? ", \(renewalFailed) renewal\(renewalFailed == 1 ? "" : "s") failed" : "")
     }
 
     static func duration(_ seconds: Double) -> String {

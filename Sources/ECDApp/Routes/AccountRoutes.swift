@@ -28,16 +28,20 @@ struct AccountRoutes: Sendable {
         }
         table.deferred(.get, "/v1/accounts") { request, _ in
             let query = QueryParameters(request)
-            try query.rejectUnknown(allowing: ["status", "service_account_id", "limit", "after"])
+            try query.rejectUnknown(allowing: ["status", "service_account_id", "limit", "after", "renewal"])
             let status = try query.string("status").map { text throws(APIError) -> AccountStatus in
                 guard let status = AccountStatus(rawValue: text) else {
                     throw APIError.invalidField("status", "unknown status \"\(text)\"")
                 }
                 return status
             }
+            let renewal = try query.string("renewal")
+            if let renewal, !["pending", "failed"].contains(renewal) {
+                throw APIError.invalidField("renewal", "expected pending or failed, got \"\(renewal)\"")
+            }
             let page = try core.accounts(status: status, serviceAccountID: try query.string("service_account_id"),
                                          limit: try query.integer("limit", in: 1...1000, default: 100),
-                                         after: try query.string("after"))
+                                         after: try query.string("after"), renewal: renewal)
             return try .json(.ok, page)
         }
         table.deferred(.get, "/v1/accounts/{email}") { _, context in

@@ -44,12 +44,15 @@ extension EnterpriseConnect {
         return record.model
     }
 
-    /// Ordered by (lower-cased) email; `after` is the `next` of the previous page.
-    public func accounts(status: AccountStatus?, serviceAccountID: String?, limit: Int, after: String?) throws -> AccountPage {
+    /// Ordered by (lower-cased) email; `after` is the `next` of the previous page. `renewal`
+    /// (`pending` or `failed`) keeps the active accounts whose renewal is in that state.
+    public func accounts(status: AccountStatus?, serviceAccountID: String?, limit: Int, after: String?,
+                         renewal: String? = nil) throws -> AccountPage {
         guard (1...1000).contains(limit) else { throw CoreError.invalid(field: "limit", message: "between 1 and 1000") }
         var conditions: [String] = []
         var arguments: [any SQLValueConvertible] = []
         if let status { conditions.append("status = ?"); arguments.append(status.rawValue) }
+        if let renewal { conditions.append("status = 'active' AND renewal_status = ?"); arguments.append(renewal) }
         if let serviceAccountID { conditions.append("service_account_id = ?"); arguments.append(serviceAccountID) }
         if let after { conditions.append("email_key > ?"); arguments.append(Email.key(after)) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
