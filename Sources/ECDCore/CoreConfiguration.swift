@@ -11,15 +11,9 @@ public struct CoreConfiguration: Sendable {
     public var requireCallbackSignature: Bool           // cronofy.require_callback_signature
     public var clientSecret: String                     // for Cronofy-HMAC-SHA256
     public var webhookURL: URL?                         // events.webhook_url
-    /// The webhook's HMAC key as it is at the moment of signing: the first internal API key, which
-    /// `SIGHUP` may replace while an event waits for delivery (a key captured at start would sign
-    /// every later delivery, retries included, with a key the receiver no longer accepts).
-    public var webhookSecretSource: @Sendable () -> [UInt8]
-    /// The current webhook key; setting it fixes the key (tests, callers without a reloadable store).
-    public var webhookSecret: [UInt8] {
-        get { webhookSecretSource() }
-        set { let fixed = newValue; webhookSecretSource = { fixed } }
-    }
+    /// `events.webhook_secret(s)`: the first signs; during a rotation every one gets a `v1=` in
+    /// `ECD-Signature`, so a receiver holding either the old or the new secret accepts the delivery.
+    public var webhookSecrets: [[UInt8]]
     public var connectLinkLifetime: Duration = .seconds(1800)
 
     // Tuning of the background work; the defaults suit production, tests shorten them.
@@ -65,7 +59,7 @@ public struct CoreConfiguration: Sendable {
                 requireCallbackSignature: Bool = false,
                 clientSecret: String,
                 webhookURL: URL? = nil,
-                webhookSecret: [UInt8] = []) {
+                webhookSecrets: [[UInt8]] = []) {
         self.publicBaseURL = publicBaseURL
         self.serviceAccountScope = serviceAccountScope
         self.delegatedScope = delegatedScope
@@ -75,7 +69,7 @@ public struct CoreConfiguration: Sendable {
         self.requireCallbackSignature = requireCallbackSignature
         self.clientSecret = clientSecret
         self.webhookURL = webhookURL
-        self.webhookSecretSource = { webhookSecret }
+        self.webhookSecrets = webhookSecrets
     }
 
     /// `{base_url}/oauth/callback`: the service account flow's redirect_uri.

@@ -96,6 +96,31 @@ struct CommandsOperatorTests {
         }
     }
 
+    @Test("audit as a page, as a table, and followed as lines are written")
+    func audit() async throws {
+        try await TestDaemon.run { daemon in
+            try await daemon.connectServiceAccount()
+            let page = try await ecd(daemon, ["audit", "--json"])
+            #expect(page.code == 0, "\(page.stderr)")
+            let entries = try #require(json(page.stdout)["entries"] as? [[String: Any]])
+            #expect(entries.first?["action"] as? String == "connect_link.create")
+            let table = try await ecd(daemon, ["audit", "--table"])
+            #expect(table.stdout.hasPrefix("ID") && table.stdout.contains("connect_link.create") && table.stdout.contains("#1"),
+                    "\(table.stdout)")
+
+            let follower = try RunningECD(["audit", "--follow", "--json", "--interval", "0.1", "--url", daemon.internalURL],
+                                          environment: ["ECD_API_KEY": TestDaemon.apiKey])
+            _ = try await follower.waitForOutput { $0.contains("connect_link.create") }
+            _ = try await daemon.requestAndSettle(["audited@example.com"])
+            _ = try await daemon.api("GET", "/v1/accounts/audited@example.com/token")
+            let read = try await follower.waitForOutput { $0.contains("account.token.read") }
+            #expect(json(read)["target"] as? String == "audited@example.com")
+            #expect(await follower.terminate(signal: SIGTERM) != -1)
+            let ids = follower.standardOutput().split(separator: "\n").compactMap { json(String($0))["id"] as? Int }
+            #expect(ids == Array(1...ids.count) && ids.count >= 3, "\(ids)")
+        }
+    }
+
     @Test("accounts request reads arguments, a file and standard input, and --wait follows them to the end")
     func requestAndWait() async throws {
         try await TestDaemon.run(simulator: { $0.refusedEmails = ["room@example.com"] }) { daemon in

@@ -6,23 +6,26 @@ import Testing
 @Suite("Effective configuration description")
 struct ConfigurationDescriptionTests {
     static let webhookSecret = "hooktok-77"
+    static let signingSecret = "webhook-signing-secret-0123456789abcdef"
 
     func config() throws -> AppConfiguration {
         try ConfigFixtures.load(ConfigFixtures.minimalJSON, environment: [
             "ECD_EVENTS_WEBHOOK_URL": "https://user:pw-55@hooks.example.com/in?token=\(Self.webhookSecret)&team=a",
+            "ECD_EVENTS_WEBHOOK_SECRET": Self.signingSecret,
         ])
     }
 
     @Test("secrets never appear, and are shown as <redacted>")
     func redacted() throws {
         let text = try config().effectiveDescription(redacted: true)
-        for secret in [ConfigFixtures.clientSecret, ConfigFixtures.apiKey, ConfigFixtures.keyBase64, Self.webhookSecret, "pw-55"] {
+        for secret in [ConfigFixtures.clientSecret, ConfigFixtures.apiKey, ConfigFixtures.keyBase64, Self.webhookSecret, "pw-55", Self.signingSecret] {
             #expect(!text.contains(secret), "\(secret) leaked")
         }
         #expect(text.contains("cronofy.client_secret = <redacted>  # from "))
         #expect(text.contains(#"internal.api_keys = ["<redacted>"]"#))
         #expect(text.contains(#"storage.encryption_keys = [{"id": "k1", "key": "<redacted>"}]"#))
         #expect(text.contains("token=<redacted>&team=a"))
+        #expect(text.contains("events.webhook_secret = <redacted>  # from $ECD_EVENTS_WEBHOOK_SECRET"))
     }
 
     @Test("every key of api-contract.md §2 is printed once with its effective value and origin")
@@ -44,6 +47,7 @@ struct ConfigurationDescriptionTests {
         #expect(text.contains(ConfigFixtures.clientSecret))
         #expect(text.contains(ConfigFixtures.apiKey))
         #expect(text.contains(ConfigFixtures.keyBase64))
+        #expect(text.contains(Self.signingSecret))
     }
 
     @Test("an encryption key's description hides its bytes")

@@ -56,8 +56,10 @@ struct ConfigurationLoadingTests {
               "accounts": {"default_scope": "read_events", "callback_timeout_seconds": 60, "callback_attempts": 5,
                            "reauthorize_interval_seconds": 0},
               "refresh": {"lead_seconds": 0, "cronofy_requests_per_minute": 5000},
-              "events": {"webhook_url": "https://hooks.example.com/ecd", "retention_days": 30},
+              "events": {"webhook_url": "https://hooks.example.com/ecd", "retention_days": 30,
+                         "webhook_secrets": ["new-hook-secret-0123456789abcdef0123", "old-hook-secret-0123456789abcdef0123"]},
               "log": {"level": "debug", "format": "text"},
+              "audit": {"path": "/var/log/ecd/audit.log"},
               "//": "comments are ignored"
             }
             """
@@ -76,6 +78,8 @@ struct ConfigurationLoadingTests {
         #expect(config.internalListener.apiKeys.matchingKeyIndex(Array("a2-0123456789abcdefghij0123456789".utf8)) == 1)
         #expect(config.storage.path == "/var/lib/ecd/ecd.sqlite")
         #expect(config.storage.encryptionKeys.map(\.id) == ["k2", "k1"])
+        #expect(config.events.webhookSecrets == ["new-hook-secret-0123456789abcdef0123", "old-hook-secret-0123456789abcdef0123"])
+        #expect(config.audit.effectivePath(storagePath: config.storage.path) == "/var/log/ecd/audit.log")
         #expect(config.serviceAccount.delegatedScope == "read_account read_events")
         #expect(config.accounts.defaultScope == "read_events")
         #expect(config.accounts.callbackTimeoutSeconds == 60)
@@ -150,7 +154,8 @@ struct ConfigurationLoadingTests {
             """
         let config = try ConfigFixtures.load(json)
         #expect(config.cronofy.clientSecret == "file-secret")
-        #expect(config.internalListener.apiKeys.keyStrings() == ["key-new-0123456789abcdefghij0123456789", "key-old-0123456789abcdefghij0123456789"])
+        #expect(config.internalListener.apiKeys.keys.map { String(decoding: $0.plain ?? [], as: UTF8.self) }
+            == ["key-new-0123456789abcdefghij0123456789", "key-old-0123456789abcdefghij0123456789"])
         #expect(config.internalListener.apiKeys.file == keysPath)
         #expect(config.storage.encryptionKeys.map(\.id) == ["f1"])
         #expect(config.origins["cronofy.client_secret"] == .referencedFile(path: secretPath, via: "cronofy.client_secret_file"))
@@ -251,6 +256,7 @@ struct ConfigurationLoadingTests {
         #expect(!store.isValid("abcdefg"))
         #expect(!store.isValid(""))
         #expect(store.matchingKeyIndex(Array("xyz".utf8)) == 1)
-        #expect(store.primaryKey == Array("abcdef".utf8))
+        #expect(store.identify(Array("abcdef".utf8))?.name == "#1")
+        #expect(store.identify(Array("abcdef".utf8))?.role == .admin)
     }
 }

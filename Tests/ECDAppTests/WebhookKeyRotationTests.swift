@@ -10,27 +10,27 @@ import Testing
 import Glibc
 #endif
 
-/// API-key rotation by SIGHUP as the README describes it, with a real `ecd serve` process: an
-/// event waiting for delivery when the keys change is delivered signed with the new first key.
-@Suite("webhook signing across a SIGHUP key reload", .serialized)
+/// Webhooks signed with their own secret (`events.webhook_secrets`), with a real `ecd serve`
+/// process: during a rotation a receiver holding only the old secret, or only the new one,
+/// accepts the delivery; one holding an API key does not. And SIGHUP's API-key reload.
+@Suite("webhook signing with its own secret; API-key reload by SIGHUP", .serialized)
 struct WebhookKeyRotationTests {
     static let oldKey = "old-webhook-rotation-key-0123456789abcdef"
     static let newKey = "new-webhook-rotation-key-fedcba9876543210"
+    static let newSecret = "whsec-new-0123456789abcdef0123456789ab"
+    static let oldSecret = "whsec-old-0123456789abcdef0123456789ab"
 
-    @Test("a delivery retried after SIGHUP is signed with the reloaded first key")
-    func retryAfterReloadUsesTheNewKey() async throws {
+    @Test("during a rotation both secrets sign; the API key signs nothing", arguments: [oldSecret, newSecret])
+    func rotationSignsWithEverySecret(receiverSecret: String) async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        // The receiver accepts only what the new key signed, as one that was told about the rotation.
-        let receiver = try WebhookReceiver(acceptedKey: Array(Self.newKey.utf8))
+        let receiver = try WebhookReceiver(acceptedKey: Array(receiverSecret.utf8))
         defer { receiver.stop() }
-
-        let keysFile = try folder.write("api_keys", Self.oldKey + "\n")
-        var environment = DaemonEnvironment.make(folder, extra: [
-            "ECD_INTERNAL_API_KEYS_FILE": keysFile,
+        let environment = DaemonEnvironment.make(folder, extra: [
+            "ECD_INTERNAL_API_KEYS": #"["\#(Self.oldKey)"]"#,
             "ECD_EVENTS_WEBHOOK_URL": "http://127.0.0.1:\(receiver.port)/hook",
+            "ECD_EVENTS_WEBHOOK_SECRETS": #"["\#(Self.newSecret)", "\#(Self.oldSecret)"]"#,
         ])
-        environment["ECD_INTERNAL_API_KEYS"] = nil
         let migrated = try await ECDBinary.run(["migrate"], environment: environment)
         #expect(migrated.code == 0, "\(migrated.stderr)")
         // One event waiting for delivery when the daemon starts: nothing else in this test needs Cronofy.
@@ -40,20 +40,38 @@ struct WebhookKeyRotationTests {
             defer { database.close() }
             return try database.write { try EventLog.append($0, .accountRequested, serviceAccountID: nil, email: "rotated@example.com") }
         }
-
         let process = try RunningECD(["serve"], environment: environment)
-        _ = try await process.waitForError { $0.contains("\"msg\":\"listening\"") }
-        let refused = try await receiver.waitForDeliveries(1)
-        #expect(refused.first?.signature == WebhookReceiver.signature(key: Array(Self.oldKey.utf8), body: refused.first?.body ?? []))
-        #expect(refused.first?.accepted == false)
-
-        try folder.write("api_keys", Self.newKey + "\n" + Self.oldKey + "\n")
-        kill(process.pid, SIGHUP)
-        _ = try await process.waitForError { $0.contains("API keys reloaded") }
         let accepted = try await receiver.waitForAccepted()
         let event = try JSONSerialization.jsonObject(with: Data(accepted.body)) as? [String: Any]
         #expect((event?["id"] as? Int).map(Int64.init) == eventID)
-        #expect(event?["email"] as? String == "rotated@example.com")
+        let header = try #require(accepted.signature)
+        #expect(header.hasPrefix("t="))
+        #expect(header.split(separator: ",").filter { $0.hasPrefix("v1=") }.count == 2)
+        let now = Int64(Date().timeIntervalSince1970)
+        #expect(!WebhookSignature.verify(header: header, body: accepted.body, secrets: [Array(Self.oldKey.utf8)], now: now))
+        // The same delivery replayed ten minutes later is refused by a receiver that checks `t`.
+        #expect(!WebhookSignature.verify(header: header, body: accepted.body, secrets: [Array(receiverSecret.utf8)], now: now + 600))
+        #expect(await process.terminate(signal: SIGTERM) == 0)
+    }
+
+    @Test("SIGHUP rereads internal.api_keys_file: the new key works, a removed one does not")
+    func reloadAPIKeys() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let keysFile = try folder.write("api_keys", Self.oldKey + "\n")
+        var environment = DaemonEnvironment.make(folder, extra: ["ECD_INTERNAL_API_KEYS_FILE": keysFile])
+        environment["ECD_INTERNAL_API_KEYS"] = nil
+        let process = try RunningECD(["serve"], environment: environment)
+        let listening = try await process.waitForError { $0.contains("\"msg\":\"listening\"") }
+        let fields = (try? JSONSerialization.jsonObject(with: Data(listening.utf8))) as? [String: Any] ?? [:]
+        let port = try #require((fields["internal"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
+        #expect(try await RawHTTP.send(.tcp(port: port), "GET", "/v1/events", headers: [("Authorization", "Bearer \(Self.oldKey)")]).status == 200)
+        try folder.write("api_keys", #"[{"name": "ops", "key": "\#(Self.newKey)", "role": "metrics"}]"#)
+        kill(process.pid, SIGHUP)
+        _ = try await process.waitForError { $0.contains("API keys reloaded") }
+        #expect(try await RawHTTP.send(.tcp(port: port), "GET", "/v1/events", headers: [("Authorization", "Bearer \(Self.oldKey)")]).status == 401)
+        #expect(try await RawHTTP.send(.tcp(port: port), "GET", "/v1/events", headers: [("Authorization", "Bearer \(Self.newKey)")]).status == 403)
+        #expect(try await RawHTTP.send(.tcp(port: port), "GET", "/metrics", headers: [("Authorization", "Bearer \(Self.newKey)")]).status == 200)
         #expect(await process.terminate(signal: SIGTERM) == 0)
     }
 
@@ -77,7 +95,8 @@ struct WebhookKeyRotationTests {
 }
 
 /// A webhook endpoint (a `RecordingServer`): records every delivery and answers 200 only to a
-/// body signed `sha256=<hex HMAC>` with `acceptedKey`, 500 to anything else (so ecd retries).
+/// body whose `ECD-Signature` verifies with `acceptedKey` (as README's receiver checks it), 500 to
+/// anything else (so ecd retries).
 final class WebhookReceiver: Sendable {
     struct Delivery: Sendable {
         let signature: String?
@@ -89,7 +108,10 @@ final class WebhookReceiver: Sendable {
 
     init(acceptedKey: [UInt8]) throws {
         server = try RecordingServer(name: "webhook") { request in
-            request.headers["ECD-Signature"] == WebhookReceiver.signature(key: acceptedKey, body: request.body) ? 200 : 500
+            let verified = request.headers["ECD-Signature"].map {
+                WebhookSignature.verify(header: $0, body: request.body, secrets: [acceptedKey], now: Int64(Date().timeIntervalSince1970))
+            } ?? false
+            return verified ? 200 : 500
         }
     }
 
@@ -98,10 +120,6 @@ final class WebhookReceiver: Sendable {
     func stop() {
         let server = self.server
         Task { await server.stop(deadline: .zero) }
-    }
-
-    static func signature(key: [UInt8], body: [UInt8]) -> String {
-        "sha256=" + HMACSHA256.mac(key: key, message: body).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The first `count` deliveries, waiting up to 20 s for them.

@@ -196,10 +196,11 @@ struct RestartTests {
     }
 
     @Test func webhookDeliversEveryEventInOrderSigned() async throws {
-        let secret = Array("first-internal-api-key".utf8)
+        let secret = Array("webhook-secret-0123456789abcdef0123".utf8)
+        let older = Array("webhook-secret-older-0123456789abcdef".utf8)
         let harness = try Harness {
             $0.webhookURL = $0.publicBaseURL.appendingPathComponent("webhook")
-            $0.webhookSecret = secret
+            $0.webhookSecrets = [secret, older]
         }
         harness.webhookFailuresLeft.withLock { $0 = 2 }
         _ = try await harness.connectServiceAccount()
@@ -210,9 +211,17 @@ struct RestartTests {
         let deliveries = harness.webhooks.withLock { $0 }
         let ids = try deliveries.map { try JSONDecoder.ecd().decode(Event.self, from: Data($0.body)).id }
         #expect(ids == Array(1...Int64(ids.count)))
+        let now = Int64(Date().timeIntervalSince1970)
         for delivery in deliveries {
-            let expected = "sha256=" + HMACSHA256.mac(key: secret, message: delivery.body).map { String(format: "%02x", $0) }.joined()
-            #expect(delivery.signature == expected)
+            let header = try #require(delivery.signature)
+            // A receiver holding either secret of the rotation accepts it; one holding neither does not.
+            #expect(WebhookSignature.verify(header: header, body: delivery.body, secrets: [secret], now: now))
+            #expect(WebhookSignature.verify(header: header, body: delivery.body, secrets: [older], now: now))
+            #expect(!WebhookSignature.verify(header: header, body: delivery.body, secrets: [Array("another-secret-0123456789abcdef01".utf8)], now: now))
+            #expect(header.split(separator: ",").filter { $0.hasPrefix("v1=") }.count == 2)
+            // Replayed ten minutes later, the same delivery is refused: its timestamp is signed.
+            #expect(!WebhookSignature.verify(header: header, body: delivery.body, secrets: [secret], now: now + 600))
+            #expect(!WebhookSignature.verify(header: header, body: delivery.body + [0x20], secrets: [secret], now: now))
         }
         // The cursor is persisted: a restart does not deliver them again.
         await harness.close()

@@ -26,4 +26,5 @@ public struct RawResponse: Sendable {
     /// `error.code` of an error body.
     public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     public var errorField: String? { (json["error"] as? [String: Any])?["field"] as? String }
+    public var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
 }

@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 
-from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, nginx_logs, operations, routes, secrets_scan, syscalls, unit_security, webhook
+from ecdsys import accounts, connect, crash, deploy_checks, hostile, load, nginx_logs, operations, roles, routes, secrets_scan, syscalls, unit_security, webhook
 from ecdsys.report import Report
 from ecdsys.stack import Stack
 
@@ -71,6 +71,7 @@ def run(stack, report, receiver):
         stage(report, "callbacks", accounts.callback_checks, stack, report)
         stage(report, "tokens", accounts.token_checks, stack, report)
         stage(report, "renewal of an active account", accounts.renewal_checks, stack, report)
+        stage(report, "roles and the audit log", roles.run, stack, report)
         stage(report, "service account token", accounts.service_account_checks, stack, report, service_account)
         stage(report, "revoke", accounts.revoke_checks, stack, report)
         stage(report, "reauthorization", accounts.reauthorization_checks, stack, report)

@@ -22,6 +22,10 @@ public final class Application: Sendable {
     let logger: Logger
     /// Reloaded on SIGHUP by `run()` when the keys come from a file.
     let apiKeys: APIKeyStore
+    /// Synced and closed at shutdown, after the last request that could write to it.
+    let audit: AuditLog?
+    /// The internal listener's routes as registered, `(method, pattern)` (the role×route test walks them).
+    let internalRouteList: [(method: HTTPMethod, pattern: String)]
     private let phase = Locked(Phase.built)
     /// systemd's notify socket, when ecd runs as a `Type=notify` unit.
     private let notifier: SystemdNotifier
@@ -41,10 +45,13 @@ public final class Application: Sendable {
 
     init(core: EnterpriseConnect, database: Database, databaseLock: DatabaseLock? = nil, listeners: ApplicationListeners,
          publicServer: HTTPServer, internalServer: HTTPServer,
-         apiKeys: APIKeyStore, logger: Logger, drainDeadline: Duration = .seconds(30),
+         apiKeys: APIKeyStore, audit: AuditLog? = nil, internalRouteList: [(method: HTTPMethod, pattern: String)] = [],
+         logger: Logger, drainDeadline: Duration = .seconds(30),
          notifier: SystemdNotifier = SystemdNotifier(), internalIsRemote: Bool = false,
          keyringSource: (@Sendable () throws -> Keyring)? = nil) {
         self.keyringSource = keyringSource
+        self.audit = audit
+        self.internalRouteList = internalRouteList
         self.notifier = notifier
         self.core = core
         self.database = database
@@ -159,6 +166,7 @@ public final class Application: Sendable {
         }
         // Bound at build; a listener a server took is already closed, one never served is closed here.
         listeners.close()
+        audit?.close()
         database.close()
         // Only once the database is closed may another process take it.
         databaseLock?.release()
@@ -245,6 +253,8 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
     case cannotListen(key: String, HTTPServerError)
     /// The keyring cannot open secrets the database holds.
     case keyringRefused(KeyringRefusal)
+    /// The audit log cannot be opened (`audit.path`).
+    case audit(String)
 
     public var description: String {
         switch self {
@@ -252,6 +262,7 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
         case .alreadyStarted: "the application was already started"
         case .cannotListen(let key, let error): "\(key) \(Self.listenFailure(error))"
         case .keyringRefused(let refusal): "storage.encryption_keys: \(refusal)"
+        case .audit(let reason): reason
         }
     }
 

@@ -63,10 +63,8 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             refreshLead: configuration.refresh.lead,
             requireCallbackSignature: configuration.cronofy.requireCallbackSignature,
             clientSecret: configuration.cronofy.clientSecret,
-            webhookURL: configuration.events.webhookURL)
-        // Read at every delivery: after a SIGHUP reload the first key of the new file signs.
-        let apiKeys = configuration.internalListener.apiKeys
-        coreConfiguration.webhookSecretSource = { apiKeys.primaryKey ?? [] }
+            webhookURL: configuration.events.webhookURL,
+            webhookSecrets: configuration.events.webhookSecrets.map { Array($0.utf8) })
         coreConfiguration.reauthorizeInterval = .seconds(configuration.accounts.reauthorizeIntervalSeconds)
         coreConfiguration.callbackAttempts = configuration.accounts.callbackAttempts
         coreConfiguration.eventRetention = configuration.events.retention
@@ -85,8 +83,17 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             applicationName: configuration.cronofy.applicationName ?? configuration.cronofy.clientID,
             cronofyOrigin: originOf(configuration.cronofy.appURL)
         ).makeTable()
-        let internalRoutes = InternalRoutes(core: core, logger: logger, apiKeys: configuration.internalListener.apiKeys,
-                                            renderMetrics: ECDMetrics.render).makeTable()
+        let audit: AuditLog
+        do {
+            audit = try AuditLog(path: configuration.audit.effectivePath(storagePath: configuration.storage.path))
+        } catch {
+            throw ApplicationError.audit(error.description)
+        }
+        var internalRouteBuilder = InternalRoutes(core: core, logger: logger, apiKeys: configuration.internalListener.apiKeys,
+                                                  renderMetrics: ECDMetrics.render)
+        internalRouteBuilder.audit = audit
+        internalRouteBuilder.openProbes = configuration.internalListener.openProbes
+        let internalRoutes = internalRouteBuilder.makeTable()
 
         var limits = HTTPLimits()
         tuneLimits(&limits)
@@ -109,13 +116,14 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             headers: retryLater).response
         // The key is checked on the request's head, so a client without one never gets the
         // server to read, let alone hold, a body.
-        internalServerConfiguration.headHook = APIKeyAuthentication(keys: configuration.internalListener.apiKeys).checkHead
+        internalServerConfiguration.headHook = APIKeyAuthentication(guardian: internalRouteBuilder.guardian).checkHead
 
         return Application(
             core: core, database: database, databaseLock: lock, listeners: listeners,
             publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
-            apiKeys: configuration.internalListener.apiKeys, logger: logger,
+            apiKeys: configuration.internalListener.apiKeys, audit: audit, internalRouteList: internalRoutes.registered,
+            logger: logger,
             drainDeadline: configuration.server.drainDeadline,
             internalIsRemote: !configuration.internalListener.listen.isLocal,
             keyringSource: configuration.rereadKeyring.map { reread in

@@ -15,5 +15,6 @@ extension ECDRootCommand {
         TokenCommand.self,
         ConnectLinkCommand.self,
         EventsCommand.self,
+        AuditCommand.self,
     ]
 }

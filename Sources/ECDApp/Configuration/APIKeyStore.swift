@@ -1,5 +1,4 @@
 import ECDCrypto
-import ECDSync
 import Foundation
 import Synchronization
 
@@ -11,19 +10,8 @@ import Synchronization
 public final class APIKeyStore: Sendable {
     /// The file the keys were read from, when they were.
     public let file: String?
-    private let state: Locked<[Entry]>
+    private let state: Locked<[APIKey]>
     private let reloads = Atomic<Int>(0)
-
-    /// A key and its SHA-256: requests are checked against the digests, so comparisons take the
-    /// same time whatever the presented key's length or content.
-    private struct Entry: Sendable {
-        let key: [UInt8]
-        let digest: [UInt8]
-        init(_ key: String) {
-            self.key = Array(key.utf8)
-            self.digest = SHA256Digest.hash(self.key)
-        }
-    }
 
     /// The shortest key accepted: 32 characters (`openssl rand -hex 32` makes 64), so that a key
     /// cannot be guessed, whatever the rate of tries.
@@ -36,9 +24,14 @@ public final class APIKeyStore: Sendable {
         return "too short (\(length) characters): an API key needs at least \(minimumLength), e.g. openssl rand -hex 32"
     }
 
-    public init(keys: [String], file: String? = nil) {
+    /// Plain keys: each an `admin` key named by its position (`#1`…), as before roles existed.
+    public convenience init(keys: [String], file: String? = nil) {
+        self.init(apiKeys: keys.enumerated().map { APIKey(name: "#\($0 + 1)", role: .admin, plain: $1) }, file: file)
+    }
+
+    public init(apiKeys: [APIKey], file: String? = nil) {
         self.file = file
-        self.state = Locked(keys.map(Entry.init))
+        self.state = Locked(apiKeys)
     }
 
     /// Changes whenever the keys do (each ``reload()``), so a check remembered under an older
@@ -47,6 +40,9 @@ public final class APIKeyStore: Sendable {
 
     /// How many keys are valid now (the keys themselves are never handed out as text).
     public var count: Int { state.withLock { $0.count } }
+
+    /// The keys as configured now (digests, names, roles; a key's text only where it was given).
+    public var keys: [APIKey] { state.withLock { $0 } }
 
     /// Whether `presented` is one of the keys. Every key is compared in full, in time that does not
     /// depend on where the bytes differ, so a caller cannot learn a key byte by byte.
@@ -58,24 +54,31 @@ public final class APIKeyStore: Sendable {
 
     /// Position of the matching key (0 = first), for logs ("which key was used") without the key.
     public func matchingKeyIndex<Bytes: Collection<UInt8>>(_ presented: Bytes) -> Int? {
-        let candidate = SHA256Digest.hash(Array(presented))
+        match(SHA256Digest.hash(Array(presented))).map(\.index)
+    }
+
+    /// The key `presented` is, with its name and role, or nil.
+    public func identify<Bytes: Collection<UInt8>>(_ presented: Bytes) -> APIKey? {
+        match(SHA256Digest.hash(Array(presented)))?.key
+    }
+
+    /// The key with this SHA-256 (a digest computed once per connection may be looked up again).
+    public func identify(digest: [UInt8]) -> APIKey? { match(digest)?.key }
+
+    /// The key named `name` (as ``APIKeyAuthentication`` left it on the request).
+    public func key(named name: String) -> APIKey? {
+        state.withLock { keys in keys.first { $0.name == name } }
+    }
+
+    private func match(_ candidate: [UInt8]) -> (index: Int, key: APIKey)? {
         let entries = state.withLock { $0 }
-        var found: Int?
+        var found: (Int, APIKey)?
         // Every key is compared, even after a match, so timing does not say which one matched.
         for (index, entry) in entries.enumerated() where ConstantTime.equals(entry.digest, candidate) && found == nil {
-            found = index
+            found = (index, entry)
         }
         return found
     }
-
-    /// The keys as text, for the few places that must send one (webhook signing, unredacted
-    /// descriptions). Never log the result.
-    public func keyStrings() -> [String] {
-        state.withLock { $0.map { String(decoding: $0.key, as: UTF8.self) } }
-    }
-
-    /// The first key: also the HMAC key of webhook signatures (api-contract.md §5).
-    public var primaryKey: [UInt8]? { state.withLock { $0.first?.key } }
 
     /// Rereads ``file``. Keeps the old keys and throws when the file is unreadable or holds no key,
     /// so a botched edit cannot lock every client out. Returns the number of keys now valid.
@@ -84,29 +87,34 @@ public final class APIKeyStore: Sendable {
         guard let file else {
             throw ConfigurationError(problems: ["internal.api_keys_file: not set, nothing to reload"])
         }
-        let keys: [String]
+        let text: String
         do {
-            keys = try APIKeyStore.readKeyFile(file)
+            text = try FileReadError.readText(file)
         } catch {
             throw ConfigurationError(problems: ["internal.api_keys_file: \(error.reason)"])
         }
-        guard !keys.isEmpty else {
+        guard let value = APIKeyList.fileValue(text) else {
+            let syntax = JSONSyntaxCheck.firstError(in: Array(text.utf8)).map { ": \($0)" } ?? ""
+            throw ConfigurationError(problems: ["internal.api_keys_file: \(file) is not valid JSON\(syntax)"])
+        }
+        let list = APIKeyStore.parse(value, file: file)
+        guard list.problems.isEmpty else {
+            throw ConfigurationError(problems: list.problems.map { "internal.api_keys_file: \($0): \($1)" })
+        }
+        guard !list.keys.isEmpty else {
             throw ConfigurationError(problems: ["internal.api_keys_file: \(file) holds no key"])
         }
-        let problems = keys.enumerated().compactMap { index, key in
-            APIKeyStore.problem(with: key).map { "internal.api_keys_file: key \(index + 1) of \(file): \($0)" }
-        }
-        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
-        state.withLock { $0 = keys.map(Entry.init) }
+        state.withLock { $0 = list.keys }
         reloads.add(1, ordering: .releasing)
-        return keys.count
+        return list.keys.count
     }
 
-    /// One key a line; blank lines and lines starting with `#` are skipped, surrounding spaces trimmed.
-    static func readKeyFile(_ path: String) throws(FileReadError) -> [String] {
-        try FileReadError.readText(path)
-            .split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    /// The entries of a keys file, each named by its position in the file.
+    static func parse(_ value: ConfigValue, file: String) -> APIKeyList {
+        guard case .array(let items) = value else {
+            return APIKeyList([value], path: { _ in "\(file) (a list of keys)" })
+        }
+        let json = items.contains { if case .string = $0 { false } else { true } }
+        return APIKeyList(items, path: { json ? "\(file)[\($0)]" : "key \($0 + 1) of \(file)" })
     }
 }

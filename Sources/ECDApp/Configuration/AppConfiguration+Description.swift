@@ -29,7 +29,7 @@ extension AppConfiguration {
             return quote(redacted ? SecretRedaction.redactURL(value.absoluteString) : value.absoluteString)
         }
         func list(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
-        let apiKeys = internalListener.apiKeys.currentKeysForDescription(redacted: redacted)
+        let apiKeys = internalListener.apiKeys.keys.map { $0.configurationText(redacted: redacted) }
         let keyring = storage.encryptionKeys.map { key in
             let material = redacted ? quote(Self.redactedMarker) : quote(Data(key.bytes).base64EncodedString())
             return "{\"id\": \(quote(key.id)), \"key\": \(material)}"
@@ -47,8 +47,9 @@ extension AppConfiguration {
             "public.base_url": url(publicListener.baseURL),
             "public.trusted_proxies": list(publicListener.trustedProxies.networks.map { quote($0.description) }),
             "internal.listen": quote(internalListener.listen.description),
-            "internal.api_keys": list(apiKeys.map { redacted ? quote(Self.redactedMarker) : quote($0) }),
+            "internal.api_keys": list(apiKeys),
             "internal.allow_remote": String(internalListener.allowRemote),
+            "internal.open_probes": String(internalListener.openProbes),
             "storage.path": quote(storage.path),
             "storage.encryption_keys": list(keyring),
             "service_account.scope": quote(serviceAccount.scope),
@@ -61,6 +62,9 @@ extension AppConfiguration {
             "refresh.cronofy_requests_per_minute": String(refresh.cronofyRequestsPerMinute),
             "events.webhook_url": url(events.webhookURL),
             "events.retention_days": String(events.retentionDays),
+            "events.webhook_secret": events.webhookSecrets.count == 1 ? secret(events.webhookSecrets[0]) : "null",
+            "events.webhook_secrets": events.webhookSecrets.count > 1 ? list(events.webhookSecrets.map(secret)) : "null",
+            "audit.path": quote(audit.effectivePath(storagePath: storage.path)),
             "log.level": quote(log.level.rawValue),
             "log.format": quote(log.format.rawValue),
         ]
@@ -68,11 +72,25 @@ extension AppConfiguration {
     }
 }
 
-extension APIKeyStore {
-    /// The keys for `check-config`: placeholders of the right count when redacted, so the text
-    /// never even passes through a string that holds a key.
-    fileprivate func currentKeysForDescription(redacted: Bool) -> [String] {
-        if redacted { return Array(repeating: AppConfiguration.redactedMarker, count: count) }
-        return keyStrings()
+extension APIKey {
+    /// The entry as `check-config` prints it: a plain key as a string, a named key as its object;
+    /// the key itself only when not `redacted` (a `key_file` names its file, a digest is shown).
+    func configurationText(redacted: Bool) -> String {
+        func quote(_ text: String) -> String { JSONString.quote(text) }
+        let keyText = redacted ? quote(AppConfiguration.redactedMarker) : quote(String(decoding: plain ?? [], as: UTF8.self))
+        var fields = ["\"name\": \(quote(name))", "\"role\": \(quote(role.rawValue))"]
+        switch form {
+        case .string: return keyText
+        case .key: fields.append("\"key\": \(keyText)")
+        case .keyFile(let path): fields.append("\"key_file\": \(quote(path))")
+        case .sha256: fields.append("\"key_sha256\": \(quote(digest.map { String($0, radix: 16).leftPadded(2) }.joined()))")
+        }
+        if !serviceAccounts.isEmpty { fields.append("\"service_accounts\": [\(serviceAccounts.sorted().map(quote).joined(separator: ", "))]") }
+        if !domains.isEmpty { fields.append("\"domains\": [\(domains.sorted().map(quote).joined(separator: ", "))]") }
+        return "{" + fields.joined(separator: ", ") + "}"
     }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

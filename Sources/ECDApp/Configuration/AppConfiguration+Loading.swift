@@ -67,7 +67,9 @@ extension AppConfiguration {
             reader.problem("events.retention_days", "must be at most 36500 (days)")
             retentionDays = 90
         }
-        let events = EventsSettings(webhookURL: reader.url("events.webhook_url"), retentionDays: retentionDays)
+        var events = EventsSettings(webhookURL: reader.url("events.webhook_url"), retentionDays: retentionDays)
+        events.webhookSecrets = readWebhookSecrets(&reader, required: serve && events.webhookURL != nil)
+        let audit = AuditSettings(path: reader.string("audit.path"))
         let log = readLog(&reader)
         var server = ServerSettings()
         if let drain = reader.integer("server.drain_seconds", minimum: 1, rule: "positive (seconds)") {
@@ -84,6 +86,7 @@ extension AppConfiguration {
             storage: storage, serviceAccount: serviceAccount, accounts: accounts, refresh: refresh,
             events: events, log: log, sourceFile: reader.sources.configFile, origins: sources)
         configuration.server = server
+        configuration.audit = audit
         return configuration
     }
 
@@ -146,18 +149,57 @@ extension AppConfiguration {
             reader.problem("internal.listen", "\(listen) can be reached from other hosts; listen on a loopback address "
                 + "(127.0.0.1, [::1], localhost) or unix:PATH, or set internal.allow_remote to true and put TLS in front")
         }
-        let keys = reader.stringList("internal.api_keys", required: serve) ?? []
         var file: String?
         if case .referencedFile(let path, _)? = reader.sources["internal.api_keys"]?.origin { file = path }
-        for (index, key) in keys.enumerated() {
-            guard let problem = APIKeyStore.problem(with: key) else { continue }
-            if let file {
-                reader.problem("internal.api_keys_file", "key \(index + 1) of \(file): \(problem)")
+        var keys: [APIKey] = []
+        if let value = reader.raw("internal.api_keys", required: serve) {
+            if case .array(let items) = value, items.isEmpty, serve {
+                reader.problem("internal.api_keys", "required (the list is empty)")
+            } else if case .array = value {
+                let list = file.map { APIKeyStore.parse(value, file: $0) }
+                    ?? APIKeyList(value.arrayItems, path: { "internal.api_keys[\($0)]" })
+                for (path, message) in list.problems {
+                    if file != nil { reader.problem("internal.api_keys_file", "\(path): \(message)") } else { reader.problem(path, message) }
+                }
+                keys = list.keys
             } else {
-                reader.problem("internal.api_keys[\(index)]", problem)
+                reader.problem("internal.api_keys", "must be a list of keys (strings or {\"name\", \"key\", \"role\"} objects), not \(value.typeName)")
             }
         }
-        return InternalListenerSettings(listen: listen, apiKeys: APIKeyStore(keys: keys, file: file), allowRemote: allowRemote)
+        let openProbes = reader.bool("internal.open_probes") ?? false
+        return InternalListenerSettings(listen: listen, apiKeys: APIKeyStore(apiKeys: keys, file: file), allowRemote: allowRemote,
+                                        openProbes: openProbes)
+    }
+
+    /// `events.webhook_secret` (one secret) or `events.webhook_secrets` (a rotation: the first
+    /// signs, all are listed in the header). Required when the webhook is on: a receiver must be
+    /// able to tell ecd's deliveries from anyone's.
+    private static func readWebhookSecrets(_ reader: inout ConfigurationReader, required: Bool) -> [String] {
+        let single = reader.string("events.webhook_secret")
+        let list = reader.stringList("events.webhook_secrets")
+        if single != nil, list != nil {
+            reader.problem("events.webhook_secrets", "set events.webhook_secret or events.webhook_secrets, not both")
+            return []
+        }
+        let secrets = list ?? single.map { [$0] } ?? []
+        let key = list == nil ? "events.webhook_secret" : "events.webhook_secrets"
+        if secrets.isEmpty {
+            if required, !reader.sources.failedKeys.contains("events.webhook_secret"), !reader.sources.failedKeys.contains("events.webhook_secrets") {
+                reader.problem("events.webhook_secret", "required when events.webhook_url is set "
+                    + "(set events.webhook_secret, events.webhook_secret_file or events.webhook_secrets; e.g. openssl rand -hex 32)")
+            }
+            return []
+        }
+        var seen: Set<String> = []
+        for (index, secret) in secrets.enumerated() {
+            let at = list == nil ? key : "\(key)[\(index)]"
+            if secret.count < APIKeyStore.minimumLength {
+                reader.problem(at, "too short (\(secret.count) characters): a webhook secret needs at least \(APIKeyStore.minimumLength), e.g. openssl rand -hex 32")
+            } else if !seen.insert(secret).inserted {
+                reader.problem(at, "listed twice")
+            }
+        }
+        return secrets
     }
 
     private static func readListen(_ reader: inout ConfigurationReader, _ key: String, allowUnix: Bool) -> ListenAddress? {

@@ -19,6 +19,7 @@ public struct AppConfiguration: Sendable {
     public var refresh: RefreshSettings
     public var events: EventsSettings
     public var log: LogSettings
+    public var audit: AuditSettings = AuditSettings()
     public var server: ServerSettings = ServerSettings()
     /// The JSON file the settings came from, when one was read.
     public var sourceFile: String?
@@ -123,12 +124,16 @@ public struct InternalListenerSettings: Sendable {
     /// `internal.allow_remote`: a `listen` address other hosts can reach is accepted (the API then
     /// travels in clear text unless TLS is put in front of it). Without it such an address is refused.
     public var allowRemote: Bool
+    /// `internal.open_probes`: `/readyz` and `/metrics` answer without a key (a local Prometheus
+    /// and load balancer need none); everything else still needs one.
+    public var openProbes: Bool
 
     public init(listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8081), apiKeys: APIKeyStore,
-                allowRemote: Bool = false) {
+                allowRemote: Bool = false, openProbes: Bool = false) {
         self.listen = listen
         self.apiKeys = apiKeys
         self.allowRemote = allowRemote
+        self.openProbes = openProbes
     }
 }
 
@@ -205,6 +210,9 @@ public struct RefreshSettings: Sendable {
 /// `events.*`
 public struct EventsSettings: Sendable {
     public var webhookURL: URL?
+    /// `events.webhook_secret`, or `events.webhook_secrets` during a rotation: the first signs, every
+    /// one gets a `v1=` in `ECD-Signature`. Secret. Non-empty whenever `webhookURL` is set (serve).
+    public var webhookSecrets: [String] = []
     /// Events older than this many days are deleted (those the webhook has not delivered excepted).
     public var retentionDays: Int
     public var retention: Duration { .seconds(retentionDays * 86_400) }
@@ -212,6 +220,22 @@ public struct EventsSettings: Sendable {
     public init(webhookURL: URL? = nil, retentionDays: Int = 90) {
         self.webhookURL = webhookURL
         self.retentionDays = retentionDays
+    }
+}
+
+/// `audit.*`
+public struct AuditSettings: Sendable {
+    /// `audit.path`: the audit log, one JSON line per token read and change (README "Audit log").
+    /// Unset: `audit.log` beside `storage.path`.
+    public var path: String?
+
+    public init(path: String? = nil) { self.path = path }
+
+    /// The file the daemon writes: `path`, else beside the database.
+    public func effectivePath(storagePath: String) -> String {
+        if let path { return path }
+        let folder = (storagePath as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "audit.log" : folder + "/audit.log"
     }
 }
 

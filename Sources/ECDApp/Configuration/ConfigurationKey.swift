@@ -4,6 +4,8 @@
 struct ConfigurationKey: Sendable, Hashable {
     enum Kind: Sendable, Hashable {
         case string, bool, integer, stringList, keyring
+        /// `internal.api_keys`: plain keys and `{"name", "key", "role"}` objects.
+        case apiKeys
     }
 
     /// How a `_file` companion's contents become the value.
@@ -11,7 +13,7 @@ struct ConfigurationKey: Sendable, Hashable {
         /// The whole file, trailing newlines trimmed (a secret written with `echo`), read like an
         /// environment variable's text (so `true`, `300` work for booleans and integers).
         case text
-        /// One entry a line (API keys).
+        /// One entry a line (API keys), or a JSON list when the file starts with `[`.
         case lines
         /// The JSON value itself (the keyring list).
         case json
@@ -29,7 +31,7 @@ struct ConfigurationKey: Sendable, Hashable {
         self.secret = secret
         switch kind {
         case .string, .bool, .integer: self.fileFormat = file ?? .text
-        case .stringList, .keyring: self.fileFormat = file ?? .json
+        case .stringList, .keyring, .apiKeys: self.fileFormat = file ?? .json
         }
     }
 
@@ -52,8 +54,9 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("public.base_url", .string),
         ConfigurationKey("public.trusted_proxies", .stringList),
         ConfigurationKey("internal.listen", .string),
-        ConfigurationKey("internal.api_keys", .stringList, secret: true, file: .lines),
+        ConfigurationKey("internal.api_keys", .apiKeys, secret: true, file: .lines),
         ConfigurationKey("internal.allow_remote", .bool),
+        ConfigurationKey("internal.open_probes", .bool),
         ConfigurationKey("storage.path", .string),
         ConfigurationKey("storage.encryption_keys", .keyring, secret: true, file: .json),
         ConfigurationKey("service_account.scope", .string),
@@ -65,10 +68,13 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("refresh.lead_seconds", .integer),
         ConfigurationKey("refresh.cronofy_requests_per_minute", .integer),
         ConfigurationKey("events.webhook_url", .string),
+        ConfigurationKey("events.webhook_secret", .string, secret: true, file: .text),
+        ConfigurationKey("events.webhook_secrets", .stringList, secret: true),
         ConfigurationKey("events.retention_days", .integer),
         ConfigurationKey("server.drain_seconds", .integer),
         ConfigurationKey("log.level", .string),
         ConfigurationKey("log.format", .string),
+        ConfigurationKey("audit.path", .string),
     ]
 
     static let byName: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
@@ -108,6 +114,12 @@ enum ConfigValue: Sendable, Equatable, Decodable {
         } else {
             self = .object(try container.decode([String: ConfigValue].self))
         }
+    }
+
+    /// The items of a list (nothing for any other value).
+    var arrayItems: [ConfigValue] {
+        if case .array(let items) = self { return items }
+        return []
     }
 
     /// "a string", "a list", … for "must be X, not Y" messages.

@@ -195,12 +195,12 @@ struct ConfigurationSources {
             var trimmed = Substring(text)
             while let last = trimmed.last, last.isNewline { trimmed.removeLast() }
             value = Self.textValue(String(trimmed), kind: key.kind) ?? .string(String(trimmed))
-        case .lines:
+        case .lines where text.drop(while: \.isWhitespace).first != "[":
             let lines = text.split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             value = .array(lines.map(ConfigValue.string))
-        case .json:
+        case .lines, .json:
             if let syntax = JSONSyntaxCheck.firstError(in: Array(text.utf8)) {
                 // Where, never what: the file holds a secret.
                 problems.append("\(fileKey): \(path) is not valid JSON: \(syntax)")
@@ -241,7 +241,7 @@ struct ConfigurationSources {
             }
         case .integer:
             return Int(text.trimmingCharacters(in: .whitespaces)).map(ConfigValue.integer) ?? .string(text)
-        case .stringList, .keyring:
+        case .stringList, .keyring, .apiKeys:
             return try? JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
         }
     }

@@ -54,6 +54,23 @@ struct APIError: Error, Sendable {
                         message: "a valid API key is required: Authorization: Bearer <key>", headers: headers)
     }
 
+    /// A valid key without the permission (README "Roles"): names the permission, the key's name
+    /// and role, never the key.
+    static func forbidden(_ permission: Permission, key: APIKey, detail: String? = nil) -> APIError {
+        let message = "the key \(key.name) (role \(key.role.rawValue)) lacks the permission \(permission.rawValue)"
+            + (detail.map { " " + $0 } ?? "")
+        return APIError(.forbidden, code: "forbidden", message: message,
+                        topLevel: [("permission", JSONString.quote(permission.rawValue))])
+    }
+
+    /// The audit log could not be written, so the request is refused rather than left unrecorded.
+    static func auditUnavailable() -> APIError {
+        var headers = HTTPHeaders()
+        headers.add(name: "Retry-After", value: "5")
+        return APIError(.serviceUnavailable, code: "audit_unavailable",
+                        message: "the audit log cannot be written, so the request was refused (see ecd's log)", headers: headers)
+    }
+
     static func `internal`(requestID: String) -> APIError {
         APIError(.internalServerError, code: "internal_error",
                  message: "internal error (request id \(requestID))")

@@ -2,9 +2,11 @@ import ECDHTTP
 
 /// The internal listener's gate: `Authorization: Bearer <key>` must carry one of the configured
 /// API keys (several, so keys can be rotated without downtime; the store compares each in
-/// constant time and may be reloaded on SIGHUP). `/healthz` is open, and a path that is no route
-/// of this listener (the router's match has no pattern) is left to the router's 404, so the
-/// public routes answer 404 here with or without a key.
+/// constant time and may be reloaded on SIGHUP), and that key's role must hold the permission the
+/// route's ``AccessPolicy`` rule names (else 403, audited). `/healthz` is open (and `/readyz`,
+/// `/metrics` with `internal.open_probes`); a path that is no route of this listener (the
+/// router's match has no pattern) is left to the router's 404, so the public routes answer 404
+/// here with or without a key.
 ///
 /// The daemon runs the check as the server's head hook (`checkHead`), before a request's body is
 /// read; the middleware then lets through what the hook admitted and checks anything else itself
@@ -17,11 +19,17 @@ import ECDHTTP
 /// The memo names the key store's generation, so a reload (SIGHUP) checks the header afresh.
 struct APIKeyAuthentication: HTTPMiddleware {
     private let keys: APIKeyStore
-    private let openPaths: Set<String>
+    private let guardian: RouteGuard
 
-    init(keys: APIKeyStore, openPaths: Set<String> = ["/healthz"]) {
-        self.keys = keys
-        self.openPaths = openPaths
+    init(guardian: RouteGuard) {
+        self.keys = guardian.keys
+        self.guardian = guardian
+    }
+
+    /// The key check alone (no audit log, no probes left open), for a router without a daemon.
+    init(keys: APIKeyStore) {
+        self.init(guardian: RouteGuard(keys: keys, audit: nil, openProbes: false, serviceAccountOf: { _ in nil },
+                                       render: { error, _, _ in (error as? HTTPError)?.response ?? APIError.internal(requestID: "-").response }))
     }
 
     func handle(_ request: HTTPRequest, context: RequestContext, next: HTTPHandler) throws -> HTTPResult {
@@ -46,13 +54,21 @@ struct APIKeyAuthentication: HTTPMiddleware {
     private func authenticate(_ request: HTTPRequest, _ context: inout RequestContext) throws(APIError) {
         // Fails closed: a request that was never routed is checked like any other.
         if let route = context.route, route.pattern == nil { return }
-        if openPaths.contains(request.path) { return }
-        guard let header = request.headers["Authorization"], let name = keyName(header, &context) else {
+        // The rule of the route that serves the request; nil for a 405/501 (answered after the key check).
+        let pattern = context.route?.pattern
+        let rule = context.route.flatMap { $0.isRouted ? $0.pattern : nil }.flatMap { AccessPolicy.rule(request.method, $0) }
+        if let rule, guardian.isOpen(rule) { return }
+        guard let header = request.headers["Authorization"], let name = keyName(header, &context),
+              let key = keys.key(named: name) else {
             throw APIError.unauthorized()
         }
-        // Which key was used (by position, never the key), so an operator can see when the old
-        // key of a rotation stops being used.
+        // Which key was used (by name, `#1` for a plain key, never the key), for the access log,
+        // the audit trail and the route's scope check.
         context.principal = name
+        // The role is checked on the head, so a key without the permission never gets a body read.
+        if let rule, let pattern, let permission = rule.permission, !key.allows(permission) {
+            throw guardian.forbid(permission, key: key, rule: rule, pattern: pattern, request: request, context: context)
+        }
     }
 
     /// The name of the key `header` carries, from the connection's memo when it is the header
@@ -63,7 +79,7 @@ struct APIKeyAuthentication: HTTPMiddleware {
            Self.sameBytes(memo.header, header) {
             return memo.keyName
         }
-        let name = Self.bearerToken(header).flatMap { keys.matchingKeyIndex($0.utf8) }.map { "#\($0 + 1)" }
+        let name = Self.bearerToken(header).flatMap { keys.identify($0.utf8)?.name }
         context.connectionMemo = PresentedKeyMemo(header: header, generation: generation, keyName: name)
         return name
     }

@@ -26,7 +26,7 @@ struct AccountRoutes: Sendable {
                 throw APIError.invalidField(Self.singleFormField(field), message)
             }
         }
-        table.deferred(.get, "/v1/accounts") { request, _ in
+        table.deferred(.get, "/v1/accounts") { request, context in
             let query = QueryParameters(request)
             try query.rejectUnknown(allowing: ["status", "service_account_id", "limit", "after", "renewal"])
             let status = try query.string("status").map { text throws(APIError) -> AccountStatus in
@@ -39,9 +39,12 @@ struct AccountRoutes: Sendable {
             if let renewal, !["pending", "failed"].contains(renewal) {
                 throw APIError.invalidField("renewal", "expected pending or failed, got \"\(renewal)\"")
             }
-            let page = try core.accounts(status: status, serviceAccountID: try query.string("service_account_id"),
+            var page = try core.accounts(status: status, serviceAccountID: try query.string("service_account_id"),
                                          limit: try query.integer("limit", in: 1...1000, default: 100),
                                          after: try query.string("after"), renewal: renewal)
+            // A key limited to some service accounts or domains sees only those accounts; `next`
+            // still pages through the rest, so a page may hold fewer than `limit`.
+            if let scope = KeyScope(context) { page.accounts.removeAll { !scope.covers($0) } }
             return try .json(.ok, page)
         }
         table.deferred(.get, "/v1/accounts/{email}") { _, context in

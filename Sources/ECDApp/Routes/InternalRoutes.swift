@@ -11,11 +11,29 @@ struct InternalRoutes: Sendable {
     let apiKeys: APIKeyStore
     /// Prometheus text of the process's metrics, rendered on each scrape.
     let renderMetrics: @Sendable () -> String
+    /// nil only for routers built without a daemon (no line is then written).
+    var audit: AuditLog? = nil
+    /// `internal.open_probes`
+    var openProbes = false
+
+    /// The roles, scopes and audit of every route (README "Roles").
+    var guardian: RouteGuard {
+        let core = self.core
+        let unexpected = CoreErrorMapping.renderer(logger: logger)
+        return RouteGuard(keys: apiKeys, audit: audit, openProbes: openProbes,
+                          serviceAccountOf: { email in (try? core.account(email: email))?.serviceAccountID },
+                          render: { error, request, context in
+                              if let error = error as? HTTPError { return error.response }
+                              return unexpected(error, request, context)
+                          })
+    }
 
     func makeTable() -> RouteTable {
         var table = RouteTable()
         let core = self.core
         let renderMetrics = self.renderMetrics
+        let guardian = self.guardian
+        table.wrapHandler = { method, pattern, handler in guardian.wrap(method, pattern, handler) }
 
         table.immediate(.get, "/healthz") { _, _ in SystemRoutes.healthy() }
         table.deferred(.get, "/readyz") { _, _ in SystemRoutes.readiness(core) }
@@ -40,7 +58,9 @@ struct InternalRoutes: Sendable {
             return try .json(.ok, try core.events(after: after, limit: limit))
         }
 
-        table.use(APIKeyAuthentication(keys: apiKeys))
+        if let audit { AuditRoutes(audit: audit).register(in: &table) }
+
+        table.use(APIKeyAuthentication(guardian: guardian))
         table.router.notFound = { _, _ in APIError.notFound("no such route").response }
         table.router.unexpectedError = CoreErrorMapping.renderer(logger: logger)
         return table

@@ -6,11 +6,18 @@ import ECDHTTP
 struct RouteTable: Sendable {
     /// The router being built; its `notFound`/`unexpectedError` hooks may be set directly.
     var router = Router()
+    /// Wraps each handler as it is added (the internal listener's ``RouteGuard``); set it before
+    /// adding routes.
+    var wrapHandler: (@Sendable (HTTPMethod, String, @escaping HTTPHandler) -> HTTPHandler)?
+    /// Every route added, `(method, pattern)`, in order: not for matching (the router alone does
+    /// that), but so the role×route test walks the real list and a new route without a rule fails it.
+    private(set) var registered: [(method: HTTPMethod, pattern: String)] = []
 
     init() {}
 
     mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPHandler) {
-        router.add(method, pattern, handler)
+        router.add(method, pattern, wrapHandler.map { $0(method, pattern, handler) } ?? handler)
+        registered.append((method, pattern))
     }
 
     /// A handler that answers at once on the connection's thread (no blocking work inside).

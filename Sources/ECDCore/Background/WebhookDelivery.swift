@@ -3,9 +3,10 @@ import ECDCrypto
 import Foundation
 
 /// Delivers every event, in order, to `events.webhook_url`, signed with
-/// `ECD-Signature: sha256=<hex HMAC-SHA256(body, webhookSecret)>`; retried with back-off until a
-/// 2xx, the cursor persisted after each accepted event. Each attempt signs with the key current at
-/// that moment, so a retry after a key rotation carries the new key's signature.
+/// `ECD-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256("<t>.<body>")>` (one `v1=` per configured
+/// secret during a rotation); retried with back-off until a 2xx, the cursor persisted after each
+/// accepted event. Each attempt is signed afresh, so a retry carries a current timestamp and a
+/// receiver may refuse old ones (a replayed delivery).
 extension EnterpriseConnect {
     func runWebhookDelivery() async {
         guard let url = configuration.webhookURL else { return }
@@ -55,7 +56,8 @@ extension EnterpriseConnect {
     private func deliver(_ event: Event, to url: URL) async -> Bool {
         guard let body = try? JSONEncoder.ecd().encode(event) else { return false }
         let bytes = Array(body)
-        let signature = "sha256=" + Self.hex(HMACSHA256.mac(key: configuration.webhookSecret, message: bytes))
+        let signature = WebhookSignature.header(secrets: configuration.webhookSecrets, body: bytes,
+                                                timestamp: Int64(Date().timeIntervalSince1970))
         let request = TransportRequest(method: "POST", url: url,
                                        headers: [("Content-Type", "application/json"), ("ECD-Signature", signature),
                                                  ("User-Agent", "ecd-webhook")],

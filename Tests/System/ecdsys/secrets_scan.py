@@ -16,7 +16,8 @@ def collect(stack):
         "code": record.get("codes", []),
         "callback state": states,
         "client secret": [stack.client_secret],
-        "API key": [stack.api_key],
+        "API key": [stack.api_key, stack.tokens_key, stack.metrics_key],
+        "webhook secret": list(stack.webhook_secrets),
         "encryption key": [base64.b64encode(k).decode() for k in [stack.encryption_key, *stack.retired_keys]],
         "oauth state": list(stack.seen_secrets["oauth state"]),
     }

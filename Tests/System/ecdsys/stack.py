@@ -39,6 +39,11 @@ class Stack:
         self.client_id = "systest_" + secrets.token_hex(6)
         self.client_secret = secrets.token_hex(24)  # no leading "-", it goes on a command line
         self.api_key = secrets.token_urlsafe(32)
+        # One key of each other role (issue 15): tokens limited to a domain, metrics by digest only.
+        self.tokens_key = secrets.token_urlsafe(32)
+        self.metrics_key = secrets.token_urlsafe(32)
+        # events.webhook_secrets during a rotation: the first signs, both are listed.
+        self.webhook_secrets = [secrets.token_hex(32), secrets.token_hex(32)]
         self.encryption_key = secrets.token_bytes(32)
         self.webhook_url = None  # events.webhook_url when set
         self.internal_socket = None  # set to a path to move the internal listener to a unix socket
@@ -87,12 +92,20 @@ class Stack:
     def db_path(self):
         return os.path.join(self.data_dir, "ecd.sqlite")
 
+    @property
+    def audit_path(self):
+        return os.path.join(self.data_dir, "audit.log")
+
     # Preparation.
     def prepare(self):
         for folder in (self.secrets_dir, self.data_dir, os.path.dirname(self.cert), os.path.join(self.workdir, "logs")):
             os.makedirs(folder, mode=0o700, exist_ok=True)
         write_secret(os.path.join(self.secrets_dir, "cronofy_client_secret"), self.client_secret + "\n")
-        write_secret(os.path.join(self.secrets_dir, "api_keys"), self.api_key + "\n")
+        keys = [self.api_key,
+                {"name": "billing", "key": self.tokens_key, "role": "tokens", "domains": ["example.com"]},
+                {"name": "prometheus", "key_sha256": hashlib.sha256(self.metrics_key.encode()).hexdigest(), "role": "metrics"}]
+        write_secret(os.path.join(self.secrets_dir, "api_keys"), json.dumps(keys) + "\n")
+        write_secret(os.path.join(self.secrets_dir, "webhook_secrets"), json.dumps(self.webhook_secrets) + "\n")
         keyring = [{"id": "k1", "key": base64.b64encode(self.encryption_key).decode()}]
         write_secret(os.path.join(self.secrets_dir, "encryption_keys"), json.dumps(keyring) + "\n")
         subprocess.run(
@@ -140,9 +153,11 @@ class Stack:
             # make the run slower, not different.
             "refresh": {"cronofy_requests_per_minute": 20000},
             "log": {"level": "debug", "format": "json"},
+            "audit": {"path": self.audit_path},
         }
         if self.webhook_url:
-            config["events"] = {"webhook_url": self.webhook_url}
+            config["events"] = {"webhook_url": self.webhook_url,
+                                "webhook_secrets_file": os.path.join(self.secrets_dir, "webhook_secrets")}
         with open(self.config_path, "w") as f:
             json.dump(config, f, indent=2)
 
@@ -225,4 +240,5 @@ class Stack:
         others = ("nginx.err", "nginx.out", "migrate.log", "backup.log", "rewrap.log", "cli-stderr.log", "serve-refused.log")
         files += [os.path.join(self.workdir, "logs", name) for name in others]
         files += [os.path.join(self.nginx_prefix, "logs", name) for name in ("error.log", "access.log")]
+        files.append(self.audit_path)
         return [path for path in files if os.path.exists(path)]

@@ -1,11 +1,13 @@
 """api-contract.md §5: with `events.webhook_url` set, every event is POSTed there, signed
-`ECD-Signature: sha256=<hex HMAC-SHA256 of the body keyed by the first API key>`, retried until
-accepted, in order. The receiver refuses its first requests to make the daemon retry."""
+`ECD-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with one `v1=` per
+`events.webhook_secrets` entry, retried until accepted, in order. The receiver refuses its first
+requests to make the daemon retry."""
 import hashlib
 import hmac
 import http.server
 import json
 import threading
+import time
 
 from .procs import wait_until
 
@@ -74,16 +76,31 @@ def all_events(stack):
         after = response.json().get("next_after") or events[-1]["id"]
 
 
+def verify(header, body, secret, now=None):
+    """The README's receiver: some v1= is the HMAC of "<t>.<body>" and t is at most five minutes old."""
+    parts = [p.split("=", 1) for p in (header or "").split(",") if "=" in p]
+    t = next((v for k, v in parts if k == "t"), "")
+    if not t.isdigit() or abs((now or time.time()) - int(t)) > 300:
+        return False
+    expected = hmac.new(secret, t.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(v, expected) for k, v in parts if k == "v1")
+
+
 def check(stack, report, receiver):
     ids = [e["id"] for e in all_events(stack)]
     wait_until(lambda: ids and max(receiver.accepted_ids() or [0]) >= max(ids), 60, interval=0.5)
     with receiver.lock:
         received = list(receiver.received)
-    key = stack.api_key.encode()
-    bad = [i for i, (signature, body, _) in enumerate(received)
-           if signature != "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()]
-    report.check(f"webhook: every one of {len(received)} POSTs carries a valid ECD-Signature", not bad and received,
-                 f"{len(bad)} bad signatures, e.g. POST #{bad[:3]}")
+    for index, secret in enumerate(stack.webhook_secrets):
+        bad = [i for i, (signature, body, _) in enumerate(received) if not verify(signature, body, secret.encode())]
+        report.check(f"webhook: every one of {len(received)} POSTs verifies with secret {index + 1} of the rotation",
+                     not bad and received, f"{len(bad)} bad signatures, e.g. POST #{bad[:3]}")
+    wrong = [i for i, (signature, body, _) in enumerate(received) if verify(signature, body, stack.api_key.encode())]
+    report.check("webhook: no POST verifies with the API key (webhooks have their own secret)", not wrong, f"POST #{wrong[:3]}")
+    replayed = [i for i, (signature, body, _) in enumerate(received)
+                if verify(signature, body, stack.webhook_secrets[0].encode(), now=time.time() + 600)]
+    report.check("webhook: a delivery replayed ten minutes later is refused (its signed t= is too old)", not replayed,
+                 f"POST #{replayed[:3]}")
     refused = [json.loads(body).get("id") for _, body, status in received if status != 200]
     accepted = receiver.accepted_ids()
     first_seen = list(dict.fromkeys(accepted))
