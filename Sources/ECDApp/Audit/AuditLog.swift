@@ -1,3 +1,4 @@
+import ECDSync
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import ECDCrypto
+import ECDSync
 import Foundation
 import Synchronization
 
