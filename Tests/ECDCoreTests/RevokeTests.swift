@@ -1,6 +1,8 @@
 import ECDCore
 import ECDCrypto
 import ECDSimulator
+import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Testing
 
@@ -86,6 +88,77 @@ struct RevokeTests {
         await #expect(throws: CoreError.self) {
             try await harness.core.requestAccounts([AccountRequestEntry(email: "d@example.com", serviceAccountID: serviceAccount.id)])
         }
+        await harness.stop()
+    }
+
+    func revokeColumns(_ harness: Harness, email: String) async throws -> (state: String?, nextAt: Date?) {
+        try await harness.database.asyncRead { connection in
+            let row = try connection.queryOne("SELECT revoke_state, revoke_next_at FROM accounts WHERE email_key = ?", [email])
+            return (row?.optional("revoke_state"), row?.optional("revoke_next_at"))
+        }
+    }
+
+    /// A revocation Cronofy is slow to refuse, and an operator erasing the account here only
+    /// meanwhile: the refusal that comes after the erase must not bring the revocation back to
+    /// `pending` (it would be retried, and its confirmation would drop the `local_only` mark).
+    @Test func aLocalOnlyEraseDuringAFailingRevocationStands() async throws {
+        let (harness, _) = try await setUp(["jane@example.com"])
+        let core = harness.core
+        await core.shutdown()   // no background retry in between
+        // The first attempt outlives the client's 3 s timeout, every later one is a 500.
+        harness.simulator.control.fail(.revoke, with: .slow(.milliseconds(3500)))
+        harness.simulator.control.fail(.revoke, with: .serverError, times: 100)
+        async let revoking: Result<Account, any Error> = { do { return .success(try await core.revokeAccount(email: "jane@example.com")) }
+            catch { return .failure(error) } }()
+        // Under way: the revocation is marked before Cronofy is asked.
+        #expect(try await eventually { try core.account(email: "jane@example.com").revocation == "pending" })
+        let erased = try await core.revokeAccount(email: "jane@example.com", localOnly: true)
+        #expect(erased.status == .revoked && erased.revocation == "local_only")
+        let eventsAfterErase = try harness.allEvents().count
+        guard case .failure(CoreError.cronofyRevokeFailed(let message)) = await revoking else {
+            Issue.record("the refused revocation was not reported as failed"); return
+        }
+        #expect(message.contains("not retried"))
+        let account = try core.account(email: "jane@example.com")
+        #expect(account.status == .revoked && account.revocation == "local_only")
+        let columns = try await revokeColumns(harness, email: "jane@example.com")
+        #expect(columns.state == "local_only" && columns.nextAt == nil)
+        #expect(try harness.allEvents().count == eventsAfterErase)   // no account.revoke_failed after the erase
+        harness.simulator.control.clearFaults()
+        await harness.stop()
+    }
+
+    /// A revocation supersedes a renewal in flight: it is cancelled when the revocation starts,
+    /// even when Cronofy then refuses the revocation, so the renewal's late callback cannot bring
+    /// a new grant to an account being revoked. The old grant serves until Cronofy confirms.
+    @Test func aRevocationCancelsThePendingRenewal() async throws {
+        let (harness, _) = try await setUp(["jane@example.com"])
+        let old = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
+        harness.simulator.control.dropCallbacks(email: "jane@example.com")
+        _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events", renew: true)])
+        let renewal = try #require(await harness.simulator.control.waitForCallbacks(count: 2).last)
+        #expect(try harness.core.account(email: "jane@example.com").renewal?.status == "pending")
+        harness.simulator.control.fail(.revoke, with: .invalidClient, times: 2)
+        await #expect(throws: CoreError.self) { try await harness.core.revokeAccount(email: "jane@example.com") }
+        let kept = try harness.core.account(email: "jane@example.com")
+        #expect(kept.status == .active && kept.revocation == "pending" && kept.renewal == nil)
+        #expect(try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value().accessToken == old.accessToken)
+        #expect(try harness.allEvents().last { $0.type == .accountRenewalFailed }?.data["error"] == .string("revoked"))
+        // The renewal's callback comes late: no request waits for it any more.
+        let exchanges = harness.simulator.control.calls(.token).count
+        do {
+            try await harness.core.receiveDelegatedCallback(requestID: String(renewal.callbackURL.split(separator: "/").last!),
+                                                            body: Array(renewal.body.utf8), signatureHeader: nil)
+            Issue.record("the cancelled renewal's callback was accepted")
+        } catch let CoreError.callbackRejected(status, _, _) {
+            #expect(status == 404)
+        }
+        // Cronofy accepts again: the background retry revokes the old grant; nothing was exchanged.
+        let revoked = try await harness.waitForStatus("jane@example.com", .revoked)
+        #expect(revoked.revocation == nil && revoked.renewal == nil)
+        #expect(try await storedSecrets(harness, email: "jane@example.com") == 0)
+        #expect(harness.simulator.control.calls(.token).count == exchanges)
+        #expect(!(try harness.allEvents().suffix(3).contains { $0.type == .accountAuthorized }))
         await harness.stop()
     }
 }
