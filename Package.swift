@@ -51,6 +51,9 @@ let package = Package(
         .target(name: "ECDCrypto", dependencies: ["ECDCOpenSSL"]),
         // PostgreSQL through libpq (issue 16): pool, prepared statements, LISTEN/NOTIFY.
         .target(name: "ECDPostgres", dependencies: ["ECDCLibPQ"]),
+        // The core's PostgreSQL schema (the twin of ECDCore's SQLite schema), the schema comparison
+        // both are held to, and the copy of a SQLite database into PostgreSQL (`ecd migrate-storage`).
+        .target(name: "ECDCorePostgres", dependencies: ["ECDPostgres", "ECDSQLite"]),
         // Not shipped: the crash-test child (kill -9 during commits) and the SQLite benchmark.
         .executableTarget(name: "ECDSQLiteTool", dependencies: ["ECDSQLite"]),
 
@@ -99,6 +102,10 @@ let package = Package(
         .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDSync", "ECDTestSupport"]),
         .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool", "ECDTestSupport"]),
         .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDTestSupport"]),
+        .testTarget(
+            name: "ECDCorePostgresTests",
+            dependencies: ["ECDCorePostgres", "ECDCore", "ECDCrypto", "ECDPostgres", "ECDSQLite", "ECDTestSupport"]
+        ),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
         .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDTestSupport"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP", "ECDTestSupport"]),

@@ -77,7 +77,7 @@ tail -n 1 .build/test-logs/build.txt
 
 # ECD_TEST_TARGET_FILTER (a test of this script): replaces each target's filter, to show that a
 # target that runs nothing fails the run.
-targets=(ECDCryptoTests ECDSQLiteTests ECDPostgresTests ECDHTTPTests ECDCronofyTests ECDSimulatorTests ECDCoreTests ECDAppTests)
+targets=(ECDCryptoTests ECDSQLiteTests ECDPostgresTests ECDCorePostgresTests ECDHTTPTests ECDCronofyTests ECDSimulatorTests ECDCoreTests ECDAppTests)
 for target in "${targets[@]}"; do
   stage "swift test --filter $target"
   log=.build/test-logs/$target.txt
