@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "ECDApp",
             dependencies: [
-                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator", "ECDURLSession", "ECDSync",
+                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator", "ECDURLSession", "ECDSync", "ECDText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

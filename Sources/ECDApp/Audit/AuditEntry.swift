@@ -1,4 +1,5 @@
 import ECDHTTP
+import ECDText
 import Foundation
 
 /// One line of the audit log: who (key name, client address, request id) did what (action) to
@@ -35,32 +36,45 @@ struct AuditEntry: Sendable, Equatable {
 
     /// The JSON line (no trailing newline), fields in a fixed order so lines diff and grep well.
     func line(id: Int64, time: Date) -> String {
-        var fields = [
-            "\"id\":\(id)",
-            "\"time\":\(JSONString.quote(Self.timestamp(time)))",
-            "\"key\":\(JSONString.quote(key))",
-            "\"action\":\(JSONString.quote(action))",
-        ]
-        if let target { fields.append("\"target\":\(JSONString.quote(target))") }
-        fields.append("\"outcome\":\(JSONString.quote(outcome))")
-        fields.append("\"status\":\(status)")
-        if let permission { fields.append("\"permission\":\(JSONString.quote(permission))") }
-        fields.append("\"request_id\":\(JSONString.quote(requestID))")
-        fields.append("\"client\":\(JSONString.quote(client))")
-        return "{" + fields.joined(separator: ",") + "}"
+        var out: [UInt8] = []
+        append(id: id, time: time, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// RFC 3339 UTC with milliseconds, without Foundation's locale-dependent formatters.
-    static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var time = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+    /// The line appended to `out` in place (no trailing newline): written straight into the
+    /// bytes that go to the file, with no String per field, since every token read writes one.
+    func append(id: Int64, time: Date, to out: inout [UInt8]) {
+        JSONText.append(literal: "{\"id\":", to: &out)
+        JSONText.append(integer: Int(id), to: &out)
+        JSONText.append(literal: ",\"time\":\"", to: &out)
+        Self.appendTime(time, to: &out)
+        JSONText.append(literal: "\",\"key\":", to: &out)
+        JSONText.append(string: key, to: &out)
+        JSONText.append(literal: ",\"action\":", to: &out)
+        JSONText.append(string: action, to: &out)
+        if let target {
+            JSONText.append(literal: ",\"target\":", to: &out)
+            JSONText.append(string: target, to: &out)
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds % 1000), 3))Z"
+        JSONText.append(literal: ",\"outcome\":", to: &out)
+        JSONText.append(string: outcome, to: &out)
+        JSONText.append(literal: ",\"status\":", to: &out)
+        JSONText.append(integer: status, to: &out)
+        if let permission {
+            JSONText.append(literal: ",\"permission\":", to: &out)
+            JSONText.append(string: permission, to: &out)
+        }
+        JSONText.append(literal: ",\"request_id\":", to: &out)
+        JSONText.append(string: requestID, to: &out)
+        JSONText.append(literal: ",\"client\":", to: &out)
+        JSONText.append(string: client, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// RFC 3339 UTC with milliseconds (the log's timestamp writer: no Foundation formatter).
+    static func appendTime(_ date: Date, to out: inout [UInt8]) {
+        let milliseconds = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        LogTimestamp.append(seconds: seconds, milliseconds: milliseconds - seconds * 1000, to: &out)
     }
 }

@@ -66,15 +66,17 @@ final class AuditLog: Sendable {
         guard !entries.isEmpty else { return }
         let failure: Failure? = state.withLock { state in
             guard state.descriptor >= 0 else { return Failure(description: "the audit log is closed") }
-            var text = ""
+            // Encoded straight into the bytes written (one buffer, sized for a typical line).
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(256 * entries.count)
             var offsets: [(Int64, Int64)] = []
             var id = state.lastID
             for entry in entries {
                 id += 1
-                if id % Self.indexStride == 1 { offsets.append((id, state.size + Int64(text.utf8.count))) }
-                text += entry.line(id: id, time: time) + "\n"
+                if id % Self.indexStride == 1 { offsets.append((id, state.size + Int64(bytes.count))) }
+                entry.append(id: id, time: time, to: &bytes)
+                bytes.append(0x0A)
             }
-            let bytes = Array(text.utf8)
             var written = 0
             while written < bytes.count {
                 let result = bytes.withUnsafeBytes { Glibc.write(state.descriptor, $0.baseAddress! + written, bytes.count - written) }

@@ -18,7 +18,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try config.loadForServing()
-        ECDLogging.bootstrap(configuration.log)
+        // Lines are written by the sink's own thread, so no event loop waits on standard error
+        // (a full pipe, a slow journal); what is queued is written before the process exits.
+        let sink = LogSink.standardErrorInBackground()
+        ECDLogging.bootstrap(configuration.log, sink: sink)
+        defer { sink.flush() }
         ECDMetrics.bootstrap()
         let logger = Logger(label: "ecd")
         logger.notice("starting", metadata: [

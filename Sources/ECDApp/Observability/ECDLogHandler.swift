@@ -12,7 +12,7 @@ public struct ECDLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public let label: String
     public let format: LogFormat
-    private let sink: LogSink
+    let sink: LogSink
 
     /// Keys of the line itself; a metadata key spelled the same is written as `meta.<key>`.
     static let reservedKeys: Set<String> = ["ts", "level", "msg", "label"]

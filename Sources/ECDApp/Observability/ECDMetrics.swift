@@ -24,6 +24,8 @@ public enum ECDMetrics {
         public static let cronofyRequests = "ecd_cronofy_requests_total"
         /// Histogram in seconds, label `endpoint`.
         public static let cronofyRequestDuration = "ecd_cronofy_request_duration_seconds"
+        /// Counter, no labels: log lines dropped because the log writer's queue was full.
+        public static let logLinesDropped = "ecd_log_lines_dropped_total"
     }
 
     static let httpBuckets: [Duration] = [
@@ -62,7 +64,16 @@ public enum ECDMetrics {
         var bytes = registry.emitToBuffer()
         httpRequests.emit(into: &bytes)
         bytes += Array(ProcessMetrics.render().utf8)
+        bytes += Array(logDropsText(LogSink.droppedLinesTotal).utf8)
         return bytes
+    }
+
+    /// `ecd_log_lines_dropped_total`: log lines the background sink dropped because its queue
+    /// was full (standard error blocked or slower than the lines came), rather than making an
+    /// event loop wait for it.
+    static func logDropsText(_ count: Int) -> String {
+        "# HELP \(Name.logLinesDropped) Log lines dropped because the log writer's queue was full.\n"
+            + "# TYPE \(Name.logLinesDropped) counter\n\(Name.logLinesDropped) \(count)\n"
     }
 
     // MARK: - HTTP

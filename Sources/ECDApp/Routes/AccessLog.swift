@@ -9,41 +9,64 @@ struct AccessLog: Sendable {
     let listener: String
     /// Set on the public listener, where requests arrive through the reverse proxy.
     let clientResolver: ClientAddressResolver?
+    /// The logger's level, read once: a `Logger` is a value, so this copy's level cannot change.
+    private let threshold: Logger.Level
+    /// Set when the logger is ecd's own handler with no metadata of its own: lines are then
+    /// written as bytes straight into its sink (``AccessLogLine``), not through swift-log.
+    private let direct: Direct?
+
+    struct Direct: Sendable {
+        let label: String
+        let format: LogFormat
+        let sink: LogSink
+    }
+
+    init(logger: Logger, listener: String, clientResolver: ClientAddressResolver?) {
+        self.logger = logger
+        self.listener = listener
+        self.clientResolver = clientResolver
+        self.threshold = logger.logLevel
+        if let handler = logger.handler as? ECDLogHandler, handler.metadata.isEmpty, handler.metadataProvider == nil {
+            direct = Direct(label: handler.label, format: handler.format, sink: handler.sink)
+        } else {
+            direct = nil
+        }
+    }
 
     func record(_ request: HTTPRequest?, _ response: HTTPResponse, _ context: RequestContext, _ duration: Duration) {
         let method = request?.method.rawValue ?? "-"
         let route = context.routePattern
+        let status = response.status.code
         ECDMetrics.recordHTTPRequest(listener: listener, method: method, route: route,
-                                     status: response.status.code, duration: duration)
+                                     status: status, duration: duration)
 
-        // Everything below costs more than serving a cached token: skip it when the line would
-        // be dropped anyway (`log.level` above info; above debug for a routine token read).
-        let level = Self.level(status: response.status.code, route: route)
-        guard logger.logLevel <= level else { return }
-        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        var metadata: Logger.Metadata = [
-            "request_id": .string(context.requestID),
-            "listener": .string(listener),
-            "method": .string(method),
-            "route": .string(route ?? "unmatched"),
-            // Numbers stay numbers in the JSON line (`"status":200`), so log queries can compare them.
-            "status": .stringConvertible(response.status.code),
-            "duration_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
-            "bytes": .stringConvertible(response.body.count),
-        ]
-        if let traceparent = TraceParent.valid(request?.headers["traceparent"]) {
-            metadata["traceparent"] = .string(traceparent)
-        }
+        // Nothing below warning is written at `log.level` warning or above: one comparison is
+        // all a routine request costs then.
+        if status < 500 && threshold > .info { return }
+        let level = Self.level(status: status, route: route)
+        guard threshold <= level else { return }
+        var line = AccessLogLine(
+            level: level, requestID: context.requestID, listener: listener, method: method,
+            route: route ?? "unmatched", status: status,
+            durationHundredths: AccessLogLine.hundredths(duration), bytes: response.body.count,
+            client: context.peerAddress ?? "unix", proto: nil,
+            traceparent: TraceParent.valid(request?.headers["traceparent"]),
+            // The key check names the key it matched (by position) at the request's head.
+            apiKey: context.principal)
         if let request, let clientResolver {
             let client = clientResolver.resolve(peer: context.peerAddress, headers: request.headers)
-            metadata["client"] = .string(client.address)
-            if let proto = client.forwardedProto { metadata["proto"] = .string(proto) }
-        } else {
-            metadata["client"] = .string(context.peerAddress ?? "unix")
+            line.client = client.address
+            line.proto = client.forwardedProto
         }
-        // The key check names the key it matched (by position) at the request's head.
-        if let principal = context.principal { metadata["api_key"] = .string(principal) }
-        logger.log(level: level, "request", metadata: metadata)
+        if let direct {
+            let (seconds, milliseconds) = LogTimestamp.current()
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(AccessLogLine.typicalSize)
+            line.append(format: direct.format, label: direct.label, seconds: seconds, milliseconds: milliseconds, to: &bytes)
+            direct.sink.write(bytes)
+        } else {
+            logger.log(level: level, "request", metadata: line.metadata)
+        }
     }
 }
 
@@ -54,6 +77,27 @@ extension AccessLog {
         if status >= 500 { return .warning }
         if status == 200, let route, route.utf8.count > 6, route.utf8.suffix(6).elementsEqual("/token".utf8) { return .debug }
         return .info
+    }
+}
+
+extension AccessLogLine {
+    /// The fields as swift-log metadata, for a logger that is not ecd's own handler (tests
+    /// capture lines this way). Numbers stay numbers in a JSON line (`"status":200`).
+    var metadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "request_id": .string(requestID),
+            "listener": .string(listener),
+            "method": .string(method),
+            "route": .string(route),
+            "status": .stringConvertible(status),
+            "duration_ms": .stringConvertible(Double(durationHundredths) / 100),
+            "bytes": .stringConvertible(bytes),
+            "client": .string(client),
+        ]
+        if let traceparent { metadata["traceparent"] = .string(traceparent) }
+        if let proto { metadata["proto"] = .string(proto) }
+        if let apiKey { metadata["api_key"] = .string(apiKey) }
+        return metadata
     }
 }
 
