@@ -94,10 +94,14 @@ let package = Package(
         .executableTarget(name: "ecd", dependencies: ["ECDApp"]),
 
         // What every test target shares (no shipped target depends on it): the raw HTTP client,
-        // socket addresses, `eventually`, `onOwnThread`, `HTTPRequest.make`, the canned and
-        // recording servers, the scripted recorder behind the recording transports, a private
+        // socket addresses, `eventually`, `onOwnThread`, `HTTPRequest.make` and running a router
+        // on it, the canned and recording servers, the scripted recorder behind the recording
+        // transports, the log capture, child processes handed listening sockets, a private
         // PostgreSQL server (libpq only for its readiness probe and setup statements).
-        .target(name: "ECDTestSupport", dependencies: ["ECDHTTP", "ECDCLibPQ"], path: "Tests/ECDTestSupport"),
+        .target(
+            name: "ECDTestSupport",
+            dependencies: ["ECDHTTP", "ECDCLibPQ", "ECDSync", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ECDTestSupport"),
 
         .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDSync", "ECDTestSupport"]),
         .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool", "ECDTestSupport"]),

@@ -114,32 +114,28 @@ struct CommandsDaemonTests {
     }
 }
 
-/// A long-running `ecd` whose output files can be watched while it runs.
+/// A long-running `ecd` whose output files can be watched while it runs. `sockets` are passed
+/// to it as systemd's socket activation passes them (`SpawnedProcess`).
 final class RunningECD {
-    private let process = Process()
+    private let process: SpawnedProcess
     private let folder: TemporaryFolder
     private let outPath: String
     private let errPath: String
 
-    init(_ arguments: [String], environment: [String: String]) throws {
+    init(_ arguments: [String], environment: [String: String], sockets: [SpawnedProcess.Socket] = []) throws {
         folder = try TemporaryFolder()
         outPath = folder.url.appendingPathComponent("out").path
         errPath = folder.url.appendingPathComponent("err").path
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = ECDBinary.url
-        process.arguments = arguments
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { mine, _ in mine }
-        process.currentDirectoryURL = folder.url
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedProcess(
+            ECDBinary.url.path, arguments, environment: environment.merging(["PATH": "/usr/bin:/bin"]) { mine, _ in mine },
+            directory: folder.url.path, standardOutput: outPath, standardError: errPath, sockets: sockets)
     }
 
     deinit {
         // A test that failed before stopping its process: SIGKILL, which cannot be ignored or deferred.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning { process.signal(SIGKILL) }
         folder.remove()
     }
 
@@ -171,13 +167,13 @@ final class RunningECD {
         throw Timeout(description: "no matching line; stdout: \(standardOutput()) stderr: \(standardError())")
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
 
     /// Sends `signal` and returns the exit status; a process still running after 30 s is killed
     /// and reported as -1, so a shutdown that hangs fails the test instead of hanging it.
     func terminate(signal: Int32) async -> Int32 {
-        kill(process.processIdentifier, signal)
-        return await ProcessExit.wait(for: process, limit: .seconds(30)) ?? -1
+        process.signal(signal)
+        return await process.exitStatus(within: .seconds(30)) ?? -1
     }
 }

@@ -7,8 +7,9 @@ import Glibc
 #endif
 
 /// A real `ecd serve` child process against an in-process simulator, reached over loopback TCP
-/// like any client would. Its public port is picked up front (Cronofy's callbacks and the
-/// connect redirect need `public.base_url`); the internal port is read from its "listening" line.
+/// like any client would. Both its listening sockets are bound here and passed to it as systemd's
+/// socket activation passes them, so its ports are known before it starts (Cronofy's callbacks
+/// and the connect redirect need `public.base_url`) and nobody can take them in between.
 final class ServeProcess: DaemonClient, @unchecked Sendable {
     static let apiKey = "daemon-test-key-0123456789abcdefghij0123456789"
 
@@ -22,37 +23,29 @@ final class ServeProcess: DaemonClient, @unchecked Sendable {
         self.internalPort = internalPort
     }
 
-    /// Starts `ecd serve` on `database` (inside `folder`'s environment), retrying with another
-    /// public port should the picked one be taken before the daemon binds it. (A child process is
-    /// told its port in advance: `public.base_url` must name it. The in-process daemons bind port 0.)
-    /// `without` names variables of the standard environment to leave out (say, the inline
-    /// keyring when `extra` names a keyring file instead).
+    /// Starts `ecd serve` on `database` (inside `folder`'s environment) and waits for its
+    /// "listening" line. `without` names variables of the standard environment to leave out (say,
+    /// the inline keyring when `extra` names a keyring file instead).
     static func start(folder: TemporaryFolder, database: String, simulator: CronofySimulator,
                       extra: [String: String] = [:], without: [String] = []) async throws -> ServeProcess {
-        var lastOutput = ""
-        for _ in 0..<3 {
-            let port = try SocketAddress.unusedLoopbackPort()
-            var environment = DaemonEnvironment.make(folder, extra: [
-                "ECD_CRONOFY_API_URL": simulator.baseURL.absoluteString,
-                "ECD_CRONOFY_APP_URL": simulator.baseURL.absoluteString,
-                "ECD_PUBLIC_LISTEN": "127.0.0.1:\(port)",
-                "ECD_PUBLIC_BASE_URL": "http://127.0.0.1:\(port)",
-                "ECD_STORAGE_PATH": database,
-            ].merging(extra) { _, new in new })
-            for name in without { environment[name] = nil }
-            let process = try RunningECD(["serve"], environment: environment)
-            guard let line = try? await process.waitForError({ $0.contains("\"msg\":\"listening\"") }) else {
-                lastOutput = process.standardError()
-                _ = await process.terminate(signal: SIGKILL)
-                continue
-            }
-            let fields = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
-            guard let address = fields["internal"] as? String, let internalPort = address.split(separator: ":").last.flatMap({ Int($0) }) else {
-                throw RawHTTP.Failure(description: "no internal address in \(line)")
-            }
-            return ServeProcess(process: process, publicPort: port, internalPort: internalPort)
-        }
-        throw RawHTTP.Failure(description: "ecd serve did not start: \(lastOutput)")
+        let publicSocket = try PassedSocket.loopback()
+        defer { close(publicSocket.fd) }
+        let internalSocket = try PassedSocket.loopback()
+        defer { close(internalSocket.fd) }
+        var environment = DaemonEnvironment.make(folder, extra: [
+            "ECD_CRONOFY_API_URL": simulator.baseURL.absoluteString,
+            "ECD_CRONOFY_APP_URL": simulator.baseURL.absoluteString,
+            "ECD_PUBLIC_LISTEN": "127.0.0.1:\(publicSocket.port)",
+            "ECD_PUBLIC_BASE_URL": "http://127.0.0.1:\(publicSocket.port)",
+            "ECD_INTERNAL_LISTEN": "127.0.0.1:\(internalSocket.port)",
+            "ECD_STORAGE_PATH": database,
+        ].merging(extra) { _, new in new })
+        for name in without { environment[name] = nil }
+        let process = try RunningECD(["serve"], environment: environment, sockets: [
+            .init(name: "public", fd: publicSocket.fd), .init(name: "internal", fd: internalSocket.fd),
+        ])
+        _ = try await process.waitForError { $0.contains("\"msg\":\"listening\"") }
+        return ServeProcess(process: process, publicPort: publicSocket.port, internalPort: internalSocket.port)
     }
 
     func internalAPI(_ method: String, _ target: String, json: String?) async throws -> RawResponse {

@@ -120,9 +120,8 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension SocketAddress {
-    /// A loopback TCP port nobody listens on right now (bound to port 0, then closed). Only for
-    /// what cannot take a bound socket: a port that must refuse connections, or a child process
-    /// told its port in advance (which must retry should someone take the port in between).
+    /// A loopback TCP port nobody listens on right now (bound to port 0, then closed): a port
+    /// that must refuse connections. (A child process is passed bound sockets: `PassedSocket`.)
     public static func unusedLoopbackPort() throws -> Int {
         let (fd, port) = try SocketAddress.tcp(port: 0).listen(backlog: 1)
         close(fd)

@@ -19,11 +19,13 @@ public func buildApplication(configuration: AppConfiguration, logger: Logger) th
 /// `tuneLimits` both listeners' HTTP limits (timeouts, sizes), which have no configuration key, so
 /// tests and the demo need not wait for production intervals. `baseURLForPort`, when given,
 /// makes `public.base_url` from the public listener's bound port (tests and the demo listen on
-/// port 0 and cannot know it before).
+/// port 0 and cannot know it before). `inherited` holds the sockets systemd passed (`ecd serve`
+/// under socket activation), taken in place of binding the listeners they are named after.
 func buildApplication(configuration: AppConfiguration, logger: Logger,
                       tuneCore: (inout CoreConfiguration) -> Void,
                       tuneLimits: (inout HTTPLimits) -> Void = { _ in },
-                      baseURLForPort: ((Int) -> URL)? = nil) throws -> Application {
+                      baseURLForPort: ((Int) -> URL)? = nil,
+                      inherited: SocketActivation = .none) throws -> Application {
     guard baseURLForPort != nil || configuration.publicListener.baseURL != nil else {
         throw ApplicationError.missingSetting("public.base_url")
     }
@@ -34,7 +36,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
     let listeners: ApplicationListeners
     let database: Database
     do {
-        listeners = try ApplicationListeners.bind(configuration)
+        listeners = try ApplicationListeners.bind(configuration, inherited: inherited)
         do {
             database = try Database(path: configuration.storage.path)
         } catch {
@@ -125,7 +127,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             apiKeys: configuration.internalListener.apiKeys, audit: audit, internalRouteList: internalRoutes.registered,
             logger: logger,
             drainDeadline: configuration.server.drainDeadline,
-            internalIsRemote: !configuration.internalListener.listen.isLocal,
+            internalIsRemote: !listeners.internalListener.address.isLocal,
             keyringSource: configuration.rereadKeyring.map { reread in
                 { @Sendable () throws -> Keyring in try Keyring(keys: try reread().map { Keyring.Key(id: $0.id, bytes: $0.bytes) }) }
             })
@@ -142,23 +144,40 @@ struct ApplicationListeners: Sendable {
     let publicListener: BoundListener
     let internalListener: BoundListener
 
-    /// The internal listener first, then the public one; a failure closes what was bound and
-    /// names the listener's setting.
-    static func bind(_ configuration: AppConfiguration) throws(ApplicationError) -> ApplicationListeners {
+    /// The internal listener first, then the public one, each taking its socket from `inherited`
+    /// or else binding its configured address; a failure closes what was bound and names the
+    /// listener's setting.
+    static func bind(_ configuration: AppConfiguration,
+                     inherited: SocketActivation = .none) throws(ApplicationError) -> ApplicationListeners {
         let internalListener: BoundListener
         do {
             // Only the application's own services reach a unix socket: let them in (group), nobody else.
-            internalListener = try BoundListener(configuration.internalListener.listen, unixSocketMode: 0o660)
+            internalListener = try listener(configuration.internalListener.listen, inherited: inherited.sockets["internal"],
+                                            unixSocketMode: 0o660)
         } catch {
             throw .cannotListen(key: "internal.listen", error)
         }
+        // An inherited socket may be bound anywhere: the rule `internal.listen` is held to holds for it.
+        if let fd = inherited.sockets["internal"], !internalListener.address.isLocal, !configuration.internalListener.allowRemote {
+            internalListener.close()
+            throw .cannotListen(key: "internal.listen", .inheritedSocket(fd: fd, problem: """
+                is bound to \(internalListener.address), which other hosts can reach; bind it to a loopback \
+                address or a unix socket, or set internal.allow_remote to true and put TLS in front
+                """))
+        }
         do {
-            let publicListener = try BoundListener(configuration.publicListener.listen)
+            let publicListener = try listener(configuration.publicListener.listen, inherited: inherited.sockets["public"])
             return ApplicationListeners(publicListener: publicListener, internalListener: internalListener)
         } catch {
             internalListener.close()
             throw .cannotListen(key: "public.listen", error)
         }
+    }
+
+    private static func listener(_ configured: ListenAddress, inherited fd: Int32?,
+                                 unixSocketMode: UInt32 = 0o660) throws(HTTPServerError) -> BoundListener {
+        guard let fd else { return try BoundListener(configured, unixSocketMode: unixSocketMode) }
+        return try BoundListener(inheriting: fd, configured: configured)
     }
 
     /// Closes both (a listener already served is the server's to close: nothing happens to it).

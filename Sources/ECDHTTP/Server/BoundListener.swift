@@ -9,11 +9,15 @@ import Darwin
 /// built from may depend on the address really bound (the port the kernel picked for port 0, in
 /// a public base URL, say). Connections queue in the backlog until `HTTPServer.start(on:)` takes
 /// it; a listener never handed to a server is closed with `close()` (its unix socket file removed).
+/// It may also be a socket another process bound and handed over (`init(inheriting:configured:)`).
 public final class BoundListener: Sendable {
     /// The address asked for (a unix socket's path is removed again through it).
     public let requested: ListenAddress
     /// The address actually bound (with the real port after binding port 0).
     public let address: ListenAddress
+    /// The unix socket file this process created, removed when the socket is closed; nil for TCP
+    /// and for an inherited socket (its file belongs to whoever bound it: systemd re-serves it).
+    public let socketFile: String?
     private let socket: Locked<Int32>
 
     /// Binds and listens. `unixSocketMode` is the file mode of a unix socket (see
@@ -22,6 +26,18 @@ public final class BoundListener: Sendable {
         let (fd, bound) = try ListeningSocket.open(address, unixMode: unixSocketMode)
         requested = address
         self.address = bound
+        if case .unix(let path) = address { socketFile = path } else { socketFile = nil }
+        socket = Locked(fd)
+    }
+
+    /// Takes over `fd`, a listening socket bound by the process that started this one (systemd's
+    /// socket activation) in place of binding `configured`: it must be an open, listening stream
+    /// socket of `configured`'s family (`HTTPServerError.inheritedSocket` says which check failed).
+    /// Its address is whatever it is bound to; `close()` closes it but never removes its file.
+    public init(inheriting fd: Int32, configured: ListenAddress) throws(HTTPServerError) {
+        address = try InheritedSocket.adopt(fd, configured: configured)
+        requested = configured
+        socketFile = nil
         socket = Locked(fd)
     }
 
@@ -48,7 +64,7 @@ public final class BoundListener: Sendable {
         #else
         _ = Darwin.close(fd)
         #endif
-        if case .unix(let path) = requested { unlink(path) }
+        if let socketFile { unlink(socketFile) }
     }
 
     deinit { close() }

@@ -15,6 +15,8 @@ public final class HTTPServer: Sendable {
     private struct State {
         var fd: Int32 = -1
         var bound: ListenAddress?
+        /// The unix socket file to remove at shutdown (`BoundListener.socketFile`).
+        var socketFile: String?
         var started = false
         var stopped = false
     }
@@ -35,14 +37,15 @@ public final class HTTPServer: Sendable {
         try start(on: try BoundListener(configuration.listen, unixSocketMode: configuration.unixSocketMode))
     }
 
-    /// Serves `listener`, bound earlier (`configuration.listen` should name the same address: a
-    /// unix socket file is removed through it at shutdown); connections are accepted from now on.
+    /// Serves `listener`, bound earlier (or inherited); connections are accepted from now on. The
+    /// unix socket file it created, if any, is removed at shutdown.
     public func start(on listener: BoundListener) throws(HTTPServerError) {
         let fd = try state.withLock { state throws(HTTPServerError) -> Int32 in
             guard !state.started, let fd = listener.take() else { throw .alreadyStarted }
             state.started = true
             state.fd = fd
             state.bound = listener.address
+            state.socketFile = listener.socketFile
             return fd
         }
         let core = self.core
@@ -76,10 +79,10 @@ public final class HTTPServer: Sendable {
     /// whatever is still open at the deadline is closed. Removes the unix socket file.
     @discardableResult
     public func shutdown(deadline: Duration) async -> DrainReport {
-        let fd = state.withLock { state -> Int32 in
-            guard state.started && !state.stopped else { return -1 }
+        let (fd, socketFile) = state.withLock { state -> (Int32, String?) in
+            guard state.started && !state.stopped else { return (-1, nil) }
             state.stopped = true
-            return state.fd
+            return (state.fd, state.socketFile)
         }
         guard fd >= 0 else { return DrainReport(cut: []) }
         let core = self.core
@@ -94,7 +97,7 @@ public final class HTTPServer: Sendable {
             }
         }
         close(fd)
-        if case .unix(let path) = configuration.listen { unlink(path) }
+        if let socketFile { unlink(socketFile) }
 
         while core.connectionCount.load(ordering: .relaxed) > 0 && ContinuousClock.now < end {
             try? await Task.sleep(for: .milliseconds(5))

@@ -9,6 +9,9 @@ public enum HTTPServerError: Error, Sendable, CustomStringConvertible, Equatable
     case system(call: String, errno: Int32, address: String)
     case addressResolution(host: String, message: String)
     case alreadyStarted
+    /// A socket handed over by socket activation is not what a listener needs (`problem`
+    /// completes "inherited socket fd N …").
+    case inheritedSocket(fd: Int32, problem: String)
 
     public var description: String {
         switch self {
@@ -18,6 +21,8 @@ public enum HTTPServerError: Error, Sendable, CustomStringConvertible, Equatable
             "cannot resolve listen host \(host): \(message)"
         case .alreadyStarted:
             "server already started"
+        case .inheritedSocket(let fd, let problem):
+            "inherited socket fd \(fd) \(problem)"
         }
     }
 }
