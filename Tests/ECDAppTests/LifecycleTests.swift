@@ -20,7 +20,7 @@ import Glibc
     }
 
     @Test func buildingNeedsABaseURLAndAUsableDatabase() throws {
-        let logs = RouteLogCapture()
+        let logs = CapturedLogs()
         #expect(throws: ApplicationError.missingSetting("public.base_url")) {
             _ = try buildApplication(configuration: Self.configuration(baseURL: nil, storagePath: "/nonexistent/ecd.sqlite"),
                                      logger: logs.logger)
@@ -42,7 +42,7 @@ import Glibc
             // database is never created.
             let expected = ApplicationError.cannotListen(
                 key: "public.listen", .system(call: "bind", errno: EADDRINUSE, address: "127.0.0.1:\(daemon.publicPort)"))
-            #expect(throws: expected) { _ = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger) }
+            #expect(throws: expected) { _ = try buildApplication(configuration: configuration, logger: CapturedLogs().logger) }
             #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("ecd.sqlite").path))
             // The first daemon is untouched.
             let healthz = try await daemon.publicRequest("GET", "/healthz")
@@ -57,7 +57,7 @@ import Glibc
         var configuration = Self.configuration(baseURL: nil, storagePath: folder.appendingPathComponent("ecd.sqlite").path)
         configuration.publicListener.listen = .tcp(host: "127.0.0.1", port: 0)
         let seen = Locked<Int?>(nil)
-        let application = try buildApplication(configuration: configuration, logger: RouteLogCapture().logger, tuneCore: { _ in },
+        let application = try buildApplication(configuration: configuration, logger: CapturedLogs().logger, tuneCore: { _ in },
                                                baseURLForPort: { port in
                                                    seen.withLock { $0 = port }
                                                    return URL(string: "http://127.0.0.1:\(port)")!
@@ -108,7 +108,7 @@ import Glibc
             internalListener: InternalListenerSettings(listen: .tcp(host: "127.0.0.1", port: 0), apiKeys: APIKeyStore(keys: [TestDaemon.apiKey])),
             storage: StorageSettings(path: folder.appendingPathComponent("ecd.sqlite").path,
                                      encryptionKeys: [EncryptionKeySetting(id: "k1", bytes: Array(repeating: 9, count: 32))]))
-        let logs = RouteLogCapture()
+        let logs = CapturedLogs()
         let application = try buildApplication(configuration: configuration, logger: logs.logger, tuneCore: { _ in },
                                                baseURLForPort: { URL(string: "http://127.0.0.1:\($0)")! })
         let port = application.publicPort, internalPort = application.internalPort

@@ -17,10 +17,10 @@ final class TestDaemon: Sendable {
     let folder: URL
     let publicPort: Int
     let internalEndpoint: SocketAddress
-    let logs: RouteLogCapture
+    let logs: CapturedLogs
 
     private init(simulator: CronofySimulator, application: Application, folder: URL, publicPort: Int,
-                 internalEndpoint: SocketAddress, logs: RouteLogCapture) {
+                 internalEndpoint: SocketAddress, logs: CapturedLogs) {
         self.simulator = simulator
         self.application = application
         self.folder = folder
@@ -45,7 +45,7 @@ final class TestDaemon: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-routes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let socketPath = folder.appendingPathComponent("internal.sock").path
-        let logs = RouteLogCapture()
+        let logs = CapturedLogs()
         // An https base_url only changes what the daemon believes about itself (Secure
         // cookies); the listener stays plain HTTP on loopback, as behind a TLS proxy. Port 0:
         // the base URL is made from the port really bound.
@@ -215,59 +215,3 @@ extension DaemonClient {
     }
 }
 
-/// Collects every log line of a daemon, so tests can check what is (and is not) logged.
-final class RouteLogCapture: Sendable {
-    struct Entry: Sendable {
-        var label: String
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-        /// Message and metadata in one string, for "is this secret anywhere?" checks.
-        var flattened: String { ([message] + metadata.map { "\($0.key)=\($0.value)" }).joined(separator: " ") }
-    }
-
-    private let lock = NSLock()
-    nonisolated(unsafe) private var stored: [Entry] = []
-
-    var entries: [Entry] { lock.withLock { stored } }
-
-    /// The entries matching `predicate`, once there are at least `count` of them (polling with
-    /// `Task.sleep`, up to `timeout`; fewer when time runs out, so the caller's check fails).
-    /// An access log line is written after its response has gone out, so a test holding the
-    /// answer may be ahead of the log: a fixed short sleep is a race on a loaded machine.
-    @discardableResult
-    func waitFor(_ count: Int = 1, timeout: Duration = .seconds(10), where predicate: (Entry) -> Bool) async -> [Entry] {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let matching = entries.filter(predicate)
-            if matching.count >= count || ContinuousClock.now >= deadline { return matching }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
-    var logger: Logger {
-        var logger = Logger(label: "ecd.test") { label in Handler(label: label, capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    fileprivate func append(_ entry: Entry) { lock.withLock { stored.append(entry) } }
-
-    private struct Handler: LogHandler {
-        let label: String
-        let capture: RouteLogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var flat: [String: String] = [:]
-            for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
-            capture.append(Entry(label: label, level: event.level, message: "\(event.message)", metadata: flat))
-        }
-    }
-}

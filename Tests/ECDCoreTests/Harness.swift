@@ -12,28 +12,6 @@ import FoundationNetworking
 #endif
 import Logging
 
-/// Log lines kept in memory, to check that no secret was ever logged.
-final class CapturedLogs: Sendable {
-    let lines = Locked<[String]>([])
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let sink: CapturedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        sink.lines.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
-    }
-}
-
 /// The facade behind a real public HTTP server (for Cronofy's callbacks) and a real simulator,
 /// each on port 0. The server starts first, so the facade is built with its real base URL.
 final class Harness: Sendable {
@@ -126,8 +104,7 @@ final class Harness: Sendable {
     func open(keyring: Keyring? = nil, configuration: CoreConfiguration? = nil) throws -> EnterpriseConnect {
         let database = try Database(path: databasePath)
         try CoreSchema.migrate(database)   // as `serve` does at every start
-        var logger = Logger(label: "ecd.core.test") { _ in CapturingLogHandler(sink: self.logs) }
-        logger.logLevel = .trace
+        let logger = logs.logger(label: "ecd.core.test")
         let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: database, keyring: keyring ?? self.keyring,
                                      cronofy: cronofy, logger: logger, webhookTransport: URLSessionTransport())
         current.withLock { $0 = (core, database) }

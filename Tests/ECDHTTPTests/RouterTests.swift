@@ -6,10 +6,7 @@ import Testing
 @Suite("Router")
 struct RouterTests {
     static func respond(_ router: Router, _ method: HTTPMethod, _ path: String) async -> HTTPResponse {
-        switch router.respond(to: HTTPRequest.make(method, path, headers: ["Host": "x"]), context: RequestContext(requestID: "t")) {
-        case .response(let response): return response
-        case .deferred(let work): return (try? await work()) ?? HTTPResponse(status: .init(code: 599))
-        }
+        await router.run(HTTPRequest.make(method, path, headers: ["Host": "x"]))
     }
 
     static var router: Router {

@@ -34,11 +34,7 @@ struct SimulatorHarness {
         var fields = HTTPHeaders()
         if let contentType { fields.add(name: "Content-Type", value: contentType) }
         for (name, value) in headers { fields.add(name: name, value: value) }
-        let request = HTTPRequest.make(method, target, headers: fields, body: Array(body.utf8))
-        switch components.router.respond(to: request, context: RequestContext(requestID: "test")) {
-        case .response(let response): return response
-        case .deferred(let work): return (try? await work()) ?? HTTPResponse(status: .internalServerError)
-        }
+        return await components.router.run(HTTPRequest.make(method, target, headers: fields, body: Array(body.utf8)))
     }
 
     func postJSON(_ target: String, _ json: String, bearer: String? = nil) async -> HTTPResponse {

@@ -19,3 +19,15 @@ extension HTTPRequest {
             rawQuery: rawQuery, queryItems: items, version: .http1_1, headers: headers, body: body)
     }
 }
+
+extension HTTPResponder {
+    /// The response a server would send to `request`, without a server: deferred work awaited.
+    /// `Router` renders every error of its handlers, so 599, a status no handler sends, marks one
+    /// that escaped.
+    public func run(_ request: HTTPRequest, context: RequestContext = RequestContext(requestID: "test")) async -> HTTPResponse {
+        switch respond(to: request, context: context) {
+        case .response(let response): return response
+        case .deferred(let work): return (try? await work()) ?? HTTPResponse(status: .init(code: 599))
+        }
+    }
+}
