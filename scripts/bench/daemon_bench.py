@@ -107,6 +107,8 @@ class Bench:
         nginx = Nginx(self.work, free_port(), body, cpus=self.args.server_cpu)
         check = request(f"http://127.0.0.1:{nginx.port}/x")
         assert check.status == 200 and len(check.body) == len(sample.body)
+        time.sleep(1)
+        nginx_idle = {"master": memory_mb(nginx.master.pid), "worker": memory_mb(nginx.worker)}
         self.out(f"\nToken body {len(sample.body)} bytes from both servers; {count:,} active accounts; "
                  f"start to ready {ready * 1000:.0f} ms; idle RSS {idle:.1f} MB.\n")
         self.out("| wrk -t1 | server | requests/s | p50 ms | p99 ms | server CPU µs/req | errors | RSS MB (peak) |")
@@ -129,11 +131,14 @@ class Bench:
                     rss = f"{run.peak_rss:.1f}" if name == "ecd" else "-"
                     self.out(f"| -c{conns} | {name} | {fmt(run)} | {run.errors} | {rss} |")
                 ratios.append((conns, best["ecd"], best["nginx"]))
+            nginx_after = {"master": memory_mb(nginx.master.pid), "worker": memory_mb(nginx.worker)}
         finally:
             nginx.stop()
         self.load("after the token runs")
         self.profile(pid, emails, "10,000 accounts, the token route")
+        time.sleep(1)
         after = rss_mb(pid)
+        memory_after = memory_mb(pid)
         self.stack.stop_daemon()
         self.out(f"\necd idle memory after start: VmRSS {memory['VmRSS']:.1f} MB = RssAnon {memory['RssAnon']:.1f} MB "
                  f"(own heap and stacks) + RssFile {memory['RssFile']:.1f} MB (binary and shared libraries) "
@@ -144,6 +149,34 @@ class Bench:
             self.out(f"| {conns} | {ours.rps / theirs.rps:.2f} | {ours.p50 / theirs.p50:.2f} | "
                      f"{ours.p99 / theirs.p99:.2f} | {ours.cpu_us / theirs.cpu_us:.2f} |")
         self.out(f"\necd RSS: idle {idle:.1f} MB after start, {after:.1f} MB after the runs.")
+        self.out("\nIdle memory, MB (`/proc/PID/status`; nginx: its master and its one worker, same run):\n")
+        self.out("| process | when | VmRSS | RssAnon | RssFile |")
+        self.out("|---|---|---:|---:|---:|")
+        rows = [("ecd", "after start", memory), ("ecd", "after the runs, idle 1 s", memory_after)]
+        for when, values in (("after start", nginx_idle), ("after the runs", nginx_after)):
+            for role in ("master", "worker"):
+                rows.append((f"nginx {role}", when, values[role]))
+        for name, when, values in rows:
+            self.out(f"| {name} | {when} | {values['VmRSS']:.1f} | {values['RssAnon']:.1f} | {values['RssFile']:.1f} |")
+
+    def access_log(self):
+        """The token route at -c32 with every token read logged (`log.level` debug, JSON lines
+        to a file) against the token runs' level warning, which writes none."""
+        emails = os.path.join(self.work, "emails-10k.txt")
+        self.stack.log_level = "debug"
+        try:
+            self.stack.start_daemon(self.db10k)
+            pid = self.stack.daemon.pid
+            best, _ = self.best_of(self.stack.internal_url, pid, 32, emails, self.args.reps)
+            metrics = self.stack.api("GET", "/metrics").body.decode()
+            dropped = next((line.split()[-1] for line in metrics.splitlines()
+                            if line.startswith("ecd_log_lines_dropped_total ")), "?")
+            self.stack.stop_daemon()
+        finally:
+            self.stack.log_level = "warning"
+        log(f"-c32 with the access log on: {best.rps:,.0f} req/s cpu {best.cpu_us:.1f} µs")
+        self.out(f"\nAccess log on (`log.level` debug: a JSON line per token read, to a file), -c32 best of "
+                 f"{self.args.reps}: {fmt(best)} (req/s, p50, p99, CPU µs/req); lines dropped: {dropped}.")
 
     def scale(self):
         """Start to ready and c32 lookups at 1,000 vs 100,000 stored accounts."""
@@ -181,7 +214,9 @@ class Bench:
             starts = ", ".join(f"{r:.0f}" for r in readies)
             self.out(f"| {count:,} | {starts} | {idle:.1f} | {fmt(best)} | {best.errors} | {best.peak_rss:.1f} |")
         ratio = results["100,000"].rps / results["1,000"].rps
-        self.out(f"\nLookups at 100,000 vs 1,000 accounts: {ratio:.2f}× the requests/s.")
+        self.out("\n| flatness, token route -c32 | 1,000 accounts req/s | 100,000 accounts req/s | ratio (target ≥ 0.9) |")
+        self.out("|---|---:|---:|---:|")
+        self.out(f"| best of {self.args.reps} | {results['1,000'].rps:,.0f} | {results['100,000'].rps:,.0f} | **{ratio:.2f}** |")
 
     def profile(self, pid, emails, what):
         """`perf record -g` of an 8 s -c32 run; the top symbols by self time, then by inclusive
@@ -246,6 +281,7 @@ def main():
     try:
         bench.seed()
         bench.token_vs_nginx()
+        bench.access_log()
         bench.callbacks()
         if not args.no_scale:
             bench.scale()
