@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Daemon benchmark (docs/design/architecture.md §6): the release `ecd` with a Cronofy simulator, its accounts
 # connected through its own API, against nginx serving a static reply of the same size. Not a test:
-# run it by hand (about 8 minutes on a quiet machine, 10 under load; BENCH_SCALE=0: 6); it prints
+# run it by hand (measured: 7 minutes for `10 2` on the loaded 2-core box, 2 of them seeding; 5.5 with
+# BENCH_SCALE=0); it prints
 # Markdown tables for docs/benchmarks.md "Daemon": ratios to nginx, a perf profile, the access log
 # on, callbacks/s, POST latency, 1,000 vs 100,000 accounts (flatness), ecd's and nginx's idle RSS.
 #   scripts/bench-daemon.sh [duration-seconds [repetitions]]     (default 12 s, 2 repetitions)
