@@ -16,22 +16,22 @@ final class AuditLog: Sendable {
     let path: String
     private let state: Locked<State>
     private let flusher: Flusher
+    /// What opening read of an existing log: its end only (the tests check it stays small).
+    let bytesReadAtOpen: Int64
 
     struct State: Sendable {
         var descriptor: Int32
         var lastID: Int64
-        var size: Int64
         var dirty = false
-        /// (id, byte offset) of every 256th line: a page read seeks instead of scanning from the start.
-        var index: [(id: Int64, offset: Int64)] = []
+        /// The file ends inside a line (torn by a crash, or left by a failed write): the next
+        /// write starts with a newline, so its first line is whole and counts.
+        var endsInsideLine = false
         let isRegularFile: Bool
     }
 
     struct Failure: Error, Sendable, CustomStringConvertible {
         let description: String
     }
-
-    static let indexStride: Int64 = 256
 
     init(path: String, flushInterval: Duration = .seconds(1)) throws(Failure) {
         self.path = path
@@ -49,12 +49,23 @@ final class AuditLog: Sendable {
             Glibc.close(descriptor)
             throw Failure(description: "audit.path: \(path) is readable by others and cannot be made 0600: \(reason)")
         }
-        var state = State(descriptor: descriptor, lastID: 0, size: regular ? Int64(info.st_size) : 0, isRegularFile: regular)
-        if regular {
-            let scanned = AuditLog.scan(path)
-            state.lastID = scanned.lastID
-            state.index = scanned.index
+        var state = State(descriptor: descriptor, lastID: 0, isRegularFile: regular)
+        var bytesRead: Int64 = 0
+        if regular, info.st_size > 0 {
+            // The numbering goes on from the last whole line, read from the end: opening costs
+            // the same for a log of any size.
+            let reading = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard reading >= 0 else {
+                let reason = String(cString: strerror(errno))
+                Glibc.close(descriptor)
+                throw Failure(description: "audit.path: cannot read \(path): \(reason)")
+            }
+            var reader = AuditFileReader(descriptor: reading, size: Int64(info.st_size))
+            (state.lastID, state.endsInsideLine) = reader.tail()
+            bytesRead = reader.bytesRead
+            Glibc.close(reading)
         }
+        self.bytesReadAtOpen = bytesRead
         self.state = Locked(state)
         self.flusher = Flusher(interval: flushInterval)
         flusher.start { [weak self] in self?.flush() }
@@ -68,12 +79,11 @@ final class AuditLog: Sendable {
             guard state.descriptor >= 0 else { return Failure(description: "the audit log is closed") }
             // Encoded straight into the bytes written (one buffer, sized for a typical line).
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(256 * entries.count)
-            var offsets: [(Int64, Int64)] = []
+            bytes.reserveCapacity(256 * entries.count + 1)
+            if state.endsInsideLine { bytes.append(0x0A) }
             var id = state.lastID
             for entry in entries {
                 id += 1
-                if id % Self.indexStride == 1 { offsets.append((id, state.size + Int64(bytes.count))) }
                 entry.append(id: id, time: time, to: &bytes)
                 bytes.append(0x0A)
             }
@@ -83,15 +93,18 @@ final class AuditLog: Sendable {
                 if result < 0 {
                     if errno == EINTR { continue }
                     let reason = String(cString: strerror(errno))
-                    // A partial line may be on disk; the reader skips lines that are not JSON.
-                    state.size += Int64(written)
+                    // Part of the text may be on disk: its ids are not used again (a whole line
+                    // of it still counts), and the next write starts on a new line.
+                    if written > 0 {
+                        state.lastID = id
+                        state.endsInsideLine = bytes[written - 1] != 0x0A
+                    }
                     return Failure(description: "cannot write the audit log \(path): \(reason)")
                 }
                 written += result
             }
-            state.size += Int64(bytes.count)
             state.lastID = id
-            state.index.append(contentsOf: offsets.map { (id: $0.0, offset: $0.1) })
+            state.endsInsideLine = false
             state.dirty = true
             return nil
         }
@@ -125,38 +138,23 @@ final class AuditLog: Sendable {
     /// The open descriptor (tests swap it for /dev/full to make writes fail as a full disk does).
     var descriptor: Int32 { state.withLock { $0.descriptor } }
 
-    /// Lines with ids after `after`, at most `limit`, as written (each a JSON object).
+    /// Lines with ids after `after`, at most `limit`, as written (each a JSON object): a binary
+    /// search for the first, then a read forward.
     func page(after: Int64, limit: Int) throws(Failure) -> (lines: [String], nextAfter: Int64) {
-        let (regular, start) = state.withLock { state -> (Bool, Int64) in
-            // `id - 1 <= after`, not `id <= after + 1`: `after` may be Int64.max.
-            let entry = state.index.last { $0.id - 1 <= after }
-            return (state.isRegularFile, entry?.offset ?? 0)
+        guard state.withLock({ $0.isRegularFile }) else {
+            throw Failure(description: "audit.path \(path) is not a regular file: it cannot be read back")
         }
-        guard regular else { throw Failure(description: "audit.path \(path) is not a regular file: it cannot be read back") }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Failure(description: "cannot read the audit log \(path)")
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot read the audit log \(path): \(String(cString: strerror(errno)))")
         }
-        defer { try? handle.close() }
-        try? handle.seek(toOffset: UInt64(start))
-        var lines: [String] = []
-        var nextAfter = after
-        var pending: [UInt8] = []
-        reading: while lines.count < limit {
-            guard let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty else { break }
-            pending += chunk
-            var lineStart = 0
-            for position in pending.indices where pending[position] == 0x0A {
-                let line = pending[lineStart..<position]
-                lineStart = position + 1
-                guard let id = Self.id(of: line), id > after else { continue }
-                guard JSONSyntaxCheck.firstError(in: Array(line)) == nil else { continue }
-                lines.append(String(decoding: line, as: UTF8.self))
-                nextAfter = id
-                if lines.count == limit { break reading }
-            }
-            pending.removeFirst(lineStart)
+        defer { Glibc.close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw Failure(description: "cannot read the audit log \(path): \(String(cString: strerror(errno)))")
         }
-        return (lines, nextAfter)
+        var reader = AuditFileReader(descriptor: descriptor, size: Int64(info.st_size))
+        return reader.page(after: after, limit: limit)
     }
 
     /// The id of a line as this log writes it (`{"id":17,…`), or nil.
@@ -171,30 +169,6 @@ final class AuditLog: Sendable {
             digits += 1
         }
         return digits > 0 ? value : nil
-    }
-
-    /// The last id and the sparse index of an existing log, read once at start.
-    private static func scan(_ path: String) -> (lastID: Int64, index: [(id: Int64, offset: Int64)]) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return (0, []) }
-        defer { try? handle.close() }
-        var lastID: Int64 = 0
-        var index: [(id: Int64, offset: Int64)] = []
-        var offset: Int64 = 0
-        var pending: [UInt8] = []
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            pending += chunk
-            var lineStart = 0
-            for position in pending.indices where pending[position] == 0x0A {
-                if let id = id(of: pending[lineStart..<position]) {
-                    if id % indexStride == 1 { index.append((id, offset + Int64(lineStart))) }
-                    lastID = max(lastID, id)
-                }
-                lineStart = position + 1
-            }
-            offset += Int64(lineStart)
-            pending.removeFirst(lineStart)
-        }
-        return (lastID, index)
     }
 }
 
