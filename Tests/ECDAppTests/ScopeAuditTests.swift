@@ -113,25 +113,40 @@ struct ScopeAuditTests {
             func find(_ action: String, _ target: String?) -> [String: Any]? {
                 entries.first { $0["action"] as? String == action && $0["target"] as? String == target }
             }
-            #expect(entries.filter { $0["action"] as? String == "connect_link.create" }.count == 2)
-            #expect(find("account.request", "alice@scoped.example")?["key"] as? String == "#1")
-            #expect(find("account.request", "bob@scoped.example") != nil)
+            func outcomes(_ action: String, _ target: String?) -> [String] {
+                entries.filter { $0["action"] as? String == action && $0["target"] as? String == target }.compactMap { $0["outcome"] as? String }
+            }
+            // A change: its request before it is acted on (no status yet), its outcome after, one request id.
+            #expect(outcomes("connect_link.create", nil) == ["started", "ok", "started", "ok"])
+            // An account request: one line per account, each started then ok.
+            for email in ["alice@scoped.example", "bob@scoped.example"] {
+                #expect(outcomes("account.request", email) == ["started", "ok"], "\(email)")
+            }
+            let requests = entries.filter { $0["action"] as? String == "account.request" }
+            #expect(Set(requests.compactMap { $0["request_id"] as? String }).count == 1)
+            #expect(requests.allSatisfy { $0["key"] as? String == "#1" })
+            #expect(requests.first?["status"] == nil && requests.last?["status"] as? Int == 202)
+            // A read: one line, after.
+            #expect(outcomes("account.token.read", "alice@scoped.example") == ["ok"])
             let read = try #require(find("account.token.read", "alice@scoped.example"))
             #expect(read["key"] as? String == "crm" && read["outcome"] as? String == "ok" && read["status"] as? Int == 200)
             #expect(read["client"] as? String == "127.0.0.1")
             #expect((read["request_id"] as? String)?.isEmpty == false)
             #expect((read["time"] as? String)?.hasSuffix("Z") == true)
+            #expect(outcomes("account.refresh", "alice@scoped.example") == ["ok"])
             #expect(find("account.refresh", "alice@scoped.example")?["key"] as? String == "crm")
-            #expect(find("service_account.token.read", serviceAccount)?["outcome"] as? String == "ok")
+            #expect(outcomes("service_account.token.read", serviceAccount) == ["ok"])
             let forbidden = try #require(find("GET /v1/events", nil))
             #expect(forbidden["outcome"] as? String == "forbidden" && forbidden["permission"] as? String == "events:read")
-            #expect(forbidden["key"] as? String == "prometheus")
+            #expect(forbidden["key"] as? String == "prometheus" && forbidden["status"] as? Int == 403)
             let revokes = entries.filter { $0["action"] as? String == "account.revoke" }
-            #expect(revokes.map { $0["outcome"] as? String } == ["forbidden", "ok"])
-            // Refused on the head, before the router matched: the target is still named.
-            #expect(revokes.map { $0["target"] as? String } == ["bob@scoped.example", "bob@scoped.example"])
+            // Refused on the head, before the router matched: the target is still named, and
+            // nothing was started.
+            #expect(revokes.map { $0["outcome"] as? String } == ["forbidden", "started", "ok"])
+            #expect(revokes.map { $0["target"] as? String } == Array(repeating: "bob@scoped.example", count: 3))
             #expect(revokes.first?["key"] as? String == "crm" && revokes.first?["permission"] as? String == "accounts:revoke")
-            #expect(find("service_account.revoke", serviceAccount)?["outcome"] as? String == "ok")
+            #expect(revokes[1]["request_id"] as? String == revokes[2]["request_id"] as? String)
+            #expect(outcomes("service_account.revoke", serviceAccount) == ["started", "ok"])
 
             // Never a token, a key, a code or a link's capability.
             var secrets = [TestDaemon.apiKey, Self.domainKey, Self.metricsKey, daemon.simulator.configuration.clientSecret,
@@ -139,6 +154,10 @@ struct ScopeAuditTests {
             for response in [token, refreshed, serviceToken] {
                 secrets.append(try #require(response.json["access_token"] as? String))
             }
+            // Every access and refresh token and code Cronofy issued, the service account's too.
+            let issued = daemon.simulator.control.issued()
+            #expect(!issued.codes.isEmpty && !issued.refreshTokens.isEmpty)
+            secrets += issued.all
             for secret in secrets { #expect(!text.contains(secret), "a secret is in the audit log") }
 
             var info = stat()
@@ -159,26 +178,78 @@ struct ScopeAuditTests {
         }
     }
 
-    @Test("a request whose audit line cannot be written fails with 503 and hands out nothing")
+    /// Points the audit log's descriptor at /dev/full (every write fails with ENOSPC, as on a
+    /// full disk), or back at its file.
+    static func redirect(_ audit: AuditLog, to path: String) throws {
+        let replacement = open(path, O_WRONLY | O_APPEND)
+        #expect(replacement >= 0)
+        #expect(dup2(replacement, audit.descriptor) >= 0)
+        close(replacement)
+    }
+
+    @Test("an audit write that fails before a read or a change: 503 audit_unavailable, nothing handed out or done")
     func auditWriteFailure() async throws {
         try await TestDaemon.run { daemon in
             try await daemon.connectServiceAccount()
-            try await daemon.requestAndSettle(["carol@example.com"])
+            try await daemon.requestAndSettle(["carol@example.com", "dave@example.com"])
             let before = try await daemon.api("GET", "/v1/accounts/carol@example.com/token")
             let token = try #require(before.json["access_token"] as? String)
-            // The disk fills up: the audit log's descriptor now writes to /dev/full (ENOSPC).
             let audit = try #require(daemon.application.audit)
-            let full = open("/dev/full", O_WRONLY)
-            #expect(full >= 0)
-            #expect(dup2(full, audit.descriptor) >= 0)
-            close(full)
-            let refused = try await daemon.api("GET", "/v1/accounts/carol@example.com/token")
-            #expect(refused.status == 503)
-            #expect(refused.errorCode == "audit_unavailable")
-            #expect(!refused.text.contains(token))
-            #expect(try await daemon.api("POST", "/v1/accounts/carol@example.com/refresh").status == 503)
-            // Calls that are not audited go on.
+            let lines = audit.lastID
+            let revokeCalls = daemon.simulator.control.calls(.revoke).count
+            let authorizations = daemon.simulator.control.calls(.authorizations).count
+            try Self.redirect(audit, to: "/dev/full")
+            func refused(_ method: String, _ path: String, json: String? = nil) async throws {
+                let response = try await daemon.api(method, path, json: json)
+                #expect(response.status == 503 && response.errorCode == "audit_unavailable", "\(method) \(path): \(response.status)")
+                #expect(response.header("Retry-After") != nil)
+                #expect(!response.text.contains(token))
+            }
+            // Reads: the answer is withheld.
+            try await refused("GET", "/v1/accounts/carol@example.com/token")
+            try await refused("POST", "/v1/accounts/carol@example.com/refresh")
+            // Changes: refused before anything is done.
+            try await refused("DELETE", "/v1/accounts/dave@example.com")
+            try await refused("POST", "/v1/accounts", json: #"{"email":"erin@example.com"}"#)
+            try await refused("POST", "/v1/service-accounts/connect-links", json: "{}")
+            #expect(try await daemon.api("GET", "/v1/accounts/dave@example.com").json["status"] as? String == "active")
+            #expect(try await daemon.api("GET", "/v1/accounts/erin@example.com").status == 404)
+            #expect(daemon.simulator.control.calls(.revoke).count == revokeCalls)
+            #expect(daemon.simulator.control.calls(.authorizations).count == authorizations)
+            // Calls that are not audited go on; no line was written.
             #expect(try await daemon.api("GET", "/v1/accounts/carol@example.com").status == 200)
+            #expect(audit.lastID == lines)
+        }
+    }
+
+    @Test("an audit write that fails after a change was made: the answer stands, the request line is on record")
+    func auditWriteFailureAfterTheChange() async throws {
+        try await TestDaemon.run { daemon in
+            try await daemon.connectServiceAccount()
+            try await daemon.requestAndSettle(["carol@example.com"])
+            let audit = try #require(daemon.application.audit)
+            // Cronofy answers the revocation two seconds late: the disk fills up meanwhile, after
+            // the request line was written and before the outcome is.
+            daemon.simulator.control.fail(.revoke, with: .slow(.seconds(2)))
+            async let revoking = daemon.api("DELETE", "/v1/accounts/carol@example.com")
+            let started = try await eventually(timeout: .seconds(10)) {
+                let text = (try? String(contentsOfFile: audit.path, encoding: .utf8)) ?? ""
+                return text.contains(#""action":"account.revoke","target":"carol@example.com","outcome":"started""#)
+            }
+            #expect(started)
+            try Self.redirect(audit, to: "/dev/full")
+            let revoked = try await revoking
+            #expect(revoked.status == 200, "\(revoked.text)")
+            #expect(revoked.json["status"] as? String == "revoked")
+            let text = try String(contentsOfFile: audit.path, encoding: .utf8)
+            #expect(!text.contains(#""action":"account.revoke","target":"carol@example.com","outcome":"ok""#))
+            #expect(!(await daemon.logs.waitFor { $0.message.contains("after the change was made") }).isEmpty)
+            // The disk has room again: lines go on, numbered after the last one.
+            try Self.redirect(audit, to: audit.path)
+            #expect(try await daemon.api("GET", "/v1/accounts/carol@example.com/token").status == 409)
+            let page = try await daemon.api("GET", "/v1/audit?after=0&limit=1000")
+            let ids = ((page.json["entries"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? Int }
+            #expect(ids == Array(1...ids.count))
         }
     }
 }

@@ -14,21 +14,27 @@ struct AuditEntry: Sendable, Equatable {
     var key: String
     /// An email or service-account id, or nil (a connect link has no target yet).
     var target: String?
-    /// `ok` (2xx), `forbidden` (403, the missing permission in `permission`), `failed` (anything else).
+    /// `started` (a change's request, written before it is acted on; no status), then `ok` (2xx),
+    /// `forbidden` (403, the missing permission in `permission`), `failed` (anything else).
     var outcome: String
-    var status: Int
+    var status: Int?
     /// The permission a forbidden call lacked.
     var permission: String?
     var requestID: String
     var client: String
 
-    init(action: String, key: String, target: String?, status: Int, permission: String? = nil,
+    init(action: String, key: String, target: String?, status: Int?, permission: String? = nil,
          requestID: String, client: String) {
         self.action = action
         self.key = key
         self.target = target
         self.status = status
-        self.outcome = (200..<300).contains(status) ? "ok" : status == 403 ? "forbidden" : "failed"
+        self.outcome = switch status {
+        case nil: "started"
+        case let code? where (200..<300).contains(code): "ok"
+        case 403?: "forbidden"
+        default: "failed"
+        }
         self.permission = permission
         self.requestID = requestID
         self.client = client
@@ -58,8 +64,10 @@ struct AuditEntry: Sendable, Equatable {
         }
         JSONText.append(literal: ",\"outcome\":", to: &out)
         JSONText.append(string: outcome, to: &out)
-        JSONText.append(literal: ",\"status\":", to: &out)
-        JSONText.append(integer: status, to: &out)
+        if let status {
+            JSONText.append(literal: ",\"status\":", to: &out)
+            JSONText.append(integer: status, to: &out)
+        }
         if let permission {
             JSONText.append(literal: ",\"permission\":", to: &out)
             JSONText.append(string: permission, to: &out)

@@ -71,7 +71,7 @@ struct AuditEntryView: Codable, Sendable {
     let action: String
     let target: String?
     let outcome: String
-    let status: Int
+    let status: Int?
     let permission: String?
     let requestID: String
     let client: String

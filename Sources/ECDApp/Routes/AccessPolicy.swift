@@ -29,6 +29,11 @@ enum AccessPolicy {
         var audit: String?
         /// The path parameter the audit line names as its target.
         var target: String?
+        /// The call changes something (Vault's audit-device model): its request is recorded before
+        /// it is acted on (a failed write: 503, nothing done), its outcome after (a failed write
+        /// then leaves the answer as it is: the action happened, and its request is on record).
+        /// A read is recorded once, after, and a failed write withholds the answer.
+        var changes = false
 
         var permission: Permission? {
             switch access {
@@ -44,22 +49,24 @@ enum AccessPolicy {
         "GET /healthz": Rule(access: .open),
         "GET /readyz": Rule(access: .probe),
         "GET /metrics": Rule(access: .probe),
-        "POST /v1/service-accounts/connect-links": Rule(access: .permission(.serviceAccountsConnect), audit: "connect_link.create"),
+        "POST /v1/service-accounts/connect-links": Rule(access: .permission(.serviceAccountsConnect), audit: "connect_link.create",
+                                                         changes: true),
         "GET /v1/service-accounts": Rule(access: .permission(.serviceAccountsRead)),
         "GET /v1/service-accounts/{id}": Rule(access: .permission(.serviceAccountsRead)),
         "GET /v1/service-accounts/{id}/token": Rule(access: .permission(.serviceAccountTokensRead),
                                                     audit: "service_account.token.read", target: "id"),
         "GET /v1/service-accounts/{id}/resources": Rule(access: .permission(.serviceAccountsRead)),
         "DELETE /v1/service-accounts/{id}": Rule(access: .permission(.serviceAccountsRevoke),
-                                                 audit: "service_account.revoke", target: "id"),
-        "POST /v1/accounts": Rule(access: .permission(.accountsRequest), audit: "account.request"),
+                                                 audit: "service_account.revoke", target: "id", changes: true),
+        "POST /v1/accounts": Rule(access: .permission(.accountsRequest), audit: "account.request", changes: true),
         "GET /v1/accounts": Rule(access: .permission(.accountsRead), scope: .accountList),
         "GET /v1/accounts/{email}": Rule(access: .permission(.accountsRead), scope: .account(parameter: "email"), target: "email"),
         "GET /v1/accounts/{email}/token": Rule(access: .permission(.tokensRead), scope: .account(parameter: "email"),
                                                audit: "account.token.read", target: "email"),
         "POST /v1/accounts/{email}/refresh": Rule(access: .permission(.tokensRefresh), scope: .account(parameter: "email"),
                                                   audit: "account.refresh", target: "email"),
-        "DELETE /v1/accounts/{email}": Rule(access: .permission(.accountsRevoke), audit: "account.revoke", target: "email"),
+        "DELETE /v1/accounts/{email}": Rule(access: .permission(.accountsRevoke), audit: "account.revoke", target: "email",
+                                            changes: true),
         "GET /v1/events": Rule(access: .permission(.eventsRead)),
         "GET /v1/audit": Rule(access: .permission(.auditRead)),
         "POST /v1/admin/keys/rewrap": Rule(access: .permission(.keysRewrap)),

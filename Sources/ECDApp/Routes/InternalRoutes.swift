@@ -25,7 +25,7 @@ struct InternalRoutes: Sendable {
                           render: { error, request, context in
                               if let error = error as? HTTPError { return error.response }
                               return unexpected(error, request, context)
-                          })
+                          }, logger: logger)
     }
 
     func makeTable() -> RouteTable {

@@ -1,12 +1,14 @@
 import ECDCore
 import ECDHTTP
 import Foundation
+import Logging
 
 /// Wraps each internal route's handler with its ``AccessPolicy`` rule: the permission (checked
 /// on the head already, by ``APIKeyAuthentication``; again here for a route without a rule), the
 /// scope of a limited `tokens` key (which needs the route's parameters, known only once the
-/// router matched), and the audit line, written before the answer leaves (a failed write turns
-/// the answer into a 503).
+/// router matched), and the audit lines: a read's written before the answer leaves (a failed
+/// write turns the answer into a 503); a change's request written before it is acted on (a failed
+/// write: 503, nothing done) and its outcome after (``AccessPolicy/Rule/changes``).
 struct RouteGuard: Sendable {
     let keys: APIKeyStore
     let audit: AuditLog?
@@ -15,6 +17,8 @@ struct RouteGuard: Sendable {
     let serviceAccountOf: @Sendable (String) -> String?
     /// The router's error rendering, so an audit line records the status the client gets.
     let render: @Sendable (any Error, HTTPRequest, RequestContext) -> HTTPResponse
+    /// Where an outcome line that could not be written is reported (its request line is on record).
+    var logger: Logger? = nil
 
     /// Where a limited key's service accounts and domains are left for a list route (`\n`-separated).
     static let scopeServiceAccounts = "scope_service_accounts"
@@ -58,6 +62,9 @@ struct RouteGuard: Sendable {
                                                   key: key, rule: rule, pattern: pattern, request: request, context: scoped,
                                                   detail: "for \(email): it is limited to \(Self.describeScope(key))")
                         }
+                        if let refused = guardian.recordRequest(rule, key: key, request: request, context: scoped) {
+                            return refused
+                        }
                         return try await guardian.audited(rule, key: key, request: request, context: scoped) {
                             try await Self.settle(handler(request, scoped))
                         }
@@ -68,6 +75,9 @@ struct RouteGuard: Sendable {
             }
             guard rule.audit != nil else { return try handler(request, context) }
             let scoped = context
+            if let refused = guardian.recordRequest(rule, key: key, request: request, context: scoped) {
+                return .response(refused)
+            }
             switch Result(catching: { try handler(request, scoped) }) {
             case .success(.response(let response)):
                 return .response(guardian.recordOrRefuse(rule, key: key, request: request, context: scoped, response: response))
@@ -101,7 +111,27 @@ struct RouteGuard: Sendable {
         return recordOrRefuse(rule, key: key, request: request, context: context, response: response)
     }
 
-    /// Writes the audit line(s) of an answered call; a 503 replaces the answer when that fails.
+    /// A change's request line(s), before it is acted on; the 503 to answer instead when they
+    /// cannot be written (nil: go on).
+    private func recordRequest(_ rule: AccessPolicy.Rule, key: APIKey, request: HTTPRequest,
+                               context: RequestContext) -> HTTPResponse? {
+        guard rule.changes, let action = rule.audit, let audit else { return nil }
+        let entries = Self.targets(rule, request: request, context: context).map { target in
+            AuditEntry(action: action, key: key.name, target: target, status: nil,
+                       requestID: context.requestID, client: context.peerAddress ?? "unix")
+        }
+        do {
+            try audit.record(entries)
+            return nil
+        } catch {
+            logger?.error("audit log write failed; the request was refused", metadata: ["error": "\(error)", "action": "\(action)"])
+            return APIError.auditUnavailable().response
+        }
+    }
+
+    /// Writes the audit line(s) of an answered call. A read's answer becomes a 503 when that
+    /// fails; a change's stands (it happened, and its request line is on record) and the failure
+    /// goes to ecd's log.
     private func recordOrRefuse(_ rule: AccessPolicy.Rule, key: APIKey, request: HTTPRequest, context: RequestContext,
                                 response: HTTPResponse) -> HTTPResponse {
         guard let action = rule.audit, let audit else { return response }
@@ -114,6 +144,13 @@ struct RouteGuard: Sendable {
             try audit.record(entries)
             return response
         } catch {
+            if rule.changes {
+                logger?.error("audit log write failed after the change was made; its request line is on record",
+                              metadata: ["error": "\(error)", "action": "\(action)", "status": "\(response.status.code)",
+                                         "request_id": "\(context.requestID)"])
+                return response
+            }
+            logger?.error("audit log write failed; the answer was withheld", metadata: ["error": "\(error)", "action": "\(action)"])
             return APIError.auditUnavailable().response
         }
     }
