@@ -51,6 +51,12 @@ struct WebhookKeyRotationTests {
         #expect(!WebhookSignature.verify(header: header, body: accepted.body, secrets: [Array(Self.oldKey.utf8)], now: now))
         // The same delivery replayed ten minutes later is refused by a receiver that checks `t`.
         #expect(!WebhookSignature.verify(header: header, body: accepted.body, secrets: [Array(receiverSecret.utf8)], now: now + 600))
+        // `t` is inside the MAC: the same signatures under a fresher `t` (a replay made to look new) are refused.
+        let signedAt = try #require(header.split(separator: ",").first.flatMap { Int64($0.dropFirst(2)) })
+        let forged = (["t=\(signedAt + 1)"] + header.split(separator: ",").filter { $0.hasPrefix("v1=") }.map(String.init))
+            .joined(separator: ",")
+        #expect(!WebhookSignature.verify(header: forged, body: accepted.body, secrets: [Array(receiverSecret.utf8)], now: signedAt + 1))
+        #expect(WebhookSignature.verify(header: header, body: accepted.body, secrets: [Array(receiverSecret.utf8)], now: signedAt + 1))
         #expect(await process.terminate(signal: SIGTERM) == 0)
     }
 

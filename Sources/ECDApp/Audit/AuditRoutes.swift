@@ -11,7 +11,9 @@ struct AuditRoutes: Sendable {
             let query = QueryParameters(request)
             try query.rejectUnknown(allowing: ["after", "limit"])
             let after = try query.string("after").map { text throws(APIError) -> Int64 in
-                guard let id = Int64(text), id >= 0 else { throw APIError.invalidField("after", "expected an audit line id (an integer ≥ 0)") }
+                guard let id = Int64(text), id >= 0 else {
+                    throw APIError.invalidField("after", "expected an audit line id: an integer from 0 to \(Int64.max)")
+                }
                 return id
             }
             let limit = try query.integer("limit", in: 1...1000, default: 100)
