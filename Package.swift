@@ -84,7 +84,8 @@ let package = Package(
         .target(
             name: "ECDApp",
             dependencies: [
-                "ECDHTTP", "ECDCore", "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSimulator", "ECDURLSession", "ECDSync", "ECDText",
+                "ECDHTTP", "ECDCore", "ECDCorePostgres", "ECDCronofy", "ECDSQLite", "ECDPostgres", "ECDCrypto", "ECDSimulator",
+                "ECDURLSession", "ECDSync", "ECDText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -123,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "ECDAppTests",
             dependencies: [
-                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite", "ECDSync", "ECDTestSupport",
+                "ECDApp", "ECDCore", "ECDCronofy", "ECDHTTP", "ECDSimulator", "ECDSQLite", "ECDPostgres", "ECDSync", "ECDTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -34,7 +34,7 @@ fi
 
 if [ -z "$root" ]; then
   echo "== runtime libraries"
-  apt-get install -y --no-install-recommends libsqlite3-0 libssl3 libcurl4 >/dev/null
+  apt-get install -y --no-install-recommends libsqlite3-0 libssl3 libcurl4 libpq5 >/dev/null
 fi
 
 echo "== binary -> $root/usr/local/bin/ecd"

@@ -8,6 +8,7 @@ extension ECDRootCommand {
         SimulatorCommand.self,
         CheckConfigCommand.self,
         MigrateCommand.self,
+        MigrateStorageCommand.self,
         KeysCommand.self,
         BackupCommand.self,
         ServiceAccountsCommand.self,

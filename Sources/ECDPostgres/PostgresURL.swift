@@ -1,0 +1,78 @@
+import ECDCLibPQ
+import Foundation
+
+/// A PostgreSQL connection URI checked by libpq's own parser (`PQconninfoParse`), so what this
+/// accepts is exactly what a pool will connect with. It keeps the parts an operator may be shown
+/// (`redacted`: user, host, port, database) and the password only to scrub it from messages.
+///
+/// Only the URI form (`postgresql://` or `postgres://`) is accepted: a `key=value` string would
+/// make a typo in a command-line argument look like a valid, different target.
+public struct PostgresURL: Sendable {
+    public let url: String
+    public let user: String?
+    public let host: String?
+    public let port: String?
+    public let database: String?
+    let password: String?
+
+    /// Why a string is not a usable URL. Never quotes the string: it may hold a password.
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        case notAURI
+        case unparsable
+
+        public var description: String {
+            switch self {
+            case .notAURI: "is not a postgresql:// URL"
+            case .unparsable: "is not a valid PostgreSQL URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMETERS])"
+            }
+        }
+    }
+
+    public init(parsing url: String) throws(Problem) {
+        guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else { throw .notAURI }
+        var message: UnsafeMutablePointer<CChar>?
+        // libpq's message quotes the offending part of the string: freed unread.
+        guard let options = PQconninfoParse(url, &message) else {
+            if let message { PQfreemem(message) }
+            throw .unparsable
+        }
+        defer { PQconninfoFree(options) }
+        var fields: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { fields[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        self.url = url
+        self.user = fields["user"]
+        self.host = fields["host"] ?? fields["hostaddr"]
+        self.port = fields["port"]
+        self.database = fields["dbname"]
+        self.password = fields["password"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `postgresql://user@host:port/database`, never the password nor the parameters (which may
+    /// name a password file or carry one of their own).
+    public var redacted: String {
+        var text = "postgresql://"
+        if let user { text += user + (password == nil ? "" : ":***") + "@" }
+        text += host ?? "localhost"
+        if let port { text += ":" + port }
+        text += "/" + (database ?? user ?? "")
+        return text
+    }
+
+    /// `message` with every occurrence of the password (and of the whole URL) replaced: libpq's
+    /// connection errors name the host and user only, but nothing from the server is trusted
+    /// to stay that way.
+    public func scrub(_ message: String) -> String {
+        var text = message.replacingOccurrences(of: url, with: redacted)
+        if let password, password.count >= 1 {
+            text = text.replacingOccurrences(of: password, with: "***")
+            if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != password {
+                text = text.replacingOccurrences(of: encoded, with: "***")
+            }
+        }
+        return text
+    }
+}
