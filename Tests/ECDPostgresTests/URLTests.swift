@@ -1,0 +1,25 @@
+import ECDPostgres
+import Testing
+
+@Suite("PostgreSQL URLs")
+struct URLTests {
+    @Test func aURLIsShownWithoutItsPasswordOrParameters() throws {
+        let url = try PostgresURL(parsing: "postgresql://ecd:p%40ss-Zk4@db.internal:5433/ecd?sslmode=disable&passfile=/x")
+        #expect(url.user == "ecd")
+        #expect(url.host == "db.internal")
+        #expect(url.port == "5433")
+        #expect(url.database == "ecd")
+        #expect(url.redacted == "postgresql://ecd:***@db.internal:5433/ecd")
+        let scrubbed = url.scrub("failed for p@ss-Zk4 in postgresql://ecd:p%40ss-Zk4@db.internal:5433/ecd?sslmode=disable&passfile=/x")
+        #expect(!scrubbed.contains("ss-Zk4"), "\(scrubbed)")
+        #expect(try PostgresURL(parsing: "postgres://localhost/db").redacted == "postgresql://localhost/db")
+        #expect(try PostgresURL(parsing: "postgresql://u@h").redacted == "postgresql://u@h/u")
+    }
+
+    @Test func onlyURIsLibpqAcceptsAreAccepted() {
+        #expect(throws: PostgresURL.Problem.notAURI) { try PostgresURL(parsing: "host=db password=secret-Q1") }
+        #expect(throws: PostgresURL.Problem.notAURI) { try PostgresURL(parsing: "mysql://u:secret-Q1@h/db") }
+        #expect(throws: PostgresURL.Problem.unparsable) { try PostgresURL(parsing: "postgresql://u:secret-Q1@h/db?no_such_option=1") }
+        #expect(!PostgresURL.Problem.unparsable.description.contains("secret"))
+    }
+}
