@@ -110,8 +110,11 @@ struct RevokeTests {
         harness.simulator.control.fail(.revoke, with: .serverError, times: 100)
         async let revoking: Result<Account, any Error> = { do { return .success(try await core.revokeAccount(email: "jane@example.com")) }
             catch { return .failure(error) } }()
-        // Under way: the revocation is marked before Cronofy is asked.
+        // Under way: the revocation is marked before Cronofy is asked, and a request meanwhile is refused.
         #expect(try await eventually { try core.account(email: "jane@example.com").revocation == "pending" })
+        await #expect(throws: CoreError.accountRevoking(emails: ["jane@example.com"])) {
+            try await core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events", renew: true)])
+        }
         let erased = try await core.revokeAccount(email: "jane@example.com", localOnly: true)
         #expect(erased.status == .revoked && erased.revocation == "local_only")
         let eventsAfterErase = try harness.allEvents().count
@@ -124,6 +127,36 @@ struct RevokeTests {
         let columns = try await revokeColumns(harness, email: "jane@example.com")
         #expect(columns.state == "local_only" && columns.nextAt == nil)
         #expect(try harness.allEvents().count == eventsAfterErase)   // no account.revoke_failed after the erase
+        harness.simulator.control.clearFaults()
+        await harness.stop()
+    }
+
+    /// The same race for a service account: erased here only while Cronofy is slow to refuse
+    /// its revocation, it stays `local_only` and is not retried.
+    @Test func aLocalOnlyEraseDuringAFailingServiceAccountRevocationStands() async throws {
+        let (harness, serviceAccount) = try await setUp(["jane@example.com"])
+        let core = harness.core
+        await core.shutdown()
+        harness.simulator.control.fail(.revoke, with: .slow(.milliseconds(3500)))
+        harness.simulator.control.fail(.revoke, with: .serverError, times: 100)
+        async let revoking: Result<ServiceAccount, any Error> = {
+            do { return .success(try await core.revokeServiceAccount(id: serviceAccount.id)) } catch { return .failure(error) }
+        }()
+        #expect(try await eventually { try core.serviceAccount(id: serviceAccount.id).revocation == "pending" })
+        let erased = try await core.revokeServiceAccount(id: serviceAccount.id, localOnly: true)
+        #expect(erased.status == .revoked && erased.revocation == "local_only")
+        guard case .failure(CoreError.cronofyRevokeFailed(let message)) = await revoking else {
+            Issue.record("the refused revocation was not reported as failed"); return
+        }
+        #expect(message.contains("not retried"))
+        #expect(try core.serviceAccount(id: serviceAccount.id).revocation == "local_only")
+        #expect(try core.account(email: "jane@example.com").revocation == "local_only")
+        let pending = try await harness.database.asyncRead { connection in
+            try connection.queryOne("SELECT count(*) AS n FROM service_accounts WHERE revoke_state = 'pending' OR revoke_next_at IS NOT NULL")?
+                .optional("n") as Int64?
+        }
+        #expect(pending == 0)
+        #expect(!(try harness.allEvents().contains { $0.type == .serviceAccountRevokeFailed }))
         harness.simulator.control.clearFaults()
         await harness.stop()
     }
