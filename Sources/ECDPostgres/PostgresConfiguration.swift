@@ -48,6 +48,14 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     }
 }
 
+/// `dump` and other reflection read stored properties, not `description`: the URL stays out there too.
+extension PostgresConfiguration: CustomReflectable {
+    public var customMirror: Mirror {
+        Mirror(self, children: ["poolSize": poolSize, "borrowTimeout": borrowTimeout, "connectTimeout": connectTimeout,
+                                "statementTimeout": statementTimeout, "url": "<redacted>"], displayStyle: .struct)
+    }
+}
+
 extension PostgresConfiguration {
     /// initialBackoff · 2^(failures − 1), capped, with ±20 % jitter so that the nodes of a
     /// cluster do not all reconnect in the same instant.

@@ -76,3 +76,12 @@ public struct PostgresURL: Sendable {
         return text
     }
 }
+
+/// Printed, debug-printed or dumped (`"\(url)"`, `String(reflecting:)`, `dump`, a failed test's
+/// expectation), a URL shows its redacted form: Swift's default rendering of a struct would show
+/// every stored property, the URL and its password among them.
+extension PostgresURL: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { redacted }
+    public var debugDescription: String { "PostgresURL(\(redacted))" }
+    public var customMirror: Mirror { Mirror(self, children: ["redacted": redacted], displayStyle: .struct) }
+}

@@ -16,6 +16,21 @@ struct URLTests {
         #expect(try PostgresURL(parsing: "postgresql://u@h").redacted == "postgresql://u@h/u")
     }
 
+    /// However a URL or a pool's configuration is rendered (interpolated, debug-printed, dumped,
+    /// quoted by a failing expectation), the password is not in it.
+    @Test func noRenderingOfAURLOrConfigurationShowsThePassword() throws {
+        let url = try PostgresURL(parsing: "postgresql://ecd:secret-R7x@db.internal:5433/ecd?password=other-R7y")
+        let configuration = PostgresConfiguration(url: url.url)
+        var dumped = ""
+        dump(url, to: &dumped)
+        dump(configuration, to: &dumped)
+        let renderings = ["\(url)", String(reflecting: url), "\(configuration)", String(reflecting: configuration), dumped]
+        for text in renderings {
+            #expect(!text.contains("R7x") && !text.contains("R7y"), "\(text)")
+        }
+        #expect("\(url)" == "postgresql://ecd:***@db.internal:5433/ecd")
+    }
+
     @Test func onlyURIsLibpqAcceptsAreAccepted() {
         #expect(throws: PostgresURL.Problem.notAURI) { try PostgresURL(parsing: "host=db password=secret-Q1") }
         #expect(throws: PostgresURL.Problem.notAURI) { try PostgresURL(parsing: "mysql://u:secret-Q1@h/db") }
