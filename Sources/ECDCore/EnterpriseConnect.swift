@@ -13,7 +13,8 @@ import Logging
 /// the tests); making the facade writes nothing.
 public final class EnterpriseConnect: Sendable {
     let configuration: CoreConfiguration
-    let database: Database
+    /// Every read and write of the flows goes through this seam (docs/design/storage-drivers.md).
+    let storage: any CoreStorage
     /// The live keyring (replaced by `replaceKeyring`), read at each seal and open.
     let keyrings: Locked<KeyringState>
     var secrets: SecretBox { SecretBox(keyring: keyrings.withLock { $0.keyring }) }
@@ -43,8 +44,9 @@ public final class EnterpriseConnect: Sendable {
     /// `webhookTransport` carries the event webhook's POSTs (tests pass their own).
     public init(configuration: CoreConfiguration, database: Database, keyring: Keyring, cronofy: CronofyClient,
                 logger: Logger, webhookTransport: any CronofyTransport) {
+        let storage = SQLiteStorage(database: database)
         self.configuration = configuration
-        self.database = database
+        self.storage = storage
         self.keyrings = Locked(KeyringState(keyring: keyring))
         self.cronofy = cronofy
         self.logger = logger
@@ -54,37 +56,12 @@ public final class EnterpriseConnect: Sendable {
         var api = cronofy.apiURL.absoluteString
         while api.hasSuffix("/") { api.removeLast() }
         self.apiURL = api
-        if configuration.soleProcess {
-            do {
-                try Self.clearLeases(database, logger: logger)
-            } catch {
-                // Not fatal: the leases then run out as they would with several processes.
-                logger.error("clearing stale refresh leases failed", metadata: ["error": "\(error)"])
-            }
-        }
+        if configuration.soleProcess { storage.clearLeasesAtStart(logger: logger) }
         let metrics = CoreMetrics()
         let signal = WakeSignal()
         self.metrics = metrics
         self.inboxSignal = signal
-        self.intake = CallbackIntake(database: database, metrics: metrics) { signal.signal() }
-    }
-
-    /// Refresh leases of a process that died while refreshing: with the database held alone
-    /// nobody else can be refreshing, so a refresh asked for right after start need not wait up
-    /// to `refreshLeaseDuration` for them to run out.
-    private static func clearLeases(_ database: Database, logger: Logger) throws {
-        let cleared = try database.write { connection in
-            var cleared = 0
-            for table in ["service_accounts", "accounts"] {
-                try connection.execute(
-                    "UPDATE \(table) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL")
-                cleared += connection.changes
-            }
-            return cleared
-        }
-        if cleared > 0 {
-            logger.notice("refresh leases of a previous process cleared", metadata: ["count": .stringConvertible(cleared)])
-        }
+        self.intake = CallbackIntake(storage: storage, metrics: metrics) { signal.signal() }
     }
 
     /// Launches the background work: inbox processing (which first finishes what a crash left),
@@ -108,18 +85,13 @@ public final class EnterpriseConnect: Sendable {
         await flushLastUsed()
     }
 
-    /// Problems that make the daemon unfit to serve; empty when ready.
-    public func readiness() -> [String] {
+    /// Problems that make the daemon unfit to serve; empty when ready. Cheap enough for every
+    /// probe: the storage's `health()` does not commit per call (issue 13 item 2).
+    public func readiness() async -> [String] {
         var problems: [String] = []
-        do {
-            try database.write { connection in
-                try connection.execute("UPDATE webhook_cursor SET last_event_id = last_event_id WHERE id = 1")
-            }
-        } catch {
-            problems.append("the database is not writable: \(error)")
-        }
+        if case .unavailable(let problem) = await storage.health() { problems.append(problem) }
         if configuration.clientSecret.isEmpty { problems.append("cronofy.client_secret is empty") }
-        if let keyringProblem = keyringProblem() { problems.append(keyringProblem) }
+        if let keyringProblem = await keyringProblem() { problems.append(keyringProblem) }
         return problems
     }
 

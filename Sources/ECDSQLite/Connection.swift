@@ -79,6 +79,9 @@ public final class Connection {
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes64(db)) }
 
+    /// Rows changed by every INSERT, UPDATE or DELETE since the connection opened.
+    public var totalChanges: Int { Int(sqlite3_total_changes64(db)) }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(db) }
 
     /// True while a transaction is open on this connection.

@@ -26,7 +26,10 @@ public final class Database: @unchecked Sendable {
 
     deinit { handle?.close() }
 
-    /// Runs `body` on the database queue, outside any transaction.
+    /// Runs `body` on the database queue, outside any transaction. Blocks the calling thread
+    /// (an fsync, a lock held by another process for up to the busy timeout): never from async
+    /// code, where it would hold one of the few cooperative-pool threads; use `asyncRead` there.
+    @available(*, noasync, message: "blocks a cooperative-pool thread: use asyncRead")
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
         try onQueue { handle in
             let connection = Connection(handle: handle)
@@ -37,7 +40,9 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed when `body` returns, rolled back
     /// when it throws (or when COMMIT fails). IMMEDIATE takes the write lock up front, so the
-    /// transaction cannot fail half-way with SQLITE_BUSY on its first write.
+    /// transaction cannot fail half-way with SQLITE_BUSY on its first write. Blocks the calling
+    /// thread, so never from async code: use `asyncWrite` there.
+    @available(*, noasync, message: "blocks a cooperative-pool thread: use asyncWrite")
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
         try onQueue { handle in
             try Self.inTransaction(handle, body)

@@ -76,7 +76,7 @@ struct CommandsStorageTests {
         let live = try Database(path: source)
         defer { live.close() }
         let rows = (0..<300).map { "row-\($0)-\(UUID().uuidString)" }
-        try live.write { connection in
+        try await live.asyncWrite { connection in
             try connection.execute("CREATE TABLE backup_probe (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
             for row in rows { try connection.execute("INSERT INTO backup_probe (value) VALUES (?)", [row]) }
         }
@@ -95,7 +95,7 @@ struct CommandsStorageTests {
         }
         #expect(try tables(copy) == (try tables(live)))
         #expect(try tables(copy).contains("accounts"))
-        let copied = try copy.read { try $0.query("SELECT value FROM backup_probe ORDER BY id").compactMap { $0.optional("value") as String? } }
+        let copied = try await copy.asyncRead { try $0.query("SELECT value FROM backup_probe ORDER BY id").compactMap { $0.optional("value") as String? } }
         #expect(copied == rows)
 
         #expect(try await ECDBinary.run(["backup"], environment: environment).code == 2)

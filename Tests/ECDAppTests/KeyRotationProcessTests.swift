@@ -113,7 +113,7 @@ struct KeyRotationProcessTests {
         // 5. Something writes behind the daemon's back with a key it lacks: /readyz says so…
         let foreign = SecretBox(keyring: try Keyring(keys: [Self.k3]))
         let handle = try Database(path: database)
-        try handle.write { connection in
+        try await handle.asyncWrite { connection in
             try connection.execute("UPDATE accounts SET access_token = ? WHERE id = 1",
                                    [try foreign.seal("a", table: "accounts", row: "1", column: "access_token")])
         }

@@ -192,7 +192,7 @@ struct MigrateStorageTests {
         // Counts that disagree with the rows (a tool wrote behind the triggers' back): refused,
         // and the one transaction leaves the target as it was (schema, no rows).
         let tampered = try Database(path: source)
-        try tampered.write { connection in
+        try await tampered.asyncWrite { connection in
             try connection.execute("""
                 INSERT INTO service_accounts (id, status, scope, delegated_scope, connected_at, updated_at, access_token)
                 VALUES ('ser_1', 'active', 's', 'd', 1, 1, ?)

@@ -69,7 +69,7 @@ struct OneDaemonPerDatabaseTests {
 
         // What a daemon killed while refreshing leaves behind: a lease with an hour to run.
         let handle = try Database(path: database)
-        try handle.write { connection in
+        try await handle.asyncWrite { connection in
             try connection.execute("UPDATE accounts SET lease_owner = 'killed-process', lease_until = ?",
                                    [Date().addingTimeInterval(3600)])
         }

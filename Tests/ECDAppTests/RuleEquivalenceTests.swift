@@ -46,10 +46,8 @@ struct RuleEquivalenceTests {
                     let link = try await daemon.api("POST", "/v1/service-accounts/connect-links", json: try Self.json([field: scope]))
                     let linkRefused = link.status == 422 && link.errorField == field
                     let coreLinkRefuses = await Self.coreRefuses(field: field) {
-                        _ = try await onOwnThread {
-                            field == "scope" ? try core.createConnectLink(label: nil, scope: scope, delegatedScope: nil)
-                                : try core.createConnectLink(label: nil, scope: nil, delegatedScope: scope)
-                        }
+                        _ = field == "scope" ? try await core.createConnectLink(label: nil, scope: scope, delegatedScope: nil)
+                            : try await core.createConnectLink(label: nil, scope: nil, delegatedScope: scope)
                     }
                     if linkRefused != coreLinkRefuses {
                         disagreements.append("link \(field) \(scope.debugDescription): API \(linkRefused), core \(coreLinkRefuses)")
@@ -60,7 +58,7 @@ struct RuleEquivalenceTests {
                 let link = try await daemon.api("POST", "/v1/service-accounts/connect-links", json: try Self.json(["label": label]))
                 let apiRefuses = link.status == 422 && link.errorField == "label"
                 let coreRefuses = await Self.coreRefuses(field: "label") {
-                    _ = try await onOwnThread { try core.createConnectLink(label: label, scope: nil, delegatedScope: nil) }
+                    _ = try await core.createConnectLink(label: label, scope: nil, delegatedScope: nil)
                 }
                 if apiRefuses != coreRefuses { disagreements.append("label of \(label.count): API \(apiRefuses), core \(coreRefuses)") }
             }

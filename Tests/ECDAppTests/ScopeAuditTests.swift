@@ -259,7 +259,7 @@ struct ScopeAuditTests {
             // the request line was written and before the outcome is.
             daemon.simulator.control.fail(.revoke, with: .slow(.seconds(2)))
             async let revoking = daemon.api("DELETE", "/v1/accounts/carol@example.com")
-            let started = try await eventually(timeout: .seconds(10)) {
+            let started = await eventually(timeout: .seconds(10)) {
                 let text = (try? String(contentsOfFile: audit.path, encoding: .utf8)) ?? ""
                 return text.contains(#""action":"account.revoke","target":"carol@example.com","outcome":"started""#)
             }

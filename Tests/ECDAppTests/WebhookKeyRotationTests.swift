@@ -38,7 +38,9 @@ struct WebhookKeyRotationTests {
         let eventID = try await onOwnThread {
             let database = try Database(path: databasePath)
             defer { database.close() }
-            return try database.write { try EventLog.append($0, .accountRequested, serviceAccountID: nil, email: "rotated@example.com") }
+            return try database.write {
+                try SQLiteStore(connection: $0).appendEvent(.accountRequested, serviceAccountID: nil, email: "rotated@example.com")
+            }
         }
         let process = try RunningECD(["serve"], environment: environment)
         let accepted = try await receiver.waitForAccepted()

@@ -63,20 +63,20 @@ struct AccountFlowTests {
         }
 
         // Listing, paging and filters.
-        let firstPage = try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 2, after: nil)
+        let firstPage = try await harness.core.accounts(status: nil, serviceAccountID: nil, limit: 2, after: nil)
         #expect(firstPage.accounts.map(\.email) == ["bob@example.com", "Jane@example.com"])
         #expect(firstPage.next == "jane@example.com")
-        let secondPage = try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 2, after: firstPage.next)
+        let secondPage = try await harness.core.accounts(status: nil, serviceAccountID: nil, limit: 2, after: firstPage.next)
         #expect(secondPage.accounts.map(\.email) == ["room@example.com"])
         #expect(secondPage.next == nil)
-        #expect(try harness.core.accounts(status: .failed, serviceAccountID: nil, limit: 10, after: nil).accounts.count == 1)
-        #expect(try harness.core.accounts(status: nil, serviceAccountID: "ser_none", limit: 10, after: nil).accounts.isEmpty)
+        #expect(try await harness.core.accounts(status: .failed, serviceAccountID: nil, limit: 10, after: nil).accounts.count == 1)
+        #expect(try await harness.core.accounts(status: nil, serviceAccountID: "ser_none", limit: 10, after: nil).accounts.isEmpty)
 
-        let types = try harness.allEvents().map(\.type)
+        let types = try await harness.allEvents().map(\.type)
         #expect(types.filter { $0 == .accountRequested }.count == 3)
         #expect(types.filter { $0 == .accountAuthorized }.count == 2)
         #expect(types.filter { $0 == .accountFailed }.count == 1)
-        let page = try harness.core.events(after: 2, limit: 2)
+        let page = try await harness.core.events(after: 2, limit: 2)
         #expect(page.events.map(\.id) == [3, 4])
         #expect(page.nextAfter == 4)
         await harness.stop()
@@ -106,7 +106,7 @@ struct AccountFlowTests {
         #expect(await failure([]) != nil)
         #expect(await failure(Array(repeating: ok, count: 1001)) != nil)
         // Nothing of the refused requests was stored or sent.
-        #expect(try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 10, after: nil).accounts.isEmpty)
+        #expect(try await harness.core.accounts(status: nil, serviceAccountID: nil, limit: 10, after: nil).accounts.isEmpty)
         #expect(harness.simulator.control.calls(.authorizations).isEmpty)
         // Two service accounts: the email's domain picks one; no match needs an explicit id.
         harness.simulator.control.setNextServiceAccount(ServiceAccountIdentity(email: "sa@other.org", domain: "other.org", provider: "office365"))
@@ -144,7 +144,7 @@ struct AccountFlowTests {
             #expect(problems.count == EntryProblem.limit)
             #expect(problems.map(\.index) == Array(0..<EntryProblem.limit))
         }
-        #expect(try harness.core.accounts(status: nil, serviceAccountID: nil, limit: 10, after: nil).accounts.isEmpty)
+        #expect(try await harness.core.accounts(status: nil, serviceAccountID: nil, limit: 10, after: nil).accounts.isEmpty)
         await harness.stop()
     }
 
@@ -152,7 +152,7 @@ struct AccountFlowTests {
     /// bulk request slow down with every callback ever kept (docs/benchmarks.md "Bulk requests").
     @Test func clearingAnAccountsInboxRowsUsesAnIndex() async throws {
         let harness = try Harness()
-        let plan = try harness.database.read { connection in
+        let plan = try await harness.database.asyncRead { connection in
             try connection.query("EXPLAIN QUERY PLAN DELETE FROM callback_inbox WHERE account_row = ?", [Int64(1)])
                 .map { (try? $0.get("detail") as String) ?? "" }
         }
@@ -173,7 +173,7 @@ struct AccountFlowTests {
         let batches = harness.simulator.control.calls(.authorizations)
         #expect(batches.allSatisfy { $0.status == 202 })
         #expect(try await eventually(timeout: .seconds(20)) {
-            try harness.core.accounts(status: .active, serviceAccountID: nil, limit: 1000, after: nil).accounts.count == 120
+            try await harness.core.accounts(status: .active, serviceAccountID: nil, limit: 1000, after: nil).accounts.count == 120
         })
         // Asking again for the same grant changes nothing; with `renew` it is asked for again with a
         // new callback URL while the account stays active.

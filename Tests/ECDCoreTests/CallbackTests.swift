@@ -40,7 +40,7 @@ struct CallbackTests {
         #expect(await rejection { try await core.receiveDelegatedCallback(requestID: "../etc", body: body, signatureHeader: nil) }?.0 == 404)
         #expect(await rejection { try await core.receiveDelegatedCallback(requestID: id, body: Array("{not json".utf8), signatureHeader: nil) }?.0 == 400)
         #expect(await rejection { try await core.receiveDelegatedCallback(requestID: id, body: Array(#"{"authorization":{"state":"x"}}"#.utf8), signatureHeader: nil) }?.0 == 400)
-        #expect(try harness.core.account(email: "a@example.com").status == .pending)
+        #expect(try await harness.core.account(email: "a@example.com").status == .pending)
         // The genuine callback still succeeds afterwards, signed with one of two values.
         let header = "bm9wZQ==, " + CallbackSignature.expected(body: body, secret: secret)
         try await core.receiveDelegatedCallback(requestID: id, body: body, signatureHeader: header)
@@ -89,7 +89,7 @@ struct CallbackTests {
         harness.core.start()
         let failed = try await harness.waitForStatus("late@example.com", .failed)
         #expect(failed.error?.error == "callback_timeout")
-        #expect(try harness.allEvents().contains { $0.type == .accountFailed && $0.data["error"] == "callback_timeout" })
+        #expect(try await harness.allEvents().contains { $0.type == .accountFailed && $0.data["error"] == "callback_timeout" })
         try await harness.core.receiveDelegatedCallback(requestID: requestID(callback), body: Array(callback.body.utf8), signatureHeader: nil)
         #expect(try await harness.waitForStatus("late@example.com", .active).status == .active)
         await harness.stop()

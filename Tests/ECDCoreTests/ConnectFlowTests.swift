@@ -15,9 +15,9 @@ struct ConnectFlowTests {
         #expect(account.label == "Acme")
         #expect(account.status == .active)
         #expect(account.delegatedScope == harness.configuration.delegatedScope)
-        #expect(try harness.core.serviceAccounts().map(\.id) == [account.id])
-        #expect(try harness.core.serviceAccount(id: account.id) == account)
-        let events = try harness.allEvents()
+        #expect(try await harness.core.serviceAccounts().map(\.id) == [account.id])
+        #expect(try await harness.core.serviceAccount(id: account.id) == account)
+        let events = try await harness.allEvents()
         #expect(events.map(\.type) == [.serviceAccountConnected])
         #expect(events.first?.serviceAccountID == account.id)
         // The redirect_uri the code was exchanged with is the public base + /oauth/callback.
@@ -38,13 +38,13 @@ struct ConnectFlowTests {
         let second = try await harness.connectServiceAccount()
         #expect(first.id != second.id)
         #expect(second.domain == "other.org")
-        #expect(try harness.core.serviceAccounts().count == 2)
+        #expect(try await harness.core.serviceAccounts().count == 2)
         await harness.stop()
     }
 
     @Test func linkIsSingleUse() async throws {
         let harness = try Harness()
-        let link = try harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
+        let link = try await harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
         #expect(link.url.hasPrefix(harness.baseURL.absoluteString + "/connect/"))
         #expect(abs(link.expiresAt.timeIntervalSinceNow - 1800) < 5)
         let token = String(link.url.split(separator: "/").last!)
@@ -70,7 +70,7 @@ struct ConnectFlowTests {
 
     @Test func expiredLinkIsUnusable() async throws {
         let harness = try Harness { $0.connectLinkLifetime = .milliseconds(50) }
-        let link = try harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
+        let link = try await harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
         try await Task.sleep(for: .milliseconds(100))
         let token = String(link.url.split(separator: "/").last!)
         await #expect(throws: CoreError.linkUnusable) { try await harness.core.previewConnectLink(link: token) }
@@ -90,7 +90,7 @@ struct ConnectFlowTests {
         await #expect(throws: CoreError.self) {
             try await harness.core.completeConnect(code: code, state: "forged", error: nil, cookieState: cookie)
         }
-        #expect(try harness.core.serviceAccounts().isEmpty)
+        #expect(try await harness.core.serviceAccounts().isEmpty)
         _ = try await harness.core.completeConnect(code: code, state: state, error: nil, cookieState: cookie)
         // Replaying the same redirect: the state is spent.
         do {
@@ -101,7 +101,7 @@ struct ConnectFlowTests {
         }
         // Refusals before the state and cookie matched are anybody's requests: no event for them
         // (they are counted in ecd_oauth_callbacks_rejected_total instead).
-        #expect(try harness.allEvents().map(\.type) == [.serviceAccountConnected])
+        #expect(try await harness.allEvents().map(\.type) == [.serviceAccountConnected])
         await harness.stop()
     }
 
@@ -124,8 +124,8 @@ struct ConnectFlowTests {
         await #expect(throws: CoreError.self) {
             try await harness.core.completeConnect(code: "used-or-invented-code", state: state, error: nil, cookieState: cookie)
         }
-        #expect(try harness.core.serviceAccounts().isEmpty)
-        let events = try harness.allEvents()
+        #expect(try await harness.core.serviceAccounts().isEmpty)
+        let events = try await harness.allEvents()
         #expect(events.map(\.type) == [.serviceAccountConnectFailed, .serviceAccountConnectFailed, .serviceAccountConnectFailed])
         #expect(events[0].data["error"] == "access_denied")
         #expect(events[2].data["error"] == "invalid_grant")

@@ -35,11 +35,11 @@ struct CronofyEdgeTests {
         harness.simulator.control.fail(.token, with: .slow(.milliseconds(3500)))
         let served = try await harness.core.token(email: Self.jane, minValidity: .seconds(100_000)).value()
         #expect(served.accessToken == old.accessToken)
-        #expect(try harness.core.account(email: Self.jane).status == .active)
+        #expect(try await harness.core.account(email: Self.jane).status == .active)
         // The simulator records the call once it has answered (late); no second one follows.
         #expect(await eventually { refreshCalls(harness).count - before >= 1 })
         #expect(refreshCalls(harness).count - before == 1)
-        #expect(try harness.core.account(email: Self.jane).status == .active)
+        #expect(try await harness.core.account(email: Self.jane).status == .active)
         await harness.stop()
     }
 
@@ -59,7 +59,7 @@ struct CronofyEdgeTests {
         async let first = core.refresh(email: Self.jane)
         // The first refresher holds the lease, and its lease has run out while Cronofy is slow.
         let expired = try await eventually {
-            let until: Date? = try harness.database.read { connection in
+            let until: Date? = try await harness.database.asyncRead { connection in
                 try connection.queryOne("SELECT lease_until FROM accounts WHERE email_key = ?", [Self.jane])?.optional("lease_until")
             }
             return until.map { $0 < Date() } ?? false
@@ -69,8 +69,8 @@ struct CronofyEdgeTests {
         let winner = try await first
         #expect(second.accessToken == winner.accessToken)
         #expect(refreshCalls(harness).suffix(2).map(\.status) == [200, 400])
-        #expect(try harness.core.account(email: Self.jane).status == .active)
-        #expect(!(try harness.allEvents().contains { $0.type == .accountReauthorizationRequired }))
+        #expect(try await harness.core.account(email: Self.jane).status == .active)
+        #expect(!(try await harness.allEvents().contains { $0.type == .accountReauthorizationRequired }))
         await other.shutdown()
         await harness.stop()
     }
@@ -98,10 +98,10 @@ struct CronofyEdgeTests {
             guard case .cronofyRevokeFailed(let message) = error else { Issue.record("\(error)"); return }
             #expect(message.contains("invalid_client"))
         }
-        let kept = try harness.core.account(email: Self.jane)
+        let kept = try await harness.core.account(email: Self.jane)
         #expect(kept.status == .active && kept.revocation == "pending")
         #expect(try await storedSecrets(harness, email: Self.jane) == 2)
-        #expect(try harness.allEvents().last?.type == .accountRevokeFailed)
+        #expect(try await harness.allEvents().last?.type == .accountRevokeFailed)
         // Cronofy accepts again: the background retry finishes the revocation by itself.
         let revoked = try await harness.waitForStatus(Self.jane, .revoked)
         #expect(revoked.revocation == nil)
@@ -123,7 +123,7 @@ struct CronofyEdgeTests {
         #expect(erased.status == .revoked && erased.revocation == "local_only")
         #expect(harness.simulator.control.calls(.revoke).count == calls)
         #expect(try await storedSecrets(harness, email: Self.jane) == 0)
-        let event = try #require(try harness.allEvents().last)
+        let event = try #require(try await harness.allEvents().last)
         #expect(event.type == .accountRevoked && event.data["local_only"] == .bool(true))
         harness.simulator.control.clearFaults()
         await harness.stop()
@@ -143,7 +143,7 @@ struct CronofyEdgeTests {
         await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
             try await harness.core.refresh(email: Self.jane)
         }
-        let types = try harness.allEvents().map(\.type)
+        let types = try await harness.allEvents().map(\.type)
         #expect(types.contains(.accountReauthorizing) && !types.contains(.accountReauthorizationRequired))
         let healed = try await harness.waitForStatus(Self.jane, .active)
         #expect(healed.status == .active)
@@ -155,7 +155,7 @@ struct CronofyEdgeTests {
         }
         #expect(fresh.accessToken != old.accessToken)
         #expect(try await harness.core.refresh(email: Self.jane).accessToken != fresh.accessToken)
-        #expect(try harness.allEvents().last?.type == .accountAuthorized)
+        #expect(try await harness.allEvents().last?.type == .accountAuthorized)
         await harness.stop()
     }
 
@@ -171,7 +171,7 @@ struct CronofyEdgeTests {
         await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
             try await harness.core.refresh(email: Self.jane)
         }
-        #expect(try harness.core.account(email: Self.jane).status == .reauthorizing)
+        #expect(try await harness.core.account(email: Self.jane).status == .reauthorizing)
         #expect(try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value().accessToken == old.accessToken)
         await #expect(throws: CoreError.accountNotActive(status: .reauthorizing)) {
             try await harness.core.token(email: Self.jane, minValidity: .seconds(100_000)).value()
@@ -191,7 +191,7 @@ struct CronofyEdgeTests {
         }
         let ended = try await harness.waitForStatus(Self.jane, .reauthorizationRequired)
         #expect(ended.status == .reauthorizationRequired)
-        let last = try #require(try harness.allEvents().last)
+        let last = try #require(try await harness.allEvents().last)
         #expect(last.type == .accountReauthorizationRequired && last.data["reason"] == .string("reauthorization_failed"))
         // A human asks again; the next dead grant within the interval is not re-requested.
         harness.simulator.control.allow(email: Self.jane)
@@ -208,10 +208,10 @@ struct CronofyEdgeTests {
     @Test func noReauthorizationWithoutAnActiveServiceAccount() async throws {
         let harness = try Harness()
         try await activeAccount(harness)
-        let serviceAccount = try #require(try harness.core.serviceAccounts().first)
+        let serviceAccount = try #require(try await harness.core.serviceAccounts().first)
         harness.simulator.control.revokeAuthorization(sub: serviceAccount.id)
         await #expect(throws: CoreError.self) { try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(100_000)) }
-        #expect(try harness.core.serviceAccount(id: serviceAccount.id).status == .reauthorizationRequired)
+        #expect(try await harness.core.serviceAccount(id: serviceAccount.id).status == .reauthorizationRequired)
         await #expect(throws: CoreError.accountNotActive(status: .reauthorizationRequired)) {
             try await harness.core.refresh(email: Self.jane)
         }
@@ -231,7 +231,7 @@ struct CronofyEdgeTests {
         #expect(dropped.count == 1)
         harness.simulator.control.resumeCallbacks(email: Self.jane)
         #expect(try await harness.waitForStatus(Self.jane, .active).status == .active)
-        let requested = try harness.allEvents().filter { $0.type == .accountRequested }
+        let requested = try await harness.allEvents().filter { $0.type == .accountRequested }
         #expect(requested.count == 2)
         #expect(requested.last?.data["reason"] == .string("callback_timeout") && requested.last?.data["attempt"] == .number(2))
         #expect(harness.simulator.control.calls(.authorizations).count == 2)
@@ -251,7 +251,7 @@ struct CronofyEdgeTests {
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
         let failed = try await harness.waitForStatus(Self.jane, .failed)
         #expect(failed.error?.error == "callback_timeout")
-        let types = try harness.allEvents().map(\.type).filter { $0 != .serviceAccountConnected }
+        let types = try await harness.allEvents().map(\.type).filter { $0 != .serviceAccountConnected }
         #expect(types == [.accountRequested, .accountRequested, .accountFailed])
         #expect(harness.simulator.control.calls(.authorizations).count == 2)
         await harness.stop()

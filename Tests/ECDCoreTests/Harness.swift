@@ -144,7 +144,7 @@ final class Harness: Sendable {
     }
 
     func authorizeAtSimulator(label: String? = nil, delegatedScope: String? = nil) async throws -> (String?, String?, String) {
-        let link = try core.createConnectLink(label: label, scope: nil, delegatedScope: delegatedScope)
+        let link = try await core.createConnectLink(label: label, scope: nil, delegatedScope: delegatedScope)
         let token = String(link.url.split(separator: "/").last!)
         let redirect = try await core.beginConnect(link: token)
         lastRedirect.withLock { $0 = [:] }
@@ -155,13 +155,13 @@ final class Harness: Sendable {
     }
 
     func waitForStatus(_ email: String, _ status: AccountStatus, timeout: Duration = .seconds(10)) async throws -> Account {
-        _ = try await eventually(timeout: timeout) { try core.account(email: email).status == status }
-        return try core.account(email: email)
+        _ = try await eventually(timeout: timeout) { try await core.account(email: email).status == status }
+        return try await core.account(email: email)
     }
 
     /// Every event so far.
-    func allEvents() throws -> [Event] {
-        try core.events(after: nil, limit: 1000).events
+    func allEvents() async throws -> [Event] {
+        try await core.events(after: nil, limit: 1000).events
     }
 
     /// The database file and its WAL, as raw bytes.

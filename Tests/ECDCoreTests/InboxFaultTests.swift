@@ -22,7 +22,7 @@ struct InboxFaultTests {
         #expect(account.status == .active)
         let exchanges = harness.simulator.control.calls(.token).filter { $0.body.contains("authorization_code") }
         #expect(exchanges.filter { $0.status == 500 }.count == 3)
-        #expect(try harness.allEvents().filter { $0.type == .accountRequested }.count == 1)
+        #expect(try await harness.allEvents().filter { $0.type == .accountRequested }.count == 1)
         await harness.stop()
     }
 

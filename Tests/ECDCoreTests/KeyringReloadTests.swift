@@ -12,9 +12,9 @@ import Testing
     static let k3 = Keyring.Key(id: "k3", bytes: Array(repeating: 3, count: 32))
 
     /// The trigger-kept counts equal a census of every envelope after each kind of write.
-    static func expectCountsMatchCensus(_ harness: Harness, _ comment: Comment) throws {
+    static func expectCountsMatchCensus(_ harness: Harness, _ comment: Comment) async throws {
         let census = try SecretRewrap.census(harness.database).filter { $0.value > 0 }
-        #expect(try harness.core.keyIDsInUse() == census, comment)
+        #expect(try await harness.core.keyIDsInUse() == census, comment)
     }
 
     @Test func countsFollowEveryWriteAndSwapsAreChecked() async throws {
@@ -24,39 +24,39 @@ import Testing
         let emails = ["a@example.com", "b@example.com", "c@example.com"]
         _ = try await harness.core.requestAccounts(emails.map { AccountRequestEntry(email: $0, scope: "read_events") })
         for email in emails { _ = try await harness.waitForStatus(email, .active) }
-        try Self.expectCountsMatchCensus(harness, "after connect, requests and callbacks")
+        try await Self.expectCountsMatchCensus(harness, "after connect, requests and callbacks")
         // 2 service-account tokens + 2 per account (the request state is erased once accepted).
-        #expect(try harness.core.keyIDsInUse() == ["k1": 2 + 2 * emails.count])
+        #expect(try await harness.core.keyIDsInUse() == ["k1": 2 + 2 * emails.count])
 
         // A keyring without k1 is refused, the old one stays.
-        #expect(throws: KeyringRefusal.lacksKeysInUse(["k1": 8])) { try harness.core.replaceKeyring(try Keyring(keys: [Self.k2])) }
+        await #expect(throws: KeyringRefusal.lacksKeysInUse(["k1": 8])) { try await harness.core.replaceKeyring(try Keyring(keys: [Self.k2])) }
         #expect(harness.core.keyring.keyIDs == ["k1"])
-        #expect(harness.core.readiness().isEmpty)
+        #expect(await harness.core.readiness().isEmpty)
 
         // Rotation: k2 first, refresh (writes under k2), rewrap, then k1 may go.
-        try harness.core.replaceKeyring(try Keyring(keys: [Self.k2, Self.k1]))
+        try await harness.core.replaceKeyring(try Keyring(keys: [Self.k2, Self.k1]))
         _ = try await harness.core.refresh(email: "a@example.com")
-        try Self.expectCountsMatchCensus(harness, "after a refresh under the new key")
-        #expect(try harness.core.keyIDsInUse() == ["k1": 6, "k2": 2])
+        try await Self.expectCountsMatchCensus(harness, "after a refresh under the new key")
+        #expect(try await harness.core.keyIDsInUse() == ["k1": 6, "k2": 2])
         let report = try await harness.core.rewrap()
         #expect(report.secretsByKeyID == ["k2": 8])
-        try Self.expectCountsMatchCensus(harness, "after rewrap")
-        try harness.core.replaceKeyring(try Keyring(keys: [Self.k2]))
+        try await Self.expectCountsMatchCensus(harness, "after rewrap")
+        try await harness.core.replaceKeyring(try Keyring(keys: [Self.k2]))
         #expect(try await harness.core.token(email: "b@example.com", minValidity: .seconds(60)).value().accessToken.isEmpty == false)
 
         _ = try await harness.core.revokeAccount(email: "c@example.com")
-        try Self.expectCountsMatchCensus(harness, "after a revoke")
-        #expect(try harness.core.keyIDsInUse() == ["k2": 6])
+        try await Self.expectCountsMatchCensus(harness, "after a revoke")
+        #expect(try await harness.core.keyIDsInUse() == ["k2": 6])
         await harness.stop()
     }
 
     @Test func readinessNamesSecretsNoKeyOpensUntilTheKeyArrives() async throws {
         let harness = try Harness(keyring: try Keyring(keys: [Self.k1]))
         _ = try await harness.connectServiceAccount()
-        #expect(harness.core.readiness().isEmpty)
+        #expect(await harness.core.readiness().isEmpty)
         // Something that bypassed the daemon re-sealed the service account's tokens with k3.
         let foreign = SecretBox(keyring: try Keyring(keys: [Self.k3]))
-        try harness.database.write { connection in
+        try await harness.database.asyncWrite { connection in
             for row in try connection.query("SELECT id FROM service_accounts") {
                 guard case .text(let id) = row["id"] else { continue }
                 try connection.execute("UPDATE service_accounts SET access_token = ?, refresh_token = ? WHERE id = ?", [
@@ -64,11 +64,11 @@ import Testing
                     try foreign.seal("r", table: "service_accounts", row: id, column: "refresh_token"), id])
             }
         }
-        let problems = harness.core.readiness()
+        let problems = await harness.core.readiness()
         #expect(problems.count == 1)
         #expect(problems.first?.contains("2 under key id k3") == true, "\(problems)")
-        try harness.core.replaceKeyring(try Keyring(keys: [Self.k1, Self.k3]))
-        #expect(harness.core.readiness().isEmpty)
+        try await harness.core.replaceKeyring(try Keyring(keys: [Self.k1, Self.k3]))
+        #expect(await harness.core.readiness().isEmpty)
         await harness.stop()
     }
 
@@ -94,7 +94,7 @@ import Testing
             }
         }
         try CoreSchema.migrate(database)
-        #expect(try database.read { try SecretKeyCounts.inUse($0) } == ["k1": 6])
+        #expect(try database.read { try SQLiteStore(connection: $0).keyIDsInUse() } == ["k1": 6])
         #expect(try SecretRewrap.census(database) == ["k1": 6])
     }
 }

@@ -56,7 +56,7 @@ struct RefreshTests {
             Issue.record("the refreshed token was not cached"); return
         }
         #expect(cached.accessToken == third.accessToken)
-        #expect(try harness.core.account(email: "jane@example.com").status == .active)
+        #expect(try await harness.core.account(email: "jane@example.com").status == .active)
         await harness.stop()
     }
 
@@ -69,7 +69,7 @@ struct RefreshTests {
         // Wants more validity than the token has: a refresh is attempted, fails, the old token is served.
         let served = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(600)).value()
         #expect(served.accessToken == old.accessToken)
-        #expect(try harness.core.account(email: "jane@example.com").status == .active)
+        #expect(try await harness.core.account(email: "jane@example.com").status == .active)
         // Backing off: the next lazy read does not call Cronofy again.
         let calls = harness.simulator.control.calls(.token).count
         _ = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(600)).value()
@@ -134,7 +134,7 @@ struct RefreshTests {
         await #expect(throws: CoreError.accountNotActive(status: .reauthorizationRequired)) {
             try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
         }
-        let event = try #require(try harness.allEvents().last)
+        let event = try #require(try await harness.allEvents().last)
         #expect(event.type == .accountReauthorizationRequired)
         #expect(event.email == "jane@example.com")
         await harness.stop()
@@ -143,13 +143,13 @@ struct RefreshTests {
     @Test func serviceAccountLosingItsAuthorizationPutsAccountsAtRiskUntilReconnected() async throws {
         let harness = try Harness()
         try await activeAccount(harness)
-        let serviceAccount = try #require(try harness.core.serviceAccounts().first)
+        let serviceAccount = try #require(try await harness.core.serviceAccounts().first)
         #expect(harness.simulator.control.revokeAuthorization(sub: serviceAccount.id))
         await #expect(throws: CoreError.self) {
             try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(7200))
         }
-        #expect(try harness.core.serviceAccount(id: serviceAccount.id).status == .reauthorizationRequired)
-        let event = try #require(try harness.allEvents().last { $0.type == .serviceAccountReauthorizationRequired })
+        #expect(try await harness.core.serviceAccount(id: serviceAccount.id).status == .reauthorizationRequired)
+        let event = try #require(try await harness.allEvents().last { $0.type == .serviceAccountReauthorizationRequired })
         #expect(event.data["emails"] == .array(["jane@example.com"]))
         // The cascade also ended the account's authorization.
         await #expect(throws: CoreError.self) { try await harness.core.refresh(email: "jane@example.com") }
@@ -159,9 +159,9 @@ struct RefreshTests {
         #expect(again.id == serviceAccount.id)
         #expect(again.status == .active)
         let jane = try await harness.waitForStatus("jane@example.com", .active)
-        let history = try harness.allEvents().map { "\($0.type) \($0.data)" }
+        let history = try await harness.allEvents().map { "\($0.type) \($0.data)" }
         #expect(jane.status == .active, "\(jane) \(history)")
-        let reasons = try harness.allEvents().filter { $0.type == .accountRequested }.compactMap { $0.data["reason"] }
+        let reasons = try await harness.allEvents().filter { $0.type == .accountRequested }.compactMap { $0.data["reason"] }
         #expect(reasons == ["service_account_reconnected"])
         await harness.stop()
     }
@@ -175,12 +175,12 @@ struct RefreshTests {
         _ = try await harness.waitForStatus("read@example.com", .active)
         _ = try await harness.waitForStatus("idle@example.com", .active)
         let readToken = try await harness.core.token(email: "read@example.com", minValidity: .seconds(10)).value()
-        let idleExpiry = try harness.core.account(email: "idle@example.com").tokenExpiresAt
+        let idleExpiry = try await harness.core.account(email: "idle@example.com").tokenExpiresAt
         // Within a few sweeps the read account (and the service account) are refreshed ahead; the idle one is not.
         #expect(try await eventually {
-            try harness.core.account(email: "read@example.com").tokenExpiresAt != readToken.expiresAt
+            try await harness.core.account(email: "read@example.com").tokenExpiresAt != readToken.expiresAt
         })
-        #expect(try harness.core.account(email: "idle@example.com").tokenExpiresAt == idleExpiry)
+        #expect(try await harness.core.account(email: "idle@example.com").tokenExpiresAt == idleExpiry)
         await harness.stop()
     }
 }

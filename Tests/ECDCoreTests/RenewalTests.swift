@@ -36,11 +36,11 @@ struct RenewalTests {
         #expect(renewing.renewal?.requestedAt != nil && renewing.tokenExpiresAt != nil)
         // In flight: still active, the current token served (from the database too, not only the cache).
         #expect(await eventually { !harness.simulator.control.calls(.authorizations).isEmpty })
-        #expect(try harness.core.account(email: Self.jane).status == .active)
+        #expect(try await harness.core.account(email: Self.jane).status == .active)
         #expect(try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value().accessToken == old.accessToken)
         // The callback's grant replaces the tokens; the renewal is gone.
-        #expect(try await eventually { try harness.core.account(email: Self.jane).renewal == nil })
-        let renewed = try harness.core.account(email: Self.jane)
+        #expect(try await eventually { try await harness.core.account(email: Self.jane).renewal == nil })
+        let renewed = try await harness.core.account(email: Self.jane)
         #expect(renewed.status == .active)
         // The cache takes the new token just after the commit.
         var fresh = old
@@ -49,26 +49,26 @@ struct RenewalTests {
             if fresh.accessToken == old.accessToken { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(fresh.accessToken != old.accessToken)
-        let authorized = try #require(try harness.allEvents().last)
+        let authorized = try #require(try await harness.allEvents().last)
         #expect(authorized.type == .accountAuthorized && authorized.data["renewal"] == .bool(true))
         // Every event of the account says active or renewal; none took it offline.
-        #expect(!(try harness.allEvents().contains { $0.type == .accountFailed || $0.type == .accountReauthorizing }))
+        #expect(!(try await harness.allEvents().contains { $0.type == .accountFailed || $0.type == .accountReauthorizing }))
         await harness.stop()
     }
 
     @Test func theSameGrantAskedAgainChangesNothingUnlessRenewed() async throws {
         let harness = try await activeAccount()
-        let before = try harness.core.account(email: Self.jane)
+        let before = try await harness.core.account(email: Self.jane)
         let calls = harness.simulator.control.calls(.authorizations).count
-        let events = try harness.allEvents().count
+        let events = try await harness.allEvents().count
         let same = try await harness.core.requestAccounts([AccountRequestEntry(email: "JANE@example.com", scope: "read_events")])
         #expect(same.first == before)
-        #expect(try harness.core.account(email: Self.jane) == before)
-        #expect(try harness.allEvents().count == events)
+        #expect(try await harness.core.account(email: Self.jane) == before)
+        #expect(try await harness.allEvents().count == events)
         // Another scope is a renewal without asking: the account stays active and gets the new scope.
         let wider = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events create_event")])
         #expect(wider.first?.status == .active && wider.first?.renewal?.scope == "read_events create_event")
-        #expect(try await eventually { try harness.core.account(email: Self.jane).scope == "read_events create_event" })
+        #expect(try await eventually { try await harness.core.account(email: Self.jane).scope == "read_events create_event" })
         #expect(harness.simulator.control.calls(.authorizations).count == calls + 1)
         await harness.stop()
     }
@@ -78,12 +78,12 @@ struct RenewalTests {
         let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
         harness.simulator.control.refuse(email: Self.jane)
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events", renew: true)])
-        #expect(try await eventually { try harness.core.account(email: Self.jane).renewal?.status == "failed" })
-        let account = try harness.core.account(email: Self.jane)
+        #expect(try await eventually { try await harness.core.account(email: Self.jane).renewal?.status == "failed" })
+        let account = try await harness.core.account(email: Self.jane)
         #expect(account.status == .active && account.error == nil)
         #expect(account.renewal?.error?.error == "unable_to_grant_scope")
         #expect(try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value().accessToken == old.accessToken)
-        let event = try #require(try harness.allEvents().last)
+        let event = try #require(try await harness.allEvents().last)
         #expect(event.type == .accountRenewalFailed && event.data["error"] == .string("unable_to_grant_scope"))
         // The old grant still refreshes.
         #expect(try await harness.core.refresh(email: Self.jane).accessToken != old.accessToken)
@@ -100,12 +100,12 @@ struct RenewalTests {
         let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
         harness.simulator.control.dropCallbacks(email: Self.jane)
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events", renew: true)])
-        #expect(try await eventually { try harness.core.account(email: Self.jane).renewal?.status == "failed" })
-        let account = try harness.core.account(email: Self.jane)
+        #expect(try await eventually { try await harness.core.account(email: Self.jane).renewal?.status == "failed" })
+        let account = try await harness.core.account(email: Self.jane)
         #expect(account.status == .active && account.renewal?.error?.error == "callback_timeout")
-        let renewals = try harness.allEvents().filter { $0.type == .accountRequested && $0.data["renewal"] == .bool(true) }
+        let renewals = try await harness.allEvents().filter { $0.type == .accountRequested && $0.data["renewal"] == .bool(true) }
         #expect(renewals.count == 2 && renewals.last?.data["attempt"] == .number(2))
-        #expect(try harness.allEvents().last?.type == .accountRenewalFailed)
+        #expect(try await harness.allEvents().last?.type == .accountRenewalFailed)
         #expect(try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value().accessToken == old.accessToken)
         await harness.stop()
     }
@@ -121,16 +121,16 @@ struct RenewalTests {
         let calls = harness.simulator.control.calls(.authorizations).count
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events", renew: true)])
         #expect(await eventually { harness.simulator.control.calls(.authorizations).count > calls })
-        let before = try #require(try harness.core.account(email: Self.jane).tokenExpiresAt)
+        let before = try #require(try await harness.core.account(email: Self.jane).tokenExpiresAt)
         // Within seconds (sweeps run every 200 ms), with the renewal still unsent, the current grant
         // was refreshed.
         #expect(try await eventually(timeout: .seconds(6)) {
-            let account = try harness.core.account(email: Self.jane)
+            let account = try await harness.core.account(email: Self.jane)
             return account.renewal?.status == "pending" && (account.tokenExpiresAt ?? before) > before
         })
         // The renewal itself goes through once Cronofy takes it.
         harness.simulator.control.clearFaults()
-        #expect(try await eventually(timeout: .seconds(20)) { try harness.core.account(email: Self.jane).renewal == nil })
+        #expect(try await eventually(timeout: .seconds(20)) { try await harness.core.account(email: Self.jane).renewal == nil })
         await harness.stop()
     }
 }

@@ -10,9 +10,9 @@ import Testing
 struct RestartTests {
     @Test func readinessReportsAnUnwritableDatabase() async throws {
         let harness = try Harness()
-        #expect(harness.core.readiness().isEmpty)
+        #expect(await harness.core.readiness().isEmpty)
         harness.database.close()
-        let problems = harness.core.readiness()
+        let problems = await harness.core.readiness()
         #expect(problems.count == 1 && problems[0].hasPrefix("the database is not writable"))
         await harness.stop()
     }
@@ -48,7 +48,7 @@ struct RestartTests {
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "r@example.com", scope: "read_events")])
         let callbacks = await harness.simulator.control.waitForCallbacks(count: 1)
         #expect(callbacks.first?.delivered == true)
-        #expect(try harness.core.account(email: "r@example.com").status == .pending)
+        #expect(try await harness.core.account(email: "r@example.com").status == .pending)
         await harness.close()   // the inbox worker never ran
         try harness.open().start()
         #expect(try await harness.waitForStatus("r@example.com", .active).status == .active)
@@ -72,7 +72,7 @@ struct RestartTests {
         try harness.open().start()
         let account = try await harness.waitForStatus("spent@example.com", .active)
         #expect(account.status == .active)
-        let requested = try harness.allEvents().filter { $0.type == .accountRequested }
+        let requested = try await harness.allEvents().filter { $0.type == .accountRequested }
         #expect(requested.map { $0.data["reason"] } == [nil, "recovery"])
         await harness.stop()
     }
@@ -175,8 +175,8 @@ struct RestartTests {
         _ = try await harness.core.token(email: "a@example.com", minValidity: .seconds(60)).value()
         _ = try await harness.core.refresh(email: "a@example.com")
         _ = try await harness.core.revokeAccount(email: "b@example.com")
-        _ = try await harness.core.serviceAccountToken(id: try harness.core.serviceAccounts()[0].id, minValidity: .seconds(7200))
-        let events = String(decoding: try JSONEncoder.ecd().encode(try harness.allEvents()), as: UTF8.self)
+        _ = try await harness.core.serviceAccountToken(id: try await harness.core.serviceAccounts()[0].id, minValidity: .seconds(7200))
+        let events = String(decoding: try JSONEncoder.ecd().encode(try await harness.allEvents()), as: UTF8.self)
         let stored = harness.databaseBytes()
         await harness.close()
         let storedAfterClose = harness.databaseBytes()

@@ -37,9 +37,9 @@ struct RevokeTests {
         await #expect(throws: CoreError.accountNotActive(status: .revoked)) {
             try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
         }
-        #expect(try harness.allEvents().last?.type == .accountRevoked)
+        #expect(try await harness.allEvents().last?.type == .accountRevoked)
         // Bob is untouched; an unknown account is a 404; revoking again is harmless.
-        #expect(try harness.core.account(email: "bob@example.com").status == .active)
+        #expect(try await harness.core.account(email: "bob@example.com").status == .active)
         await #expect(throws: CoreError.notFound("no account nobody@example.com")) {
             try await harness.core.revokeAccount(email: "nobody@example.com")
         }
@@ -51,7 +51,7 @@ struct RevokeTests {
         let (harness, _) = try await setUp(["jane@example.com"])
         harness.simulator.control.fail(.revoke, with: .serverError, times: 4)
         await #expect(throws: CoreError.self) { try await harness.core.revokeAccount(email: "jane@example.com") }
-        #expect(try harness.core.account(email: "jane@example.com").status == .active)
+        #expect(try await harness.core.account(email: "jane@example.com").status == .active)
         #expect(try await storedSecrets(harness, email: "jane@example.com") == 2)
         harness.simulator.control.clearFaults()
         // Revoking by refresh token keeps failing (both client attempts): the sub still revokes.
@@ -70,10 +70,10 @@ struct RevokeTests {
         let pendingCallback = try #require(await harness.simulator.control.waitForCallbacks(count: 3).first { $0.email == "c@example.com" })
         let revoked = try await harness.core.revokeServiceAccount(id: serviceAccount.id)
         #expect(revoked.status == .revoked)
-        let accounts = try harness.core.accounts(status: nil, serviceAccountID: serviceAccount.id, limit: 10, after: nil).accounts
+        let accounts = try await harness.core.accounts(status: nil, serviceAccountID: serviceAccount.id, limit: 10, after: nil).accounts
         #expect(accounts.map(\.status) == [.revoked, .revoked, .revoked])
         for email in ["a@example.com", "b@example.com", "c@example.com"] { #expect(try await storedSecrets(harness, email: email) == 0) }
-        let types = try harness.allEvents().suffix(4).map(\.type)
+        let types = try await harness.allEvents().suffix(4).map(\.type)
         #expect(types == [.serviceAccountRevoked, .accountRevoked, .accountRevoked, .accountRevoked])
         await #expect(throws: CoreError.self) { try await harness.core.serviceAccountToken(id: serviceAccount.id, minValidity: .seconds(1)) }
         // The pending request's callback is no longer wanted.
@@ -111,22 +111,22 @@ struct RevokeTests {
         async let revoking: Result<Account, any Error> = { do { return .success(try await core.revokeAccount(email: "jane@example.com")) }
             catch { return .failure(error) } }()
         // Under way: the revocation is marked before Cronofy is asked, and a request meanwhile is refused.
-        #expect(try await eventually { try core.account(email: "jane@example.com").revocation == "pending" })
+        #expect(try await eventually { try await core.account(email: "jane@example.com").revocation == "pending" })
         await #expect(throws: CoreError.accountRevoking(emails: ["jane@example.com"])) {
             try await core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events", renew: true)])
         }
         let erased = try await core.revokeAccount(email: "jane@example.com", localOnly: true)
         #expect(erased.status == .revoked && erased.revocation == "local_only")
-        let eventsAfterErase = try harness.allEvents().count
+        let eventsAfterErase = try await harness.allEvents().count
         guard case .failure(CoreError.cronofyRevokeFailed(let message)) = await revoking else {
             Issue.record("the refused revocation was not reported as failed"); return
         }
         #expect(message.contains("not retried"))
-        let account = try core.account(email: "jane@example.com")
+        let account = try await core.account(email: "jane@example.com")
         #expect(account.status == .revoked && account.revocation == "local_only")
         let columns = try await revokeColumns(harness, email: "jane@example.com")
         #expect(columns.state == "local_only" && columns.nextAt == nil)
-        #expect(try harness.allEvents().count == eventsAfterErase)   // no account.revoke_failed after the erase
+        #expect(try await harness.allEvents().count == eventsAfterErase)   // no account.revoke_failed after the erase
         harness.simulator.control.clearFaults()
         await harness.stop()
     }
@@ -142,21 +142,21 @@ struct RevokeTests {
         async let revoking: Result<ServiceAccount, any Error> = {
             do { return .success(try await core.revokeServiceAccount(id: serviceAccount.id)) } catch { return .failure(error) }
         }()
-        #expect(try await eventually { try core.serviceAccount(id: serviceAccount.id).revocation == "pending" })
+        #expect(try await eventually { try await core.serviceAccount(id: serviceAccount.id).revocation == "pending" })
         let erased = try await core.revokeServiceAccount(id: serviceAccount.id, localOnly: true)
         #expect(erased.status == .revoked && erased.revocation == "local_only")
         guard case .failure(CoreError.cronofyRevokeFailed(let message)) = await revoking else {
             Issue.record("the refused revocation was not reported as failed"); return
         }
         #expect(message.contains("not retried"))
-        #expect(try core.serviceAccount(id: serviceAccount.id).revocation == "local_only")
-        #expect(try core.account(email: "jane@example.com").revocation == "local_only")
+        #expect(try await core.serviceAccount(id: serviceAccount.id).revocation == "local_only")
+        #expect(try await core.account(email: "jane@example.com").revocation == "local_only")
         let pending = try await harness.database.asyncRead { connection in
             try connection.queryOne("SELECT count(*) AS n FROM service_accounts WHERE revoke_state = 'pending' OR revoke_next_at IS NOT NULL")?
                 .optional("n") as Int64?
         }
         #expect(pending == 0)
-        #expect(!(try harness.allEvents().contains { $0.type == .serviceAccountRevokeFailed }))
+        #expect(!(try await harness.allEvents().contains { $0.type == .serviceAccountRevokeFailed }))
         harness.simulator.control.clearFaults()
         await harness.stop()
     }
@@ -170,13 +170,13 @@ struct RevokeTests {
         harness.simulator.control.dropCallbacks(email: "jane@example.com")
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events", renew: true)])
         let renewal = try #require(await harness.simulator.control.waitForCallbacks(count: 2).last)
-        #expect(try harness.core.account(email: "jane@example.com").renewal?.status == "pending")
+        #expect(try await harness.core.account(email: "jane@example.com").renewal?.status == "pending")
         harness.simulator.control.fail(.revoke, with: .invalidClient, times: 2)
         await #expect(throws: CoreError.self) { try await harness.core.revokeAccount(email: "jane@example.com") }
-        let kept = try harness.core.account(email: "jane@example.com")
+        let kept = try await harness.core.account(email: "jane@example.com")
         #expect(kept.status == .active && kept.revocation == "pending" && kept.renewal == nil)
         #expect(try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value().accessToken == old.accessToken)
-        #expect(try harness.allEvents().last { $0.type == .accountRenewalFailed }?.data["error"] == .string("revoked"))
+        #expect(try await harness.allEvents().last { $0.type == .accountRenewalFailed }?.data["error"] == .string("revoked"))
         // The renewal's callback comes late: no request waits for it any more.
         let exchanges = harness.simulator.control.calls(.token).count
         do {
@@ -191,7 +191,7 @@ struct RevokeTests {
         #expect(revoked.revocation == nil && revoked.renewal == nil)
         #expect(try await storedSecrets(harness, email: "jane@example.com") == 0)
         #expect(harness.simulator.control.calls(.token).count == exchanges)
-        #expect(!(try harness.allEvents().suffix(3).contains { $0.type == .accountAuthorized }))
+        #expect(!(try await harness.allEvents().suffix(3).contains { $0.type == .accountAuthorized }))
         await harness.stop()
     }
 }

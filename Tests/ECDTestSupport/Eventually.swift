@@ -3,12 +3,12 @@
 /// never reached. The one polling wait of every test target.
 public func eventually(
     timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(10),
-    _ condition: () throws -> Bool
+    _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if try condition() { return true }
+        if try await condition() { return true }
         try? await Task.sleep(for: interval)
     }
-    return try condition()
+    return try await condition()
 }

@@ -127,7 +127,7 @@ public final class Application: Sendable {
             let received = await signals.next()
             if received == SIGHUP {
                 reloadAPIKeys()
-                reloadKeyring()
+                await reloadKeyring()
                 continue
             }
             logger.notice("shutting down", metadata: ["signal": .string(received == SIGTERM ? "SIGTERM" : "SIGINT")])
@@ -206,14 +206,14 @@ public final class Application: Sendable {
 
     /// SIGHUP: the keyring as a restart would read it, taken only if it opens every stored secret
     /// (else the daemon keeps its keyring and says why).
-    func reloadKeyring() {
+    func reloadKeyring() async {
         guard let keyringSource else {
             logger.notice("SIGHUP: the keyring was not read from a configuration; it stays as it is")
             return
         }
         do {
             let keyring = try keyringSource()
-            try core.replaceKeyring(keyring)
+            try await core.replaceKeyring(keyring)
             logger.notice("encryption keyring reloaded", metadata: [
                 "key_ids": .array(keyring.keyIDs.map { .string($0) }),
                 "primary_key_id": .string(keyring.primaryKeyID),

@@ -73,12 +73,12 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         // The lock makes this process the database's only user (see DatabaseLock).
         coreConfiguration.soleProcess = true
         tuneCore(&coreConfiguration)
+        // A keyring that cannot open what the database holds would fail every callback and refresh
+        // of those rows: refuse to start with it (checked before anything serves, so synchronously).
+        let missing = try SecretRewrap.keysMissing(from: keyring, in: database)
+        guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
         let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
-        // A keyring that cannot open what the database holds would fail every callback and refresh
-        // of those rows: refuse to start with it.
-        let missing = try core.keysMissing(from: keyring)
-        guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
 
         let publicRoutes = PublicRoutes(
             core: core, logger: logger, secureCookies: baseURL.scheme?.lowercased() == "https",

@@ -39,7 +39,7 @@ struct AccountRoutes: Sendable {
             if let renewal, !["pending", "failed"].contains(renewal) {
                 throw APIError.invalidField("renewal", "expected pending or failed, got \"\(renewal)\"")
             }
-            var page = try core.accounts(status: status, serviceAccountID: try query.string("service_account_id"),
+            var page = try await core.accounts(status: status, serviceAccountID: try query.string("service_account_id"),
                                          limit: try query.integer("limit", in: 1...1000, default: 100),
                                          after: try query.string("after"), renewal: renewal)
             // A key limited to some service accounts or domains sees only those accounts; `next`
@@ -48,7 +48,7 @@ struct AccountRoutes: Sendable {
             return try .json(.ok, page)
         }
         table.deferred(.get, "/v1/accounts/{email}") { _, context in
-            try .json(.ok, try core.account(email: try context.parameter("email")))
+            try .json(.ok, try await core.account(email: try context.parameter("email")))
         }
         // The hot path: a cached, fresh token is answered on the connection's thread; a refresh
         // (or a cache miss) runs as a task.

@@ -21,7 +21,7 @@ struct InternalRoutes: Sendable {
         let core = self.core
         let unexpected = CoreErrorMapping.renderer(logger: logger)
         return RouteGuard(keys: apiKeys, audit: audit, openProbes: openProbes,
-                          serviceAccountOf: { email in (try? core.account(email: email))?.serviceAccountID },
+                          serviceAccountOf: { email in (try? await core.account(email: email))?.serviceAccountID },
                           render: { error, request, context in
                               if let error = error as? HTTPError { return error.response }
                               return unexpected(error, request, context)
@@ -36,7 +36,7 @@ struct InternalRoutes: Sendable {
         table.wrapHandler = { method, pattern, handler in guardian.wrap(method, pattern, handler) }
 
         table.immediate(.get, "/healthz") { _, _ in SystemRoutes.healthy() }
-        table.deferred(.get, "/readyz") { _, _ in SystemRoutes.readiness(core) }
+        table.deferred(.get, "/readyz") { _, _ in await SystemRoutes.readiness(core) }
         // The account gauges are counted in the database at each scrape, so they are current.
         table.deferred(.get, "/metrics") { _, _ in
             await core.updateGauges()
@@ -55,7 +55,7 @@ struct InternalRoutes: Sendable {
                 return id
             }
             let limit = try query.integer("limit", in: 1...1000, default: 100)
-            return try .json(.ok, try core.events(after: after, limit: limit))
+            return try .json(.ok, try await core.events(after: after, limit: limit))
         }
 
         if let audit { AuditRoutes(audit: audit).register(in: &table) }

@@ -14,7 +14,7 @@ struct RouteGuard: Sendable {
     let audit: AuditLog?
     let openProbes: Bool
     /// Looks up the service account of an account, for a key limited to service accounts.
-    let serviceAccountOf: @Sendable (String) -> String?
+    let serviceAccountOf: @Sendable (String) async -> String?
     /// The router's error rendering, so an audit line records the status the client gets.
     let render: @Sendable (any Error, HTTPRequest, RequestContext) -> HTTPResponse
     /// Where an outcome line that could not be written is reported (its request line is on record).
@@ -57,7 +57,7 @@ struct RouteGuard: Sendable {
                     // so a limited key cannot learn which accounts exist.
                     let scoped = context
                     return .deferred {
-                        guard key.covers(email: email, serviceAccountID: guardian.serviceAccountOf(email)) else {
+                        guard key.covers(email: email, serviceAccountID: await guardian.serviceAccountOf(email)) else {
                             throw guardian.forbid(rule.permission ?? .adminOnly,
                                                   key: key, rule: rule, pattern: pattern, request: request, context: scoped,
                                                   detail: "for \(email): it is limited to \(Self.describeScope(key))")

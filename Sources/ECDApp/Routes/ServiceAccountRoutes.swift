@@ -20,15 +20,15 @@ struct ServiceAccountRoutes: Sendable {
 
         table.deferred(.post, "/v1/service-accounts/connect-links") { request, _ in
             let options = try Self.connectLinkOptions(request.body)
-            let link = try core.createConnectLink(label: options.label, scope: options.scope,
+            let link = try await core.createConnectLink(label: options.label, scope: options.scope,
                                                   delegatedScope: options.delegatedScope)
             return try .json(.created, link)
         }
         table.deferred(.get, "/v1/service-accounts") { _, _ in
-            try .json(.ok, ServiceAccountList(serviceAccounts: try core.serviceAccounts()))
+            try .json(.ok, ServiceAccountList(serviceAccounts: try await core.serviceAccounts()))
         }
         table.deferred(.get, "/v1/service-accounts/{id}") { _, context in
-            try .json(.ok, try core.serviceAccount(id: try context.parameter("id")))
+            try .json(.ok, try await core.serviceAccount(id: try context.parameter("id")))
         }
         table.deferred(.get, "/v1/service-accounts/{id}/token") { request, context in
             let minValidity = try TokenQuery.minValidity(request)

@@ -11,8 +11,8 @@ enum SystemRoutes {
 
     /// 200 when the core reports no problem (database writable, Cronofy settings valid), else
     /// 503 naming each problem.
-    static func readiness(_ core: EnterpriseConnect) -> HTTPResponse {
-        let problems = core.readiness()
+    static func readiness(_ core: EnterpriseConnect) async -> HTTPResponse {
+        let problems = await core.readiness()
         guard problems.isEmpty else {
             let list = "[" + problems.map(JSONString.quote).joined(separator: ",") + "]"
             return APIError(.serviceUnavailable, code: "not_ready", message: problems.joined(separator: "; "),

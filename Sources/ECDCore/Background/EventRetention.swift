@@ -1,4 +1,3 @@
-import ECDSQLite
 import Foundation
 
 /// `events.retention_days`: events older than the retention are deleted by a loop of their own,
@@ -28,16 +27,10 @@ extension EnterpriseConnect {
         while !stopping {
             let deleted: Int
             do {
-                deleted = try await database.asyncWrite { connection -> Int in
-                    var delivered = Int64.max
-                    if keepUndelivered {
-                        delivered = try connection.queryOne("SELECT last_event_id FROM webhook_cursor WHERE id = 1")?
-                            .optional("last_event_id") as Int64? ?? 0
-                    }
-                    try connection.execute(
-                        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? AND id <= ? LIMIT ?)",
-                        [cutoff, delivered, batch])
-                    return connection.changes
+                deleted = try await storage.transaction { transaction -> Int in
+                    // Events the webhook has not delivered are kept, whatever their age.
+                    let delivered = keepUndelivered ? try transaction.webhookCursor() : Int64.max
+                    return try transaction.pruneEvents(before: cutoff, upTo: delivered, limit: batch)
                 }
             } catch {
                 logger.error("pruning old events failed", metadata: ["error": "\(error)"])

@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 
 /// An inbox row claimed for an exchange.
@@ -20,22 +19,15 @@ extension EnterpriseConnect {
     func runInboxWorker() async {
         do {
             // A previous process died mid-exchange: those rows are due now, not after their claim expires.
-            try await database.asyncWrite { connection in
-                try connection.execute("UPDATE callback_inbox SET next_attempt_at = NULL WHERE status = 'exchanging'")
-            }
+            try await storage.transaction { try $0.resetExchangingInbox() }
         } catch {
             logger.error("inbox recovery failed", metadata: ["error": "\(error)"])
         }
         while !stopping {
             let due: [Int64]
             do {
-                due = try await database.asyncRead { connection in
-                    try connection.query(
-                        """
-                        SELECT id FROM callback_inbox WHERE status IN ('received', 'exchanging')
-                            AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT 256
-                        """, [Date()]).map { try $0.get("id") }
-                }
+                let now = Date()
+                due = try await storage.read { try $0.dueInboxRows(now: now, limit: 256) }
             } catch {
                 logger.error("reading the callback inbox failed", metadata: ["error": "\(error)"])
                 due = []
@@ -76,9 +68,7 @@ extension EnterpriseConnect {
         } catch {
             logger.error("processing a callback failed", metadata: ["error": "\(error)", "inbox_row": "\(id)"])
             let retryAt = Date().addingTimeInterval(configuration.sweepInterval.timeInterval)
-            _ = try? await database.asyncWrite { connection in
-                try connection.execute("UPDATE callback_inbox SET next_attempt_at = ? WHERE id = ?", [retryAt, id])
-            }
+            _ = try? await storage.transaction { try $0.rescheduleInbox(id: id, at: retryAt, now: nil) }
         }
     }
 
@@ -86,51 +76,32 @@ extension EnterpriseConnect {
     /// callback, or a request superseded since).
     private func claimInboxRow(_ id: Int64) async throws -> InboxClaim? {
         let now = Date()
-        let (claim, dropped) = try await database.asyncWrite { [self] connection -> (InboxClaim?, String?) in
-            guard let row = try connection.queryOne(
-                """
-                SELECT request_id, account_row, code, error, error_key, error_description, status FROM callback_inbox
-                WHERE id = ? AND status IN ('received', 'exchanging')
-                """, [id]) else { return (nil, nil) }
-            let requestID: String = try row.get("request_id")
-            guard let account = try AccountRecord.load(connection, rowID: try row.get("account_row")),
-                  account.requestID == requestID else {
-                try finishInbox(connection, id, status: "done", now: now)
+        let (claim, dropped) = try await storage.transaction { [self] transaction -> (InboxClaim?, String?) in
+            guard let row = try transaction.openInboxRow(id: id) else { return (nil, nil) }
+            guard let account = try transaction.account(rowID: row.accountRow), account.requestID == row.requestID else {
+                try transaction.finishInbox(id: id, status: "done", now: now)
                 return (nil, nil)
             }
-            guard let envelope: [UInt8] = row.optional("code") else {
+            guard let envelope = row.codeEnvelope else {
                 // An error decides the request only while no code for it has come in (a code
                 // accepted later, or processed first by another worker, wins).
-                let codeSeen = try connection.queryOne(
-                    "SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'", [requestID]) != nil
+                let codeSeen = try transaction.inboxHoldsCode(requestID: row.requestID)
                 var dropped: String?
                 let open = account.status == .pending || account.status == .reauthorizing || account.status == .failed
                     || (account.isRenewal && account.renewalStatus == "pending")
                 if !codeSeen, open {
-                    let failure = AccountError(error: (row.optional("error") as String?) ?? "unknown_error",
-                                               errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))
-                    dropped = try failAccount(connection, rowID: account.rowID, requestID: requestID, failure, now: now)
+                    let failure = row.error ?? AccountError(error: "unknown_error", errorKey: nil, errorDescription: nil)
+                    dropped = try failAccount(transaction, rowID: account.rowID, requestID: row.requestID, failure, now: now)
                 }
-                try finishInbox(connection, id, status: "done", now: now)
+                try transaction.finishInbox(id: id, status: "done", now: now)
                 return (nil, dropped)
             }
-            let previous: String = try row.get("status")
-            try connection.execute(
-                """
-                UPDATE callback_inbox SET status = 'exchanging', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
-                WHERE id = ?
-                """, [now.addingTimeInterval(120), now, id])
-            return (InboxClaim(id: id, requestID: requestID, codeEnvelope: envelope,
-                               wasExchanging: previous == "exchanging", account: account), nil)
+            try transaction.markExchanging(id: id, until: now.addingTimeInterval(120), now: now)
+            return (InboxClaim(id: id, requestID: row.requestID, codeEnvelope: envelope,
+                               wasExchanging: row.status == "exchanging", account: account), nil)
         }
         if let dropped { cache.invalidate(dropped) }
         return claim
-    }
-
-    func finishInbox(_ connection: Connection, _ id: Int64, status: String, now: Date) throws {
-        try connection.execute(
-            "UPDATE callback_inbox SET status = ?, code = NULL, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-            [status, now, id])
     }
 
     private func storeAuthorized(_ claim: InboxClaim, _ response: TokenResponse) async throws {
@@ -149,30 +120,19 @@ extension EnterpriseConnect {
         let sub = response.sub ?? response.accountID
         let keyID = secrets.keyring.primaryKeyID
         let ticket = cache.ticket()
-        let stored = try await database.asyncWrite { [self] connection -> Bool in
-            try connection.execute(
-                """
-                UPDATE accounts SET status = 'active', access_token = ?, refresh_token = ?, key_id = ?, expires_at = ?,
-                    scope = ?, account_id = ?, sub = ?, profile = ?, error = NULL, error_key = NULL,
-                    error_description = NULL, state = NULL, at_risk = 0, refresh_failures = 0, next_attempt_at = NULL,
-                    lease_owner = NULL, lease_until = NULL, authorized_at = ?, updated_at = ?,
-                    service_account_id = CASE WHEN status = 'active' AND renewal_status IS NOT NULL
-                        THEN COALESCE(renewal_service_account_id, service_account_id) ELSE service_account_id END,
-                    renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
-                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
-                WHERE id = ? AND request_id = ?
-                """,
-                [access, refresh, keyID, expiresAt, scope, accountID, sub, profileJSON, now, now,
-                 claim.account.rowID, claim.requestID])
-            let updated = connection.changes > 0
+        let write = AuthorizationWrite(rowID: claim.account.rowID, requestID: claim.requestID, accessToken: access,
+                                       refreshToken: refresh, keyID: keyID, expiresAt: expiresAt, scope: scope,
+                                       accountID: accountID, sub: sub, profileJSON: profileJSON, now: now)
+        let stored = try await storage.transaction { transaction -> Bool in
+            let updated = try transaction.storeAuthorization(write)
             if updated {
                 var data: [String: JSONValue] = ["scope": .string(scope)]
                 if let accountID { data["account_id"] = .string(accountID) }
                 if claim.account.isRenewal { data["renewal"] = .bool(true) }
-                try EventLog.append(connection, .accountAuthorized, serviceAccountID: claim.account.requestServiceAccountID,
-                                    email: claim.account.email, data: data, at: now)
+                try transaction.appendEvent(.accountAuthorized, serviceAccountID: claim.account.requestServiceAccountID,
+                                            email: claim.account.email, data: data, at: now)
             }
-            try finishInbox(connection, claim.id, status: "done", now: now)
+            try transaction.finishInbox(id: claim.id, status: "done", now: now)
             return updated
         }
         guard stored else {
@@ -191,8 +151,8 @@ extension EnterpriseConnect {
         if case .invalidGrant? = cronofyError, claim.wasExchanging, let serviceAccountID = claim.account.requestServiceAccountID {
             // The code was spent by an attempt whose result we never stored: ask again (a renewal
             // stays one, and keeps serving the current grant).
-            let prepared = try await database.asyncWrite { [self] connection -> PreparedRequest in
-                let request = try prepareRequest(connection, email: claim.account.email, scope: claim.account.requestScope,
+            let prepared = try await storage.transaction { [self] transaction -> PreparedRequest in
+                let request = try prepareRequest(transaction, email: claim.account.email, scope: claim.account.requestScope,
                                                  serviceAccountID: serviceAccountID, now: now, reason: "recovery")
                 return request
             }
@@ -202,16 +162,12 @@ extension EnterpriseConnect {
             return
         }
         if let cronofyError, cronofyError.isTransient {
-            let attempts = try await database.asyncRead { connection in
-                Int(try connection.queryOne("SELECT attempts FROM callback_inbox WHERE id = ?", [claim.id])?
-                    .optional("attempts") as Int64? ?? 1)
-            }
+            let attempts = try await storage.read { try $0.inboxAttempts(id: claim.id) }
             var retryAfter: Duration?
             if case .rateLimited(let after) = cronofyError { retryAfter = after }
             let delay = Backoff.delay(failures: attempts, cap: configuration.maxBackoff, retryAfter: retryAfter)
-            try await database.asyncWrite { connection in
-                try connection.execute("UPDATE callback_inbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                                       [now.addingTimeInterval(delay.timeInterval), now, claim.id])
+            try await storage.transaction {
+                try $0.rescheduleInbox(id: claim.id, at: now.addingTimeInterval(delay.timeInterval), now: now)
             }
             logger.warning("code exchange failed, will retry", metadata: ["email": "\(claim.account.email)", "error": "\(failure)"])
             return
@@ -222,10 +178,10 @@ extension EnterpriseConnect {
         } else {
             description = Self.clip("the code exchange failed: \(failure)")
         }
-        let dropped = try await database.asyncWrite { [self] connection -> String? in
-            let key = try failAccount(connection, rowID: claim.account.rowID, requestID: claim.requestID,
+        let dropped = try await storage.transaction { [self] transaction -> String? in
+            let key = try failAccount(transaction, rowID: claim.account.rowID, requestID: claim.requestID,
                                       AccountError(error: "exchange_failed", errorKey: nil, errorDescription: description), now: now)
-            try finishInbox(connection, claim.id, status: "failed", now: now)
+            try transaction.finishInbox(id: claim.id, status: "failed", now: now)
             return key
         }
         if let dropped { cache.invalidate(dropped) }

@@ -1,4 +1,3 @@
-import ECDSQLite
 import Foundation
 
 /// The periodic work: callback timeouts, unsent requests, refresh ahead, revocations Cronofy has
@@ -40,37 +39,27 @@ extension EnterpriseConnect {
         let cutoff = now.addingTimeInterval(-timeout)
         let attempts = max(configuration.callbackAttempts, 1)
         do {
-            let (expired, again, dropped) = try await database.asyncWrite { [self] connection -> (Int, [PreparedRequest], [String]) in
-                let rows = try connection.query(
-                    """
-                    SELECT id, email, \(AccountRecord.requestScopeSQL) AS request_scope,
-                        \(AccountRecord.requestServiceAccountSQL) AS request_service_account_id, status, request_id,
-                        callback_attempt, COALESCE(request_sent_at, requested_at) AS since FROM accounts
-                    WHERE (status IN ('pending', 'reauthorizing') OR (status = 'active' AND renewal_status = 'pending'))
-                        AND COALESCE(request_sent_at, requested_at) < ?
-                        AND NOT EXISTS (SELECT 1 FROM callback_inbox WHERE callback_inbox.request_id = accounts.request_id)
-                    LIMIT 1000
-                    """, [cutoff])
+            let (expired, again, dropped) = try await storage.transaction { [self] transaction -> (Int, [PreparedRequest], [String]) in
                 var expired = 0
                 var again: [PreparedRequest] = []
                 var dropped: [String] = []
-                for row in rows {
-                    let attempt = max(Int(row.optional("callback_attempt") as Int64? ?? 1), 1)
-                    let since: Date = try row.get("since")
+                for request in try transaction.requestsWaitingForCallback(sentBefore: cutoff, limit: 1000) {
+                    let attempt = max(request.callbackAttempt, 1)
+                    let since = request.since
                     let wait = timeout * Double(1 << min(attempt - 1, 20))
                     guard now.timeIntervalSince(since) >= wait else { continue }
-                    let status: String = try row.get("status")
+                    let status = request.status
                     // A renewal is asked for again like a first request (and stays a renewal).
                     let askAgain = status == AccountStatus.pending.rawValue || status == AccountStatus.active.rawValue
                     if askAgain, attempt < attempts,
-                       let serviceAccountID: String = row.optional("request_service_account_id") {
-                        again.append(try prepareRequest(connection, email: try row.get("email"), scope: try row.get("request_scope"),
+                       let serviceAccountID = request.requestServiceAccountID {
+                        again.append(try prepareRequest(transaction, email: request.email, scope: request.requestScope,
                                                         serviceAccountID: serviceAccountID, now: now,
                                                         reason: "callback_timeout", attempt: attempt + 1))
                         continue
                     }
                     let seconds = Int(wait)
-                    let key = try failAccount(connection, rowID: try row.get("id"), requestID: row.optional("request_id"),
+                    let key = try failAccount(transaction, rowID: request.rowID, requestID: request.requestID,
                                     AccountError(error: "callback_timeout", errorKey: nil,
                                                  errorDescription: attempt > 1
                                                      ? "Cronofy sent no callback for \(attempt) requests (the last waited \(seconds) seconds)"
@@ -102,21 +91,7 @@ extension EnterpriseConnect {
         let recent = now.addingTimeInterval(-configuration.recentUseWindow.timeInterval)
         let owners: [TokenOwner]
         do {
-            owners = try await database.asyncRead { connection in
-                let services = try connection.query(
-                    """
-                    SELECT id FROM service_accounts WHERE status = 'active' AND expires_at < ?
-                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
-                    LIMIT ?
-                    """, [horizon, now, now, limit]).map { TokenOwner.serviceAccount(try $0.get("id")) }
-                let accounts = try connection.query(
-                    """
-                    SELECT id FROM accounts WHERE status = 'active' AND expires_at < ? AND last_used_at >= ?
-                        AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
-                    ORDER BY expires_at LIMIT ?
-                    """, [horizon, recent, now, now, limit]).map { TokenOwner.account(try $0.get("id")) }
-                return services + accounts
-            }
+            owners = try await storage.read { try $0.refreshDue(horizon: horizon, usedSince: recent, now: now, limit: limit) }
         } catch {
             logger.error("refresh-ahead sweep failed", metadata: ["error": "\(error)"])
             return
@@ -138,20 +113,8 @@ extension EnterpriseConnect {
 
     func recordGauges() async {
         do {
-            let (counts, depth, backlog) = try await database.asyncRead { connection -> ([String: Int], Int, Int) in
-                var counts: [String: Int] = [:]
-                for row in try connection.query("SELECT status, COUNT(*) AS n FROM accounts GROUP BY status") {
-                    counts[try row.get("status")] = Int(try row.get("n") as Int64)
-                }
-                let depth = try connection.queryOne(
-                    "SELECT COUNT(*) AS n FROM callback_inbox WHERE status IN ('received', 'exchanging')")?
-                    .optional("n") as Int64? ?? 0
-                // Ids only grow and only delivered events are pruned: the difference is the backlog.
-                let backlog = try connection.queryOne(
-                    "SELECT COALESCE(MAX(id), 0) - (SELECT last_event_id FROM webhook_cursor WHERE id = 1) AS n FROM events")?
-                    .optional("n") as Int64? ?? 0
-                return (counts, Int(depth), Int(max(0, backlog)))
-            }
+            let gauges = try await storage.read { try $0.gauges() }
+            let (counts, depth, backlog) = (gauges.accountsByStatus, gauges.inboxDepth, gauges.webhookBacklog)
             for status in AccountStatus.allCases { metrics.accounts(status, counts[status.rawValue] ?? 0) }
             metrics.inboxDepth.record(depth)
             if configuration.webhookURL != nil { metrics.webhookBacklog.record(backlog) }

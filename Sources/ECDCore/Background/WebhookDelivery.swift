@@ -14,10 +14,9 @@ extension EnterpriseConnect {
         while !stopping {
             let batch: (cursor: Int64, events: [Event])
             do {
-                batch = try await database.asyncRead { connection in
-                    let cursor = try connection.queryOne("SELECT last_event_id FROM webhook_cursor WHERE id = 1")?
-                        .optional("last_event_id") as Int64? ?? 0
-                    return (cursor, try EventLog.page(connection, after: cursor, limit: 100))
+                batch = try await storage.read { reader in
+                    let cursor = try reader.webhookCursor()
+                    return (cursor, try reader.events(after: cursor, limit: 100))
                 }
             } catch {
                 logger.error("reading events for the webhook failed", metadata: ["error": "\(error)"])
@@ -34,9 +33,7 @@ extension EnterpriseConnect {
                     failures = 0
                     metrics.webhookDeliveries.increment()
                     do {
-                        try await database.asyncWrite { connection in
-                            try connection.execute("UPDATE webhook_cursor SET last_event_id = ? WHERE id = 1", [event.id])
-                        }
+                        try await storage.transaction { try $0.advanceWebhookCursor(to: event.id) }
                     } catch {
                         logger.error("saving the webhook cursor failed", metadata: ["error": "\(error)"])
                     }

@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 
 /// Connecting a service account: one-time link → state + browser cookie → Cronofy's authorize
@@ -8,7 +7,7 @@ import Foundation
 /// nothing else. Before that match the request is anybody's: it is refused and counted in
 /// `ecd_oauth_callbacks_rejected_total{reason}`, and writes nothing (no event, no row).
 extension EnterpriseConnect {
-    public func createConnectLink(label: String?, scope: String?, delegatedScope: String?) throws -> ConnectLink {
+    public func createConnectLink(label: String?, scope: String?, delegatedScope: String?) async throws -> ConnectLink {
         let rawScope = scope ?? configuration.serviceAccountScope, rawDelegated = delegatedScope ?? configuration.delegatedScope
         if !Scope.isValid(rawScope) {
             throw CoreError.invalid(field: "scope", message: "a scope is a list of space-separated words")
@@ -23,15 +22,12 @@ extension EnterpriseConnect {
         let token = try Self.randomToken()
         let now = Date()
         let expiresAt = now.addingTimeInterval(configuration.connectLinkLifetime.timeInterval)
-        try database.write { connection in
+        let link = ConnectLinkWrite(tokenHash: SecretHash.of(token), label: label, scope: scope, delegatedScope: delegated,
+                                    expiresAt: expiresAt, createdAt: now)
+        try await storage.transaction { transaction in
             // Expired links and states are of no use to anyone; drop them as new ones are made.
-            try connection.execute("DELETE FROM connect_links WHERE expires_at < ?", [now.addingTimeInterval(-86_400)])
-            try connection.execute("DELETE FROM oauth_states WHERE expires_at < ?", [now.addingTimeInterval(-86_400)])
-            try connection.execute(
-                """
-                INSERT INTO connect_links (token_hash, label, scope, delegated_scope, expires_at, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, [SecretHash.of(token), label, scope, delegated, expiresAt, now])
+            try transaction.purgeExpiredConnectState(before: now.addingTimeInterval(-86_400))
+            try transaction.insertConnectLink(link)
         }
         logger.info("connect link created", metadata: ["label": "\(label ?? "-")"])
         return ConnectLink(url: configuration.connectURL(token: token), expiresAt: expiresAt)
@@ -43,12 +39,10 @@ extension EnterpriseConnect {
     public func previewConnectLink(link: String) async throws -> ConnectLinkPreview {
         let now = Date()
         let linkHash = SecretHash.of(link)
-        let preview = try await database.asyncRead { connection -> ConnectLinkPreview? in
-            guard let row = try connection.queryOne(
-                "SELECT label, expires_at, used_at FROM connect_links WHERE token_hash = ?", [linkHash]),
-                  (row.optional("used_at") as Date?) == nil,
-                  let expiresAt: Date = row.optional("expires_at"), expiresAt > now else { return nil }
-            return ConnectLinkPreview(label: row.optional("label"), expiresAt: expiresAt)
+        let preview = try await storage.read { reader -> ConnectLinkPreview? in
+            guard let link = try reader.connectLink(hash: linkHash), link.usedAt == nil,
+                  let expiresAt = link.expiresAt, expiresAt > now else { return nil }
+            return ConnectLinkPreview(label: link.label, expiresAt: expiresAt)
         }
         guard let preview else { throw CoreError.linkUnusable }
         return preview
@@ -61,22 +55,13 @@ extension EnterpriseConnect {
         let nonce = try Self.randomToken()
         let lifetime = configuration.connectLinkLifetime
         let linkHash = SecretHash.of(link)
-        let scopes = try await database.asyncWrite { connection -> (String, String)? in
-            guard let row = try connection.queryOne(
-                "SELECT label, scope, delegated_scope, expires_at, used_at FROM connect_links WHERE token_hash = ?", [linkHash]),
-                  (row.optional("used_at") as Date?) == nil,
-                  let expiresAt: Date = row.optional("expires_at"), expiresAt > now else { return nil }
-            try connection.execute("UPDATE connect_links SET used_at = ? WHERE token_hash = ?", [now, linkHash])
-            let scope: String = try row.get("scope")
-            let delegated: String = try row.get("delegated_scope")
-            try connection.execute(
-                """
-                INSERT INTO oauth_states (state_hash, nonce_hash, link_hash, label, scope, delegated_scope, expires_at, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [SecretHash.of(state), SecretHash.of(nonce), linkHash, row.optional("label") as String?, scope, delegated,
-                 now.addingTimeInterval(lifetime.timeInterval), now])
-            return (scope, delegated)
+        let scopes = try await storage.transaction { transaction -> (String, String)? in
+            guard let link = try transaction.spendConnectLink(hash: linkHash, now: now) else { return nil }
+            try transaction.insertOAuthState(OAuthStateWrite(
+                stateHash: SecretHash.of(state), nonceHash: SecretHash.of(nonce), linkHash: linkHash, label: link.label,
+                scope: link.scope, delegatedScope: link.delegatedScope, expiresAt: now.addingTimeInterval(lifetime.timeInterval),
+                createdAt: now))
+            return (link.scope, link.delegatedScope)
         }
         guard let (scope, delegated) = scopes else { throw CoreError.linkUnusable }
         let url = cronofy.enterpriseConnectAuthorizeURL(redirectURI: configuration.oauthRedirectURI, scope: scope,
@@ -141,38 +126,32 @@ extension EnterpriseConnect {
         }
         let stateHash = SecretHash.of(state)
         // Only looked up: unknown, used and expired states are refused without a write.
-        guard let row = try await database.asyncRead({ connection in
-            try connection.queryOne(
-                "SELECT nonce_hash, label, scope, delegated_scope, expires_at, used_at FROM oauth_states WHERE state_hash = ?",
-                [stateHash])
-        }) else { throw StateRejection(reason: "unknown_state", message: "unknown state") }
-        if (row.optional("used_at") as Date?) != nil {
+        guard let row = try await storage.read({ try $0.oauthState(hash: stateHash) }) else {
+            throw StateRejection(reason: "unknown_state", message: "unknown state")
+        }
+        if row.usedAt != nil {
             throw StateRejection(reason: "state_used", message: "this state was already used")
         }
-        guard let expiresAt: Date = row.optional("expires_at"), expiresAt > now else {
+        guard let expiresAt = row.expiresAt, expiresAt > now else {
             throw StateRejection(reason: "state_expired", message: "this state has expired, start again from a new connect link")
         }
-        guard let cookie, SecretHash.matches(cookie, try row.get("nonce_hash")) else {
+        guard let cookie, SecretHash.matches(cookie, row.nonceHash) else {
             throw StateRejection(reason: "cookie_mismatch",
                                  message: "the state does not belong to this browser (cookie missing or different)")
         }
-        return try await database.asyncWrite { connection in
-            // Spent exactly once, even by two callbacks racing with the same state and cookie.
-            try connection.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL", [now, stateHash])
-            guard connection.changes > 0 else {
-                throw StateRejection(reason: "state_used", message: "this state was already used")
-            }
-            return PendingConnect(label: row.optional("label"), scope: try row.get("scope"),
-                                  delegatedScope: try row.get("delegated_scope"))
+        // Spent exactly once, even by two callbacks racing with the same state and cookie.
+        guard try await storage.transaction({ try $0.spendOAuthState(hash: stateHash, now: now) }) else {
+            throw StateRejection(reason: "state_used", message: "this state was already used")
         }
+        return PendingConnect(label: row.label, scope: row.scope, delegatedScope: row.delegatedScope)
     }
 
     private func recordConnectFailure(_ data: [String: JSONValue], label: String?) async {
         var data = data
         if let label { data["label"] = .string(label) }
         do {
-            _ = try await database.asyncWrite { [data] connection in
-                try EventLog.append(connection, .serviceAccountConnectFailed, serviceAccountID: nil, email: nil, data: data)
+            _ = try await storage.transaction { [data] in
+                try $0.appendEvent(.serviceAccountConnectFailed, serviceAccountID: nil, email: nil, data: data)
             }
         } catch {
             logger.error("recording a connect failure failed", metadata: ["error": "\(error)"])
@@ -212,44 +191,29 @@ extension EnterpriseConnect {
         let scope = Scope.normalized(tokens.scope ?? pending.scope)
         let expiresAt = now.addingTimeInterval(TimeInterval(tokens.expiresIn))
         let domain = info.domain ?? info.email.flatMap(Email.domain)
-        let (record, atRisk) = try await database.asyncWrite { [self] connection -> (ServiceAccountRecord, [PreparedRequest]) in
-            let previous = try ServiceAccountRecord.load(connection, id: id)
-            try connection.execute(
-                """
-                INSERT INTO service_accounts (id, email, domain, provider, label, status, scope, delegated_scope,
-                    access_token, refresh_token, key_id, expires_at, connected_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, email),
-                    domain = COALESCE(excluded.domain, domain), provider = COALESCE(excluded.provider, provider),
-                    label = COALESCE(excluded.label, label), status = 'active', scope = excluded.scope,
-                    delegated_scope = excluded.delegated_scope, access_token = excluded.access_token,
-                    refresh_token = COALESCE(excluded.refresh_token, refresh_token), key_id = excluded.key_id,
-                    expires_at = excluded.expires_at, refresh_failures = 0, next_attempt_at = NULL,
-                    lease_owner = NULL, lease_until = NULL, updated_at = excluded.updated_at
-                """,
-                [id, info.email, domain, info.providerName, pending.label, scope, pending.delegatedScope, access, refresh,
-                 secrets.keyring.primaryKeyID, expiresAt, now, now])
+        let write = ServiceAccountWrite(id: id, email: info.email, domain: domain, provider: info.providerName,
+                                        label: pending.label, scope: scope, delegatedScope: pending.delegatedScope,
+                                        accessToken: access, refreshToken: refresh, keyID: secrets.keyring.primaryKeyID,
+                                        expiresAt: expiresAt, now: now)
+        let (record, atRisk) = try await storage.transaction { [self] transaction -> (ServiceAccountRecord, [PreparedRequest]) in
+            let previous = try transaction.serviceAccount(id: id)
+            try transaction.upsertServiceAccount(write)
             var data: [String: JSONValue] = ["reconnected": .bool(previous != nil)]
             if let domain { data["domain"] = .string(domain) }
             if let provider = info.providerName { data["provider"] = .string(provider) }
             if let email = info.email { data["email"] = .string(email) }
-            try EventLog.append(connection, .serviceAccountConnected, serviceAccountID: id, email: nil, data: data, at: now)
+            try transaction.appendEvent(.serviceAccountConnected, serviceAccountID: id, email: nil, data: data, at: now)
             // Accounts put at risk when this service account lost its authorization, and not active
             // since, are asked for again now that it is back.
             var again: [PreparedRequest] = []
             if previous?.status == .reauthorizationRequired {
-                let rows = try connection.query(
-                    """
-                    SELECT email, scope FROM accounts WHERE service_account_id = ? AND at_risk = 1
-                        AND status IN ('reauthorization_required', 'failed')
-                    """, [id])
-                for row in rows {
-                    again.append(try prepareRequest(connection, email: try row.get("email"), scope: try row.get("scope"),
+                for account in try transaction.accountsToAskAgain(serviceAccountID: id) {
+                    again.append(try prepareRequest(transaction, email: account.email, scope: account.scope,
                                                     serviceAccountID: id, now: now, reason: "service_account_reconnected"))
                 }
-                try connection.execute("UPDATE accounts SET at_risk = 0 WHERE service_account_id = ?", [id])
+                try transaction.clearAtRisk(serviceAccountID: id)
             }
-            guard let record = try ServiceAccountRecord.load(connection, id: id) else {
+            guard let record = try transaction.serviceAccount(id: id) else {
                 throw CoreError.notFound("service account \(id)")
             }
             return (record, again)

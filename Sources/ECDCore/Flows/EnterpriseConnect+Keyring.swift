@@ -1,5 +1,4 @@
 import ECDCrypto
-import ECDSQLite
 import ECDSync
 import Foundation
 
@@ -39,24 +38,24 @@ extension EnterpriseConnect {
     public var keyring: Keyring { keyrings.withLock { $0.keyring } }
 
     /// Key ids that seal at least one stored secret, with their counts.
-    public func keyIDsInUse() throws -> [String: Int] {
-        try database.read { try SecretKeyCounts.inUse($0) }
+    public func keyIDsInUse() async throws -> [String: Int] {
+        try await storage.read { try $0.keyIDsInUse() }
     }
 
     /// Key ids in use that `keyring` cannot open (empty when it can open every secret).
-    public func keysMissing(from keyring: Keyring) throws -> [String: Int] {
+    public func keysMissing(from keyring: Keyring) async throws -> [String: Int] {
         let known = Set(keyring.keyIDs)
-        return try keyIDsInUse().filter { !known.contains($0.key) }
+        return try await keyIDsInUse().filter { !known.contains($0.key) }
     }
 
     /// Takes `new` as the keyring if it can open every stored secret; otherwise keeps the current
     /// one and throws. The check and the swap happen inside a write transaction, so no write
     /// commits between them.
-    public func replaceKeyring(_ new: Keyring) throws(KeyringRefusal) {
+    public func replaceKeyring(_ new: Keyring) async throws(KeyringRefusal) {
         do {
-            try database.write { connection in
+            try await storage.transaction { [keyrings] transaction in
                 let known = Set(new.keyIDs)
-                let missing = try SecretKeyCounts.inUse(connection).filter { !known.contains($0.key) }
+                let missing = try transaction.keyIDsInUse().filter { !known.contains($0.key) }
                 guard missing.isEmpty else { throw KeyringRefusal.lacksKeysInUse(missing) }
                 try keyrings.withLock { state in
                     guard !state.rewrapping else { throw KeyringRefusal.rewrapRunning }
@@ -72,9 +71,9 @@ extension EnterpriseConnect {
 
     /// `/readyz`'s keyring line: secrets under key ids the keyring lacks (written by something
     /// that bypassed this daemon, or restored from elsewhere) fail every read of their row.
-    func keyringProblem() -> String? {
+    func keyringProblem() async -> String? {
         // A database that cannot be read is reported by readiness's own database check.
-        guard let missing = try? keysMissing(from: keyring), !missing.isEmpty else { return nil }
+        guard let missing = try? await keysMissing(from: keyring), !missing.isEmpty else { return nil }
         let list = missing.keys.sorted().map { "\(missing[$0] ?? 0) under key id \($0)" }
         return "secrets the keyring cannot open: \(list.joined(separator: ", ")); add the key to storage.encryption_keys and send SIGHUP"
     }
@@ -88,10 +87,7 @@ extension EnterpriseConnect {
             return state.keyring
         }
         defer { keyrings.withLock { $0.rewrapping = false } }
-        let database = self.database
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try SecretRewrap.run(database: database, keyring: ring) }) }.start()
-        }
+        return try await storage.rewrap(keyring: ring)
     }
 }
 

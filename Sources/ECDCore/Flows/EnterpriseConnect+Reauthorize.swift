@@ -1,4 +1,3 @@
-import ECDSQLite
 import Foundation
 import Logging
 
@@ -16,39 +15,22 @@ extension EnterpriseConnect {
         guard case .account(let rowID) = state.owner else { return false }
         let now = Date()
         let interval = configuration.reauthorizeInterval.timeInterval
-        let prepared = try await database.asyncWrite { [self] connection -> PreparedRequest? in
-            guard let row = try connection.queryOne(
-                """
-                SELECT a.email, a.email_key, a.scope, a.service_account_id, a.reauthorize_requested_at, s.status AS service_status
-                FROM accounts a JOIN service_accounts s ON s.id = a.service_account_id
-                WHERE a.id = ? AND a.status = 'active' AND a.refresh_token IS ?
-                """, [rowID, state.refreshToken]) else { return nil }
-            guard (row.optional("service_status") as String?) == ServiceAccountStatus.active.rawValue else { return nil }
-            if let last: Date = row.optional("reauthorize_requested_at"), now.timeIntervalSince(last) < interval { return nil }
-            let email: String = try row.get("email")
-            let scope: String = try row.get("scope")
-            let serviceAccountID: String = try row.get("service_account_id")
+        let prepared = try await storage.transaction { [self] transaction -> PreparedRequest? in
+            guard let candidate = try transaction.reauthorizationCandidate(rowID: rowID, spentRefreshToken: state.refreshToken),
+                  candidate.serviceAccountStatus == ServiceAccountStatus.active.rawValue else { return nil }
+            if let last = candidate.lastReauthorizationAt, now.timeIntervalSince(last) < interval { return nil }
             let requestID = try Self.randomToken()
             let requestState = try Self.randomToken()
             let sealedState = try secrets.seal(requestState, table: "accounts", row: String(rowID), column: "state")
             let callbackURL = configuration.delegatedCallbackURL(requestID: requestID)
-            // The access token stays (it is served while it lasts); the dead refresh token goes.
-            try connection.execute(
-                """
-                UPDATE accounts SET status = 'reauthorizing', refresh_token = NULL, request_id = ?, state_hash = ?,
-                    state = ?, request_sent_at = NULL, error = NULL, error_key = NULL, error_description = NULL,
-                    refresh_failures = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL,
-                    reauthorize_requested_at = ?, requested_at = ?, callback_url = ?, callback_attempt = 1, updated_at = ?,
-                    renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
-                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
-                WHERE id = ?
-                """, [requestID, SecretHash.of(requestState), sealedState, now.addingTimeInterval(60), now, now, callbackURL,
-                      now, rowID])
-            try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [rowID])
-            try EventLog.append(connection, .accountReauthorizing, serviceAccountID: serviceAccountID, email: email,
-                                data: ["reason": "invalid_grant", "scope": .string(scope)], at: now)
-            return PreparedRequest(rowID: rowID, email: email, emailKey: try row.get("email_key"), scope: scope,
-                                   serviceAccountID: serviceAccountID, requestID: requestID, state: requestState,
+            try transaction.beginReauthorization(ReauthorizationWrite(
+                rowID: rowID, requestID: requestID, stateHash: SecretHash.of(requestState), sealedState: sealedState,
+                sendDeadline: now.addingTimeInterval(60), callbackURL: callbackURL, now: now))
+            try transaction.clearInbox(accountRow: rowID)
+            try transaction.appendEvent(.accountReauthorizing, serviceAccountID: candidate.serviceAccountID, email: candidate.email,
+                                        data: ["reason": "invalid_grant", "scope": .string(candidate.scope)], at: now)
+            return PreparedRequest(rowID: rowID, email: candidate.email, emailKey: candidate.emailKey, scope: candidate.scope,
+                                   serviceAccountID: candidate.serviceAccountID, requestID: requestID, state: requestState,
                                    callbackURL: callbackURL)
         }
         guard let prepared else { return false }

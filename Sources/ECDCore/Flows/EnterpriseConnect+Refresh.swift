@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 import Logging
 
@@ -17,7 +16,7 @@ extension EnterpriseConnect {
     func performRefresh(_ owner: TokenOwner, force: Bool, minValidity: Duration,
                         seenExpiry: Date?) async throws -> RefreshResult {
         let now = Date()
-        guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
+        guard let state = try await storage.read({ try $0.tokenState(owner) }) else {
             throw CoreError.notFound(owner.notFoundMessage)
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -39,7 +38,7 @@ extension EnterpriseConnect {
         // Re-read under the lease: another process may have refreshed (and rotated the refresh
         // token) between the first read and the lease; spending the old one would be invalid_grant.
         let ticket = cache.ticket()
-        guard let leased = try await database.asyncRead({ try TokenState.load($0, owner) }), leased.isActive else {
+        guard let leased = try await storage.read({ try $0.tokenState(owner) }), leased.isActive else {
             try await releaseLease(owner)
             throw CoreError.accountNotActive(status: .revoked)
         }
@@ -74,22 +73,13 @@ extension EnterpriseConnect {
 
     private func acquireLease(_ owner: TokenOwner, now: Date) async throws -> Bool {
         let until = now.addingTimeInterval(configuration.refreshLeaseDuration.timeInterval)
-        return try await database.asyncWrite { [leaseOwner] connection in
-            try connection.execute(
-                """
-                UPDATE \(owner.table) SET lease_owner = ?, lease_until = ?
-                WHERE id = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)
-                """, [leaseOwner, until, owner.keyValue, now, leaseOwner])
-            return connection.changes > 0
+        return try await storage.transaction { [leaseOwner] in
+            try $0.acquireLease(owner, holder: leaseOwner, until: until, now: now)
         }
     }
 
     private func releaseLease(_ owner: TokenOwner) async throws {
-        try await database.asyncWrite { [leaseOwner] connection in
-            try connection.execute(
-                "UPDATE \(owner.table) SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-                [owner.keyValue, leaseOwner])
-        }
+        try await storage.transaction { [leaseOwner] in try $0.releaseLease(owner, holder: leaseOwner) }
     }
 
     /// Another process holds the lease: wait for its result rather than spend the refresh token twice.
@@ -99,7 +89,7 @@ extension EnterpriseConnect {
         while Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
             let ticket = cache.ticket()
-            guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
+            guard let state = try await storage.read({ try $0.tokenState(owner) }) else {
                 throw CoreError.notFound(owner.notFoundMessage)
             }
             guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -130,20 +120,12 @@ extension EnterpriseConnect {
         let scope = response.scope.map(Scope.normalized) ?? state.scope
         let keyID = secrets.keyring.primaryKeyID
         let ticket = cache.ticket()
-        let updated = try await database.asyncWrite { connection -> Bool in
-            try connection.execute(
-                """
-                UPDATE \(state.table) SET access_token = ?, refresh_token = COALESCE(?, refresh_token), key_id = ?,
-                    expires_at = ?, scope = ?, refresh_failures = 0, next_attempt_at = NULL,
-                    lease_owner = NULL, lease_until = NULL, updated_at = ?
-                WHERE id = ? AND status = 'active'
-                """,
-                [access, refresh, keyID, expiresAt, scope, now, state.owner.keyValue])
-            return connection.changes > 0
-        }
+        let tokens = RefreshedTokens(accessToken: access, refreshToken: refresh, keyID: keyID, expiresAt: expiresAt,
+                                     scope: scope, now: now)
+        let updated = try await storage.transaction { try $0.storeRefreshedTokens(state.owner, tokens) }
         guard updated else {
             // Revoked or re-requested while Cronofy answered: the new tokens are not kept.
-            let status = try await database.asyncRead { try TokenState.load($0, state.owner) }?.accountStatus ?? .revoked
+            let status = try await storage.read { try $0.tokenState(state.owner) }?.accountStatus ?? .revoked
             throw CoreError.accountNotActive(status: status)
         }
         let token = AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
@@ -174,13 +156,7 @@ extension EnterpriseConnect {
         let failures = state.failures + 1
         let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff, retryAfter: retryAfter)
         let next = Date().addingTimeInterval(delay.timeInterval)
-        try await database.asyncWrite { connection in
-            try connection.execute(
-                """
-                UPDATE \(state.table) SET refresh_failures = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
-                WHERE id = ?
-                """, [failures, next, state.owner.keyValue])
-        }
+        try await storage.transaction { try $0.backOffRefresh(state.owner, failures: failures, nextAt: next) }
         var metadata = state.owner.logMetadata(state)
         metadata["error"] = "\(error)"
         metadata["failures"] = .stringConvertible(failures)
@@ -197,7 +173,7 @@ extension EnterpriseConnect {
     /// the one spent), or nil when the spent one is still the stored one: then the grant is dead.
     private func storedByAnotherRefresher(_ state: TokenState) async throws -> AccessToken? {
         let ticket = cache.ticket()
-        guard let stored = try await database.asyncRead({ try TokenState.load($0, state.owner) }), stored.isActive,
+        guard let stored = try await storage.read({ try $0.tokenState(state.owner) }), stored.isActive,
               let refresh = stored.refreshToken, refresh != state.refreshToken,
               let token = try decryptedToken(stored)
         else { return nil }
@@ -212,38 +188,21 @@ extension EnterpriseConnect {
     func markReauthorizationRequired(_ state: TokenState, reason: String) async throws {
         let now = Date()
         switch state.owner {
-        case .account(let rowID):
-            try await database.asyncWrite { connection in
-                try connection.execute(
-                    """
-                    UPDATE accounts SET status = 'reauthorization_required', access_token = NULL, refresh_token = NULL,
-                        key_id = NULL, expires_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?
-                    WHERE id = ? AND status = 'active' AND refresh_token IS ?
-                    """, [now, rowID, state.refreshToken])
-                guard connection.changes > 0 else { return }
-                try EventLog.append(connection, .accountReauthorizationRequired, serviceAccountID: state.serviceAccountID,
-                                    email: state.email, data: ["reason": .string(reason)], at: now)
+        case .account:
+            try await storage.transaction { transaction in
+                guard try transaction.endGrant(state.owner, spentRefreshToken: state.refreshToken, now: now) else { return }
+                try transaction.appendEvent(.accountReauthorizationRequired, serviceAccountID: state.serviceAccountID,
+                                            email: state.email, data: ["reason": .string(reason)], at: now)
             }
             if let key = state.emailKey { cache.invalidate(key) }
             logger.warning("account needs reauthorization", metadata: state.owner.logMetadata(state))
         case .serviceAccount(let id):
-            try await database.asyncWrite { connection in
-                try connection.execute(
-                    """
-                    UPDATE service_accounts SET status = 'reauthorization_required', access_token = NULL,
-                        refresh_token = NULL, key_id = NULL, expires_at = NULL, lease_owner = NULL, lease_until = NULL,
-                        updated_at = ?
-                    WHERE id = ? AND status = 'active' AND refresh_token IS ?
-                    """, [now, id, state.refreshToken])
-                guard connection.changes > 0 else { return }
-                try connection.execute(
-                    "UPDATE accounts SET at_risk = 1 WHERE service_account_id = ? AND status IN ('active', 'pending', 'reauthorizing')", [id])
-                let atRisk = try connection.query(
-                    "SELECT email FROM accounts WHERE service_account_id = ? AND at_risk = 1 ORDER BY email_key", [id])
-                let emails = atRisk.compactMap { $0.optional("email") as String? }
-                try EventLog.append(connection, .serviceAccountReauthorizationRequired, serviceAccountID: id, email: nil,
-                                    data: ["reason": .string(reason), "accounts_at_risk": .number(Double(emails.count)),
-                                           "emails": .array(emails.prefix(1000).map(JSONValue.string))], at: now)
+            try await storage.transaction { transaction in
+                guard try transaction.endGrant(state.owner, spentRefreshToken: state.refreshToken, now: now) else { return }
+                let emails = try transaction.markAccountsAtRisk(serviceAccountID: id)
+                try transaction.appendEvent(.serviceAccountReauthorizationRequired, serviceAccountID: id, email: nil,
+                                            data: ["reason": .string(reason), "accounts_at_risk": .number(Double(emails.count)),
+                                                   "emails": .array(emails.prefix(1000).map(JSONValue.string))], at: now)
             }
             logger.warning("service account needs reauthorization", metadata: ["service_account_id": "\(id)"])
         }

@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 
 /// A delegated-access request written to the database and ready to be sent to Cronofy.
@@ -29,19 +28,19 @@ extension EnterpriseConnect {
         guard entries.count <= 1000 else {
             throw CoreError.invalid(field: "accounts", message: "at most 1000 accounts per request (got \(entries.count))")
         }
-        let serviceAccounts = try await database.asyncRead { try ServiceAccountRecord.all($0) }
+        let serviceAccounts = try await storage.read { try $0.serviceAccounts() }
         let validated = try validate(entries, rejected: rejected, serviceAccounts: serviceAccounts)
         let now = Date()
         // The answer is read inside the same transaction: every account is `pending` in it, even
         // when a callback for an earlier send of the same email lands right after the commit.
-        let (prepared, accounts) = try await database.asyncWrite { [self] connection in
+        let (prepared, accounts) = try await storage.transaction { [self] transaction in
             var prepared: [PreparedRequest] = []
             var accounts: [Account] = []
             var revoking: [String] = []
             prepared.reserveCapacity(validated.count)
             accounts.reserveCapacity(validated.count)
             for entry in validated {
-                let current = try AccountRecord.load(connection, emailKey: Email.key(entry.email))
+                let current = try transaction.account(emailKey: Email.key(entry.email))
                 // A revocation Cronofy has not confirmed is still retried: a new grant now would
                 // be revoked by it (or replace the tokens it revokes with). The whole request is refused.
                 // (A revoked account is not: its revocation ended, confirmed or given up on.)
@@ -56,10 +55,10 @@ extension EnterpriseConnect {
                     accounts.append(current.model)
                     continue
                 }
-                let request = try prepareRequest(connection, email: entry.email, scope: entry.scope,
+                let request = try prepareRequest(transaction, email: entry.email, scope: entry.scope,
                                                  serviceAccountID: entry.serviceAccountID, now: now, reason: nil)
                 prepared.append(request)
-                if let account = try AccountRecord.load(connection, rowID: request.rowID)?.model { accounts.append(account) }
+                if let account = try transaction.account(rowID: request.rowID)?.model { accounts.append(account) }
             }
             // Thrown inside the transaction: it rolls back whatever the earlier entries wrote.
             guard revoking.isEmpty else { throw CoreError.accountRevoking(emails: revoking) }
@@ -186,58 +185,24 @@ extension EnterpriseConnect {
     /// Any earlier request is superseded. An account that is `active` stays so on its current
     /// grant: the request is a renewal, its scope and service account wait in the renewal columns
     /// until its code is exchanged. Any other account becomes `pending` and loses its tokens.
-    func prepareRequest(_ connection: Connection, email: String, scope: String, serviceAccountID: String, now: Date,
+    func prepareRequest(_ transaction: any CoreTransaction, email: String, scope: String, serviceAccountID: String, now: Date,
                         reason: String?, attempt: Int = 1) throws -> PreparedRequest {
         let key = Email.key(email)
         let requestID = try Self.randomToken()
         let state = try Self.randomToken()
         let callbackURL = configuration.delegatedCallbackURL(requestID: requestID)
         // Until Cronofy accepts the request, a failed send is retried by the sweep, no earlier.
-        let sendDeadline = now.addingTimeInterval(60)
-        let renewal = try connection.queryOne("SELECT status FROM accounts WHERE email_key = ?", [key])?
-            .optional("status") as String? == AccountStatus.active.rawValue
-        if renewal {
-            // The tokens, scope, service account, refresh lease and refresh backoff of the active
-            // grant stay; the send's claim and retries have their own columns.
-            try connection.execute(
-                """
-                UPDATE accounts SET request_id = ?, state_hash = ?, request_sent_at = NULL, renewal_next_attempt_at = ?,
-                    renewal_send_failures = 0, requested_at = ?, renewal_status = 'pending', renewal_scope = ?, renewal_service_account_id = ?,
-                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL, updated_at = ?
-                WHERE email_key = ?
-                """,
-                [requestID, SecretHash.of(state), sendDeadline, now, scope, serviceAccountID, now, key])
-        } else {
-            try connection.execute(
-                """
-                INSERT INTO accounts (email, email_key, service_account_id, status, scope, request_id, state_hash,
-                    requested_at, next_attempt_at, updated_at)
-                VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(email_key) DO UPDATE SET
-                    email = excluded.email, service_account_id = excluded.service_account_id, status = 'pending',
-                    scope = excluded.scope, request_id = excluded.request_id, state_hash = excluded.state_hash,
-                    request_sent_at = NULL, error = NULL, error_key = NULL, error_description = NULL,
-                    access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL,
-                    refresh_failures = 0, next_attempt_at = excluded.next_attempt_at, lease_owner = NULL,
-                    lease_until = NULL, at_risk = 0, requested_at = excluded.requested_at, updated_at = excluded.updated_at,
-                    renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
-                    renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
-                """,
-                [email, key, serviceAccountID, scope, requestID, SecretHash.of(state), now, sendDeadline, now])
-        }
-        guard let row = try connection.queryOne("SELECT id FROM accounts WHERE email_key = ?", [key]) else {
-            throw CoreError.notFound("account \(email)")
-        }
-        let rowID: Int64 = try row.get("id")
+        let (rowID, renewal) = try transaction.writeRequest(RequestWrite(
+            email: email, emailKey: key, scope: scope, serviceAccountID: serviceAccountID, requestID: requestID,
+            stateHash: SecretHash.of(state), sendDeadline: now.addingTimeInterval(60), now: now))
         let sealedState = try secrets.seal(state, table: "accounts", row: String(rowID), column: "state")
-        try connection.execute("UPDATE accounts SET state = ?, callback_url = ?, callback_attempt = ? WHERE id = ?",
-                               [sealedState, callbackURL, attempt, rowID])
-        try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [rowID])
+        try transaction.attachRequestState(rowID: rowID, sealedState: sealedState, callbackURL: callbackURL, attempt: attempt)
+        try transaction.clearInbox(accountRow: rowID)
         var data: [String: JSONValue] = ["scope": .string(scope)]
         if let reason { data["reason"] = .string(reason) }
         if attempt > 1 { data["attempt"] = .number(Double(attempt)) }
         if renewal { data["renewal"] = .bool(true) }
-        try EventLog.append(connection, .accountRequested, serviceAccountID: serviceAccountID, email: email, data: data, at: now)
+        try transaction.appendEvent(.accountRequested, serviceAccountID: serviceAccountID, email: email, data: data, at: now)
         return PreparedRequest(rowID: rowID, email: email, emailKey: key, scope: scope, serviceAccountID: serviceAccountID,
                                requestID: requestID, state: state, callbackURL: callbackURL, renewal: renewal)
     }

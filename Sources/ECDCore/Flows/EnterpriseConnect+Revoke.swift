@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 import Logging
 
@@ -29,13 +28,12 @@ extension EnterpriseConnect {
         // A renewal in flight is cancelled here, whatever Cronofy answers: once a revocation has
         // started, no late callback brings a new grant in (it is a 404, and an exchange already
         // under way finds its request superseded).
-        let record = try await database.asyncWrite { connection -> AccountRecord in
-            guard let record = try AccountRecord.load(connection, emailKey: key) else {
+        let record = try await storage.transaction { transaction -> AccountRecord in
+            guard let record = try transaction.account(emailKey: key) else {
                 throw CoreError.notFound("no account \(email)")
             }
-            try connection.execute(
-                "UPDATE accounts SET revoke_state = 'pending', revoke_next_at = ? WHERE id = ?", [claim, record.rowID])
-            if record.isRenewal { try Self.cancelRenewal(connection, record, now: now) }
+            try transaction.beginRevocation(.account(record.rowID), retryAt: claim)
+            if record.isRenewal { try Self.cancelRenewal(transaction, record, now: now) }
             return record
         }
         let refreshToken = try record.refreshToken.map {
@@ -46,25 +44,16 @@ extension EnterpriseConnect {
                                                          serviceAccountID: record.serviceAccountID, email: record.email)
             throw Self.revokeFailed(failure, retried: recorded)
         }
-        let (account, applied) = try await database.asyncWrite { connection -> (Account, Bool) in
+        let (account, applied) = try await storage.transaction { transaction -> (Account, Bool) in
             // Confirmed: applies while the mark stands, or to an account erased meanwhile (whose
             // local-only mark the confirmation replaces); not to one requested again since.
-            let wasRevoked = try AccountRecord.load(connection, rowID: record.rowID)?.status == .revoked
-            try connection.execute(
-                """
-                UPDATE accounts SET status = 'revoked', \(Self.eraseAccountColumns), revoke_state = NULL,
-                    revoke_attempts = 0, revoke_next_at = NULL, updated_at = ?
-                WHERE id = ? AND (revoke_state = 'pending' OR status = 'revoked')
-                """, [now, record.rowID])
-            let applied = connection.changes > 0
-            if applied {
-                try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [record.rowID])
-                if !wasRevoked {
-                    try EventLog.append(connection, .accountRevoked, serviceAccountID: record.serviceAccountID,
-                                        email: record.email, data: [:], at: now)
-                }
+            let wasRevoked = try transaction.account(rowID: record.rowID)?.status == .revoked
+            let applied = try transaction.confirmAccountRevocation(rowID: record.rowID, now: now)
+            if applied, !wasRevoked {
+                try transaction.appendEvent(.accountRevoked, serviceAccountID: record.serviceAccountID,
+                                            email: record.email, data: [:], at: now)
             }
-            guard let updated = try AccountRecord.load(connection, rowID: record.rowID) else {
+            guard let updated = try transaction.account(rowID: record.rowID) else {
                 throw CoreError.notFound("no account \(email)")
             }
             return (updated.model, applied)
@@ -84,23 +73,16 @@ extension EnterpriseConnect {
     /// no longer written.
     private func eraseAccountLocally(emailKey key: String, email: String) async throws -> Account {
         let now = Date()
-        let (account, record) = try await database.asyncWrite { connection -> (Account, AccountRecord) in
-            guard let record = try AccountRecord.load(connection, emailKey: key) else {
+        let (account, record) = try await storage.transaction { transaction -> (Account, AccountRecord) in
+            guard let record = try transaction.account(emailKey: key) else {
                 throw CoreError.notFound("no account \(email)")
             }
-            try connection.execute(
-                """
-                UPDATE accounts SET status = 'revoked', \(Self.eraseAccountColumns),
-                    revoke_state = CASE WHEN status != 'revoked' OR revoke_state = 'pending' THEN 'local_only' ELSE revoke_state END,
-                    revoke_attempts = 0, revoke_next_at = NULL, updated_at = ?
-                WHERE id = ?
-                """, [now, record.rowID])
-            try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [record.rowID])
+            try transaction.eraseAccountLocally(rowID: record.rowID, now: now)
             if record.status != .revoked {
-                try EventLog.append(connection, .accountRevoked, serviceAccountID: record.serviceAccountID,
-                                    email: record.email, data: Self.revokedData(localOnly: true), at: now)
+                try transaction.appendEvent(.accountRevoked, serviceAccountID: record.serviceAccountID,
+                                            email: record.email, data: Self.revokedData(localOnly: true), at: now)
             }
-            guard let updated = try AccountRecord.load(connection, rowID: record.rowID) else {
+            guard let updated = try transaction.account(rowID: record.rowID) else {
                 throw CoreError.notFound("no account \(email)")
             }
             return (updated.model, record)
@@ -110,34 +92,19 @@ extension EnterpriseConnect {
         return account
     }
 
-    /// Everything a revoked account loses: its tokens, its request (a callback for it is then a
-    /// 404) and any renewal.
-    static let eraseAccountColumns = """
-        access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL, state = NULL, request_id = NULL,
-            state_hash = NULL, lease_owner = NULL, lease_until = NULL, renewal_status = NULL, renewal_scope = NULL,
-            renewal_service_account_id = NULL, renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
-        """
-
     /// How long a revocation under way keeps the background retry off it: longer than Cronofy's
     /// answers can take (two attempts, token and sub); after a crash the retry takes over then.
     static let revokeClaim: Duration = .seconds(300)
 
     /// A revocation supersedes the renewal of the account: the renewal ends `failed`
     /// (`revoked`), the active grant keeps serving until Cronofy confirms the revocation.
-    private static func cancelRenewal(_ connection: Connection, _ record: AccountRecord, now: Date) throws {
-        try connection.execute(
-            """
-            UPDATE accounts SET request_id = NULL, state = NULL, state_hash = NULL, renewal_next_attempt_at = NULL,
-                renewal_status = NULL, renewal_scope = NULL, renewal_service_account_id = NULL,
-                renewal_error = NULL, renewal_error_key = NULL, renewal_error_description = NULL
-            WHERE id = ?
-            """, [record.rowID])
-        try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [record.rowID])
+    private static func cancelRenewal(_ transaction: any CoreTransaction, _ record: AccountRecord, now: Date) throws {
+        try transaction.cancelRenewal(rowID: record.rowID)
         var data: [String: JSONValue] = ["error": .string("revoked"),
                                          "message": .string("the account is being revoked: the renewal was cancelled")]
         if let scope = record.renewalScope { data["scope"] = .string(scope) }
-        try EventLog.append(connection, .accountRenewalFailed, serviceAccountID: record.requestServiceAccountID,
-                            email: record.email, data: data, at: now)
+        try transaction.appendEvent(.accountRenewalFailed, serviceAccountID: record.requestServiceAccountID,
+                                    email: record.email, data: data, at: now)
     }
 
     public func revokeServiceAccount(id: String, localOnly: Bool = false) async throws -> ServiceAccount {
@@ -145,14 +112,11 @@ extension EnterpriseConnect {
         let claim = now.addingTimeInterval(Self.revokeClaim.timeInterval)
         // As for an account: marked before Cronofy is asked, the outcome written only while the
         // mark stands (or to a service account erased meanwhile).
-        let record = try await database.asyncWrite { connection -> ServiceAccountRecord in
-            guard let record = try ServiceAccountRecord.load(connection, id: id) else {
+        let record = try await storage.transaction { transaction -> ServiceAccountRecord in
+            guard let record = try transaction.serviceAccount(id: id) else {
                 throw CoreError.notFound("no service account \(id)")
             }
-            if !localOnly {
-                try connection.execute(
-                    "UPDATE service_accounts SET revoke_state = 'pending', revoke_next_at = ? WHERE id = ?", [claim, id])
-            }
+            if !localOnly { try transaction.beginRevocation(.serviceAccount(id), retryAt: claim) }
             return record
         }
         if !localOnly {
@@ -166,53 +130,28 @@ extension EnterpriseConnect {
             }
         }
         let mark = localOnly ? "local_only" : nil
-        let (model, emailKeys) = try await database.asyncWrite { connection -> (ServiceAccount, [String]) in
-            let wasRevoked = try ServiceAccountRecord.load(connection, id: id)?.status == .revoked
-            if localOnly {
-                try connection.execute(
-                    """
-                    UPDATE service_accounts SET status = 'revoked', access_token = NULL, refresh_token = NULL, key_id = NULL,
-                        expires_at = NULL, lease_owner = NULL, lease_until = NULL,
-                        revoke_state = CASE WHEN status != 'revoked' OR revoke_state = 'pending' THEN 'local_only' ELSE revoke_state END,
-                        revoke_attempts = 0, revoke_next_at = NULL, updated_at = ?
-                    WHERE id = ?
-                    """, [now, id])
-            } else {
-                try connection.execute(
-                    """
-                    UPDATE service_accounts SET status = 'revoked', access_token = NULL, refresh_token = NULL, key_id = NULL,
-                        expires_at = NULL, lease_owner = NULL, lease_until = NULL, revoke_state = NULL,
-                        revoke_attempts = 0, revoke_next_at = NULL, updated_at = ?
-                    WHERE id = ? AND (revoke_state = 'pending' OR status = 'revoked')
-                    """, [now, id])
-            }
-            let applied = connection.changes > 0
-            guard let updated = try ServiceAccountRecord.load(connection, id: id) else {
+        let (model, emailKeys) = try await storage.transaction { transaction -> (ServiceAccount, [String]) in
+            let wasRevoked = try transaction.serviceAccount(id: id)?.status == .revoked
+            let applied = localOnly
+                ? try transaction.eraseServiceAccountLocally(id: id, now: now)
+                : try transaction.confirmServiceAccountRevocation(id: id, now: now)
+            guard let updated = try transaction.serviceAccount(id: id) else {
                 throw CoreError.notFound("no service account \(id)")
             }
             // Reconnected meanwhile after a local-only erase: the new connection stands.
             guard applied else { return (updated.model, []) }
             if !wasRevoked {
-                try EventLog.append(connection, .serviceAccountRevoked, serviceAccountID: id, email: nil,
-                                    data: Self.revokedData(localOnly: localOnly), at: now)
+                try transaction.appendEvent(.serviceAccountRevoked, serviceAccountID: id, email: nil,
+                                            data: Self.revokedData(localOnly: localOnly), at: now)
             }
-            let rows = try connection.query(
-                "SELECT id, email, email_key FROM accounts WHERE service_account_id = ? AND status != 'revoked'", [id])
-            for row in rows {
-                let rowID: Int64 = try row.get("id")
-                try connection.execute(
-                    """
-                    UPDATE accounts SET status = 'revoked', \(Self.eraseAccountColumns), revoke_state = ?,
-                        revoke_attempts = 0, revoke_next_at = NULL, updated_at = ?
-                    WHERE id = ?
-                    """, [mark, now, rowID])
-                try connection.execute("DELETE FROM callback_inbox WHERE account_row = ?", [rowID])
+            let accounts = try transaction.unrevokedAccounts(serviceAccountID: id)
+            for account in accounts {
+                try transaction.revokeAccountOfServiceAccount(rowID: account.rowID, mark: mark, now: now)
                 var data = Self.revokedData(localOnly: localOnly)
                 data["reason"] = "service_account_revoked"
-                try EventLog.append(connection, .accountRevoked, serviceAccountID: id, email: row.optional("email"),
-                                    data: data, at: now)
+                try transaction.appendEvent(.accountRevoked, serviceAccountID: id, email: account.email, data: data, at: now)
             }
-            return (updated.model, rows.compactMap { $0.optional("email_key") as String? })
+            return (updated.model, accounts.map(\.emailKey))
         }
         for key in emailKeys { cache.invalidate(key) }
         let metadata: Logger.Metadata = ["service_account_id": "\(id)", "accounts": .stringConvertible(emailKeys.count)]
@@ -283,20 +222,15 @@ extension EnterpriseConnect {
         let now = Date()
         let table = owner.table
         let cap = configuration.maxBackoff
-        let recorded = try await database.asyncWrite { connection -> Bool in
-            let key = owner.keyValue
-            guard let row = try connection.queryOne(
-                "SELECT revoke_attempts FROM \(table) WHERE id = ? AND revoke_state = 'pending'", [key]) else { return false }
-            let attempts = Int(row.optional("revoke_attempts") as Int64? ?? 0) + 1
-            let next = now.addingTimeInterval(Backoff.delay(failures: attempts, cap: cap).timeInterval)
-            try connection.execute(
-                "UPDATE \(table) SET revoke_attempts = ?, revoke_next_at = ? WHERE id = ? AND revoke_state = 'pending'",
-                [attempts, next, key])
+        let recorded = try await storage.transaction { transaction -> Bool in
+            guard let (attempts, next) = try transaction.recordRevokeFailure(owner, next: { attempts in
+                now.addingTimeInterval(Backoff.delay(failures: attempts, cap: cap).timeInterval)
+            }) else { return false }
             let type: EventType = table == "accounts" ? .accountRevokeFailed : .serviceAccountRevokeFailed
-            try EventLog.append(connection, type, serviceAccountID: serviceAccountID, email: email,
-                                data: ["error": .string(failure.outcome), "message": .string(failure.description),
-                                       "attempts": .number(Double(attempts)), "next_attempt_at": .string(ISO8601.string(from: next))],
-                                at: now)
+            try transaction.appendEvent(type, serviceAccountID: serviceAccountID, email: email,
+                                        data: ["error": .string(failure.outcome), "message": .string(failure.description),
+                                               "attempts": .number(Double(attempts)), "next_attempt_at": .string(ISO8601.string(from: next))],
+                                        at: now)
             return true
         }
         if recorded {
@@ -312,22 +246,14 @@ extension EnterpriseConnect {
     /// The background retry of revocations Cronofy has not confirmed yet.
     func retryRevocations(limit: Int = 20) async {
         let now = Date()
-        let due: (accounts: [String], services: [String])
+        let due: (accountEmails: [String], serviceAccountIDs: [String])
         do {
-            due = try await database.asyncRead { connection in
-                let accounts = try connection.query(
-                    "SELECT email FROM accounts WHERE revoke_state = 'pending' AND revoke_next_at <= ? LIMIT ?", [now, limit])
-                    .map { try $0.get("email") as String }
-                let services = try connection.query(
-                    "SELECT id FROM service_accounts WHERE revoke_state = 'pending' AND revoke_next_at <= ? LIMIT ?", [now, limit])
-                    .map { try $0.get("id") as String }
-                return (accounts, services)
-            }
+            due = try await storage.read { try $0.dueRevocations(now: now, limit: limit) }
         } catch {
             logger.error("revocation sweep failed", metadata: ["error": "\(error)"])
             return
         }
-        for id in due.services where !stopping { _ = try? await revokeServiceAccount(id: id) }
-        for email in due.accounts where !stopping { _ = try? await revokeAccount(email: email) }
+        for id in due.serviceAccountIDs where !stopping { _ = try? await revokeServiceAccount(id: id) }
+        for email in due.accountEmails where !stopping { _ = try? await revokeAccount(email: email) }
     }
 }

@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 
 /// Sending one batch of delegated-access requests with a service account's token: a 401 refreshes
@@ -84,22 +83,11 @@ extension EnterpriseConnect {
         }
     }
 
-    /// An active account's `next_attempt_at` and `refresh_failures` are its grant's refresh
-    /// backoff: a renewal's send claim and retries live in the `renewal_` columns.
     private func markSent(_ batch: [PreparedRequest]) async {
         let now = Date()
         do {
-            try await database.asyncWrite { connection in
-                for request in batch {
-                    try connection.execute(
-                        """
-                        UPDATE accounts SET request_sent_at = ?, state = NULL,
-                            next_attempt_at = CASE WHEN status = 'active' THEN next_attempt_at END,
-                            refresh_failures = CASE WHEN status = 'active' THEN refresh_failures ELSE 0 END,
-                            renewal_next_attempt_at = NULL, renewal_send_failures = 0
-                        WHERE id = ? AND request_id = ?
-                        """, [now, request.rowID, request.requestID])
-                }
+            try await storage.transaction { transaction in
+                for request in batch { try transaction.markSent(rowID: request.rowID, requestID: request.requestID, now: now) }
             }
         } catch {
             logger.error("recording sent requests failed", metadata: ["error": "\(error)"])
@@ -110,19 +98,13 @@ extension EnterpriseConnect {
         logger.warning("delegated access requests not sent, will retry",
                        metadata: ["accounts": .stringConvertible(batch.count), "error": "\(reason)"])
         do {
-            try await database.asyncWrite { [self] connection in
+            let cap = configuration.maxBackoff
+            let now = Date()
+            try await storage.transaction { transaction in
                 for request in batch {
-                    guard let row = try connection.queryOne(
-                        "SELECT status = 'active' AS renewal, refresh_failures, renewal_send_failures FROM accounts WHERE id = ?",
-                        [request.rowID]) else { continue }
-                    let renewal = (row.optional("renewal") as Int64?) == 1
-                    let (failuresColumn, nextColumn) = renewal
-                        ? ("renewal_send_failures", "renewal_next_attempt_at") : ("refresh_failures", "next_attempt_at")
-                    let failures = Int(row.optional(failuresColumn) as Int64? ?? 0) + 1
-                    let delay = Backoff.delay(failures: failures, cap: configuration.maxBackoff)
-                    try connection.execute(
-                        "UPDATE accounts SET \(failuresColumn) = ?, \(nextColumn) = ? WHERE id = ? AND request_id = ?",
-                        [failures, Date().addingTimeInterval(delay.timeInterval), request.rowID, request.requestID])
+                    try transaction.deferSend(rowID: request.rowID, requestID: request.requestID, now: now) { failures in
+                        Backoff.delay(failures: failures, cap: cap)
+                    }
                 }
             }
         } catch {
@@ -135,8 +117,8 @@ extension EnterpriseConnect {
         logger.warning("delegated access requests failed",
                        metadata: ["accounts": .stringConvertible(batch.count), "error": "\(failure.error)"])
         do {
-            let dropped = try await database.asyncWrite { [self] connection in
-                try batch.compactMap { try failAccount(connection, rowID: $0.rowID, requestID: $0.requestID, failure, now: now) }
+            let dropped = try await storage.transaction { [self] transaction in
+                try batch.compactMap { try failAccount(transaction, rowID: $0.rowID, requestID: $0.requestID, failure, now: now) }
             }
             for key in dropped { cache.invalidate(key) }
         } catch {
@@ -150,49 +132,35 @@ extension EnterpriseConnect {
     /// committed (dropped earlier, a token read in between could put it back from the old row).
     /// A failed renewal leaves the active grant in place: `renewal.status` becomes `failed` and
     /// the event is `account.renewal_failed`.
-    func failAccount(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws -> String? {
-        let previous = try connection.queryOne("SELECT status FROM accounts WHERE id = ?", [rowID])?.optional("status") as String?
+    func failAccount(_ transaction: any CoreTransaction, rowID: Int64, requestID: String?, _ failure: AccountError,
+                     now: Date) throws -> String? {
+        let previous = try transaction.accountStatus(rowID: rowID)
         if previous == AccountStatus.active.rawValue {
-            try failRenewal(connection, rowID: rowID, requestID: requestID, failure, now: now)
+            guard let renewal = try transaction.failRenewal(rowID: rowID, requestID: requestID, failure: failure, now: now) else {
+                return nil
+            }
+            var data = Self.failureData(failure)
+            if let scope = renewal.scope { data["scope"] = .string(scope) }
+            try transaction.appendEvent(.accountRenewalFailed, serviceAccountID: renewal.serviceAccountID, email: renewal.email,
+                                        data: data, at: now)
             return nil
         }
         let reauthorizing = previous == AccountStatus.reauthorizing.rawValue
-        try connection.execute(
-            """
-            UPDATE accounts SET status = ?, error = ?, error_key = ?, error_description = ?, state = NULL,
-                access_token = NULL, refresh_token = NULL, key_id = NULL, expires_at = NULL, updated_at = ?
-            WHERE id = ? AND (? IS NULL OR request_id = ?)
-            """,
-            [reauthorizing ? AccountStatus.reauthorizationRequired.rawValue : AccountStatus.failed.rawValue,
-             failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
-        guard connection.changes > 0,
-              let row = try connection.queryOne("SELECT email, email_key, service_account_id FROM accounts WHERE id = ?", [rowID]) else { return nil }
-        var data: [String: JSONValue] = ["error": .string(failure.error)]
-        if let key = failure.errorKey { data["error_key"] = .string(key) }
-        if let description = failure.errorDescription { data["error_description"] = .string(description) }
+        guard let account = try transaction.failRequest(
+            rowID: rowID, requestID: requestID, status: reauthorizing ? .reauthorizationRequired : .failed,
+            failure: failure, now: now) else { return nil }
+        var data = Self.failureData(failure)
         if reauthorizing { data["reason"] = "reauthorization_failed" }
-        try EventLog.append(connection, reauthorizing ? .accountReauthorizationRequired : .accountFailed,
-                            serviceAccountID: row.optional("service_account_id"), email: row.optional("email"), data: data, at: now)
-        return reauthorizing ? row.optional("email_key") : nil
+        try transaction.appendEvent(reauthorizing ? .accountReauthorizationRequired : .accountFailed,
+                                    serviceAccountID: account.serviceAccountID, email: account.email, data: data, at: now)
+        return reauthorizing ? account.emailKey : nil
     }
 
-    private func failRenewal(_ connection: Connection, rowID: Int64, requestID: String?, _ failure: AccountError, now: Date) throws {
-        try connection.execute(
-            """
-            UPDATE accounts SET renewal_status = 'failed', renewal_error = ?, renewal_error_key = ?,
-                renewal_error_description = ?, state = NULL, updated_at = ?
-            WHERE id = ? AND status = 'active' AND renewal_status = 'pending' AND (? IS NULL OR request_id = ?)
-            """,
-            [failure.error, failure.errorKey, failure.errorDescription, now, rowID, requestID, requestID])
-        guard connection.changes > 0,
-              let row = try connection.queryOne(
-                  "SELECT email, renewal_scope, renewal_service_account_id FROM accounts WHERE id = ?", [rowID]) else { return }
+    private static func failureData(_ failure: AccountError) -> [String: JSONValue] {
         var data: [String: JSONValue] = ["error": .string(failure.error)]
         if let key = failure.errorKey { data["error_key"] = .string(key) }
         if let description = failure.errorDescription { data["error_description"] = .string(description) }
-        if let scope: String = row.optional("renewal_scope") { data["scope"] = .string(scope) }
-        try EventLog.append(connection, .accountRenewalFailed, serviceAccountID: row.optional("renewal_service_account_id"),
-                            email: row.optional("email"), data: data, at: now)
+        return data
     }
 
     /// The sweep's half of sending: pending requests Cronofy never accepted, due again.
@@ -200,35 +168,19 @@ extension EnterpriseConnect {
         let now = Date()
         let due: [PreparedRequest]
         do {
-            due = try await database.asyncWrite { [self] connection in
-                let rows = try connection.query(
-                    """
-                    SELECT id, email, email_key, \(AccountRecord.requestScopeSQL) AS request_scope,
-                        \(AccountRecord.requestServiceAccountSQL) AS request_service_account_id, request_id, state, callback_url,
-                        status = 'active' AS renewal
-                    FROM accounts
-                    WHERE ((status IN ('pending', 'reauthorizing') AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
-                            OR (status = 'active' AND renewal_status = 'pending'
-                                AND (renewal_next_attempt_at IS NULL OR renewal_next_attempt_at <= ?)))
-                        AND request_sent_at IS NULL AND state IS NOT NULL
-                    ORDER BY CASE WHEN status = 'active' THEN renewal_next_attempt_at ELSE next_attempt_at END LIMIT ?
-                    """, [now, now, limit])
+            due = try await storage.transaction { [self] transaction in
                 var due: [PreparedRequest] = []
-                for row in rows {
-                    let rowID: Int64 = try row.get("id")
-                    let requestID: String = try row.get("request_id")
-                    guard let serviceAccountID: String = row.optional("request_service_account_id") else { continue }
-                    let state = try secrets.open(try row.get("state"), table: "accounts", row: String(rowID), column: "state")
+                for request in try transaction.unsentRequests(now: now, limit: limit) {
+                    guard let serviceAccountID = request.requestServiceAccountID else { continue }
+                    let state = try secrets.open(request.sealedState, table: "accounts", row: String(request.rowID), column: "state")
                     // Claimed for a minute, so the next sweep does not send it again meanwhile.
-                    let renewal = (row.optional("renewal") as Int64?) == 1
-                    try connection.execute("UPDATE accounts SET \(renewal ? "renewal_next_attempt_at" : "next_attempt_at") = ? WHERE id = ?",
-                                           [now.addingTimeInterval(60), rowID])
-                    due.append(PreparedRequest(rowID: rowID, email: try row.get("email"), emailKey: try row.get("email_key"),
-                                               scope: try row.get("request_scope"), serviceAccountID: serviceAccountID,
-                                               requestID: requestID, state: state,
-                                               callbackURL: row.optional("callback_url")
-                                                   ?? configuration.delegatedCallbackURL(requestID: requestID),
-                                               renewal: renewal))
+                    try transaction.claimSend(rowID: request.rowID, renewal: request.renewal, until: now.addingTimeInterval(60))
+                    due.append(PreparedRequest(rowID: request.rowID, email: request.email, emailKey: request.emailKey,
+                                               scope: request.requestScope, serviceAccountID: serviceAccountID,
+                                               requestID: request.requestID, state: state,
+                                               callbackURL: request.callbackURL
+                                                   ?? configuration.delegatedCallbackURL(requestID: request.requestID),
+                                               renewal: request.renewal))
                 }
                 return due
             }

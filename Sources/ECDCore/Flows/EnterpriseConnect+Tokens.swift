@@ -1,5 +1,4 @@
 import ECDCronofy
-import ECDSQLite
 import Foundation
 
 /// The token vault: cached reads, lazy refresh with in-process single flight, and the public
@@ -20,7 +19,7 @@ extension EnterpriseConnect {
     /// `POST /v1/accounts/{email}/refresh`: a new token now, whatever the old one's validity.
     public func refresh(email: String) async throws -> AccessToken {
         let key = Email.key(email)
-        guard let state = try await database.asyncRead({ try TokenState.load($0, emailKey: key) }) else {
+        guard let state = try await storage.read({ try $0.tokenState(emailKey: key) }) else {
             throw CoreError.notFound("no account \(email)")
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -35,7 +34,7 @@ extension EnterpriseConnect {
     func loadAccountToken(emailKey: String, minValidity: Duration) async throws -> AccessToken {
         // Before the read: a revoke that commits after it makes the cache refuse what was read.
         let ticket = cache.ticket()
-        guard let state = try await database.asyncRead({ try TokenState.load($0, emailKey: emailKey) }) else {
+        guard let state = try await storage.read({ try $0.tokenState(emailKey: emailKey) }) else {
             throw CoreError.notFound("no account \(emailKey)")
         }
         // Being re-requested: the current token is still good while it lasts.
@@ -57,7 +56,7 @@ extension EnterpriseConnect {
 
     /// A token of `owner` valid for `minValidity` if one can be had (refreshing when needed).
     func validToken(_ owner: TokenOwner, minValidity: Duration) async throws -> AccessToken {
-        guard let state = try await database.asyncRead({ try TokenState.load($0, owner) }) else {
+        guard let state = try await storage.read({ try $0.tokenState(owner) }) else {
             throw CoreError.notFound(owner.notFoundMessage)
         }
         guard state.isActive else { throw CoreError.accountNotActive(status: state.accountStatus) }
@@ -94,11 +93,7 @@ extension EnterpriseConnect {
         guard !keys.isEmpty else { return }
         let now = Date()
         do {
-            try await database.asyncWrite { connection in
-                for key in keys {
-                    try connection.execute("UPDATE accounts SET last_used_at = ? WHERE email_key = ?", [now, key])
-                }
-            }
+            try await storage.transaction { try $0.touchLastUsed(emailKeys: keys, at: now) }
         } catch {
             logger.warning("last-used flush failed", metadata: ["error": "\(error)", "accounts": .stringConvertible(keys.count)])
         }

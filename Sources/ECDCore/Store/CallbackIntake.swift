@@ -1,8 +1,7 @@
 import Dispatch
-import ECDSQLite
+import ECDCrypto
 import ECDSync
 import Foundation
-import ECDCrypto
 
 /// A delegated-access callback, checked and sealed, ready to be written to the inbox.
 struct IntakeItem: Sendable {
@@ -29,7 +28,7 @@ enum IntakeOutcome: Sendable, Equatable {
 
 /// Group commit for the callback inbox. Every callback must be durable before its 200, and one
 /// `fsync` per callback would cap intake at a few hundred a second; so callers queue their item
-/// and wait, while a single writer drains the queue into one transaction per round. Whatever
+/// and wait, while a single writer task drains the queue into one transaction per round. Whatever
 /// arrives during a commit goes into the next one, so batches grow exactly when load does.
 final class CallbackIntake: Sendable {
     private struct Waiting {
@@ -43,13 +42,12 @@ final class CallbackIntake: Sendable {
     }
 
     private let state = Locked(State())
-    private let writer = DispatchQueue(label: "ecd.callback-intake")
-    private let database: Database
+    private let storage: any CoreStorage
     private let metrics: CoreMetrics
     private let onAccepted: @Sendable () -> Void
 
-    init(database: Database, metrics: CoreMetrics, onAccepted: @escaping @Sendable () -> Void) {
-        self.database = database
+    init(storage: any CoreStorage, metrics: CoreMetrics, onAccepted: @escaping @Sendable () -> Void) {
+        self.storage = storage
         self.metrics = metrics
         self.onAccepted = onAccepted
     }
@@ -63,11 +61,11 @@ final class CallbackIntake: Sendable {
                 state.draining = true
                 return true
             }
-            if startDrain { writer.async { self.drain() } }
+            if startDrain { Task { await self.drain() } }
         }
     }
 
-    private func drain() {
+    private func drain() async {
         while true {
             let batch = state.withLock { state -> [Waiting] in
                 let batch = state.queue
@@ -79,8 +77,9 @@ final class CallbackIntake: Sendable {
             let started = DispatchTime.now().uptimeNanoseconds
             do {
                 let now = Date()
-                let outcomes = try database.write { connection in
-                    try batch.map { try Self.admit(connection, $0.item, now: now) }
+                let items = batch.map(\.item)
+                let outcomes = try await storage.transaction { transaction in
+                    try items.map { try Self.admit(transaction, $0, now: now) }
                 }
                 metrics.callbackCommit.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
                 metrics.callbackBatchSize.record(batch.count)
@@ -100,13 +99,12 @@ final class CallbackIntake: Sendable {
     /// (the code is useless without our client secret anyway), an error callback by the state or
     /// a valid signature. A duplicate is the same content again, never merely the same request:
     /// a code that follows an error still gets its exchange.
-    static func admit(_ connection: Connection, _ item: IntakeItem, now: Date) throws -> IntakeOutcome {
-        guard let account = try connection.queryOne(
-            "SELECT id, status, state_hash, renewal_status FROM accounts WHERE request_id = ?", [item.requestID]) else {
+    static func admit(_ transaction: any CoreTransaction, _ item: IntakeItem, now: Date) throws -> IntakeOutcome {
+        guard let account = try transaction.callbackTarget(requestID: item.requestID) else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "no delegated-access request has this callback URL"))
         }
-        let stored: [UInt8]? = account.optional("state_hash")
+        let stored = account.stateHash
         if let given = item.stateHash {
             guard let stored, ConstantTime.equals(given, stored) else {
                 return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
@@ -121,8 +119,7 @@ final class CallbackIntake: Sendable {
                 status: 400, code: "state_required",
                 message: "an error callback must carry the request's state or a valid Cronofy-HMAC-SHA256 signature"))
         }
-        if try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND content_hash = ?",
-                                   [item.requestID, item.contentHash]) != nil {
+        if try transaction.inboxHolds(requestID: item.requestID, contentHash: item.contentHash) {
             return .duplicate
         }
         // A failed request still takes a code (after an error callback, a refused exchange or a
@@ -130,28 +127,18 @@ final class CallbackIntake: Sendable {
         // `reauthorization_required` by an error), and so does a renewal of an active account
         // (pending, or failed: a late code still brings the new grant); a request already
         // authorized takes nothing new.
-        let status: String = try account.get("status")
-        let renewing = status == "active" && (account.optional("renewal_status") as String?) != nil
+        let status = account.status
+        let renewing = status == "active" && account.renewalStatus != nil
         guard renewing || ["pending", "reauthorizing", "failed", "reauthorization_required"].contains(status) else {
             return .rejected(.callbackRejected(status: 404, code: "unknown_request",
                                                message: "this request is no longer waiting for a callback"))
         }
         // An error after a code changes nothing: the code decides (its exchange either works or
         // fails the request itself). Acknowledged, so that Cronofy stops sending it.
-        if item.codeEnvelope == nil,
-           try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE request_id = ? AND kind = 'code'",
-                                   [item.requestID]) != nil {
+        if item.codeEnvelope == nil, try transaction.inboxHoldsCode(requestID: item.requestID) {
             return .duplicate
         }
-        let accountRow: Int64 = try account.get("id")
-        try connection.execute(
-            """
-            INSERT INTO callback_inbox (request_id, kind, content_hash, account_row, received_at, code, error, error_key,
-                error_description, status, attempts, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', 0, ?)
-            """,
-            [item.requestID, item.kind, item.contentHash, accountRow, now, item.codeEnvelope, item.error?.error,
-             item.error?.errorKey, item.error?.errorDescription, now])
+        try transaction.insertInbox(item, accountRow: account.accountRow, now: now)
         return .accepted
     }
 }

@@ -111,6 +111,13 @@ public enum SecretRewrap {
         return (rows.count, rows.last?["page_key"])
     }
 
+    /// Key ids in use (`secret_key_counts`, kept by triggers) that `keyring` cannot open: the
+    /// check at start, before the facade is made.
+    public static func keysMissing(from keyring: Keyring, in database: Database) throws -> [String: Int] {
+        let known = Set(keyring.keyIDs)
+        return try database.read { try SQLiteStore(connection: $0).keyIDsInUse() }.filter { !known.contains($0.key) }
+    }
+
     /// Secrets per key id as stored now (read from the envelopes' headers, nothing decrypted): the
     /// old key may be removed once it no longer appears here.
     static func census(_ database: Database) throws -> [String: Int] {

@@ -60,14 +60,4 @@ enum SecretKeyCounts {
             "INSERT INTO secret_key_counts (key_id, secrets) SELECT key_id, COUNT(*) FROM (\(everySecret)) GROUP BY key_id",
         ] + columnsByTable.flatMap { createTriggers(table: $0.table, columns: $0.columns) }
     }
-
-    /// Key ids that still seal at least one secret, with their counts.
-    static func inUse(_ connection: Connection) throws -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for row in try connection.query("SELECT key_id, secrets FROM secret_key_counts WHERE secrets > 0") {
-            guard case .text(let id) = row["key_id"], case .integer(let count) = row["secrets"] else { continue }
-            counts[id] = Int(count)
-        }
-        return counts
-    }
 }
