@@ -18,7 +18,7 @@ public actor RequestBudget {
     private var tokens: Double
     private var lastRefill: ContinuousClock.Instant
     private var penaltyUntil: ContinuousClock.Instant?
-    private let clock = ContinuousClock()
+    private let clock: BudgetClock
 
     /// The default `maxWait`: a call that would wait longer for the budget is refused at once
     /// (ecd's callers retry; an API caller gets an answer well inside any proxy's timeout).
@@ -28,15 +28,18 @@ public actor RequestBudget {
         self.init(requestsPerMinute: requestsPerMinute, burst: nil, maxWait: maxWait)
     }
 
-    /// `burst` overrides the bucket capacity (at least 1).
-    public init(requestsPerMinute: Int, burst: Int?, maxWait: Duration = RequestBudget.defaultMaxWait) {
+    /// `burst` overrides the bucket capacity (at least 1); `clock` is the continuous clock but in
+    /// tests, which move time themselves.
+    public init(requestsPerMinute: Int, burst: Int?, maxWait: Duration = RequestBudget.defaultMaxWait,
+                clock: BudgetClock = .continuous) {
+        self.clock = clock
         let rate = max(1, requestsPerMinute)
         self.maxWait = maxWait
         self.requestsPerMinute = rate
         capacity = max(1, burst ?? min(rate / 6, 40))
         perSecond = Double(rate) / 60
         tokens = Double(capacity)
-        lastRefill = clock.now
+        lastRefill = clock.now()
     }
 
     /// Takes one token, waiting as long as needed; returns how long it waited.
@@ -53,7 +56,7 @@ public actor RequestBudget {
     /// waiting without bound. A penalty that arrives while waiting and reaches past `maxWait`
     /// also gives up (nil, the token given back).
     public func acquire(within maxWait: Duration) async -> Duration? {
-        let start = clock.now
+        let start = clock.now()
         refill(at: start)
         // Until `lastRefill` (in the future after a penalty) nothing accrues; after it, the deficit
         // takes deficit / rate seconds to refill.
@@ -62,22 +65,22 @@ public actor RequestBudget {
         if let until = penaltyUntil, until > start { wait = max(wait, until - start) }
         guard wait <= maxWait else { return nil }
         tokens -= 1
-        if wait > .zero { try? await clock.sleep(for: wait) }
+        if wait > .zero { try? await clock.sleep(start + wait) }
         // A 429 seen by someone else while we slept holds us back too.
-        while !Task.isCancelled, let until = penaltyUntil, until > clock.now {
+        while !Task.isCancelled, let until = penaltyUntil, until > clock.now() {
             guard until - start <= maxWait else {
                 tokens += 1
                 return nil
             }
-            try? await clock.sleep(until: until)
+            try? await clock.sleep(until)
         }
-        return clock.now - start
+        return clock.now() - start
     }
 
     /// After a 429: nobody gets a token before `retryAfter` has passed, and the bucket restarts
     /// empty so the requests queued behind the penalty do not burst out at once.
     public func penalize(retryAfter: Duration) {
-        let now = clock.now
+        let now = clock.now()
         refill(at: now)
         let until = now + max(retryAfter, .zero)
         if penaltyUntil.map({ until > $0 }) ?? true { penaltyUntil = until }
@@ -91,4 +94,20 @@ public actor RequestBudget {
         tokens = min(Double(capacity), tokens + elapsed * perSecond)
         lastRefill = now
     }
+}
+
+/// The time a `RequestBudget` keeps: `now` and a sleep until an instant. The continuous clock in
+/// the daemon; a test's own clock, which moves only when the test moves it, so that "a waiter is
+/// asleep when the penalty comes" is arranged rather than hoped for.
+public struct BudgetClock: Sendable {
+    public let now: @Sendable () -> ContinuousClock.Instant
+    public let sleep: @Sendable (ContinuousClock.Instant) async throws -> Void
+
+    public init(now: @escaping @Sendable () -> ContinuousClock.Instant,
+                sleep: @escaping @Sendable (ContinuousClock.Instant) async throws -> Void) {
+        self.now = now
+        self.sleep = sleep
+    }
+
+    public static let continuous = BudgetClock(now: { ContinuousClock.now }, sleep: { try await ContinuousClock().sleep(until: $0) })
 }

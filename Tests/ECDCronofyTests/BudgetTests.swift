@@ -1,3 +1,5 @@
+import ECDSync
+import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDCronofy
@@ -95,16 +97,61 @@ import Testing
     }
 
     @Test func penaltyReachesWaitersAlreadyAsleep() async {
-        // 30/min: after the burst of 1, the next token is due in 2 s. A 2.5 s penalty issued
-        // meanwhile must hold that sleeping waiter back too. The 2 s window keeps the penalty
-        // landing while the waiter sleeps even when this task is scheduled late.
-        let budget = RequestBudget(requestsPerMinute: 30, burst: 1)
+        // 30/min: after the burst of 1, the next token is due 2 s on. A 2.5 s penalty issued
+        // while the waiter sleeps for it must hold that waiter back too. The budget keeps the
+        // test's time: the penalty comes once the waiter is known to be asleep, and time moves
+        // only when the test moves it, so a late-scheduled task cannot change the story.
+        let clock = ManualClock()
+        let budget = RequestBudget(requestsPerMinute: 30, burst: 1, clock: clock.budgetClock)
         await budget.acquire()
-        async let waiter: ContinuousClock.Instant = { await budget.acquire(); return .now }()
-        try? await Task.sleep(for: .milliseconds(20))
-        let penalized = ContinuousClock.now
-        await budget.penalize(retryAfter: .milliseconds(2500))
-        let done = await waiter
-        #expect(done - penalized >= .milliseconds(2500))
+        let waiter = Task { await budget.acquire() }
+        #expect(await clock.settles { $0 == 1 }, "the waiter never went to sleep")
+        clock.advance(by: .milliseconds(500))
+        await budget.penalize(retryAfter: .milliseconds(2500))   // nobody before 3 s
+        // At 2 s the waiter's own sleep ends; the penalty sends it back to sleep until 3 s.
+        clock.advance(by: .milliseconds(1500))
+        #expect(await clock.settles { $0 == 1 }, "the waiter left at 2 s, inside the penalty")
+        clock.advance(by: .seconds(1))
+        #expect(await waiter.value == .seconds(3))
+    }
+}
+
+/// A clock for `RequestBudget` that stands still until `advance` moves it, waking the sleepers
+/// whose instant has come.
+final class ManualClock: Sendable {
+    private struct State {
+        var now = ContinuousClock.now
+        var sleepers: [(until: ContinuousClock.Instant, wake: CheckedContinuation<Void, Never>)] = []
+    }
+    private let state = Locked(State())
+
+    var budgetClock: BudgetClock {
+        BudgetClock(now: { self.state.withLock { $0.now } }, sleep: { until in
+            await withCheckedContinuation { continuation in
+                let due = self.state.withLock { state -> Bool in
+                    guard until > state.now else { return true }
+                    state.sleepers.append((until, continuation))
+                    return false
+                }
+                if due { continuation.resume() }
+            }
+        })
+    }
+
+    func advance(by duration: Duration) {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.now += duration
+            let now = state.now
+            let due = state.sleepers.filter { $0.until <= now }.map(\.wake)
+            state.sleepers.removeAll { $0.until <= now }
+            return due
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Whether the number of sleepers comes to satisfy `condition` (polled; the real-time limit
+    /// only stops a hang, it is no part of what is measured).
+    func settles(_ condition: @escaping @Sendable (Int) -> Bool) async -> Bool {
+        await eventually(timeout: .seconds(30)) { condition(self.state.withLock { $0.sleepers.count }) }
     }
 }
