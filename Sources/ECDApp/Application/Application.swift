@@ -133,6 +133,10 @@ public final class Application: Sendable {
             logger.notice("shutting down", metadata: ["signal": .string(received == SIGTERM ? "SIGTERM" : "SIGINT")])
             break
         }
+        // The watchdog stops before the stop begins: a ping must not follow STOPPING=1, nor ask
+        // loops and a database that are being closed whether they answer.
+        watchdog?.cancel()
+        await watchdog?.value
         await shutdown()
         logger.notice("stopped")
     }
