@@ -34,8 +34,11 @@ final class Harness: Sendable {
     var core: EnterpriseConnect { current.withLock { $0.core! } }
     var database: Database { current.withLock { $0.database! } }
 
+    /// `cronofyTimeout` bounds each call to the simulator: 3 s lets the timeout tests (a `.slow`
+    /// fault of 3.5 s) run quickly; a test about something else that a loaded machine could push
+    /// past it (a failed refresh backs off, and the test then waits for nothing) passes more.
     init(simulator simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
-         keyring: Keyring? = nil,
+         keyring: Keyring? = nil, cronofyTimeout: Duration = .seconds(3),
          tune: (inout CoreConfiguration) -> Void = { _ in }) throws {
         var simulatorConfiguration = simulatorConfiguration
         simulatorConfiguration.listen = .tcp(host: "127.0.0.1", port: 0)
@@ -86,7 +89,7 @@ final class Harness: Sendable {
         var cronofyConfiguration = CronofyConfiguration(clientID: simulatorConfiguration.clientID,
                                                         clientSecret: simulatorConfiguration.clientSecret,
                                                         apiURL: simulator.baseURL, appURL: simulator.baseURL)
-        cronofyConfiguration.requestTimeout = .seconds(3)
+        cronofyConfiguration.requestTimeout = cronofyTimeout
         cronofy = CronofyClient(configuration: cronofyConfiguration, transport: URLSessionTransport(), budget: RequestBudget(requestsPerMinute: 60_000),
                                 retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)))
         var configuration = CoreConfiguration(publicBaseURL: baseURL, clientSecret: simulatorConfiguration.clientSecret)

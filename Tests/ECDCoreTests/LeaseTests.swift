@@ -1,6 +1,7 @@
 import ECDCore
 import ECDSimulator
 import ECDSQLite
+import ECDTestSupport
 import Foundation
 import Logging
 import Testing
@@ -17,7 +18,8 @@ import Testing
     /// Two facades with their own connections (and so their own lease owners) on one database file,
     /// as two processes would be: Cronofy sees one refresh, and both answer the token it produced.
     @Test func twoProcessesRefreshingOneAccountMakeOneRefresh() async throws {
-        let harness = try Harness()
+        // Cronofy holds the refresh 5 s below: the client must outwait it however loaded the machine.
+        let harness = try Harness(cronofyTimeout: .seconds(30))
         let email = "shared@example.com"
         _ = try await harness.connectServiceAccount()
         harness.core.start()
@@ -29,11 +31,14 @@ import Testing
         let other = EnterpriseConnect(configuration: harness.configuration, database: otherDatabase, keyring: harness.keyring,
                                       cronofy: harness.cronofy, logger: Logger(label: "ecd.core.test.other"))
         let refreshesBefore = Self.refreshCalls(harness)
-        // Cronofy holds the one refresh, so whichever facade wins the lease is still refreshing
-        // while the other asks.
-        harness.simulator.control.fail(.token, with: .slow(.seconds(2)), times: 1)
+        let issuedBefore = harness.simulator.control.issued().accessTokens.count
+        // Cronofy holds the one refresh: the first facade takes the lease and is still refreshing
+        // when the other asks, which it does only once that refresh has reached Cronofy (the
+        // simulator issues the token at once and holds only its answer), not after a guessed pause.
+        harness.simulator.control.fail(.token, with: .slow(.seconds(5)), times: 1)
         let first = harness.core
         async let a = first.refresh(email: email)
+        #expect(await eventually(timeout: .seconds(60)) { harness.simulator.control.issued().accessTokens.count > issuedBefore })
         async let b = other.refresh(email: email)
         let (tokenA, tokenB) = try await (a, b)
         #expect(tokenA.accessToken == tokenB.accessToken)

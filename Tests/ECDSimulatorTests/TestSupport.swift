@@ -111,7 +111,8 @@ struct SimulatorHarness {
             {"email":"\(email)","callback_url":"\(callbackURL)","scope":"\(scope)","state":"\(state)"}
             """, bearer: serviceToken)
         #expect(response.status.code == 202)
-        let callbacks = await control.waitForCallbacks(count: before + 1)
+        // Until the callback is finished (delivered or given up); the limit only stops a hang.
+        let callbacks = await control.waitForCallbacks(count: before + 1, timeout: .seconds(120))
         return try #require(callbacks.last)
     }
 
