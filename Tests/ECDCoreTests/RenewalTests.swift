@@ -126,10 +126,15 @@ struct RenewalTests {
         // With the renewal still unsent, the current grant is refreshed (sweeps run every 200 ms),
         // well before the send's 60 s claim would have let it be: the bound is that claim, halved,
         // not a guess at the machine's speed.
-        #expect(try await eventually(timeout: .seconds(30)) {
+        // (The last state seen is in the failure's message: this has failed 2 runs in 20 under
+        // load with a 30 s bound, which is no longer a question of speed.)
+        var last: String = ""
+        let refreshed = try await eventually(timeout: .seconds(30)) {
             let account = try await harness.core.account(email: Self.jane)
+            last = "renewal \(String(describing: account.renewal)), expires \(String(describing: account.tokenExpiresAt)), before \(before)"
             return account.renewal?.status == "pending" && (account.tokenExpiresAt ?? before) > before
-        })
+        }
+        #expect(refreshed, "\(last); refresh calls: \(harness.simulator.control.calls(.token).filter { $0.body.contains("refresh_token") }.map(\.status))")
         // The renewal itself goes through once Cronofy takes it.
         harness.simulator.control.clearFaults()
         #expect(try await eventually(timeout: .seconds(20)) { try await harness.core.account(email: Self.jane).renewal == nil })
