@@ -101,6 +101,29 @@ struct RevokeTests {
     /// A revocation Cronofy is slow to refuse, and an operator erasing the account here only
     /// meanwhile: the refusal that comes after the erase must not bring the revocation back to
     /// `pending` (it would be retried, and its confirmation would drop the `local_only` mark).
+    /// DELETE repeated on an account already revoked, while Cronofy refuses: that revocation is
+    /// `pending` and retried in the background. A request for the account meanwhile must be
+    /// `409 account_revoking`, as for an active one: accepted, its new grant would be revoked and
+    /// erased by the retry once it came due.
+    @Test func aRequestWhileARepeatedRevocationIsRetriedIsRefused() async throws {
+        let (harness, _) = try await setUp(["jane@example.com"])
+        let core = harness.core
+        _ = try await core.revokeAccount(email: "jane@example.com")
+        harness.simulator.control.fail(.revoke, with: .serverError, times: 100)
+        await #expect(throws: CoreError.self) { try await core.revokeAccount(email: "jane@example.com") }
+        harness.simulator.control.clearFaults()
+        #expect(try await revokeColumns(harness, email: "jane@example.com").state == "pending")
+        await #expect(throws: CoreError.accountRevoking(emails: ["jane@example.com"])) {
+            try await core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events")])
+        }
+        // Giving the revocation up (local only) lets the account be requested again, and no retry follows.
+        #expect(try await core.revokeAccount(email: "jane@example.com", localOnly: true).revocation == "local_only")
+        _ = try await core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events")])
+        #expect(try await harness.waitForStatus("jane@example.com", .active).status == .active)
+        #expect(try await revokeColumns(harness, email: "jane@example.com").state != "pending")
+        await harness.stop()
+    }
+
     @Test func aLocalOnlyEraseDuringAFailingRevocationStands() async throws {
         let (harness, _) = try await setUp(["jane@example.com"])
         let core = harness.core

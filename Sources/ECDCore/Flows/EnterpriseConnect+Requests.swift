@@ -43,8 +43,9 @@ extension EnterpriseConnect {
                 let current = try transaction.account(emailKey: Email.key(entry.email))
                 // A revocation Cronofy has not confirmed is still retried: a new grant now would
                 // be revoked by it (or replace the tokens it revokes with). The whole request is refused.
-                // (A revoked account is not: its revocation ended, confirmed or given up on.)
-                if let current, current.revokeState == "pending", current.status != .revoked {
+                // That holds for a revoked account too (DELETE repeated while Cronofy refused):
+                // `local_only=true` gives the revocation up, and then the account may be requested.
+                if let current, current.revokeState == "pending" {
                     revoking.append(current.email)
                     continue
                 }
