@@ -20,7 +20,7 @@ public enum CoreError: Error, Sendable, Equatable {
     /// 400: Cronofy answered `?error=` or refused the code.
     case connectFailed(String)
     /// 400/401/404 for delegated-access callbacks.
-    case callbackRejected(status: Int, code: String, message: String)
+    case callbackRejected(CallbackRejection)
     /// 502 `cronofy_revoke_failed`: Cronofy did not confirm a revocation; the tokens are kept and
     /// the revocation is retried in the background (the message carries Cronofy's answer).
     case cronofyRevokeFailed(String)
@@ -42,7 +42,7 @@ extension CoreError: CustomStringConvertible {
         case .linkUnusable: return "this connect link is unknown, already used or expired"
         case .badState(let reason): return "invalid OAuth state: \(reason)"
         case .connectFailed(let reason): return "connecting the service account failed: \(reason)"
-        case .callbackRejected(let status, let code, let message): return "callback rejected (\(status) \(code)): \(message)"
+        case .callbackRejected(let rejection): return "callback rejected (\(rejection.code)): \(rejection.message)"
         case .cronofyRevokeFailed(let reason): return reason
         case .cronofyPlanRequired: return Self.planRequiredMessage
         case .accountRevoking(let emails): return Self.revokingMessage(emails)

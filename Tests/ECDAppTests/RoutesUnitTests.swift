@@ -32,7 +32,11 @@ import Testing
             (.linkUnusable, 410, "link_unusable"),
             (.badState("x"), 400, "bad_state"),
             (.connectFailed("x"), 400, "connect_failed"),
-            (.callbackRejected(status: 401, code: "invalid_signature", message: "x"), 401, "invalid_signature"),
+            (.callbackRejected(.invalidSignature), 401, "invalid_signature"),
+            (.callbackRejected(.malformed("x")), 400, "malformed_callback"),
+            (.callbackRejected(.stateMismatch), 400, "state_mismatch"),
+            (.callbackRejected(.stateRequired), 400, "state_required"),
+            (.callbackRejected(.unknownRequest("x")), 404, "unknown_request"),
             (.cronofyRevokeFailed("x"), 502, "cronofy_revoke_failed"),
             (.cronofyPlanRequired, 402, "cronofy_plan_required"),
         ]

@@ -21,7 +21,7 @@ struct CallbackTests {
     func requestID(_ callback: SimulatorCallback) -> String { String(callback.callbackURL.split(separator: "/").last!) }
 
     func rejection(_ body: () async throws -> Void) async -> (Int, String)? {
-        do { try await body(); return nil } catch let CoreError.callbackRejected(status, code, _) { return (status, code) } catch { return (-1, "\(error)") }
+        do { try await body(); return nil } catch let CoreError.callbackRejected(rejection) { return (callbackStatus(rejection), rejection.code) } catch { return (-1, "\(error)") }
     }
 
     @Test func forgedAndMalformedCallbacksChangeNothing() async throws {

@@ -59,9 +59,9 @@ final class Harness: Sendable {
                 try await core.receiveDelegatedCallback(requestID: context.parameters["request"] ?? "", body: request.body,
                                                         signatureHeader: request.headers["Cronofy-HMAC-SHA256"])
                 return .json(.ok, bytes: Array(#"{"status":"accepted"}"#.utf8))
-            } catch CoreError.callbackRejected(let status, let code, _) {
+            } catch CoreError.callbackRejected(let rejection) {
                 // ECDApp's mapping of a rejected callback (CoreErrorMapping), which this target cannot import.
-                return .json(HTTPStatus(code: status), bytes: Array(#"{"error":{"code":"\#(code)"}}"#.utf8))
+                return .json(HTTPStatus(code: callbackStatus(rejection)), bytes: Array(#"{"error":{"code":"\#(rejection.code)"}}"#.utf8))
             }
         }
         router.get("/oauth/callback") { request, _ in
@@ -189,5 +189,15 @@ extension Array where Element == UInt8 {
             index += 1
         }
         return false
+    }
+}
+
+/// ECDApp's status for a refused callback (`CoreErrorMapping.status(of:)`, checked for every case
+/// in RoutesUnitTests), which the core's tests cannot import.
+func callbackStatus(_ rejection: CallbackRejection) -> Int {
+    switch rejection {
+    case .malformed, .stateMismatch, .stateRequired: return 400
+    case .invalidSignature: return 401
+    case .unknownRequest: return 404
     }
 }

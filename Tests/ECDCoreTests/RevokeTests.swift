@@ -81,8 +81,8 @@ struct RevokeTests {
             try await harness.core.receiveDelegatedCallback(requestID: String(pendingCallback.callbackURL.split(separator: "/").last!),
                                                             body: Array(pendingCallback.body.utf8), signatureHeader: nil)
             Issue.record("a callback for a revoked account was accepted")
-        } catch let CoreError.callbackRejected(status, _, _) {
-            #expect(status == 404)
+        } catch let CoreError.callbackRejected(rejection) {
+            #expect(callbackStatus(rejection) == 404)
         }
         // New requests through a revoked service account are refused.
         await #expect(throws: CoreError.self) {
@@ -206,8 +206,8 @@ struct RevokeTests {
             try await harness.core.receiveDelegatedCallback(requestID: String(renewal.callbackURL.split(separator: "/").last!),
                                                             body: Array(renewal.body.utf8), signatureHeader: nil)
             Issue.record("the cancelled renewal's callback was accepted")
-        } catch let CoreError.callbackRejected(status, _, _) {
-            #expect(status == 404)
+        } catch let CoreError.callbackRejected(rejection) {
+            #expect(callbackStatus(rejection) == 404)
         }
         // Cronofy accepts again: the background retry revokes the old grant; nothing was exchanged.
         let revoked = try await harness.waitForStatus("jane@example.com", .revoked)

@@ -35,14 +35,24 @@ enum CoreErrorMapping {
             return APIError(.badRequest, code: "bad_state", message: message)
         case .connectFailed(let message):
             return APIError(.badRequest, code: "connect_failed", message: message)
-        case .callbackRejected(let status, let code, let message):
-            return APIError(HTTPStatus(code: status), code: code, message: message)
+        case .callbackRejected(let rejection):
+            return APIError(status(of: rejection), code: rejection.code, message: rejection.message)
         case .cronofyRevokeFailed(let message):
             return APIError(.badGateway, code: "cronofy_revoke_failed", message: message)
         case .cronofyPlanRequired:
             return APIError(HTTPStatus(code: 402), code: "cronofy_plan_required", message: CoreError.planRequiredMessage)
         case .accountRevoking:
             return APIError(.conflict, code: "account_revoking", message: error.description)
+        }
+    }
+
+    /// A refused callback: 400 when it is not a valid callback for its request, 401 for a bad
+    /// signature, 404 when no request waits for it (Cronofy then stops sending it).
+    static func status(of rejection: CallbackRejection) -> HTTPStatus {
+        switch rejection {
+        case .malformed, .stateMismatch, .stateRequired: return .badRequest
+        case .invalidSignature: return .unauthorized
+        case .unknownRequest: return .notFound
         }
     }
 

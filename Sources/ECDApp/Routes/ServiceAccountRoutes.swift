@@ -1,5 +1,4 @@
 import ECDCore
-import ECDCronofy
 import ECDHTTP
 
 /// `/v1/service-accounts…`: connect links, and the connected service accounts.
@@ -12,7 +11,7 @@ struct ServiceAccountRoutes: Sendable {
     }
 
     private struct ResourceList: Encodable {
-        let resources: [Resource]
+        let resources: [CalendarResource]
     }
 
     func register(in table: inout RouteTable) {

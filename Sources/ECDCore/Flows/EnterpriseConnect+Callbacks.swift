@@ -4,8 +4,8 @@ import Foundation
 /// `POST /callbacks/delegated/{request}`: checks that need no database, then the group-committed
 /// inbox write. Returns only once the callback is durable.
 extension EnterpriseConnect {
-    /// Throws `CoreError.callbackRejected` (400 malformed, state mismatch, or an error callback with
-    /// neither state nor signature; 401 bad signature; 404 unknown or superseded request); a
+    /// Throws `CoreError.callbackRejected` (malformed, state mismatch, an error callback with
+    /// neither state nor signature, a bad signature, an unknown or superseded request); a
     /// duplicate of an accepted callback returns normally and changes nothing. A rejected callback
     /// changes nothing either.
     public func receiveDelegatedCallback(requestID: String, body: [UInt8], signatureHeader: String?) async throws {
@@ -15,8 +15,7 @@ extension EnterpriseConnect {
                   CallbackSignature.isValid(header: header, body: body, secret: configuration.clientSecret) else {
                 metrics.callback("rejected")
                 logger.warning("delegated callback with an invalid signature", metadata: ["request": "\(requestID.prefix(6))…"])
-                throw CoreError.callbackRejected(status: 401, code: "invalid_signature",
-                                                 message: "the Cronofy-HMAC-SHA256 signature does not match")
+                throw CoreError.callbackRejected(.invalidSignature)
             }
         }
         let item = try parseCallback(requestID: requestID, body: body, signed: signed)
@@ -33,7 +32,7 @@ extension EnterpriseConnect {
             logger.info("duplicate delegated callback accepted again", metadata: ["request": "\(requestID.prefix(6))…"])
         case .rejected(let error):
             metrics.callback("rejected")
-            let reason = if case .callbackRejected(_, let code, _) = error { code } else { "\(error)" }
+            let reason = if case .callbackRejected(let rejection) = error { rejection.code } else { "\(error)" }
             logger.warning("delegated callback rejected", metadata: ["reason": "\(reason)"])
             throw error
         }
@@ -41,13 +40,12 @@ extension EnterpriseConnect {
 
     private func parseCallback(requestID: String, body: [UInt8], signed: Bool) throws -> IntakeItem {
         let malformed = { (message: String) in
-            CoreError.callbackRejected(status: 400, code: "malformed_callback", message: message)
+            CoreError.callbackRejected(.malformed(message))
         }
         // Request ids are base64url tokens we made; anything else cannot be one of ours.
         guard !requestID.isEmpty, requestID.utf8.count <= 128,
               requestID.utf8.allSatisfy({ Self.isTokenByte($0) }) else {
-            throw CoreError.callbackRejected(status: 404, code: "unknown_request",
-                                             message: "no delegated-access request has this callback URL")
+            throw CoreError.callbackRejected(.unknownRequest("no delegated-access request has this callback URL"))
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
               let authorization = object["authorization"] as? [String: Any] else {

@@ -14,16 +14,16 @@ extension EnterpriseConnect {
         return record.model
     }
 
-    public func resources(serviceAccountID: String) async throws -> [Resource] {
+    public func resources(serviceAccountID: String) async throws -> [CalendarResource] {
         let owner = TokenOwner.serviceAccount(serviceAccountID)
         let token = try await validToken(owner, minValidity: .seconds(60)).accessToken
         do {
-            return try await cronofy.resources(accessToken: token)
+            return try await cronofy.resources(accessToken: token).map(Self.calendarResource)
         } catch .unauthorized {
             // The token was refused although unexpired: refresh it and try once more.
             let fresh = try await refreshedToken(owner, force: true, minValidity: .zero).accessToken
             do {
-                return try await cronofy.resources(accessToken: fresh)
+                return try await cronofy.resources(accessToken: fresh).map(Self.calendarResource)
             } catch .paymentRequired {
                 throw CoreError.cronofyPlanRequired
             } catch {
@@ -34,6 +34,10 @@ extension EnterpriseConnect {
         } catch {
             throw CoreError.cronofyUnavailable("listing resources failed (\(error))")
         }
+    }
+
+    private static func calendarResource(_ resource: Resource) -> CalendarResource {
+        CalendarResource(email: resource.email, name: resource.name)
     }
 
     public func account(email: String) async throws -> Account {

@@ -101,23 +101,19 @@ final class CallbackIntake: Sendable {
     /// a code that follows an error still gets its exchange.
     static func admit(_ transaction: any CoreTransaction, _ item: IntakeItem, now: Date) throws -> IntakeOutcome {
         guard let account = try transaction.callbackTarget(requestID: item.requestID) else {
-            return .rejected(.callbackRejected(status: 404, code: "unknown_request",
-                                               message: "no delegated-access request has this callback URL"))
+            return .rejected(.callbackRejected(.unknownRequest("no delegated-access request has this callback URL")))
         }
         let stored = account.stateHash
         if let given = item.stateHash {
             guard let stored, ConstantTime.equals(given, stored) else {
-                return .rejected(.callbackRejected(status: 400, code: "state_mismatch",
-                                                   message: "the state does not match this request"))
+                return .rejected(.callbackRejected(.stateMismatch))
             }
         } else if item.codeEnvelope != nil {
             // A code without state: Cronofy documents `state` as optional, and the unguessable
             // per-request URL already names the request; a code is useless without our client
             // secret, so accepting it cannot be abused (a present but wrong state stays a 400).
         } else if !item.signed {
-            return .rejected(.callbackRejected(
-                status: 400, code: "state_required",
-                message: "an error callback must carry the request's state or a valid Cronofy-HMAC-SHA256 signature"))
+            return .rejected(.callbackRejected(.stateRequired))
         }
         if try transaction.inboxHolds(requestID: item.requestID, contentHash: item.contentHash) {
             return .duplicate
@@ -130,8 +126,7 @@ final class CallbackIntake: Sendable {
         let status = account.status
         let renewing = status == "active" && account.renewalStatus != nil
         guard renewing || ["pending", "reauthorizing", "failed", "reauthorization_required"].contains(status) else {
-            return .rejected(.callbackRejected(status: 404, code: "unknown_request",
-                                               message: "this request is no longer waiting for a callback"))
+            return .rejected(.callbackRejected(.unknownRequest("this request is no longer waiting for a callback")))
         }
         // An error after a code changes nothing: the code decides (its exchange either works or
         // fails the request itself). Acknowledged, so that Cronofy stops sending it.
