@@ -199,6 +199,8 @@ extension EnterpriseConnect {
             let previous = try transaction.serviceAccount(id: id)
             try transaction.upsertServiceAccount(write)
             var data: [String: JSONValue] = ["reconnected": .bool(previous != nil)]
+            // The upsert ended a revocation Cronofy had refused and the background still retried.
+            if previous?.revokeState == "pending" { data["revocation_superseded"] = .bool(true) }
             if let domain { data["domain"] = .string(domain) }
             if let provider = info.providerName { data["provider"] = .string(provider) }
             if let email = info.email { data["email"] = .string(email) }

@@ -14,7 +14,9 @@ import Logging
 ///
 /// The revocation is `pending` from before Cronofy is asked, and its outcome (a failure, or the
 /// confirmation) is written only while that mark stands: a local-only erase in between takes the
-/// mark away and cancels the retry, and a late refusal no longer brings it back. A renewal in
+/// mark away and cancels the retry, and a late refusal no longer brings it back; so does a
+/// reconnect of the service account (its status is then `active`, so a late confirmation finds
+/// neither the mark nor `revoked` and the new connection stands). A renewal in
 /// flight is cancelled when the revocation starts (event `account.renewal_failed`, `revoked`).
 extension EnterpriseConnect {
     public func revokeAccount(email: String, localOnly: Bool = false) async throws -> Account {
@@ -138,7 +140,8 @@ extension EnterpriseConnect {
             guard let updated = try transaction.serviceAccount(id: id) else {
                 throw CoreError.notFound("no service account \(id)")
             }
-            // Reconnected meanwhile after a local-only erase: the new connection stands.
+            // Reconnected meanwhile (after a local-only erase, or while this revocation was
+            // pending): the new connection stands.
             guard applied else { return (updated.model, []) }
             if !wasRevoked {
                 try transaction.appendEvent(.serviceAccountRevoked, serviceAccountID: id, email: nil,

@@ -180,6 +180,9 @@ extension SQLiteStore {
         return connection.changes > 0
     }
 
+    /// A reconnect is the admin's word: it ends a revocation still retried in the background
+    /// (`pending`, whose outcome is written only while the mark stands) in the same statement, so
+    /// neither the retry nor an attempt in flight revokes the new connection.
     func upsertServiceAccount(_ write: ServiceAccountWrite) throws {
         try connection.execute(
             """
@@ -192,7 +195,8 @@ extension SQLiteStore {
                 delegated_scope = excluded.delegated_scope, access_token = excluded.access_token,
                 refresh_token = COALESCE(excluded.refresh_token, refresh_token), key_id = excluded.key_id,
                 expires_at = excluded.expires_at, refresh_failures = 0, next_attempt_at = NULL,
-                lease_owner = NULL, lease_until = NULL, updated_at = excluded.updated_at
+                lease_owner = NULL, lease_until = NULL, revoke_state = NULL, revoke_attempts = 0,
+                revoke_next_at = NULL, updated_at = excluded.updated_at
             """,
             [write.id, write.email, write.domain, write.provider, write.label, write.scope, write.delegatedScope,
              write.accessToken, write.refreshToken, write.keyID, write.expiresAt, write.now, write.now])
