@@ -16,6 +16,10 @@ final class AuditLog: Sendable {
     let path: String
     private let state: Locked<State>
     private let flusher: Flusher
+    /// `fdatasync` (a test passes one that records or holds the call).
+    private let sync: @Sendable (Int32) -> Int32
+    /// How long ``close()`` waits for the flusher's thread to end.
+    private let closeWait: Duration
     /// What opening read of an existing log: its end only (the tests check it stays small).
     let bytesReadAtOpen: Int64
 
@@ -33,8 +37,11 @@ final class AuditLog: Sendable {
         let description: String
     }
 
-    init(path: String, flushInterval: Duration = .seconds(1)) throws(Failure) {
+    init(path: String, flushInterval: Duration = .seconds(1), closeWait: Duration = .seconds(2),
+         sync: @escaping @Sendable (Int32) -> Int32 = { fdatasync($0) }) throws(Failure) {
         self.path = path
+        self.sync = sync
+        self.closeWait = closeWait
         let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw Failure(description: "audit.path: cannot open \(path): \(String(cString: strerror(errno)))")
@@ -113,23 +120,33 @@ final class AuditLog: Sendable {
 
     /// Syncs what was written since the last sync.
     func flush() {
-        let descriptor: Int32? = state.withLock { state in
+        let copy: Int32? = state.withLock { state in
             guard state.dirty, state.descriptor >= 0 else { return nil }
+            // A descriptor of its own: the sync runs outside the lock (it may take milliseconds,
+            // and writers need not wait for it), and `close()` may close the log's descriptor
+            // meanwhile, whose number the process may then reuse for another file.
+            let copy = fcntl(state.descriptor, F_DUPFD_CLOEXEC, 0)
+            guard copy >= 0 else { return nil }  // still dirty: the next flush or close syncs
             state.dirty = false
-            return state.descriptor
+            return copy
         }
-        // Outside the lock: a sync may take milliseconds, and writers need not wait for it. The
-        // descriptor stays open until `close()`, which stops the flusher first.
-        if let descriptor { _ = fdatasync(descriptor) }
+        if let copy {
+            _ = sync(copy)
+            Glibc.close(copy)
+        }
     }
 
-    /// Stops the flusher, syncs and closes (at shutdown).
+    /// Stops the flusher (waiting a bounded time for its thread), then syncs and closes under
+    /// the lock (at shutdown). The sync is unconditional: the flusher may have cleared `dirty`
+    /// for a sync that has not finished, and every line must be synced when this returns.
     func close() {
-        flusher.stop()
-        flush()
+        flusher.stop(waitingAtMost: closeWait)
         state.withLock { state in
-            if state.descriptor >= 0 { Glibc.close(state.descriptor) }
+            guard state.descriptor >= 0 else { return }
+            _ = sync(state.descriptor)
+            Glibc.close(state.descriptor)
             state.descriptor = -1
+            state.dirty = false
         }
     }
 
@@ -176,6 +193,7 @@ final class AuditLog: Sendable {
 private final class Flusher: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopped = false
+    private var finished = false
     private var thread: Thread?
     private let interval: TimeInterval
 
@@ -194,6 +212,8 @@ private final class Flusher: @unchecked Sendable {
                 flush()
                 condition.lock()
             }
+            finished = true
+            condition.broadcast()
             condition.unlock()
         }
         thread.name = "ecd-audit-flush"
@@ -201,10 +221,15 @@ private final class Flusher: @unchecked Sendable {
         thread.start()
     }
 
-    func stop() {
+    /// Tells the thread to stop and waits until it has ended or `limit` has passed (a sync stuck
+    /// on a failing disk must not hold shutdown forever).
+    func stop(waitingAtMost limit: Duration) {
+        let parts = limit.components
+        let deadline = Date(timeIntervalSinceNow: Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
         condition.lock()
         stopped = true
-        condition.signal()
+        condition.broadcast()
+        while thread != nil, !finished, condition.wait(until: deadline) {}
         condition.unlock()
     }
 }
