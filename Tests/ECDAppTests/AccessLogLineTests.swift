@@ -186,6 +186,33 @@ struct BackgroundLogSinkTests {
         }
     }
 
+    @Test("flush gives up on a blocked descriptor at its deadline, dropping and counting what is queued")
+    func flushIsBounded() {
+        let target = Target(holdFirst: true)
+        let notes = Locked<[String]>([])
+        let sink = LogSink.background(note: { text in notes.withLock { $0.append(text) } }) { target.write($0) }
+        defer { sink.close() }
+        sink.write(line("first", size: 20))
+        target.entered.wait()  // the sink's thread is stuck writing `first`
+        sink.write(line("second", size: 20))
+        sink.write(line("third", size: 20))
+        let totalBefore = LogSink.droppedLinesTotal
+        // On a thread of its own, so that a flush that never returns fails this test, not hangs it.
+        let returned = DispatchSemaphore(value: 0)
+        Thread { sink.flush(within: .milliseconds(20)); returned.signal() }.start()
+        let flushReturned = returned.wait(timeout: .now() + 60) == .success
+        #expect(flushReturned, "flush waited on the blocked descriptor")
+        #expect(sink.droppedLines == 2)
+        #expect(LogSink.droppedLinesTotal - totalBefore >= 2)
+        #expect(notes.withLock { $0 }.count == 1)
+        #expect(notes.withLock { $0 }.first?.contains("2 log lines dropped") == true)
+        target.gate.signal()
+        if !flushReturned { returned.wait() }
+        sink.flush()
+        // `first` was in the writer's hands: it is written once the descriptor takes it.
+        #expect(target.text == String(decoding: line("first", size: 20), as: UTF8.self))
+    }
+
     @Test("after close, lines are dropped, not written")
     func closed() {
         let target = Target(holdFirst: false)

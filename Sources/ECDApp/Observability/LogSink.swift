@@ -29,11 +29,19 @@ public final class LogSink: Sendable {
     /// lines per call, by a thread of the sink's own; `write` never blocks on I/O. When the queue
     /// is full (the descriptor blocks or is slower than the lines come) a line is dropped and
     /// counted (``droppedLines``, and `ecd_log_lines_dropped_total` for the process) rather than
-    /// making an event loop wait. ``flush()`` waits until everything queued is written.
+    /// making an event loop wait. ``flush(within:)`` waits (bounded) until everything queued is written.
     public static func background(
         capacity: Int = 1 << 20, _ writeChunk: @escaping @Sendable (UnsafeRawBufferPointer) -> Void
     ) -> LogSink {
         LogSink(writer: BackgroundLogWriter(capacity: capacity, writeChunk: writeChunk))
+    }
+
+    /// A background sink whose give-up note goes to `note` (tests).
+    static func background(
+        capacity: Int = 1 << 20, note: @escaping @Sendable (String) -> Void,
+        _ writeChunk: @escaping @Sendable (UnsafeRawBufferPointer) -> Void
+    ) -> LogSink {
+        LogSink(writer: BackgroundLogWriter(capacity: capacity, writeChunk: writeChunk, note: note))
     }
 
     /// Standard error, written at once: a crash right after a line still leaves the line behind.
@@ -58,9 +66,10 @@ public final class LogSink: Sendable {
     }
 
     /// Waits until every line written so far has been handed to the descriptor (at shutdown, and
-    /// before a process exits); immediate for a direct sink.
-    public func flush() {
-        if case .queued(let writer) = mode { writer.flush() }
+    /// before a process exits), for at most `limit`: lines still queued then are dropped and
+    /// counted. Immediate for a direct sink.
+    public func flush(within limit: Duration = .seconds(2)) {
+        if case .queued(let writer) = mode { writer.flush(within: limit) }
     }
 
     /// Flushes, then ends the writer thread (a sink made for a test); later lines are dropped.
