@@ -35,16 +35,22 @@ public final class EnterpriseConnect: Sendable {
     /// The Cronofy API base every token belongs to (the token object's `api_url`).
     let apiURL: String
 
-    public convenience init(configuration: CoreConfiguration, database: Database, keyring: Keyring,
-                            cronofy: CronofyClient, logger: Logger) {
-        self.init(configuration: configuration, database: database, keyring: keyring, cronofy: cronofy,
+    /// The daemon's facade: `cronofy` says how to reach Cronofy; the core builds its client from it.
+    public convenience init(configuration: CoreConfiguration, database: CoreDatabase, keyring: Keyring,
+                            cronofy: CronofyAccess, logger: Logger) {
+        self.init(configuration: configuration, database: database, keyring: keyring,
+                  cronofyClient: cronofy.makeClient(clientSecret: configuration.clientSecret),
                   logger: logger, webhookTransport: URLSessionTransport())
     }
 
-    /// `webhookTransport` carries the event webhook's POSTs (tests pass their own).
-    public init(configuration: CoreConfiguration, database: Database, keyring: Keyring, cronofy: CronofyClient,
-                logger: Logger, webhookTransport: any CronofyTransport) {
-        let storage = SQLiteStorage(database: database)
+    /// Tests only: a client of their own (a shared budget, short retries, a recording transport)
+    /// and the transport of the webhook's POSTs. `package`, not `@_spi(Testing)`: the compiler
+    /// keeps it inside this package and out of the public interface (and out of the check of
+    /// `scripts/core-interface-check.sh`) without a marker every importer must spell.
+    package init(configuration: CoreConfiguration, database: CoreDatabase, keyring: Keyring,
+                 cronofyClient cronofy: CronofyClient, logger: Logger,
+                 webhookTransport: any CronofyTransport = URLSessionTransport()) {
+        let storage = database.makeStorage(soleProcess: configuration.soleProcess, logger: logger)
         self.configuration = configuration
         self.storage = storage
         self.keyrings = Locked(KeyringState(keyring: keyring))
@@ -56,7 +62,6 @@ public final class EnterpriseConnect: Sendable {
         var api = cronofy.apiURL.absoluteString
         while api.hasSuffix("/") { api.removeLast() }
         self.apiURL = api
-        if configuration.soleProcess { storage.clearLeasesAtStart(logger: logger) }
         let metrics = CoreMetrics()
         let signal = WakeSignal()
         self.metrics = metrics

@@ -49,9 +49,9 @@ struct CronofyEdgeTests {
         let harness = try Harness { $0.refreshLeaseDuration = .milliseconds(300) }
         try await activeAccount(harness)
         await harness.core.shutdown()
-        let other = EnterpriseConnect(configuration: harness.configuration, database: harness.database,
-                                      keyring: harness.keyring, cronofy: harness.cronofy,
-                                      logger: Logger(label: "ecd.core.test.other"), webhookTransport: URLSessionTransport())
+        let other = EnterpriseConnect(configuration: harness.configuration, database: .sqlite(harness.database),
+                                      keyring: harness.keyring, cronofyClient: harness.cronofy,
+                                      logger: Logger(label: "ecd.core.test.other"))
         // First refresh: rotated at once, answered after 1.5 s. Second: refused (spent token), answered after 2 s.
         harness.simulator.control.fail(.token, with: .slow(.milliseconds(1500)))
         harness.simulator.control.fail(.token, with: .slow(.milliseconds(2000)))

@@ -108,8 +108,8 @@ final class Harness: Sendable {
         let database = try Database(path: databasePath)
         try CoreSchema.migrate(database)   // as `serve` does at every start
         let logger = logs.logger(label: "ecd.core.test")
-        let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: database, keyring: keyring ?? self.keyring,
-                                     cronofy: cronofy, logger: logger, webhookTransport: URLSessionTransport())
+        let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: .sqlite(database),
+                                     keyring: keyring ?? self.keyring, cronofyClient: cronofy, logger: logger)
         current.withLock { $0 = (core, database) }
         return core
     }

@@ -28,8 +28,8 @@ import Testing
         let old = try await harness.core.token(email: email, minValidity: .seconds(60)).value()
 
         let otherDatabase = try Database(path: harness.databasePath)
-        let other = EnterpriseConnect(configuration: harness.configuration, database: otherDatabase, keyring: harness.keyring,
-                                      cronofy: harness.cronofy, logger: Logger(label: "ecd.core.test.other"))
+        let other = EnterpriseConnect(configuration: harness.configuration, database: .sqlite(otherDatabase), keyring: harness.keyring,
+                                      cronofyClient: harness.cronofy, logger: Logger(label: "ecd.core.test.other"))
         let refreshesBefore = Self.refreshCalls(harness)
         let issuedBefore = harness.simulator.control.issued().accessTokens.count
         // Cronofy holds the one refresh: the first facade takes the lease and is still refreshing

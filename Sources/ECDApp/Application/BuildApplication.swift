@@ -1,5 +1,4 @@
 import ECDCore
-import ECDCronofy
 import ECDCrypto
 import ECDHTTP
 import ECDSQLite
@@ -51,8 +50,9 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         let baseURL = baseURLForPort?(listeners.publicListener.port) ?? configuration.publicListener.baseURL!
         try CoreSchema.migrate(database)
 
-        let budget = RequestBudget(requestsPerMinute: configuration.refresh.cronofyRequestsPerMinute)
-        let cronofy = CronofyClient(configuration: configuration.cronofy.clientConfiguration, budget: budget)
+        var cronofy = CronofyAccess(clientID: configuration.cronofy.clientID, apiURL: configuration.cronofy.apiURL,
+                                    siteURL: configuration.cronofy.appURL,
+                                    requestsPerMinute: configuration.refresh.cronofyRequestsPerMinute)
         cronofy.onCall = ECDMetrics.recordCronofyCall
         cronofy.onBudgetWait = ECDMetrics.recordBudgetWait
 
@@ -77,7 +77,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         // of those rows: refuse to start with it (checked before anything serves, so synchronously).
         let missing = try SecretRewrap.keysMissing(from: keyring, in: database)
         guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
-        let core = EnterpriseConnect(configuration: coreConfiguration, database: database, keyring: keyring,
+        let core = EnterpriseConnect(configuration: coreConfiguration, database: .sqlite(database), keyring: keyring,
                                      cronofy: cronofy, logger: logger)
 
         let publicRoutes = PublicRoutes(

@@ -1,5 +1,4 @@
 import ECDCore
-import ECDCronofy
 import ECDHTTP
 import Logging
 
@@ -63,11 +62,6 @@ enum CoreErrorMapping {
         { error, request, context in
             if let error = error as? APIError { return error.response }
             if let error = error as? CoreError { return apiError(for: error).response }
-            // The core turns Cronofy's failures into `CoreError`s; should a transient one slip
-            // through, it still means "try again later", not a bug.
-            if let error = error as? CronofyError, error.isTransient {
-                return apiError(for: .cronofyUnavailable(error.description)).response
-            }
             logUnexpected(error, context: context, logger: logger)
             return APIError.internal(requestID: context.requestID).response
         }

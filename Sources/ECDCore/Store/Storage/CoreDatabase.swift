@@ -1,0 +1,21 @@
+import ECDSQLite
+import Logging
+
+/// The database the service layer runs on, as `EnterpriseConnect.init` takes it: a value of the
+/// core, so that a second driver is one more case here (PostgreSQL, issue 16), not a change of the
+/// facade's signature. The database must be migrated first (`CoreSchema.migrate`).
+public enum CoreDatabase: Sendable {
+    /// One SQLite file, opened by the caller (who also closes it after `shutdown()`).
+    case sqlite(Database)
+
+    /// The driver of `CoreStorage` for this database. `soleProcess`: nobody else uses it, so
+    /// refresh leases found now belong to a process that died and are cleared at once.
+    func makeStorage(soleProcess: Bool, logger: Logger) -> any CoreStorage {
+        switch self {
+        case .sqlite(let database):
+            let storage = SQLiteStorage(database: database)
+            if soleProcess { storage.clearLeasesAtStart(logger: logger) }
+            return storage
+        }
+    }
+}
