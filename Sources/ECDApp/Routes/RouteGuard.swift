@@ -80,14 +80,15 @@ struct RouteGuard: Sendable {
             }
             switch Result(catching: { try handler(request, scoped) }) {
             case .success(.response(let response)):
-                return .response(guardian.recordOrRefuse(rule, key: key, request: request, context: scoped, response: response))
+                return .response(guardian.recordOrRefuse(rule, key: key, request: request, context: scoped, response: response,
+                                                         onTurn: true))
             case .success(.deferred(let work)):
                 return .deferred {
                     try await guardian.audited(rule, key: key, request: request, context: scoped) { try await work() }
                 }
             case .failure(let error):
                 return .response(guardian.recordOrRefuse(rule, key: key, request: request, context: scoped,
-                                                         response: guardian.render(error, request, scoped)))
+                                                         response: guardian.render(error, request, scoped), onTurn: true))
             }
         }
     }
@@ -131,14 +132,20 @@ struct RouteGuard: Sendable {
 
     /// Writes the audit line(s) of an answered call. A read's answer becomes a 503 when that
     /// fails; a change's stands (it happened, and its request line is on record) and the failure
-    /// goes to ecd's log.
+    /// goes to ecd's log. A read answered on its loop's thread (`onTurn`, never deferred work)
+    /// stages its line on the loop's turn instead, which holds the answer until the turn's lines
+    /// are written with one write (``AuditTurnBatch``, the same rule).
     private func recordOrRefuse(_ rule: AccessPolicy.Rule, key: APIKey, request: HTTPRequest, context: RequestContext,
-                                response: HTTPResponse) -> HTTPResponse {
+                                response: HTTPResponse, onTurn: Bool = false) -> HTTPResponse {
         guard let action = rule.audit, let audit else { return response }
         let targets = Self.targets(rule, request: request, context: context)
         let entries = targets.map { target in
             AuditEntry(action: action, key: key.name, target: target, status: response.status.code,
                        requestID: context.requestID, client: context.peerAddress ?? "unix")
+        }
+        if onTurn, !rule.changes, let turn = context.turn {
+            AuditTurnBatch.stage(entries, on: turn, log: audit, logger: logger)
+            return response
         }
         do {
             try audit.record(entries)

@@ -27,6 +27,9 @@ public struct RequestContext: Sendable {
     /// here. For work that depends only on what a connection repeats, such as checking the
     /// credentials it presents on every request. Nil on a new connection.
     public var connectionMemo: (any Sendable)?
+    /// The turn of the event loop running the request, for a synchronous handler that stages
+    /// work to be done once per turn (``LoopTurn``); nil when no server's loop runs it.
+    public var turn: LoopTurn?
 
     public init(
         requestID: String, peerAddress: String? = nil, peerPort: Int? = nil,
@@ -39,6 +42,7 @@ public struct RequestContext: Sendable {
         self.route = nil
         self.principal = nil
         self.connectionMemo = nil
+        self.turn = nil
         self.receivedAt = receivedAt
         self.listenerName = listenerName
         self.values = values

@@ -16,6 +16,7 @@ extension HTTPConnection {
             requestID: requestID, peerAddress: peerAddress, peerPort: peerPort,
             receivedAt: .now, listenerName: core.name
         )
+        context.turn = loop.turn
         // Routed once, here at the head: the head hook, the responder and `onResponse` all read it.
         if let request { context.settleRoute(core.responder.route(request)) }
         return context
@@ -36,10 +37,24 @@ extension HTTPConnection {
             return
         }
         let context = takeContext(for: request)
-        switch core.responder.respond(to: request, context: context) {
+        let result = core.responder.respond(to: request, context: context)
+        let hold = loop.turn.takeHold()
+        switch result {
         case .response(let response):
-            respond(response, to: request, context: context, keepAlive: keep)
+            if let hold {
+                // Sent once the turn's batch is committed (`releaseHeld`); until then nothing more
+                // of this connection is read or parsed, so answers stay in order.
+                held = Held(response: response, fallback: hold.fallback, batch: hold.batch, request: request,
+                            context: context, keepAlive: keep)
+                phase = .handling
+                deadline = 0
+                loop.turn.park(self)
+            } else {
+                respond(response, to: request, context: context, keepAlive: keep)
+            }
         case .deferred(let work):
+            // A hold only means something for a response written on this turn.
+            assert(hold == nil, "a deferred response cannot be held for the loop's turn")
             phase = .handling
             handlingRequest = "\(request.method.rawValue) \(request.path)"
             deadline = 0
@@ -56,6 +71,17 @@ extension HTTPConnection {
         handlingRequest = nil
         setInterest(ecd_EPOLLIN)
         respond(response, to: request, context: context, keepAlive: keepAlive && !core.isDraining)
+        if phase == .idle && !input.isEmpty { processInput() }
+    }
+
+    /// Sends the response held for the turn's batch (its fallback when `committed` says the batch
+    /// failed), then goes on with input that arrived meanwhile.
+    func releaseHeld(committed: (any TurnBatch) -> Bool) {
+        guard let held else { return }
+        self.held = nil
+        guard !isClosed else { return }
+        let response = committed(held.batch) ? held.response : held.fallback
+        respond(response, to: held.request, context: held.context, keepAlive: held.keepAlive && !core.isDraining)
         if phase == .idle && !input.isEmpty { processInput() }
     }
 

@@ -16,7 +16,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         case idle        // between requests: keep-alive idle timeout
         case head        // a head is arriving: header timeout (408)
         case body        // a body is arriving: body timeout (408)
-        case handling    // deferred work is running: no timeout, input paused
+        case handling    // deferred work is running, or a response waits for its turn's batch: no timeout, input paused
         case writing     // the socket is full: write timeout, input paused
         case lingering   // answered and closing: drop input until EOF or a short timeout
         case closed
@@ -52,6 +52,17 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     /// `METHOD path` of the request whose deferred work is running, for the report of requests a
     /// shutdown deadline cuts (the query is left out: it may carry codes).
     var handlingRequest: String?
+    /// A response waiting for its loop turn's batch (``LoopTurn``), in phase `handling`.
+    var held: Held?
+
+    struct Held {
+        let response: HTTPResponse
+        let fallback: HTTPResponse
+        let batch: any TurnBatch
+        let request: HTTPRequest
+        let context: RequestContext
+        let keepAlive: Bool
+    }
 
     var isClosed: Bool { phase == .closed }
 
@@ -107,7 +118,9 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     private func readAvailable() {
         let buffer = loop.readBuffer
-        while interest & ecd_EPOLLIN != 0 && !isClosed {
+        // A response held for the turn's batch pauses reading as deferred work does (what is left
+        // in the socket is reported again by the next wait: the loop's epoll is level-triggered).
+        while interest & ecd_EPOLLIN != 0 && !isClosed && phase != .handling {
             let n = recv(fd, buffer.baseAddress, buffer.count, 0)
             if n > 0 {
                 received(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))

@@ -38,6 +38,8 @@ final class EventLoop: @unchecked Sendable {
     var writeBuffer: [UInt8] = []
     var requestIDs: RequestIDGenerator
     var dateCache = HTTPDateCache()
+    /// What the turn's synchronous handlers staged, committed after the turn's events.
+    let turn = LoopTurn()
 
     init(index: Int) {
         self.index = index
@@ -175,6 +177,7 @@ final class EventLoop: @unchecked Sendable {
                 guard fd < handlers.count, let handler = handlers[fd], generations[fd] == UInt32(token >> 32) else { continue }
                 handler.handle(events: events[i])
             }
+            turn.finish()
             let after = MonotonicClock.now()
             if after >= nextSweep {
                 nextSweep = after + sweepIntervalNanos
