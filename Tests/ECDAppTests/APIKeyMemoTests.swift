@@ -52,4 +52,36 @@ import Testing
         #expect(connection.send("Bearer \(Self.second)").status == 401)
         #expect(connection.send("Bearer \(Self.first)") == (200, "#1"))
     }
+
+    /// The route's guard takes the key (its role) from the connection's memo, but only under the
+    /// keys' generation the memo was made in: a key whose role a reload changed is checked anew.
+    @Test func theGuardTrustsTheMemosKeyOnlyUntilAReload() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("memo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("keys.json").path
+        func keys(role: String) -> String { #"[{"name": "crm", "key": "\#(Self.first)", "role": "\#(role)"}]"# }
+        try keys(role: "admin").write(toFile: file, atomically: true, encoding: .utf8)
+        let store = APIKeyStore(apiKeys: [], file: file)
+        try store.reload()
+        let guardian = RouteGuard(keys: store, audit: nil, openProbes: false, serviceAccountOf: { _ in nil },
+                                  render: { error, _, _ in (error as? HTTPError)?.response ?? HTTPError(.internalServerError, code: "internal_error", message: "-").response })
+        let handler = guardian.wrap(.get, "/v1/events") { _, _ in .response(.text(.ok, "events")) }
+        var context = RequestContext(requestID: "t")
+        #expect(APIKeyAuthentication(keys: store).checkHead(Self.head("Bearer \(Self.first)"), context: &context) == nil)
+        #expect(context.principal == "crm")
+        func status() -> Int {
+            do {
+                guard case .response(let response) = try handler(Self.head("Bearer \(Self.first)"), context) else { return 0 }
+                return response.status.code
+            } catch {
+                return (error as? APIError)?.response.status.code ?? 0
+            }
+        }
+        #expect(status() == 200)
+        // The same key, now a metrics key: the memo the head hook made before is stale.
+        try keys(role: "metrics").write(toFile: file, atomically: true, encoding: .utf8)
+        try store.reload()
+        #expect(status() == 403)
+    }
 }

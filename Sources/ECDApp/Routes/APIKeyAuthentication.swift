@@ -14,9 +14,10 @@ import ECDHTTP
 /// `RequestContext.principal`, which the access log reports.
 ///
 /// A connection presents the same header on every request, so the head hook remembers, per
-/// connection, the header it last checked and what it matched (`PresentedKeyMemo`): a repeat is
-/// one constant-time comparison with that header instead of a SHA-256 and a pass over the keys.
-/// The memo names the key store's generation, so a reload (SIGHUP) checks the header afresh.
+/// connection, the header it last checked and the key it matched (`PresentedKeyMemo`): a repeat
+/// is one constant-time byte comparison with that header, with no lock, no SHA-256 and no pass
+/// over the keys, and the route's guard takes the key from the memo too. The memo names the key
+/// store's generation, so a reload (SIGHUP) checks the header afresh.
 struct APIKeyAuthentication: HTTPMiddleware {
     private let keys: APIKeyStore
     private let guardian: RouteGuard
@@ -58,39 +59,44 @@ struct APIKeyAuthentication: HTTPMiddleware {
         let pattern = context.route?.pattern
         let rule = context.route.flatMap { $0.isRouted ? $0.pattern : nil }.flatMap { AccessPolicy.rule(request.method, $0) }
         if let rule, guardian.isOpen(rule) { return }
-        guard let header = request.headers["Authorization"], let name = keyName(header, &context),
-              let key = keys.key(named: name) else {
+        guard let header = request.headers["Authorization"], let key = presentedKey(header, &context) else {
             throw APIError.unauthorized()
         }
         // Which key was used (by name, `#1` for a plain key, never the key), for the access log,
         // the audit trail and the route's scope check.
-        context.principal = name
+        context.principal = key.name
         // The role is checked on the head, so a key without the permission never gets a body read.
         if let rule, let pattern, let permission = rule.permission, !key.allows(permission) {
             throw guardian.forbid(permission, key: key, rule: rule, pattern: pattern, request: request, context: context)
         }
     }
 
-    /// The name of the key `header` carries, from the connection's memo when it is the header
-    /// checked last on this connection (and the keys have not been reloaded since).
-    private func keyName(_ header: String, _ context: inout RequestContext) -> String? {
+    /// The key `header` carries, from the connection's memo when it is the header checked last on
+    /// this connection and the keys have not been reloaded since: then an atomic load and one
+    /// constant-time comparison, no lock, no digest.
+    private func presentedKey(_ header: String, _ context: inout RequestContext) -> APIKey? {
         let generation = keys.generation
         if let memo = context.connectionMemo as? PresentedKeyMemo, memo.generation == generation,
-           Self.sameBytes(memo.header, header) {
-            return memo.keyName
+           memo.matches(header) {
+            return memo.key
         }
-        let name = Self.bearerToken(header).flatMap { keys.identify($0.utf8)?.name }
-        context.connectionMemo = PresentedKeyMemo(header: header, generation: generation, keyName: name)
-        return name
+        let key = Self.bearerToken(header).flatMap { keys.identify($0.utf8) }
+        context.connectionMemo = PresentedKeyMemo(header: header, generation: generation, key: key)
+        return key
     }
 
     /// Byte equality in time that depends only on the lengths: the memo holds a key, and the
     /// comparison must not say how much of it a header matched.
-    static func sameBytes(_ a: String, _ b: String) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        var difference: UInt8 = 0
-        for (x, y) in zip(a.utf8, b.utf8) { difference |= x ^ y }
-        return difference == 0
+    static func sameBytes(_ a: [UInt8], _ b: String) -> Bool {
+        var b = b
+        return b.withUTF8 { y in
+            a.withUnsafeBufferPointer { x in
+                guard x.count == y.count else { return false }
+                var difference: UInt8 = 0
+                for i in 0..<x.count { difference |= x[i] ^ y[i] }
+                return difference == 0
+            }
+        }
     }
 
     /// `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
@@ -103,15 +109,26 @@ struct APIKeyAuthentication: HTTPMiddleware {
     }
 }
 
-/// The `Authorization` header a connection presented last and the key it matched (nil: none).
+/// The `Authorization` header a connection presented last and the key it matched (nil: none),
+/// under the key store's generation then (a reload makes it stale).
 final class PresentedKeyMemo: Sendable {
-    let header: String
+    /// The header's bytes, compared as they are (no String comparison, no normalization).
+    let header: [UInt8]
     let generation: Int
-    let keyName: String?
+    let key: APIKey?
 
-    init(header: String, generation: Int, keyName: String?) {
-        self.header = header
+    init(header: String, generation: Int, key: APIKey?) {
+        self.header = Array(header.utf8)
         self.generation = generation
-        self.keyName = keyName
+        self.key = key
+    }
+
+    func matches(_ presented: String) -> Bool { APIKeyAuthentication.sameBytes(header, presented) }
+
+    /// The memo's key when it is `name`'s and the keys were not reloaded since (nil: look it up).
+    static func key(named name: String, in context: RequestContext, generation: Int) -> APIKey? {
+        guard let memo = context.connectionMemo as? PresentedKeyMemo, memo.generation == generation,
+              let key = memo.key, key.name == name else { return nil }
+        return key
     }
 }

@@ -34,7 +34,10 @@ struct RouteGuard: Sendable {
         let guardian = self
         return { request, context in
             // The key check at the head named the key (`principal`); its role and scope are read afresh.
-            guard let name = context.principal, let key = guardian.keys.key(named: name) else {
+            // The key the head hook matched on this connection, unless the keys were reloaded since.
+            guard let name = context.principal,
+                  let key = PresentedKeyMemo.key(named: name, in: context, generation: guardian.keys.generation)
+                      ?? guardian.keys.key(named: name) else {
                 throw APIError.unauthorized()
             }
             if let permission = rule.permission, !key.allows(permission) {
