@@ -13,7 +13,11 @@ public struct PostgresURL: Sendable {
     public let host: String?
     public let port: String?
     public let database: String?
+    /// The password libpq will send (a `?password=` parameter wins over the userinfo's).
     let password: String?
+    /// Every password the text spells, decoded: the userinfo's and each `password=` parameter's.
+    /// libpq uses only one, but `scrub` must hide all of them.
+    let spelledPasswords: [String]
 
     /// Why a string is not a usable URL. Never quotes the string: it may hold a password.
     public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
@@ -49,13 +53,36 @@ public struct PostgresURL: Sendable {
         self.port = fields["port"]
         self.database = fields["dbname"]
         self.password = fields["password"].flatMap { $0.isEmpty ? nil : $0 }
+        self.spelledPasswords = Self.passwords(spelledIn: url) + [password].compactMap { $0 }
+    }
+
+    /// The userinfo's password (`user:PASSWORD@`) and every `password=` query value, decoded.
+    /// The URI grammar libpq follows: the authority ends at the first `/` or `?`, the userinfo
+    /// at its last `@`.
+    static func passwords(spelledIn url: String) -> [String] {
+        guard let scheme = url.range(of: "://") else { return [] }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        var found: [String] = []
+        if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+            let spelled = String(authority[authority.index(after: colon)..<at])
+            found.append(spelled.removingPercentEncoding ?? spelled)
+        }
+        if let question = rest.firstIndex(of: "?") {
+            for pair in rest[rest.index(after: question)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0] == "password" else { continue }
+                found.append(String(parts[1]).removingPercentEncoding ?? String(parts[1]))
+            }
+        }
+        return found.filter { !$0.isEmpty }
     }
 
     /// `postgresql://user@host:port/database`, never the password nor the parameters (which may
     /// name a password file or carry one of their own).
     public var redacted: String {
         var text = "postgresql://"
-        if let user { text += user + (password == nil ? "" : ":***") + "@" }
+        if let user { text += user + (spelledPasswords.isEmpty ? "" : ":***") + "@" }
         text += host ?? "localhost"
         if let port { text += ":" + port }
         text += "/" + (database ?? user ?? "")
@@ -67,7 +94,8 @@ public struct PostgresURL: Sendable {
     /// to stay that way.
     public func scrub(_ message: String) -> String {
         var text = message.replacingOccurrences(of: url, with: redacted)
-        if let password, password.count >= 1 {
+        // Longest first, so a password that contains another is not left half shown.
+        for password in Set(spelledPasswords).sorted(by: { $0.count > $1.count }) {
             text = text.replacingOccurrences(of: password, with: "***")
             if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != password {
                 text = text.replacingOccurrences(of: encoded, with: "***")

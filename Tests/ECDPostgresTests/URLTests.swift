@@ -31,6 +31,21 @@ struct URLTests {
         #expect("\(url)" == "postgresql://ecd:***@db.internal:5433/ecd")
     }
 
+    /// A URL may spell two passwords (userinfo and `?password=`); libpq sends one, but both are
+    /// secrets an operator typed, so a message quoting either (or the URL) shows neither.
+    @Test func bothPasswordsOfAURLAreScrubbed() throws {
+        let url = try PostgresURL(parsing: "postgresql://ecd:first%2FK8q@db:5432/ecd?sslmode=disable&password=second-K9w")
+        let message = "auth failed: first/K8q, first%2FK8q, second-K9w, in "
+            + "postgresql://ecd:first%2FK8q@db:5432/ecd?password=second-K9w"
+        let scrubbed = url.scrub(message)
+        #expect(!scrubbed.contains("K8q") && !scrubbed.contains("K9w"), "\(scrubbed)")
+        #expect(url.redacted == "postgresql://ecd:***@db:5432/ecd")
+        // Only a parameter: the user is still shown as having a password.
+        let parameterOnly = try PostgresURL(parsing: "postgresql://ecd@db/ecd?password=third-K7z")
+        #expect(parameterOnly.redacted == "postgresql://ecd:***@db/ecd")
+        #expect(!parameterOnly.scrub("x third-K7z y").contains("K7z"))
+    }
+
     @Test func onlyURIsLibpqAcceptsAreAccepted() {
         #expect(throws: PostgresURL.Problem.notAURI) { try PostgresURL(parsing: "host=db password=secret-Q1") }
         #expect(throws: PostgresURL.Problem.notAURI) { try PostgresURL(parsing: "mysql://u:secret-Q1@h/db") }
