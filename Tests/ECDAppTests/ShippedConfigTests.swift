@@ -28,6 +28,24 @@ struct ShippedConfigTests {
         #expect(configuration.cronofy.requireCallbackSignature == false)
     }
 
+    @Test("Config/ecd.postgres.example.json is valid with its credential files in place")
+    func postgresExample() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let environment = [
+            "ECD_CRONOFY_CLIENT_SECRET_FILE": try folder.write("cronofy_client_secret", ConfigFixtures.clientSecret + "\n"),
+            "ECD_INTERNAL_API_KEYS_FILE": try folder.write("api_keys", ConfigFixtures.apiKey + "-0123456789abcdef0123456789\n"),
+            "ECD_STORAGE_ENCRYPTION_KEYS_FILE": try folder.write(
+                "encryption_keys", #"[{"id":"k1","key":"\#(ConfigFixtures.keyBase64)"}]"#),
+            "ECD_STORAGE_POSTGRES_URL_FILE": try folder.write("postgres_url", "postgresql://ecd:pw-Jx3@db.internal/ecd\n"),
+        ]
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.postgres.example.json"), encoding: .utf8)
+        let configuration = try ConfigFixtures.load(text, environment: environment)
+        #expect(configuration.storage.driver == .postgres)
+        #expect(configuration.storage.postgres?.poolSize == 8)
+        #expect(configuration.storage.postgres?.url.host == "db.internal")
+    }
+
     @Test("Config/ecd.dev.json is valid as shipped")
     func developmentExample() throws {
         let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.dev.json"), encoding: .utf8)

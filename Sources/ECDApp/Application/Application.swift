@@ -259,6 +259,8 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
     case keyringRefused(KeyringRefusal)
     /// The audit log cannot be opened (`audit.path`).
     case audit(String)
+    /// A `storage.driver` this build cannot serve yet.
+    case unsupportedStorage(String)
 
     public var description: String {
         switch self {
@@ -267,6 +269,7 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
         case .cannotListen(let key, let error): "\(key) \(Self.listenFailure(error))"
         case .keyringRefused(let refusal): "storage.encryption_keys: \(refusal)"
         case .audit(let reason): reason
+        case .unsupportedStorage(let driver): "storage.driver \"\(driver)\": ecd serve cannot run on it yet (ecd migrate can)"
         }
     }
 

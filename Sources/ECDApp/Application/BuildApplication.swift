@@ -28,6 +28,11 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
     guard baseURLForPort != nil || configuration.publicListener.baseURL != nil else {
         throw ApplicationError.missingSetting("public.base_url")
     }
+    // Until the PostgreSQL driver is wired in, serving "postgres" from a SQLite file would split
+    // a cluster into nodes that each believe they share one database.
+    guard configuration.storage.driver == .sqlite else {
+        throw ApplicationError.unsupportedStorage(configuration.storage.driver.rawValue)
+    }
     let keyring = try configuration.storage.keyring()
 
     // Before the database is opened or migrated: a second daemon on it stops here, at once.

@@ -15,6 +15,10 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try config.load(mode: .database)
+        guard configuration.storage.driver == .sqlite else {
+            throw CommandFailure("storage.driver is \"postgres\": back it up with PostgreSQL's own tools "
+                + "(pg_dump, or the server's continuous archiving); this command copies a SQLite database")
+        }
         let source = configuration.storage.path
         guard FileManager.default.fileExists(atPath: source) else {
             throw CommandFailure("no database at \(source) (storage.path)")

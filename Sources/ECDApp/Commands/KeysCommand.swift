@@ -43,6 +43,12 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             // The keyring is needed only to rewrap locally: a daemon that holds the database uses its own.
             let configuration = try config.load(mode: .database)
+            // PostgreSQL is shared by running nodes, never "held by none": one of them rewraps,
+            // one short transaction per batch, beside the others.
+            if configuration.storage.driver == .postgres {
+                try throughDaemon(configuration, reason: "storage.driver is \"postgres\": a running node rewraps it")
+                return
+            }
             let path = configuration.storage.path
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CommandFailure("no database at \(path) (storage.path)")
@@ -51,7 +57,7 @@ struct KeysCommand: ParsableCommand {
             do {
                 lock = try DatabaseLock.acquire(databasePath: path)
             } catch .inUse(let database, let pid) {
-                try throughDaemon(configuration, held: DatabaseLockError.inUse(database, pid: pid))
+                try throughDaemon(configuration, reason: "\(DatabaseLockError.inUse(database, pid: pid))")
                 return
             } catch {
                 throw CommandFailure("\(error)")
@@ -82,7 +88,7 @@ struct KeysCommand: ParsableCommand {
         /// A daemon holds the database: it rewraps, with its keyring, while it serves. The key the
         /// operator's configuration puts first goes along, so a daemon not yet reloaded says so
         /// instead of moving secrets to its older key.
-        private func throughDaemon(_ configuration: AppConfiguration, held: DatabaseLockError) throws {
+        private func throughDaemon(_ configuration: AppConfiguration, reason held: String) throws {
             var arguments = ["--timeout", String(timeout)]
             if let url { arguments += ["--url", url] }
             if let apiKeyFile { arguments += ["--api-key-file", apiKeyFile] }

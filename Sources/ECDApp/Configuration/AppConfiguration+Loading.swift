@@ -44,9 +44,7 @@ extension AppConfiguration {
             reader.problem("internal.listen", "\(internalListener.listen) is the address of public.listen "
                 + "(\(publicListener.listen)) too: the two listeners need different addresses")
         }
-        let storage = StorageSettings(
-            path: reader.string("storage.path") ?? "data/ecd.sqlite",
-            encryptionKeys: readKeyring(&reader, required: mode != .database))
+        let storage = readStorage(&reader, keyringRequired: mode != .database)
         let serviceAccount = ServiceAccountSettings(
             scope: reader.string("service_account.scope") ?? ConfigurationDefaults.serviceAccountScope,
             delegatedScope: reader.string("service_account.delegated_scope") ?? ConfigurationDefaults.delegatedScope)
@@ -212,7 +210,7 @@ extension AppConfiguration {
         }
     }
 
-    private static func readKeyring(_ reader: inout ConfigurationReader, required: Bool) -> [EncryptionKeySetting] {
+    static func readKeyring(_ reader: inout ConfigurationReader, required: Bool) -> [EncryptionKeySetting] {
         let key = "storage.encryption_keys"
         guard let value = reader.raw(key, required: required) else { return [] }
         guard case .array(let items) = value else {

@@ -8,7 +8,9 @@ extension AppConfiguration {
     /// before `serve` starts, so the operator hears it from the configuration check rather than as
     /// an SQLite error from a daemon already half started. Each line names its key.
     func preflightProblems() -> [String] {
-        storageProblems()
+        // PostgreSQL is checked by connecting, which `serve` does first thing: a configuration
+        // check stays an offline look at the values.
+        storage.driver == .sqlite ? storageProblems() : []
     }
 
     /// The database's folder must take new files: SQLite creates the database, its `-wal` and

@@ -1,5 +1,6 @@
 import ECDCronofy
 import ECDHTTP
+import ECDPostgres
 import Foundation
 import Logging
 
@@ -139,13 +140,44 @@ public struct InternalListenerSettings: Sendable {
 
 /// `storage.*`
 public struct StorageSettings: Sendable {
+    /// `storage.driver`: which database holds the daemon's state.
+    public enum Driver: String, Sendable, CaseIterable {
+        /// One file (`storage.path`), one daemon on it (the default).
+        case sqlite
+        /// A shared PostgreSQL (`storage.postgres.*`): any number of daemons on it.
+        case postgres
+    }
+
+    public var driver: Driver
+    /// The SQLite database (driver `sqlite`); with `postgres` only the default folder of `audit.path`.
     public var path: String
+    /// `storage.postgres.*`; set exactly when `driver` is `postgres`.
+    public var postgres: PostgresSettings?
     /// The keyring, first key first (it encrypts; all decrypt). Non-empty in `serve`/`keyring` modes.
     public var encryptionKeys: [EncryptionKeySetting]
 
-    public init(path: String = "data/ecd.sqlite", encryptionKeys: [EncryptionKeySetting] = []) {
+    public init(driver: Driver = .sqlite, path: String = "data/ecd.sqlite", postgres: PostgresSettings? = nil,
+                encryptionKeys: [EncryptionKeySetting] = []) {
+        self.driver = driver
         self.path = path
+        self.postgres = postgres
         self.encryptionKeys = encryptionKeys
+    }
+}
+
+/// `storage.postgres.*`. The URL may hold a password: `PostgresURL` prints only its redacted form.
+public struct PostgresSettings: Sendable {
+    public static let defaultPoolSize = 8
+    /// Above this a pool of every node of a cluster would soon exceed PostgreSQL's default
+    /// `max_connections` (100).
+    public static let maximumPoolSize = 64
+
+    public var url: PostgresURL
+    public var poolSize: Int
+
+    public init(url: PostgresURL, poolSize: Int = PostgresSettings.defaultPoolSize) {
+        self.url = url
+        self.poolSize = poolSize
     }
 }
 

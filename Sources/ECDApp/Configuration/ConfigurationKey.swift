@@ -57,7 +57,10 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("internal.api_keys", .apiKeys, secret: true, file: .lines),
         ConfigurationKey("internal.allow_remote", .bool),
         ConfigurationKey("internal.open_probes", .bool),
+        ConfigurationKey("storage.driver", .string),
         ConfigurationKey("storage.path", .string),
+        ConfigurationKey("storage.postgres.url", .string, secret: true, file: .text),
+        ConfigurationKey("storage.postgres.pool_size", .integer),
         ConfigurationKey("storage.encryption_keys", .keyring, secret: true, file: .json),
         ConfigurationKey("service_account.scope", .string),
         ConfigurationKey("service_account.delegated_scope", .string),
@@ -84,6 +87,13 @@ struct ConfigurationKey: Sendable, Hashable {
 
     /// The top-level objects of the JSON file.
     static let sections: Set<String> = Set(all.map { String($0.name.split(separator: ".")[0]) })
+
+    /// Objects nested inside a section (`storage.postgres`): every dotted prefix of a key longer
+    /// than its section.
+    static let groups: Set<String> = Set(all.flatMap { key -> [String] in
+        let parts = key.name.split(separator: ".")
+        return parts.count < 3 ? [] : (2..<parts.count).map { parts[..<$0].joined(separator: ".") }
+    })
 }
 
 /// A JSON value as the file (or an environment variable holding JSON) spelled it. Decoding keeps

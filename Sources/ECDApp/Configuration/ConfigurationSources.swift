@@ -116,16 +116,28 @@ struct ConfigurationSources {
                 problems.append("\(section): must be an object, not \(content.typeName)")
                 continue
             }
-            for (key, value) in keys.sorted(by: { $0.key < $1.key }) where !Self.isComment(key) {
-                let name = "\(section).\(key)"
-                guard ConfigurationKey.acceptedNames.contains(name) else {
-                    problems.append("\(name): unknown key" + Self.didYouMean(ConfigurationSuggestion.key(for: name)))
-                    continue
-                }
-                values[name] = value
-            }
+            collect(keys, under: section, into: &values)
         }
         return values
+    }
+
+    /// The keys of one object of the file, named `prefix.key`; an object that is a group of keys
+    /// (`storage.postgres`: `{"url": …, "pool_size": …}`) is read the same way, one level down.
+    private mutating func collect(_ keys: [String: ConfigValue], under prefix: String, into values: inout [String: ConfigValue]) {
+        for (key, value) in keys.sorted(by: { $0.key < $1.key }) where !Self.isComment(key) {
+            let name = "\(prefix).\(key)"
+            if ConfigurationKey.acceptedNames.contains(name) {
+                values[name] = value
+            } else if ConfigurationKey.groups.contains(name) {
+                guard case .object(let inner) = value else {
+                    problems.append("\(name): must be an object, not \(value.typeName)")
+                    continue
+                }
+                collect(inner, under: name, into: &values)
+            } else {
+                problems.append("\(name): unknown key" + Self.didYouMean(ConfigurationSuggestion.key(for: name)))
+            }
+        }
     }
 
     /// A known section for an unknown top-level key: a close spelling (`refesh` → `refresh`), or
