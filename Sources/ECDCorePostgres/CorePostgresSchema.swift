@@ -21,7 +21,13 @@ public enum CorePostgresSchema {
     public static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "the core schema as of SQLite version 7",
                           sql: (version1 + CorePostgresTriggers.version1).joined(separator: ";\n")),
+        PostgresMigration(version: 2, name: "NOTIFY ecd_tokens on a grant change (PostgreSQL only)",
+                          sql: CoreGrantNotifications.version2.joined(separator: ";\n")),
     ]
+
+    /// Triggers SQLite has no twin of (a single process needs no notification); the schema
+    /// comparison leaves them out.
+    public static let postgresOnlyTriggers: Set<String> = Set(CoreGrantNotifications.triggers)
 
     /// Creates or upgrades the schema; safe when several nodes run it at once (`PostgresPool.migrate`
     /// takes an advisory lock around each step).

@@ -127,6 +127,7 @@ extension SchemaShape {
                 SELECT g.tgname::text AS name FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid
                 WHERE NOT g.tgisinternal AND t.relname = $1 AND \(inSchema)
                 """, [name]).map { try $0.get("name") as String }
+                .filter { !CorePostgresSchema.postgresOnlyTriggers.contains($0) }
             tables[name] = Table(name: name, columns: columns, keys: keys, indexes: indexes,
                                  foreignKeys: Set(foreignKeys), triggers: Set(triggers))
         }
