@@ -56,7 +56,10 @@ public final class EnterpriseConnect: Sendable {
         self.keyrings = Locked(KeyringState(keyring: keyring))
         self.cronofy = cronofy
         self.logger = logger
-        self.cache = TokenCache(capacity: configuration.tokenCacheCapacity)
+        // A read is marked for `last_used_at` again at most every twelfth of the recent-use window
+        // (5 minutes of the hour); refresh ahead widens its window by as much (Sweeps.swift).
+        self.cache = TokenCache(capacity: configuration.tokenCacheCapacity,
+                                remarkAfter: configuration.recentUseWindow.timeInterval / 12)
         self.webhookTransport = webhookTransport
         self.leaseOwner = (try? SecureRandom.token(byteCount: 12)) ?? UUID().uuidString
         var api = cronofy.apiURL.absoluteString

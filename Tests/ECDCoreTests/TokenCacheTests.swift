@@ -40,4 +40,25 @@ struct TokenCacheTests {
         #expect(!cache.store("z", token("z"), ticket: old, markUsed: false))
         #expect(cache.store("z", token("z"), ticket: cache.ticket(), markUsed: false))
     }
+
+    /// A read marks its entry for the `last_used_at` flush, unless a flush took its use less than
+    /// `remarkAfter` ago: then the row already says "used recently", and is not rewritten.
+    @Test func aFlushedUseIsNotMarkedAgainWithinRemarkAfter() {
+        let cache = TokenCache(capacity: 10, remarkAfter: 300)
+        let start = Date()
+        #expect(cache.store("a", token("a"), ticket: cache.ticket(), markUsed: true))
+        #expect(cache.store("b", token("b"), ticket: cache.ticket(), markUsed: false))
+        _ = cache.lookup("b", minValidity: 0, now: start)
+        #expect(Set(cache.takeUsedKeys(now: start)) == ["a", "b"])
+        // Within 300 s of that flush: read, but not marked again.
+        #expect(cache.lookup("a", minValidity: 0, now: start.addingTimeInterval(299))?.accessToken == "a")
+        #expect(cache.takeUsedKeys(now: start.addingTimeInterval(299)).isEmpty)
+        // A refresh keeps the entry's flush time: still not marked.
+        #expect(cache.replace("a", token("a2"), ticket: cache.ticket()))
+        _ = cache.lookup("a", minValidity: 0, now: start.addingTimeInterval(299))
+        #expect(cache.takeUsedKeys(now: start.addingTimeInterval(299)).isEmpty)
+        // 300 s after it: marked once, however often it is read.
+        for _ in 0..<3 { _ = cache.lookup("a", minValidity: 0, now: start.addingTimeInterval(300)) }
+        #expect(cache.takeUsedKeys(now: start.addingTimeInterval(300)) == ["a"])
+    }
 }

@@ -88,7 +88,11 @@ extension EnterpriseConnect {
     func refreshAhead(limit: Int = 100) async {
         let now = Date()
         let horizon = now.addingTimeInterval(configuration.refreshLead.timeInterval)
-        let recent = now.addingTimeInterval(-configuration.recentUseWindow.timeInterval)
+        // A hot account's `last_used_at` may be up to the cache's `remarkAfter` (and a flush)
+        // older than its last read: the window is widened by that, so no account read within
+        // the window is left out.
+        let recent = now.addingTimeInterval(-configuration.recentUseWindow.timeInterval - cache.remarkAfter
+                                            - configuration.sweepInterval.timeInterval)
         let owners: [TokenOwner]
         do {
             owners = try await storage.read { try $0.refreshDue(horizon: horizon, usedSince: recent, now: now, limit: limit) }

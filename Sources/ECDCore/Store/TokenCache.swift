@@ -4,7 +4,10 @@ import Foundation
 /// Decrypted, fresh access tokens of accounts, keyed by lower-cased email. The token route's hot
 /// path is one lock and one dictionary lookup here, with no I/O and no task hop. Reads also mark
 /// the entry as used; a periodic flush turns the marks into one batched `last_used_at` update
-/// instead of a write per read.
+/// instead of a write per read. An entry whose use was flushed less than `remarkAfter` ago is
+/// not marked again: `last_used_at` only says whether an account was read within the last hour
+/// (refresh ahead), and rewriting every hot account's row on every flush cost the token route a
+/// share of its CPU that grew with the number of accounts (100,000 rows every 15 s).
 ///
 /// Every change of an account's tokens (revoke, new request, refresh, authorization, lost
 /// authorization) bumps the account's generation after its commit. A caller that read a token
@@ -15,6 +18,8 @@ final class TokenCache: Sendable {
     private struct Entry {
         var token: AccessToken
         var used: Bool
+        /// When a flush last took this entry's use (seconds since the reference date; -inf: never).
+        var flushedAt: Double = -.infinity
     }
 
     private struct State {
@@ -30,9 +35,12 @@ final class TokenCache: Sendable {
 
     private let state = Locked(State())
     private let capacity: Int
+    /// How long after a flush took an entry's use a read marks it again.
+    let remarkAfter: TimeInterval
 
-    init(capacity: Int) {
+    init(capacity: Int, remarkAfter: TimeInterval = 0) {
         self.capacity = max(1, capacity)
+        self.remarkAfter = max(0, remarkAfter)
     }
 
     /// The cached token when it is valid for at least `minValidity` seconds at `now`.
@@ -40,7 +48,7 @@ final class TokenCache: Sendable {
         state.withLock { state -> AccessToken? in
             guard var entry = state.entries[key] else { return nil }
             guard entry.token.expiresAt.timeIntervalSince(now) >= minValidity else { return nil }
-            if !entry.used {
+            if !entry.used, now.timeIntervalSinceReferenceDate - entry.flushedAt >= remarkAfter {
                 entry.used = true
                 state.entries[key] = entry
                 state.usedKeys.append(key)
@@ -106,8 +114,9 @@ final class TokenCache: Sendable {
 
     private func insert(_ state: inout State, _ key: String, _ token: AccessToken, markUsed: Bool) {
         if state.entries[key] == nil, state.entries.count >= capacity { Self.evict(&state) }
-        let wasUsed = state.entries[key]?.used ?? false
-        state.entries[key] = Entry(token: token, used: wasUsed || markUsed)
+        let old = state.entries[key]
+        let wasUsed = old?.used ?? false
+        state.entries[key] = Entry(token: token, used: wasUsed || markUsed, flushedAt: old?.flushedAt ?? -.infinity)
         if markUsed, !wasUsed { state.usedKeys.append(key) }
     }
 
@@ -115,12 +124,17 @@ final class TokenCache: Sendable {
         state.withLock { $0.entries.removeAll() }
     }
 
-    /// Keys read since the last call; their marks are cleared so the next read marks them again.
-    func takeUsedKeys() -> [String] {
-        state.withLock { state in
+    /// Keys read since the last call; their marks are cleared so that a read `remarkAfter` after
+    /// `now` marks them again.
+    func takeUsedKeys(now: Date = Date()) -> [String] {
+        let flushed = now.timeIntervalSinceReferenceDate
+        return state.withLock { state in
             let keys = state.usedKeys
             state.usedKeys.removeAll(keepingCapacity: true)
-            for key in keys { state.entries[key]?.used = false }
+            for key in keys {
+                state.entries[key]?.used = false
+                state.entries[key]?.flushedAt = flushed
+            }
             return keys
         }
     }
