@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "ECDCore",
             dependencies: [
-                "ECDCronofy", "ECDSQLite", "ECDCrypto", "ECDSync", "ECDText",
+                "ECDCronofy", "ECDSQLite", "ECDPostgres", "ECDCrypto", "ECDSync", "ECDText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -117,7 +117,8 @@ let package = Package(
         .testTarget(
             name: "ECDCoreTests",
             dependencies: [
-                "ECDCore", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite", "ECDSync", "ECDTestSupport",
+                "ECDCore", "ECDCorePostgres", "ECDSimulator", "ECDHTTP", "ECDCronofy", "ECDCrypto", "ECDSQLite", "ECDPostgres",
+                "ECDSync", "ECDTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

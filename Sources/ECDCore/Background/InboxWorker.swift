@@ -77,7 +77,7 @@ extension EnterpriseConnect {
     private func claimInboxRow(_ id: Int64) async throws -> InboxClaim? {
         let now = Date()
         let (claim, dropped) = try await storage.transaction { [self] transaction -> (InboxClaim?, String?) in
-            guard let row = try transaction.openInboxRow(id: id) else { return (nil, nil) }
+            guard let row = try transaction.openInboxRow(id: id, now: now) else { return (nil, nil) }
             guard let account = try transaction.account(rowID: row.accountRow), account.requestID == row.requestID else {
                 try transaction.finishInbox(id: id, status: "done", now: now)
                 return (nil, nil)

@@ -36,12 +36,12 @@ extension SQLiteStore {
         try connection.execute("UPDATE callback_inbox SET next_attempt_at = NULL WHERE status = 'exchanging'")
     }
 
-    func openInboxRow(id: Int64) throws -> InboxRow? {
+    func openInboxRow(id: Int64, now: Date) throws -> InboxRow? {
         try connection.queryOne(
             """
             SELECT request_id, account_row, code, error, error_key, error_description, status FROM callback_inbox
-            WHERE id = ? AND status IN ('received', 'exchanging')
-            """, [id]
+            WHERE id = ? AND status IN ('received', 'exchanging') AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+            """, [id, now]
         ).map { row in
             let error = (row.optional("error") as String?).map {
                 AccountError(error: $0, errorKey: row.optional("error_key"), errorDescription: row.optional("error_description"))

@@ -1,3 +1,4 @@
+import ECDPostgres
 import ECDSQLite
 import Logging
 
@@ -7,6 +8,9 @@ import Logging
 public enum CoreDatabase: Sendable {
     /// One SQLite file, opened by the caller (who also closes it after `shutdown()`).
     case sqlite(Database)
+    /// A PostgreSQL database through a pool opened by the caller (who closes it after
+    /// `shutdown()`), migrated by `CorePostgresSchema`; several nodes may share it.
+    case postgres(PostgresPool)
 
     /// The driver of `CoreStorage` for this database. `soleProcess`: nobody else uses it, so
     /// refresh leases found now belong to a process that died and are cleared at once.
@@ -16,6 +20,10 @@ public enum CoreDatabase: Sendable {
             let storage = SQLiteStorage(database: database)
             if soleProcess { storage.clearLeasesAtStart(logger: logger) }
             return storage
+        case .postgres(let pool):
+            // No lease clearing: on a database several nodes share, a lease found at start may be
+            // a live node's, and it runs out by itself when its node is dead.
+            return PostgresStorage(pool: pool)
         }
     }
 }

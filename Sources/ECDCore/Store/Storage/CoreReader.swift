@@ -128,8 +128,9 @@ protocol CoreTransaction: CoreReader {
     func insertInbox(_ item: IntakeItem, accountRow: Int64, now: Date) throws
     /// Rows left `exchanging` by a previous process become due at once.
     func resetExchangingInbox() throws
-    /// An open (`received` or `exchanging`) inbox row.
-    func openInboxRow(id: Int64) throws -> InboxRow?
+    /// An open (`received` or `exchanging`) inbox row that is due at `now`: the claim of the
+    /// inbox worker (a row another node claimed and committed meanwhile is no longer due).
+    func openInboxRow(id: Int64, now: Date) throws -> InboxRow?
     func markExchanging(id: Int64, until: Date, now: Date) throws
     func rescheduleInbox(id: Int64, at: Date, now: Date?) throws
     func finishInbox(id: Int64, status: String, now: Date) throws
