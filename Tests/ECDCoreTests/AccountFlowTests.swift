@@ -6,10 +6,10 @@ import Testing
 
 @Suite("Delegated access: requests, callbacks, tokens", .serialized)
 struct AccountFlowTests {
-    @Test func requestAuthorizeAndReadTokens() async throws {
+    @Test(arguments: StorageDriver.allCases) func requestAuthorizeAndReadTokens(driver: StorageDriver) async throws {
         var simulator = SimulatorConfiguration()
         simulator.refusedEmails = ["room@example.com"]
-        let harness = try Harness(simulator: simulator)
+        let harness = try Harness(driver: driver, simulator: simulator)
         let serviceAccount = try await harness.connectServiceAccount()
         harness.core.start()
         let requested = try await harness.core.requestAccounts([
@@ -82,8 +82,8 @@ struct AccountFlowTests {
         await harness.stop()
     }
 
-    @Test func validationNamesTheEntry() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func validationNamesTheEntry(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let serviceAccount = try await harness.connectServiceAccount(delegatedScope: "read_events read_free_busy")
         func failure(_ entries: [AccountRequestEntry]) async -> CoreError? {
             do { _ = try await harness.core.requestAccounts(entries); return nil } catch { return error as? CoreError }
@@ -118,8 +118,8 @@ struct AccountFlowTests {
         await harness.stop()
     }
 
-    @Test func everyRefusedEntryIsReportedAtOnce() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func everyRefusedEntryIsReportedAtOnce(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount(delegatedScope: "read_events")
         var entries = (0..<300).map { AccountRequestEntry(email: "u\($0)@example.com", scope: "read_events") }
         entries[3].email = "not-an-email"
@@ -162,8 +162,8 @@ struct AccountFlowTests {
         await harness.stop()
     }
 
-    @Test func batchesOfFiftyAndReRequest() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func batchesOfFiftyAndReRequest(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         let entries = (0..<120).map { AccountRequestEntry(email: "user\($0)@example.com", scope: "read_events") }
@@ -189,8 +189,8 @@ struct AccountFlowTests {
         await harness.stop()
     }
 
-    @Test func cronofyRefusingTheRequestFailsTheEntries() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func cronofyRefusingTheRequestFailsTheEntries(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         // A service-account token the simulator no longer accepts: 401 → refresh → retry once.
         harness.simulator.control.expireAccessTokens()

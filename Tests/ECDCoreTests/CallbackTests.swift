@@ -24,8 +24,8 @@ struct CallbackTests {
         do { try await body(); return nil } catch let CoreError.callbackRejected(rejection) { return (callbackStatus(rejection), rejection.code) } catch { return (-1, "\(error)") }
     }
 
-    @Test func forgedAndMalformedCallbacksChangeNothing() async throws {
-        let harness = try Harness { $0.requireCallbackSignature = false }
+    @Test(arguments: StorageDriver.allCases) func forgedAndMalformedCallbacksChangeNothing(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver) { $0.requireCallbackSignature = false }
         let callback = try #require(try await heldCallbacks(harness, ["a@example.com"]).first)
         let id = requestID(callback)
         let body = Array(callback.body.utf8)
@@ -54,10 +54,10 @@ struct CallbackTests {
         await harness.stop()
     }
 
-    @Test func requiredSignatures() async throws {
+    @Test(arguments: StorageDriver.allCases) func requiredSignatures(driver: StorageDriver) async throws {
         var simulator = SimulatorConfiguration()
         simulator.signCallbacks = true
-        let harness = try Harness(simulator: simulator) { $0.requireCallbackSignature = true }
+        let harness = try Harness(driver: driver, simulator: simulator) { $0.requireCallbackSignature = true }
         let callback = try #require(try await heldCallbacks(harness, ["s@example.com"]).first)
         let body = Array(callback.body.utf8)
         #expect(callback.signature != nil)
@@ -71,17 +71,17 @@ struct CallbackTests {
         await harness.stop()
     }
 
-    @Test func supersededRequestIsUnknown() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func supersededRequestIsUnknown(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let callback = try #require(try await heldCallbacks(harness, ["r@example.com"]).first)
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "r@example.com", scope: "read_events")])
         #expect(await rejection { try await harness.core.receiveDelegatedCallback(requestID: requestID(callback), body: Array(callback.body.utf8), signatureHeader: nil) }?.0 == 404)
         await harness.stop()
     }
 
-    @Test func callbackTimeoutFailsTheRequestAndALateCallbackStillCounts() async throws {
+    @Test(arguments: StorageDriver.allCases) func callbackTimeoutFailsTheRequestAndALateCallbackStillCounts(driver: StorageDriver) async throws {
         // One attempt in all: the lost-callback re-request is CronofyEdgeTests' subject.
-        let harness = try Harness {
+        let harness = try Harness(driver: driver) {
             $0.callbackTimeout = .milliseconds(300)
             $0.callbackAttempts = 1
         }
@@ -96,8 +96,8 @@ struct CallbackTests {
     }
 
     /// An error callback without the state counts only when it is signed.
-    @Test func anErrorCallbackWithoutStateNeedsASignature() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func anErrorCallbackWithoutStateNeedsASignature(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let callback = try #require(try await heldCallbacks(harness, ["sig@example.com"]).first)
         let id = requestID(callback)
         let error = Array(#"{"authorization":{"error":"unable_to_grant_scope","error_key":"unable_to_grant_scope"}}"#.utf8)

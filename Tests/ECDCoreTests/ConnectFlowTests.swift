@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Connecting a service account", .serialized)
 struct ConnectFlowTests {
-    @Test func connectsAndReportsTheServiceAccount() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func connectsAndReportsTheServiceAccount(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let account = try await harness.connectServiceAccount(label: "Acme")
         #expect(account.id.hasPrefix("ser_"))
         #expect(account.domain == "example.com")
@@ -31,8 +31,8 @@ struct ConnectFlowTests {
         await harness.stop()
     }
 
-    @Test func twoServiceAccountsSideBySide() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func twoServiceAccountsSideBySide(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let first = try await harness.connectServiceAccount()
         harness.simulator.control.setNextServiceAccount(ServiceAccountIdentity(email: "sa@other.org", domain: "other.org", provider: "office365"))
         let second = try await harness.connectServiceAccount()
@@ -42,8 +42,8 @@ struct ConnectFlowTests {
         await harness.stop()
     }
 
-    @Test func linkIsSingleUse() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func linkIsSingleUse(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let link = try await harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
         #expect(link.url.hasPrefix(harness.baseURL.absoluteString + "/connect/"))
         #expect(abs(link.expiresAt.timeIntervalSinceNow - 1800) < 5)
@@ -68,8 +68,8 @@ struct ConnectFlowTests {
         await harness.stop()
     }
 
-    @Test func expiredLinkIsUnusable() async throws {
-        let harness = try Harness { $0.connectLinkLifetime = .milliseconds(50) }
+    @Test(arguments: StorageDriver.allCases) func expiredLinkIsUnusable(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver) { $0.connectLinkLifetime = .milliseconds(50) }
         let link = try await harness.core.createConnectLink(label: nil, scope: nil, delegatedScope: nil)
         try await Task.sleep(for: .milliseconds(100))
         let token = String(link.url.split(separator: "/").last!)
@@ -78,8 +78,8 @@ struct ConnectFlowTests {
         await harness.stop()
     }
 
-    @Test func stateMustMatchCookieAndIsSingleUse() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func stateMustMatchCookieAndIsSingleUse(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let (code, state, cookie) = try await harness.authorizeAtSimulator()
         await #expect(throws: CoreError.self) {
             try await harness.core.completeConnect(code: code, state: state, error: nil, cookieState: "another-browser")
@@ -105,8 +105,8 @@ struct ConnectFlowTests {
         await harness.stop()
     }
 
-    @Test func cronofyErrorAndFailedExchangeStoreNothingButTheEvent() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func cronofyErrorAndFailedExchangeStoreNothingButTheEvent(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         var (code, state, cookie) = try await harness.authorizeAtSimulator()
         do {
             _ = try await harness.core.completeConnect(code: nil, state: state, error: "access_denied", cookieState: cookie)

@@ -26,8 +26,8 @@ struct CronofyEdgeTests {
     /// Item 1: the simulator rotates the refresh token and answers after the client gave up (3 s).
     /// The client must not repeat the refresh with the spent token; the account stays active and
     /// its still-valid token is served.
-    @Test func aLostRefreshAnswerIsNotRetried() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func aLostRefreshAnswerIsNotRetried(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         await harness.core.shutdown()
         let before = refreshCalls(harness).count
@@ -45,13 +45,11 @@ struct CronofyEdgeTests {
 
     /// Item 1: another refresher (its lease ran out while Cronofy was slow) rotated the token this
     /// one spends; the refused refresh re-reads the stored tokens and serves the winner's.
-    @Test func aRefusedRefreshRereadsTheStoredTokensFirst() async throws {
-        let harness = try Harness { $0.refreshLeaseDuration = .milliseconds(300) }
+    @Test(arguments: StorageDriver.allCases) func aRefusedRefreshRereadsTheStoredTokensFirst(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver) { $0.refreshLeaseDuration = .milliseconds(300) }
         try await activeAccount(harness)
         await harness.core.shutdown()
-        let other = EnterpriseConnect(configuration: harness.configuration, database: .sqlite(harness.database),
-                                      keyring: harness.keyring, cronofyClient: harness.cronofy,
-                                      logger: Logger(label: "ecd.core.test.other"))
+        let other = try harness.openAnother()
         // First refresh: rotated at once, answered after 1.5 s. Second: refused (spent token), answered after 2 s.
         harness.simulator.control.fail(.token, with: .slow(.milliseconds(1500)))
         harness.simulator.control.fail(.token, with: .slow(.milliseconds(2000)))
@@ -59,9 +57,8 @@ struct CronofyEdgeTests {
         async let first = core.refresh(email: Self.jane)
         // The first refresher holds the lease, and its lease has run out while Cronofy is slow.
         let expired = try await eventually {
-            let until: Date? = try await harness.database.asyncRead { connection in
-                try connection.queryOne("SELECT lease_until FROM accounts WHERE email_key = ?", [Self.jane])?.optional("lease_until")
-            }
+            let until = try await harness.cell("SELECT lease_until FROM accounts WHERE email_key = ?", [Self.jane],
+                                               column: "lease_until")?.date
             return until.map { $0 < Date() } ?? false
         }
         #expect(expired)
@@ -76,18 +73,19 @@ struct CronofyEdgeTests {
     }
 
     func storedSecrets(_ harness: Harness, email: String) async throws -> Int {
-        try await harness.database.asyncRead { connection in
-            let row = try connection.queryOne(
-                "SELECT (access_token IS NOT NULL) + (refresh_token IS NOT NULL) AS n FROM accounts WHERE email_key = ?", [email])
-            return Int(row?.optional("n") as Int64? ?? -1)
-        }
+        let count = try await harness.cell(
+            """
+            SELECT CASE WHEN access_token IS NULL THEN 0 ELSE 1 END + CASE WHEN refresh_token IS NULL THEN 0 ELSE 1 END AS n
+            FROM accounts WHERE email_key = ?
+            """, [email])
+        return Int(count?.int ?? -1)
     }
 
     /// Item 4: `invalid_client` from the revoke endpoint says nothing about the grant. The tokens
     /// stay, the caller hears 502 `cronofy_revoke_failed` with Cronofy's answer, and the background
     /// retries until Cronofy confirms.
-    @Test func aRefusedRevocationKeepsTheTokensAndIsRetried() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func aRefusedRevocationKeepsTheTokensAndIsRetried(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         // Both the token and the sub attempt are refused.
         harness.simulator.control.fail(.revoke, with: .invalidClient, times: 2)
@@ -112,8 +110,8 @@ struct CronofyEdgeTests {
 
     /// Item 4: an operator gives up; the tokens are erased here and the record says Cronofy may
     /// still hold the grant. Cronofy is not asked.
-    @Test func localOnlyRevocationErasesAndSaysSo() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func localOnlyRevocationErasesAndSaysSo(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         await harness.core.shutdown()   // no background retry in between
         harness.simulator.control.fail(.revoke, with: .serverError, times: 100)
@@ -133,8 +131,8 @@ struct CronofyEdgeTests {
     /// is lost. The client does not repeat it; the next refresh spends the old token, Cronofy says
     /// `invalid_grant`, and ecd asks again through the service account: `reauthorizing`, the current
     /// token still served while it lasts, then `active` again with no human involved.
-    @Test func aLostRefreshAnswerHealsWithoutAHuman() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func aLostRefreshAnswerHealsWithoutAHuman(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
         harness.simulator.control.fail(.token, with: .slow(.milliseconds(3500)))
@@ -161,8 +159,8 @@ struct CronofyEdgeTests {
 
     /// Item 2: while the re-request is out, the current token is served when it satisfies
     /// `min_validity`, else `409 account_reauthorizing`.
-    @Test func reauthorizingServesTheCurrentTokenWhileItLasts() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func reauthorizingServesTheCurrentTokenWhileItLasts(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
         harness.simulator.control.dropCallbacks(email: Self.jane)
@@ -181,8 +179,8 @@ struct CronofyEdgeTests {
 
     /// Item 2: a refused re-request ends `reauthorization_required`; once re-authorized by hand, a
     /// second dead grant within `reauthorize_interval` is not re-requested again (no loop).
-    @Test func aRefusedReauthorizationNeedsAHumanAndDoesNotLoop() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func aRefusedReauthorizationNeedsAHumanAndDoesNotLoop(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         harness.simulator.control.refuse(email: Self.jane)
         #expect(harness.simulator.control.revokeRefreshToken(try #require(harness.simulator.control.issued().refreshTokens.last)))
@@ -205,8 +203,8 @@ struct CronofyEdgeTests {
     }
 
     /// Item 2: a dead grant under a service account that is itself not active cannot heal.
-    @Test func noReauthorizationWithoutAnActiveServiceAccount() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func noReauthorizationWithoutAnActiveServiceAccount(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         let serviceAccount = try #require(try await harness.core.serviceAccounts().first)
         harness.simulator.control.revokeAuthorization(sub: serviceAccount.id)
@@ -221,8 +219,8 @@ struct CronofyEdgeTests {
     /// Item 3: Cronofy documents no retry of a callback. One lost on the way is asked for again
     /// after `callback_timeout_seconds`; the second request's callback arrives and the account is
     /// `active`. Each attempt is an event.
-    @Test func aLostCallbackIsAskedForAgain() async throws {
-        let harness = try Harness { $0.callbackTimeout = .milliseconds(400) }
+    @Test(arguments: StorageDriver.allCases) func aLostCallbackIsAskedForAgain(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver) { $0.callbackTimeout = .milliseconds(400) }
         _ = try await harness.connectServiceAccount()
         harness.simulator.control.dropCallbacks(email: Self.jane)
         harness.core.start()
@@ -240,8 +238,8 @@ struct CronofyEdgeTests {
 
     /// Item 3: after `callback_attempts` requests in all, each waiting twice as long as the one
     /// before, a request with no callback ends `failed` (`callback_timeout`).
-    @Test func callbacksLostEveryTimeEndFailedAfterTheLastAttempt() async throws {
-        let harness = try Harness {
+    @Test(arguments: StorageDriver.allCases) func callbacksLostEveryTimeEndFailedAfterTheLastAttempt(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver) {
             $0.callbackTimeout = .milliseconds(300)
             $0.callbackAttempts = 2
         }
@@ -259,10 +257,10 @@ struct CronofyEdgeTests {
 
     /// Item 5: the code is exchanged with exactly the callback_url that was sent, even when
     /// `public.base_url` changed while the request was in flight (a restart with new settings).
-    @Test func theExchangeUsesTheCallbackURLThatWasSent() async throws {
+    @Test(arguments: StorageDriver.allCases) func theExchangeUsesTheCallbackURLThatWasSent(driver: StorageDriver) async throws {
         var simulator = SimulatorConfiguration()
         simulator.callbackDelay = .milliseconds(1500)
-        let harness = try Harness(simulator: simulator)
+        let harness = try Harness(driver: driver, simulator: simulator)
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
@@ -280,8 +278,8 @@ struct CronofyEdgeTests {
 
     /// Item 6: a code callback without `state` on its unguessable request URL is accepted (with a
     /// warning); the account keeps Cronofy's whole linking_profile, provider_service included.
-    @Test func aCodeCallbackWithoutStateIsAcceptedAndTheProfileKept() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func aCodeCallbackWithoutStateIsAcceptedAndTheProfileKept(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         harness.simulator.control.omitState(email: Self.jane)
         harness.core.start()
@@ -296,8 +294,8 @@ struct CronofyEdgeTests {
     }
 
     /// Item 6: Cronofy's 402 (the plan lacks Enterprise Connect) is named as such.
-    @Test func paymentRequiredIsCronofyPlanRequired() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func paymentRequiredIsCronofyPlanRequired(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let serviceAccount = try await harness.connectServiceAccount()
         harness.core.start()
         harness.simulator.control.fail(.authorizations, with: .paymentRequired)

@@ -2,6 +2,7 @@ import ECDCore
 import ECDCronofy
 import ECDCrypto
 import ECDHTTP
+import ECDPostgres
 import ECDSimulator
 import ECDSQLite
 import ECDSync
@@ -23,7 +24,11 @@ final class Harness: Sendable {
     let baseURL: URL
     let cronofy: CronofyClient
     let configuration: CoreConfiguration
-    private let current = Locked<(core: EnterpriseConnect?, database: Database?)>((nil, nil))
+    /// SQLite or a PostgreSQL database of this harness's own (`StorageFixture`).
+    let storage: StorageFixture
+    var driver: StorageDriver { storage.driver }
+    private let otherPools = Locked<[PostgresPool]>([])
+    private let current = Locked<(core: EnterpriseConnect?, database: Database?, pool: PostgresPool?)>((nil, nil, nil))
     /// Webhook deliveries received at `/webhook`: (body, ECD-Signature); the first
     /// `webhookFailuresLeft` are answered 500.
     let webhooks = Locked<[(body: [UInt8], signature: String?)]>([])
@@ -32,12 +37,15 @@ final class Harness: Sendable {
     let lastRedirect = Locked<[String: String]>([:])
 
     var core: EnterpriseConnect { current.withLock { $0.core! } }
+    /// The SQLite database (tests that read or write rows themselves run on SQLite only).
     var database: Database { current.withLock { $0.database! } }
+    /// The PostgreSQL pool of the open facade (`driver == .postgres`).
+    var pool: PostgresPool { current.withLock { $0.pool! } }
 
     /// `cronofyTimeout` bounds each call to the simulator: 3 s lets the timeout tests (a `.slow`
     /// fault of 3.5 s) run quickly; a test about something else that a loaded machine could push
     /// past it (a failed refresh backs off, and the test then waits for nothing) passes more.
-    init(simulator simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
+    init(driver: StorageDriver = .sqlite, simulator simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
          keyring: Keyring? = nil, cronofyTimeout: Duration = .seconds(3),
          tune: (inout CoreConfiguration) -> Void = { _ in }) throws {
         var simulatorConfiguration = simulatorConfiguration
@@ -46,6 +54,7 @@ final class Harness: Sendable {
         simulator = CronofySimulator(configuration: simulatorConfiguration)
         try simulator.start()
 
+        storage = try StorageFixture(driver)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecd-core-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.keyring = try keyring ?? Keyring(keys: [.init(id: "k1", bytes: try SecureRandom.bytes(32))])
@@ -105,24 +114,46 @@ final class Harness: Sendable {
     /// changed settings.
     @discardableResult
     func open(keyring: Keyring? = nil, configuration: CoreConfiguration? = nil) throws -> EnterpriseConnect {
+        let logger = logs.logger(label: "ecd.core.test")
+        if let pool = try storage.postgresPool() {
+            let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: .postgres(pool),
+                                         keyring: keyring ?? self.keyring, cronofyClient: cronofy, logger: logger)
+            current.withLock { $0 = (core, nil, pool) }
+            return core
+        }
         let database = try Database(path: databasePath)
         try CoreSchema.migrate(database)   // as `serve` does at every start
-        let logger = logs.logger(label: "ecd.core.test")
         let core = EnterpriseConnect(configuration: configuration ?? self.configuration, database: .sqlite(database),
                                      keyring: keyring ?? self.keyring, cronofyClient: cronofy, logger: logger)
-        current.withLock { $0 = (core, database) }
+        current.withLock { $0 = (core, database, nil) }
         return core
+    }
+
+    /// A second facade on the same data, as another process (SQLite: on the same database;
+    /// PostgreSQL: a pool of its own, as another node). The caller shuts it down; its pool
+    /// closes with the harness.
+    func openAnother(label: String = "ecd.core.test.other") throws -> EnterpriseConnect {
+        let logger = Logger(label: label)
+        if let pool = try storage.postgresPool() {
+            otherPools.withLock { $0.append(pool) }
+            return EnterpriseConnect(configuration: configuration, database: .postgres(pool), keyring: keyring,
+                                     cronofyClient: cronofy, logger: logger)
+        }
+        return EnterpriseConnect(configuration: configuration, database: .sqlite(database), keyring: keyring,
+                                 cronofyClient: cronofy, logger: logger)
     }
 
     /// Stops the facade and closes the database, as a daemon shutting down (or dying) would.
     func close() async {
-        let (core, database) = current.withLock { value in
+        let (core, database, pool) = current.withLock { value in
             let old = value
-            value = (nil, nil)
+            value = (nil, nil, nil)
             return old
         }
         await core?.shutdown()
         database?.close()
+        pool?.close()
+        for other in otherPools.withLock({ pools in defer { pools = [] }; return pools }) { other.close() }
     }
 
     func stop() async {
@@ -135,6 +166,7 @@ final class Harness: Sendable {
         await simulator.shutdown()
         await server.shutdown(deadline: .seconds(1))
         try? FileManager.default.removeItem(at: directory)
+        storage.destroy()
     }
 
     // MARK: Flows

@@ -26,8 +26,8 @@ struct RefreshTests {
         return configuration
     }
 
-    @Test func fiftyParallelReadsShareOneRefresh() async throws {
-        let harness = try Harness(simulator: tokenLifetime(30))
+    @Test(arguments: StorageDriver.allCases) func fiftyParallelReadsShareOneRefresh(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver, simulator: tokenLifetime(30))
         try await activeAccount(harness)
         let core = harness.core
         let before = refreshCalls(harness)
@@ -45,8 +45,8 @@ struct RefreshTests {
         await harness.stop()
     }
 
-    @Test func forcedRefreshRotatesAndKeepsWorking() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func forcedRefreshRotatesAndKeepsWorking(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         let first = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
         let second = try await harness.core.refresh(email: "jane@example.com")
@@ -60,9 +60,9 @@ struct RefreshTests {
         await harness.stop()
     }
 
-    @Test(arguments: [SimulatorFault.serverError, .rateLimited(retryAfterSeconds: 0)])
-    func transientFailuresKeepServingTheValidToken(_ fault: SimulatorFault) async throws {
-        let harness = try Harness(simulator: tokenLifetime(120))
+    @Test(arguments: StorageDriver.allCases, [SimulatorFault.serverError, .rateLimited(retryAfterSeconds: 0)])
+    func transientFailuresKeepServingTheValidToken(driver: StorageDriver, _ fault: SimulatorFault) async throws {
+        let harness = try Harness(driver: driver, simulator: tokenLifetime(120))
         try await activeAccount(harness)
         let old = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
         harness.simulator.control.fail(.token, with: fault, times: 2)
@@ -86,8 +86,8 @@ struct RefreshTests {
     /// Slower than usual but within the client's timeout: the refresh succeeds, once, for every
     /// concurrent reader. (A Cronofy slower than the timeout is a transient failure like a 500; if
     /// it then rotated the refresh token, the rotated one is lost: `reauthorization_required`.)
-    @Test func slowCronofyStillRefreshesOnce() async throws {
-        let harness = try Harness(simulator: tokenLifetime(120))
+    @Test(arguments: StorageDriver.allCases) func slowCronofyStillRefreshesOnce(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver, simulator: tokenLifetime(120))
         try await activeAccount(harness)
         let old = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
         harness.simulator.control.fail(.token, with: .slow(.seconds(1)), times: 1)
@@ -104,8 +104,8 @@ struct RefreshTests {
         await harness.stop()
     }
 
-    @Test func expiredTokenAndCronofyDownIsUnavailable() async throws {
-        let harness = try Harness(simulator: tokenLifetime(1))
+    @Test(arguments: StorageDriver.allCases) func expiredTokenAndCronofyDownIsUnavailable(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver, simulator: tokenLifetime(1))
         try await activeAccount(harness)
         try await Task.sleep(for: .milliseconds(1100))
         harness.simulator.control.fail(.token, with: .serverError, times: 2)
@@ -118,8 +118,8 @@ struct RefreshTests {
         await harness.stop()
     }
 
-    @Test func invalidGrantNeedsReauthorization() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func invalidGrantNeedsReauthorization(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         #expect(harness.simulator.control.revokeAuthorization(email: "jane@example.com"))
         // ecd asks again through the service account by itself (in the background, so it runs
@@ -140,8 +140,8 @@ struct RefreshTests {
         await harness.stop()
     }
 
-    @Test func serviceAccountLosingItsAuthorizationPutsAccountsAtRiskUntilReconnected() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func serviceAccountLosingItsAuthorizationPutsAccountsAtRiskUntilReconnected(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         try await activeAccount(harness)
         let serviceAccount = try #require(try await harness.core.serviceAccounts().first)
         #expect(harness.simulator.control.revokeAuthorization(sub: serviceAccount.id))
@@ -166,10 +166,10 @@ struct RefreshTests {
         await harness.stop()
     }
 
-    @Test func refreshAheadOnlyForRecentlyReadAccounts() async throws {
+    @Test(arguments: StorageDriver.allCases) func refreshAheadOnlyForRecentlyReadAccounts(driver: StorageDriver) async throws {
         // A refresh that timed out on a loaded machine would back off, and the wait below would
         // wait for nothing: the simulator gets 30 s, not the harness's 3 s.
-        let harness = try Harness(simulator: tokenLifetime(60), cronofyTimeout: .seconds(30)) { $0.refreshLead = .seconds(120) }
+        let harness = try Harness(driver: driver, simulator: tokenLifetime(60), cronofyTimeout: .seconds(30)) { $0.refreshLead = .seconds(120) }
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "read@example.com", scope: "read_events"),

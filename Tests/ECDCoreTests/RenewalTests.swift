@@ -14,12 +14,12 @@ struct RenewalTests {
 
     /// Callbacks come `delay` after the request reaches the simulator: the window in which the
     /// renewal is in flight.
-    func activeAccount(delay: Duration = .milliseconds(5), tokenLifetime: Duration? = nil, cronofyTimeout: Duration = .seconds(3),
+    func activeAccount(_ driver: StorageDriver, delay: Duration = .milliseconds(5), tokenLifetime: Duration? = nil, cronofyTimeout: Duration = .seconds(3),
                        tune: (inout CoreConfiguration) -> Void = { _ in }) async throws -> Harness {
         var simulator = SimulatorConfiguration()
         simulator.callbackDelay = delay
         if let tokenLifetime { simulator.tokenLifetime = tokenLifetime }
-        let harness = try Harness(simulator: simulator, cronofyTimeout: cronofyTimeout, tune: tune)
+        let harness = try Harness(driver: driver, simulator: simulator, cronofyTimeout: cronofyTimeout, tune: tune)
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events")])
@@ -27,8 +27,8 @@ struct RenewalTests {
         return harness
     }
 
-    @Test func aRenewalKeepsServingUntilTheNewGrantReplacesIt() async throws {
-        let harness = try await activeAccount(delay: .milliseconds(1500))
+    @Test(arguments: StorageDriver.allCases) func aRenewalKeepsServingUntilTheNewGrantReplacesIt(driver: StorageDriver) async throws {
+        let harness = try await activeAccount(driver, delay: .milliseconds(1500))
         let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
         let answered = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events", renew: true)])
         let renewing = try #require(answered.first)
@@ -56,8 +56,8 @@ struct RenewalTests {
         await harness.stop()
     }
 
-    @Test func theSameGrantAskedAgainChangesNothingUnlessRenewed() async throws {
-        let harness = try await activeAccount()
+    @Test(arguments: StorageDriver.allCases) func theSameGrantAskedAgainChangesNothingUnlessRenewed(driver: StorageDriver) async throws {
+        let harness = try await activeAccount(driver)
         let before = try await harness.core.account(email: Self.jane)
         let calls = harness.simulator.control.calls(.authorizations).count
         let events = try await harness.allEvents().count
@@ -73,8 +73,8 @@ struct RenewalTests {
         await harness.stop()
     }
 
-    @Test func aRefusedRenewalLeavesTheOldGrantInPlace() async throws {
-        let harness = try await activeAccount()
+    @Test(arguments: StorageDriver.allCases) func aRefusedRenewalLeavesTheOldGrantInPlace(driver: StorageDriver) async throws {
+        let harness = try await activeAccount(driver)
         let old = try await harness.core.token(email: Self.jane, minValidity: .seconds(60)).value()
         harness.simulator.control.refuse(email: Self.jane)
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: Self.jane, scope: "read_events", renew: true)])
@@ -92,8 +92,8 @@ struct RenewalTests {
 
     /// Issue 11's callback attempts apply to a renewal: asked again, then `failed`, with the
     /// account still active on its old grant.
-    @Test func aTimedOutRenewalLeavesTheAccountActive() async throws {
-        let harness = try await activeAccount {
+    @Test(arguments: StorageDriver.allCases) func aTimedOutRenewalLeavesTheAccountActive(driver: StorageDriver) async throws {
+        let harness = try await activeAccount(driver) {
             $0.callbackTimeout = .milliseconds(300)
             $0.callbackAttempts = 2
         }
@@ -113,10 +113,10 @@ struct RenewalTests {
     /// A renewal's send claim and retries have their own columns: while Cronofy keeps refusing its
     /// send with a 500, the refresh-ahead sweep still refreshes the active grant (it used to skip
     /// the account for the send's 60 s claim and then for each retry's backoff).
-    @Test func anUnsentRenewalDoesNotHoldBackTheRefreshOfTheActiveGrant() async throws {
+    @Test(arguments: StorageDriver.allCases) func anUnsentRenewalDoesNotHoldBackTheRefreshOfTheActiveGrant(driver: StorageDriver) async throws {
         // Tokens live 60 s and are refreshed 120 s ahead: a read account is refreshed every sweep.
         // A refresh that timed out on a loaded machine would back off and wait for nothing here.
-        let harness = try await activeAccount(tokenLifetime: .seconds(60), cronofyTimeout: .seconds(30)) { $0.refreshLead = .seconds(120) }
+        let harness = try await activeAccount(driver, tokenLifetime: .seconds(60), cronofyTimeout: .seconds(30)) { $0.refreshLead = .seconds(120) }
         _ = try await harness.core.token(email: Self.jane, minValidity: .seconds(10)).value()
         harness.simulator.control.fail(.authorizations, with: .serverError, times: 10_000)
         let calls = harness.simulator.control.calls(.authorizations).count

@@ -11,9 +11,9 @@ import Testing
 /// cascade, the accounts under it.
 @Suite("Revocation superseded by a reconnect", .serialized)
 struct RevokeReconnectTests {
-    @Test func aReconnectEndsTheRetriedRevocation() async throws {
+    @Test(arguments: StorageDriver.allCases) func aReconnectEndsTheRetriedRevocation(driver: StorageDriver) async throws {
         // The background sweep runs once at start only: the test makes the retry due and runs it itself.
-        let harness = try Harness(tune: { $0.sweepInterval = .seconds(3600) })
+        let harness = try Harness(driver: driver, tune: { $0.sweepInterval = .seconds(3600) })
         let core = harness.core
         let serviceAccount = try await harness.connectServiceAccount()
         core.start()
@@ -37,10 +37,8 @@ struct RevokeReconnectTests {
 
         // Cronofy accepts again, and any retry there was would be due now.
         harness.simulator.control.clearFaults()
-        try await harness.database.asyncWrite { connection in
-            try connection.execute("UPDATE service_accounts SET revoke_next_at = ? WHERE revoke_next_at IS NOT NULL",
-                                   [Date(timeIntervalSince1970: 0)])
-        }
+        try await harness.execute("UPDATE service_accounts SET revoke_next_at = ? WHERE revoke_next_at IS NOT NULL",
+                                  [Date(timeIntervalSince1970: 0)])
         await core.retryRevocations()
 
         #expect(harness.simulator.control.calls(.revoke).allSatisfy { $0.status != 200 })

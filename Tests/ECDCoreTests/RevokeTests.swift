@@ -8,8 +8,8 @@ import Testing
 
 @Suite("Revocation", .serialized)
 struct RevokeTests {
-    func setUp(_ emails: [String]) async throws -> (Harness, ServiceAccount) {
-        let harness = try Harness()
+    func setUp(_ driver: StorageDriver, _ emails: [String]) async throws -> (Harness, ServiceAccount) {
+        let harness = try Harness(driver: driver)
         let serviceAccount = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts(emails.map { AccountRequestEntry(email: $0, scope: "read_events") })
@@ -18,15 +18,16 @@ struct RevokeTests {
     }
 
     func storedSecrets(_ harness: Harness, email: String) async throws -> Int {
-        try await harness.database.asyncRead { connection in
-            let row = try connection.queryOne(
-                "SELECT (access_token IS NOT NULL) + (refresh_token IS NOT NULL) AS n FROM accounts WHERE email_key = ?", [email])
-            return Int(row?.optional("n") as Int64? ?? -1)
-        }
+        let count = try await harness.cell(
+            """
+            SELECT CASE WHEN access_token IS NULL THEN 0 ELSE 1 END + CASE WHEN refresh_token IS NULL THEN 0 ELSE 1 END AS n
+            FROM accounts WHERE email_key = ?
+            """, [email])
+        return Int(count?.int ?? -1)
     }
 
-    @Test func revokingAnAccount() async throws {
-        let (harness, _) = try await setUp(["jane@example.com", "bob@example.com"])
+    @Test(arguments: StorageDriver.allCases) func revokingAnAccount(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com", "bob@example.com"])
         #expect(try await storedSecrets(harness, email: "jane@example.com") == 2)
         let revoked = try await harness.core.revokeAccount(email: "Jane@example.com")
         #expect(revoked.status == .revoked)
@@ -47,8 +48,8 @@ struct RevokeTests {
         await harness.stop()
     }
 
-    @Test func revokeFallsBackToSubAndCronofyDownChangesNothing() async throws {
-        let (harness, _) = try await setUp(["jane@example.com"])
+    @Test(arguments: StorageDriver.allCases) func revokeFallsBackToSubAndCronofyDownChangesNothing(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com"])
         harness.simulator.control.fail(.revoke, with: .serverError, times: 4)
         await #expect(throws: CoreError.self) { try await harness.core.revokeAccount(email: "jane@example.com") }
         #expect(try await harness.core.account(email: "jane@example.com").status == .active)
@@ -63,8 +64,8 @@ struct RevokeTests {
         await harness.stop()
     }
 
-    @Test func revokingTheServiceAccountCascades() async throws {
-        let (harness, serviceAccount) = try await setUp(["a@example.com", "b@example.com"])
+    @Test(arguments: StorageDriver.allCases) func revokingTheServiceAccountCascades(driver: StorageDriver) async throws {
+        let (harness, serviceAccount) = try await setUp(driver, ["a@example.com", "b@example.com"])
         harness.simulator.control.dropCallbacks(email: "c@example.com")
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "c@example.com", scope: "read_events")])
         let pendingCallback = try #require(await harness.simulator.control.waitForCallbacks(count: 3).first { $0.email == "c@example.com" })
@@ -92,10 +93,8 @@ struct RevokeTests {
     }
 
     func revokeColumns(_ harness: Harness, email: String) async throws -> (state: String?, nextAt: Date?) {
-        try await harness.database.asyncRead { connection in
-            let row = try connection.queryOne("SELECT revoke_state, revoke_next_at FROM accounts WHERE email_key = ?", [email])
-            return (row?.optional("revoke_state"), row?.optional("revoke_next_at"))
-        }
+        let row = try await harness.rows("SELECT revoke_state, revoke_next_at FROM accounts WHERE email_key = ?", [email]).first
+        return (row?["revoke_state"]?.text, row?["revoke_next_at"]?.date)
     }
 
     /// A revocation Cronofy is slow to refuse, and an operator erasing the account here only
@@ -105,8 +104,8 @@ struct RevokeTests {
     /// `pending` and retried in the background. A request for the account meanwhile must be
     /// `409 account_revoking`, as for an active one: accepted, its new grant would be revoked and
     /// erased by the retry once it came due.
-    @Test func aRequestWhileARepeatedRevocationIsRetriedIsRefused() async throws {
-        let (harness, _) = try await setUp(["jane@example.com"])
+    @Test(arguments: StorageDriver.allCases) func aRequestWhileARepeatedRevocationIsRetriedIsRefused(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com"])
         let core = harness.core
         _ = try await core.revokeAccount(email: "jane@example.com")
         harness.simulator.control.fail(.revoke, with: .serverError, times: 100)
@@ -124,8 +123,8 @@ struct RevokeTests {
         await harness.stop()
     }
 
-    @Test func aLocalOnlyEraseDuringAFailingRevocationStands() async throws {
-        let (harness, _) = try await setUp(["jane@example.com"])
+    @Test(arguments: StorageDriver.allCases) func aLocalOnlyEraseDuringAFailingRevocationStands(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com"])
         let core = harness.core
         await core.shutdown()   // no background retry in between
         // The first attempt outlives the client's 3 s timeout, every later one is a 500.
@@ -156,8 +155,8 @@ struct RevokeTests {
 
     /// The same race for a service account: erased here only while Cronofy is slow to refuse
     /// its revocation, it stays `local_only` and is not retried.
-    @Test func aLocalOnlyEraseDuringAFailingServiceAccountRevocationStands() async throws {
-        let (harness, serviceAccount) = try await setUp(["jane@example.com"])
+    @Test(arguments: StorageDriver.allCases) func aLocalOnlyEraseDuringAFailingServiceAccountRevocationStands(driver: StorageDriver) async throws {
+        let (harness, serviceAccount) = try await setUp(driver, ["jane@example.com"])
         let core = harness.core
         await core.shutdown()
         harness.simulator.control.fail(.revoke, with: .slow(.milliseconds(3500)))
@@ -174,10 +173,8 @@ struct RevokeTests {
         #expect(message.contains("not retried"))
         #expect(try await core.serviceAccount(id: serviceAccount.id).revocation == "local_only")
         #expect(try await core.account(email: "jane@example.com").revocation == "local_only")
-        let pending = try await harness.database.asyncRead { connection in
-            try connection.queryOne("SELECT count(*) AS n FROM service_accounts WHERE revoke_state = 'pending' OR revoke_next_at IS NOT NULL")?
-                .optional("n") as Int64?
-        }
+        let pending = try await harness.cell(
+            "SELECT count(*) AS n FROM service_accounts WHERE revoke_state = 'pending' OR revoke_next_at IS NOT NULL")?.int
         #expect(pending == 0)
         #expect(!(try await harness.allEvents().contains { $0.type == .serviceAccountRevokeFailed }))
         harness.simulator.control.clearFaults()
@@ -187,8 +184,8 @@ struct RevokeTests {
     /// A revocation supersedes a renewal in flight: it is cancelled when the revocation starts,
     /// even when Cronofy then refuses the revocation, so the renewal's late callback cannot bring
     /// a new grant to an account being revoked. The old grant serves until Cronofy confirms.
-    @Test func aRevocationCancelsThePendingRenewal() async throws {
-        let (harness, _) = try await setUp(["jane@example.com"])
+    @Test(arguments: StorageDriver.allCases) func aRevocationCancelsThePendingRenewal(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com"])
         let old = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(60)).value()
         harness.simulator.control.dropCallbacks(email: "jane@example.com")
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "jane@example.com", scope: "read_events", renew: true)])

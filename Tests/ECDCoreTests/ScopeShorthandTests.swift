@@ -11,8 +11,8 @@ struct ScopeShorthandTests {
     static let room = "board-room-london@example.com"
     static let otherRoom = "meeting-room-1@example.com"
 
-    @Test func freeBusyRoomsAndShorthandsWithinTheCeiling() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func freeBusyRoomsAndShorthandsWithinTheCeiling(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount(delegatedScope: "read_write free_busy")
         harness.simulator.control.freeBusyOnly(email: Self.room)
         harness.simulator.control.freeBusyOnly(email: Self.otherRoom)
@@ -35,8 +35,8 @@ struct ScopeShorthandTests {
         await harness.stop()
     }
 
-    @Test func scopesBeyondTheCeilingAreRefusedLocally() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func scopesBeyondTheCeilingAreRefusedLocally(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount(delegatedScope: "read_only free_busy")
         harness.core.start()
         for scope in ["read_write", "create_event", "free_busy_write", "create_calendar"] {

@@ -20,14 +20,14 @@ import Foundation
 /// wait. What row locks leave is a deadlock when two transactions lock the same rows in opposite
 /// orders (40P01): the server aborts one, and `transaction` runs it again from the start (the
 /// bodies are pure database work, safe to repeat), a few times before answering `unavailable`.
-public final class PostgresStorage: CoreStorage {
-    public let pool: PostgresPool
+final class PostgresStorage: CoreStorage {
+    let pool: PostgresPool
 
     /// Attempts of a transaction aborted by a deadlock or a serialization failure.
     static let attempts = 4
 
     /// `pool` must hold a database migrated by `CorePostgresSchema` (`PostgresPool.migrate`).
-    package init(pool: PostgresPool) {
+    init(pool: PostgresPool) {
         self.pool = pool
     }
 
