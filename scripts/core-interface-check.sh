@@ -18,6 +18,10 @@ trap 'rm -rf "$out"' EXIT
 # The C modules ECDCore reaches through its dependencies are found by their module maps.
 maps=()
 for map in Sources/*/module.modulemap; do maps+=(-Xcc "-fmodule-map-file=$PWD/$map"); done
+# Their headers' folders, as SwiftPM finds them (pkg-config; libpq's is not on the default path).
+for library in libpq libcrypto; do
+    for flag in $(pkg-config --cflags-only-I "$library" 2>/dev/null); do maps+=(-Xcc "$flag"); done
+done
 if ! swift-symbolgraph-extract -module-name ECDCore -I "$modules" -minimum-access-level public \
         -target "$(uname -m)-unknown-linux-gnu" -output-dir "$out" "${maps[@]}" >"$out/extract.log" 2>&1; then
     cat "$out/extract.log"
