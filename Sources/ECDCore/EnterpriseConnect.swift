@@ -7,33 +7,20 @@ import Logging
 
 /// The service layer of ecd: connect links and OAuth state, service accounts, delegated-access
 /// requests, the callback inbox, the token vault with its refresher, revocation, events and their
-/// webhook. ECDApp's routes and commands call only this facade. The flows live in the
-/// `EnterpriseConnect+*.swift` extensions; the background loops in `Background/`. The database
-/// must be migrated first (`CoreSchema.migrate`, an explicit step of `serve`, `migrate`, the demo and
-/// the tests); making the facade writes nothing.
-public final class EnterpriseConnect: Sendable {
-    let configuration: CoreConfiguration
-    /// Every read and write of the flows goes through this seam (docs/design/storage-drivers.md).
-    let storage: any CoreStorage
-    /// The live keyring (replaced by `replaceKeyring`), read at each seal and open.
-    let keyrings: Locked<KeyringState>
-    var secrets: SecretBox { SecretBox(keyring: keyrings.withLock { $0.keyring }) }
-    let cronofy: CronofyClient
-    let logger: Logger
-    let metrics: CoreMetrics
-    let cache: TokenCache
-    let refreshFlights = SingleFlight<TokenOwner, RefreshResult>()
-    let inboxSignal: WakeSignal
-    let webhookSignal = WakeSignal()
+/// webhook. ECDApp's routes and commands call only this facade, which forwards each call to the
+/// part that owns its state (`Parts/`): `Connections`, `AccountRequests`, `TokenVault`,
+/// `Revocations`, `EventFeed`; what they share is one `CoreContext`. The facade itself keeps the
+/// keyring's reload and rewrap (`EnterpriseConnect+Keyring.swift`), readiness, and the background
+/// loops' start and stop. The database must be migrated first (`CoreSchema.migrate`, an explicit
+/// step of `serve`, `migrate`, the demo and the tests); making the facade writes nothing.
+public final class EnterpriseConnect: CorePart {
+    let context: CoreContext
+    let connections: Connections
+    let requests: AccountRequests
+    let vault: TokenVault
+    let revocations: Revocations
+    let events: EventFeed
     let sweepSignal = WakeSignal()
-    let retentionSignal = WakeSignal()
-    let intake: CallbackIntake
-    let background = BackgroundTasks()
-    let webhookTransport: any CronofyTransport
-    /// Names this process in the refresh lease columns.
-    let leaseOwner: String
-    /// The Cronofy API base every token belongs to (the token object's `api_url`).
-    let apiURL: String
 
     /// The daemon's facade: `cronofy` says how to reach Cronofy; the core builds its client from it.
     public convenience init(configuration: CoreConfiguration, database: CoreDatabase, keyring: Keyring,
@@ -51,25 +38,17 @@ public final class EnterpriseConnect: Sendable {
                  cronofyClient cronofy: CronofyClient, logger: Logger,
                  webhookTransport: any CronofyTransport = URLSessionTransport()) {
         let storage = database.makeStorage(soleProcess: configuration.soleProcess, logger: logger)
-        self.configuration = configuration
-        self.storage = storage
-        self.keyrings = Locked(KeyringState(keyring: keyring))
-        self.cronofy = cronofy
-        self.logger = logger
-        // A read is marked for `last_used_at` again at most every twelfth of the recent-use window
-        // (5 minutes of the hour); refresh ahead widens its window by as much (Sweeps.swift).
-        self.cache = TokenCache(capacity: configuration.tokenCacheCapacity,
-                                remarkAfter: configuration.recentUseWindow.timeInterval / 12)
-        self.webhookTransport = webhookTransport
-        self.leaseOwner = (try? SecureRandom.token(byteCount: 12)) ?? UUID().uuidString
-        var api = cronofy.apiURL.absoluteString
-        while api.hasSuffix("/") { api.removeLast() }
-        self.apiURL = api
-        let metrics = CoreMetrics()
-        let signal = WakeSignal()
-        self.metrics = metrics
-        self.inboxSignal = signal
-        self.intake = CallbackIntake(storage: storage, metrics: metrics) { signal.signal() }
+        let context = CoreContext(configuration: configuration, storage: storage, keyring: keyring, cronofy: cronofy,
+                                  logger: logger)
+        let vault = TokenVault(context: context)
+        let requests = AccountRequests(context: context, vault: vault)
+        vault.setReauthorizer { [weak requests] state in try await requests?.beginReauthorization(state) ?? false }
+        self.context = context
+        self.vault = vault
+        self.requests = requests
+        self.connections = Connections(context: context, vault: vault, requests: requests)
+        self.revocations = Revocations(context: context, vault: vault)
+        self.events = EventFeed(context: context, webhookTransport: webhookTransport)
     }
 
     /// Launches the background work: inbox processing (which first finishes what a crash left),
@@ -87,10 +66,11 @@ public final class EnterpriseConnect: Sendable {
     /// the client's timeout); an exchange interrupted anyway is retried at the next start (its
     /// inbox row stays open). Takes at most `shutdownDeadline`.
     public func shutdown() async {
-        let inbox = inboxSignal, webhook = webhookSignal, sweep = sweepSignal, retention = retentionSignal
+        let inbox = requests.inboxSignal, webhook = events.webhookSignal, sweep = sweepSignal
+        let retention = events.retentionSignal
         let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal(); retention.signal() }
         if !inTime { logger.warning("background work cancelled at the shutdown deadline") }
-        await flushLastUsed()
+        await vault.flushLastUsed()
     }
 
     /// Problems that make the daemon unfit to serve; empty when ready. Cheap enough for every
@@ -101,9 +81,5 @@ public final class EnterpriseConnect: Sendable {
         if configuration.clientSecret.isEmpty { problems.append("cronofy.client_secret is empty") }
         if let keyringProblem = await keyringProblem() { problems.append(keyringProblem) }
         return problems
-    }
-
-    static func randomToken() throws -> String {
-        try SecureRandom.token(byteCount: 32)
     }
 }

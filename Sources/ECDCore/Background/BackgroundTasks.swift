@@ -25,11 +25,11 @@ final class BackgroundTasks: Sendable {
             guard !state.started else { return }
             state.started = true
             state.stopping = false
-            state.tasks.append(Task { await core.runInboxWorker() })
+            state.tasks.append(Task { await core.requests.runInboxWorker() })
             state.tasks.append(Task { await core.runSweeps() })
-            state.tasks.append(Task { await core.runEventRetention() })
+            state.tasks.append(Task { await core.events.runEventRetention() })
             if core.configuration.webhookURL != nil {
-                state.tasks.append(Task { await core.runWebhookDelivery() })
+                state.tasks.append(Task { await core.events.runWebhookDelivery() })
             }
         }
     }

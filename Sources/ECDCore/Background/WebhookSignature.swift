@@ -8,7 +8,7 @@ public enum WebhookSignature {
     public static func header(secrets: [[UInt8]], body: [UInt8], timestamp: Int64) -> String {
         var parts = ["t=\(timestamp)"]
         for secret in secrets {
-            parts.append("v1=" + EnterpriseConnect.hex(mac(secret: secret, body: body, timestamp: timestamp)))
+            parts.append("v1=" + EventFeed.hex(mac(secret: secret, body: body, timestamp: timestamp)))
         }
         return parts.joined(separator: ",")
     }

@@ -12,7 +12,7 @@ struct RefreshResult: Sendable {
 /// processes), the new refresh token stored in the same transaction as the access token, never
 /// replaced by nothing; `invalid_grant` ends the authorization, transient failures back off while
 /// the old token keeps being served as long as it is valid.
-extension EnterpriseConnect {
+extension TokenVault {
     func performRefresh(_ owner: TokenOwner, force: Bool, minValidity: Duration,
                         seenExpiry: Date?) async throws -> RefreshResult {
         let now = Date()

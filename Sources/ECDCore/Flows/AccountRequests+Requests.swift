@@ -20,10 +20,10 @@ struct PreparedRequest: Sendable {
 /// Cronofy in the background, in batches of at most 50 per service account, paced by the shared
 /// request budget. A request that never reaches Cronofy (a crash, a failed send) stays claimed for
 /// a minute and is then sent by the unsent-requests sweep.
-extension EnterpriseConnect {
+extension AccountRequests {
     /// `rejected`: entries the caller already refused (by index), reported with the others; the
     /// entries at those indices are placeholders and are not validated again.
-    public func requestAccounts(_ entries: [AccountRequestEntry], rejected: [EntryProblem] = []) async throws -> [Account] {
+    func requestAccounts(_ entries: [AccountRequestEntry], rejected: [EntryProblem] = []) async throws -> [Account] {
         guard !entries.isEmpty else { throw CoreError.invalid(field: "accounts", message: "at least one account is required") }
         guard entries.count <= 1000 else {
             throw CoreError.invalid(field: "accounts", message: "at most 1000 accounts per request (got \(entries.count))")
@@ -65,8 +65,8 @@ extension EnterpriseConnect {
             guard revoking.isEmpty else { throw CoreError.accountRevoking(emails: revoking) }
             return (prepared, accounts)
         }
-        // A renewal keeps the current token: only accounts that lost theirs leave the cache.
-        for request in prepared where !request.renewal { cache.invalidate(request.emailKey) }
+        // A renewal keeps the current token: only accounts that lost theirs leave the vault.cache.
+        for request in prepared where !request.renewal { vault.cache.invalidate(request.emailKey) }
         logger.info("delegated access requested", metadata: ["accounts": .stringConvertible(prepared.count)])
         background.spawn { [self] in await send(prepared) }
         return accounts

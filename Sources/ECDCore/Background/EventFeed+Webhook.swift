@@ -7,7 +7,7 @@ import Foundation
 /// secret during a rotation); retried with back-off until a 2xx, the cursor persisted after each
 /// accepted event. Each attempt is signed afresh, so a retry carries a current timestamp and a
 /// receiver may refuse old ones (a replayed delivery).
-extension EnterpriseConnect {
+extension EventFeed {
     func runWebhookDelivery() async {
         guard let url = configuration.webhookURL else { return }
         var failures = 0

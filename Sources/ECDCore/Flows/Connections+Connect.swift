@@ -6,8 +6,8 @@ import Foundation
 /// A failure after the state and cookie matched records `service_account.connect_failed` and
 /// nothing else. Before that match the request is anybody's: it is refused and counted in
 /// `ecd_oauth_callbacks_rejected_total{reason}`, and writes nothing (no event, no row).
-extension EnterpriseConnect {
-    public func createConnectLink(label: String?, scope: String?, delegatedScope: String?) async throws -> ConnectLink {
+extension Connections {
+    func createConnectLink(label: String?, scope: String?, delegatedScope: String?) async throws -> ConnectLink {
         let rawScope = scope ?? configuration.serviceAccountScope, rawDelegated = delegatedScope ?? configuration.delegatedScope
         if !Scope.isValid(rawScope) {
             throw CoreError.invalid(field: "scope", message: "a scope is a list of space-separated words")
@@ -36,7 +36,7 @@ extension EnterpriseConnect {
     /// What a `GET` or `HEAD` of a connect link may learn without spending it. Chat apps and mail
     /// scanners (Slack, Teams, Outlook Safe Links) fetch a link before the admin clicks it, so only
     /// the admin's explicit `POST` (``beginConnect(link:)``) may use the link up.
-    public func previewConnectLink(link: String) async throws -> ConnectLinkPreview {
+    func previewConnectLink(link: String) async throws -> ConnectLinkPreview {
         let now = Date()
         let linkHash = SecretHash.of(link)
         let preview = try await storage.read { reader -> ConnectLinkPreview? in
@@ -49,7 +49,7 @@ extension EnterpriseConnect {
     }
 
     /// Spends the link (once, whoever asks first) and starts the OAuth round trip.
-    public func beginConnect(link: String) async throws -> ConnectRedirect {
+    func beginConnect(link: String) async throws -> ConnectRedirect {
         let now = Date()
         let state = try Self.randomToken()
         let nonce = try Self.randomToken()
@@ -69,7 +69,7 @@ extension EnterpriseConnect {
         return ConnectRedirect(authorizeURL: url, stateCookieValue: nonce, cookieMaxAge: lifetime)
     }
 
-    public func completeConnect(code: String?, state: String?, error: String?, cookieState: String?) async throws -> ServiceAccount {
+    func completeConnect(code: String?, state: String?, error: String?, cookieState: String?) async throws -> ServiceAccount {
         let now = Date()
         let pending: PendingConnect
         do {
@@ -210,7 +210,7 @@ extension EnterpriseConnect {
             var again: [PreparedRequest] = []
             if previous?.status == .reauthorizationRequired {
                 for account in try transaction.accountsToAskAgain(serviceAccountID: id) {
-                    again.append(try prepareRequest(transaction, email: account.email, scope: account.scope,
+                    again.append(try requests.prepareRequest(transaction, email: account.email, scope: account.scope,
                                                     serviceAccountID: id, now: now, reason: "service_account_reconnected"))
                 }
                 try transaction.clearAtRisk(serviceAccountID: id)
@@ -222,8 +222,8 @@ extension EnterpriseConnect {
         }
         logger.info("service account connected", metadata: ["service_account_id": "\(id)", "domain": "\(domain ?? "-")"])
         if !atRisk.isEmpty {
-            for request in atRisk { cache.invalidate(request.emailKey) }
-            await send(atRisk)
+            for request in atRisk { vault.cache.invalidate(request.emailKey) }
+            await requests.send(atRisk)
         }
         return record.model
     }

@@ -3,10 +3,10 @@ import Foundation
 
 /// The token vault: cached reads, lazy refresh with in-process single flight, and the public
 /// token routes of accounts and service accounts.
-extension EnterpriseConnect {
+extension TokenVault {
     /// The hot path: a cached token valid for `minValidity` comes back `.ready` after one lock and
     /// one dictionary lookup; anything else is `.pending` work (database, maybe a refresh).
-    public func token(email: String, minValidity: Duration) -> TokenLookup {
+    func token(email: String, minValidity: Duration) -> TokenLookup {
         let key = Email.key(email)
         metrics.accountTokenReads.increment()
         if let token = cache.lookup(key, minValidity: minValidity.timeInterval, now: Date()) {
@@ -17,7 +17,7 @@ extension EnterpriseConnect {
     }
 
     /// `POST /v1/accounts/{email}/refresh`: a new token now, whatever the old one's validity.
-    public func refresh(email: String) async throws -> AccessToken {
+    func refresh(email: String) async throws -> AccessToken {
         let key = Email.key(email)
         guard let state = try await storage.read({ try $0.tokenState(emailKey: key) }) else {
             throw CoreError.notFound("no account \(email)")
@@ -26,7 +26,7 @@ extension EnterpriseConnect {
         return try await refreshedToken(state.owner, force: true, minValidity: .zero)
     }
 
-    public func serviceAccountToken(id: String, minValidity: Duration) async throws -> AccessToken {
+    func serviceAccountToken(id: String, minValidity: Duration) async throws -> AccessToken {
         metrics.serviceAccountTokenReads.increment()
         return try await validToken(.serviceAccount(id), minValidity: minValidity)
     }

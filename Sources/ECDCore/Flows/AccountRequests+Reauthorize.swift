@@ -7,7 +7,7 @@ import Logging
 /// `reauthorizing` (event `account.reauthorizing`), keeps serving its current access token while it
 /// lasts, and the callback brings it back to `active`. A refused or timed-out re-request ends
 /// `reauthorization_required`, as does a second dead grant within `reauthorizeInterval`.
-extension EnterpriseConnect {
+extension AccountRequests {
     /// Starts the re-request; false when the account cannot heal by itself (its service account is
     /// not active, it was re-requested too recently, or the spent refresh token is no longer the
     /// stored one).

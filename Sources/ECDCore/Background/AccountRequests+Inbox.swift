@@ -15,7 +15,7 @@ struct InboxClaim: Sendable {
 /// called; rows left `exchanging` by a crash or a transient failure are tried again, and if that
 /// retry gets `invalid_grant` the code was spent without us storing the tokens, so the account is
 /// re-requested through its service account: every acknowledged callback still ends `active`.
-extension EnterpriseConnect {
+extension AccountRequests {
     func runInboxWorker() async {
         do {
             // A previous process died mid-exchange: those rows are due now, not after their claim expires.
@@ -100,7 +100,7 @@ extension EnterpriseConnect {
             return (InboxClaim(id: id, requestID: row.requestID, codeEnvelope: envelope,
                                wasExchanging: row.status == "exchanging", account: account), nil)
         }
-        if let dropped { cache.invalidate(dropped) }
+        if let dropped { vault.cache.invalidate(dropped) }
         return claim
     }
 
@@ -119,7 +119,7 @@ extension EnterpriseConnect {
         let accountID = response.accountID ?? response.sub
         let sub = response.sub ?? response.accountID
         let keyID = secrets.keyring.primaryKeyID
-        let ticket = cache.ticket()
+        let ticket = vault.cache.ticket()
         let write = AuthorizationWrite(rowID: claim.account.rowID, requestID: claim.requestID, accessToken: access,
                                        refreshToken: refresh, keyID: keyID, expiresAt: expiresAt, scope: scope,
                                        accountID: accountID, sub: sub, profileJSON: profileJSON, now: now)
@@ -139,7 +139,7 @@ extension EnterpriseConnect {
             logger.warning("tokens for a superseded request discarded", metadata: ["email": "\(claim.account.email)"])
             return
         }
-        cache.replace(claim.account.emailKey, AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
+        vault.cache.replace(claim.account.emailKey, AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
                                                           accountID: accountID, sub: sub, apiURL: apiURL), ticket: ticket)
         logger.info("account authorized", metadata: ["email": "\(claim.account.email)",
                                                      "service_account_id": "\(claim.account.serviceAccountID ?? "-")"])
@@ -156,7 +156,7 @@ extension EnterpriseConnect {
                                                  serviceAccountID: serviceAccountID, now: now, reason: "recovery")
                 return request
             }
-            if !prepared.renewal { cache.invalidate(claim.account.emailKey) }
+            if !prepared.renewal { vault.cache.invalidate(claim.account.emailKey) }
             logger.warning("spent code recovered by a new request", metadata: ["email": "\(claim.account.email)"])
             await send([prepared])
             return
@@ -184,7 +184,7 @@ extension EnterpriseConnect {
             try transaction.finishInbox(id: claim.id, status: "failed", now: now)
             return key
         }
-        if let dropped { cache.invalidate(dropped) }
+        if let dropped { vault.cache.invalidate(dropped) }
         logger.warning("code exchange refused", metadata: ["email": "\(claim.account.email)", "error": "\(failure)"])
     }
 }

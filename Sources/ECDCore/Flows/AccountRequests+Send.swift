@@ -4,7 +4,7 @@ import Foundation
 /// Sending one batch of delegated-access requests with a service account's token: a 401 refreshes
 /// that token and retries once, a 422 fails the batch's entries with Cronofy's message, a transient
 /// failure leaves them pending for the unsent-requests sweep.
-extension EnterpriseConnect {
+extension AccountRequests {
     func sendBatch(_ serviceAccountID: String, _ batch: [PreparedRequest]) async {
         let owner = TokenOwner.serviceAccount(serviceAccountID)
         let requests = batch.map {
@@ -68,8 +68,8 @@ extension EnterpriseConnect {
         let token: String
         do {
             token = forceRefresh
-                ? try await refreshedToken(owner, force: true, minValidity: .zero).accessToken
-                : try await validToken(owner, minValidity: .seconds(60)).accessToken
+                ? try await vault.refreshedToken(owner, force: true, minValidity: .zero).accessToken
+                : try await vault.validToken(owner, minValidity: .seconds(60)).accessToken
         } catch let error as CoreError {
             return .failure(.core(error))
         } catch {
@@ -120,7 +120,7 @@ extension EnterpriseConnect {
             let dropped = try await storage.transaction { [self] transaction in
                 try batch.compactMap { try failAccount(transaction, rowID: $0.rowID, requestID: $0.requestID, failure, now: now) }
             }
-            for key in dropped { cache.invalidate(key) }
+            for key in dropped { vault.cache.invalidate(key) }
         } catch {
             logger.error("recording failed requests failed", metadata: ["error": "\(error)"])
         }

@@ -5,7 +5,7 @@ import Foundation
 /// index on `at`), so a large backlog never holds the database long enough to delay callbacks,
 /// token reads or the webhook's cursor. Events the webhook has not delivered yet are kept,
 /// whatever their age: its receiver has not seen them.
-extension EnterpriseConnect {
+extension EventFeed {
     static let eventPruneBatch = 1000
 
     func runEventRetention() async {

@@ -3,12 +3,12 @@ import Foundation
 
 /// `POST /callbacks/delegated/{request}`: checks that need no database, then the group-committed
 /// inbox write. Returns only once the callback is durable.
-extension EnterpriseConnect {
+extension AccountRequests {
     /// Throws `CoreError.callbackRejected` (malformed, state mismatch, an error callback with
     /// neither state nor signature, a bad signature, an unknown or superseded request); a
     /// duplicate of an accepted callback returns normally and changes nothing. A rejected callback
     /// changes nothing either.
-    public func receiveDelegatedCallback(requestID: String, body: [UInt8], signatureHeader: String?) async throws {
+    func receiveDelegatedCallback(requestID: String, body: [UInt8], signatureHeader: String?) async throws {
         let signed = signatureHeader != nil
         if signed || configuration.requireCallbackSignature {
             guard let header = signatureHeader,

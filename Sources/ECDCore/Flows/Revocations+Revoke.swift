@@ -18,8 +18,8 @@ import Logging
 /// reconnect of the service account (its status is then `active`, so a late confirmation finds
 /// neither the mark nor `revoked` and the new connection stands). A renewal in
 /// flight is cancelled when the revocation starts (event `account.renewal_failed`, `revoked`).
-extension EnterpriseConnect {
-    public func revokeAccount(email: String, localOnly: Bool = false) async throws -> Account {
+extension Revocations {
+    func revokeAccount(email: String, localOnly: Bool = false) async throws -> Account {
         let key = Email.key(email)
         if localOnly { return try await eraseAccountLocally(emailKey: key, email: email) }
         let now = Date()
@@ -61,7 +61,7 @@ extension EnterpriseConnect {
             return (updated.model, applied)
         }
         if applied {
-            cache.invalidate(key)
+            vault.cache.invalidate(key)
             logger.info("account revoked", metadata: ["email": "\(record.email)"])
         } else {
             logger.info("revocation confirmed for an account requested again meanwhile; the new request stands",
@@ -89,7 +89,7 @@ extension EnterpriseConnect {
             }
             return (updated.model, record)
         }
-        cache.invalidate(key)
+        vault.cache.invalidate(key)
         logger.warning("account erased locally only; Cronofy may still hold its grant", metadata: ["email": "\(record.email)"])
         return account
     }
@@ -109,7 +109,7 @@ extension EnterpriseConnect {
                                     email: record.email, data: data, at: now)
     }
 
-    public func revokeServiceAccount(id: String, localOnly: Bool = false) async throws -> ServiceAccount {
+    func revokeServiceAccount(id: String, localOnly: Bool = false) async throws -> ServiceAccount {
         let now = Date()
         let claim = now.addingTimeInterval(Self.revokeClaim.timeInterval)
         // As for an account: marked before Cronofy is asked, the outcome written only while the
@@ -156,7 +156,7 @@ extension EnterpriseConnect {
             }
             return (updated.model, accounts.map(\.emailKey))
         }
-        for key in emailKeys { cache.invalidate(key) }
+        for key in emailKeys { vault.cache.invalidate(key) }
         let metadata: Logger.Metadata = ["service_account_id": "\(id)", "accounts": .stringConvertible(emailKeys.count)]
         if localOnly {
             logger.warning("service account erased locally only; Cronofy may still hold its grant", metadata: metadata)
