@@ -19,10 +19,10 @@ final class AuditTurnBatch: TurnBatch {
         entries.reserveCapacity(32)
     }
 
-    /// Stages `entries` on `turn` and holds the request's response until they are written.
-    static func stage(_ entries: [AuditEntry], on turn: LoopTurn, log: AuditLog, logger: Logger?) {
+    /// Stages `entry` on `turn` and holds the request's response until they are written.
+    static func stage(_ entry: AuditEntry, on turn: LoopTurn, log: AuditLog, logger: Logger?) {
         let batch = turn.batch(for: log) { AuditTurnBatch(log: log, logger: logger) }
-        batch.entries.append(contentsOf: entries)
+        batch.entries.append(entry)
         turn.hold(until: batch, fallback: refusal)
     }
 

@@ -76,6 +76,17 @@ enum AccessPolicy {
     static let unlisted = Rule(access: .permission(.adminOnly))
 
     static func rule(_ method: HTTPMethod, _ pattern: String) -> Rule? {
-        rules[(method == .head ? "GET" : method.rawValue) + " " + pattern]
+        rulesByPattern[pattern]?[method == .head ? "GET" : method.rawValue]
     }
+
+    /// ``rules`` by pattern, then method: the key check looks a rule up on every request, and
+    /// this needs no `METHOD pattern` string made for it.
+    private static let rulesByPattern: [String: [String: Rule]] = {
+        var table: [String: [String: Rule]] = [:]
+        for (key, rule) in rules {
+            guard let space = key.firstIndex(of: " ") else { continue }
+            table[String(key[key.index(after: space)...]), default: [:]][String(key[..<space])] = rule
+        }
+        return table
+    }()
 }

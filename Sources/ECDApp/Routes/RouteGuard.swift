@@ -141,14 +141,18 @@ struct RouteGuard: Sendable {
     private func recordOrRefuse(_ rule: AccessPolicy.Rule, key: APIKey, request: HTTPRequest, context: RequestContext,
                                 response: HTTPResponse, onTurn: Bool = false) -> HTTPResponse {
         guard let action = rule.audit, let audit else { return response }
+        if onTurn, !rule.changes, let turn = context.turn {
+            // A read names one target: its line is made and staged with no array around it.
+            let entry = AuditEntry(action: action, key: key.name, target: rule.target.flatMap { context.parameters[$0] },
+                                   status: response.status.code, requestID: context.requestID,
+                                   client: context.peerAddress ?? "unix")
+            AuditTurnBatch.stage(entry, on: turn, log: audit, logger: logger)
+            return response
+        }
         let targets = Self.targets(rule, request: request, context: context)
         let entries = targets.map { target in
             AuditEntry(action: action, key: key.name, target: target, status: response.status.code,
                        requestID: context.requestID, client: context.peerAddress ?? "unix")
-        }
-        if onTurn, !rule.changes, let turn = context.turn {
-            AuditTurnBatch.stage(entries, on: turn, log: audit, logger: logger)
-            return response
         }
         do {
             try audit.record(entries)
