@@ -150,6 +150,7 @@ struct AccountFlowTests {
 
     /// Each request clears the account's old inbox rows; a full scan of the inbox there made a
     /// bulk request slow down with every callback ever kept (docs/benchmarks.md "Bulk requests").
+    /// SQLite only: SQLite's query plan (PostgreSQL has the same index: the schema parity tests).
     @Test func clearingAnAccountsInboxRowsUsesAnIndex() async throws {
         let harness = try Harness()
         let plan = try await harness.database.asyncRead { connection in

@@ -143,6 +143,20 @@ final class Harness: Sendable {
                                  cronofyClient: cronofy, logger: logger)
     }
 
+    /// Runs one statement while the facade is closed (what a dead process left, or a hand edit),
+    /// on a connection of its own; SQL as for `execute`.
+    func executeWhileClosed(_ sql: String, _ arguments: [TestArgument] = []) async throws {
+        if let pool = try storage.postgresPool() {
+            defer { pool.close() }
+            let numbered = Self.numbered(sql)
+            try await pool.asyncWrite { _ = try $0.execute(numbered, arguments.map { $0 as any PostgresValueConvertible }) }
+            return
+        }
+        let database = try Database(path: databasePath)
+        defer { database.close() }
+        try await database.asyncWrite { try $0.execute(sql, arguments.map { $0 as any SQLValueConvertible }) }
+    }
+
     /// Stops the facade and closes the database, as a daemon shutting down (or dying) would.
     func close() async {
         let (core, database, pool) = current.withLock { value in

@@ -9,6 +9,8 @@ struct HotPathTests {
     /// Once a token is cached, asking for it is answered from memory: no Cronofy call, and the
     /// reads are recorded for refresh-ahead in one batched write per flush, not one per read. (How
     /// fast that is belongs to the benchmarks, not to a test on a shared machine.)
+    /// SQLite only: it counts the writes with a trigger of SQLite's in the test's database (the
+    /// cache and its flush are the same code on either driver).
     @Test func cachedLookupsAreServedFromMemory() async throws {
         // No recent-use window, so every flush takes the reads since the last (a real window
         // lets a flushed read go unmarked for a twelfth of it: `TokenCacheTests`).

@@ -17,9 +17,10 @@ import Testing
 
     /// Two facades with their own connections (and so their own lease owners) on one database file,
     /// as two processes would be: Cronofy sees one refresh, and both answer the token it produced.
-    @Test func twoProcessesRefreshingOneAccountMakeOneRefresh() async throws {
+    /// On PostgreSQL the other facade has a pool of its own: two nodes.
+    @Test(arguments: StorageDriver.allCases) func twoProcessesRefreshingOneAccountMakeOneRefresh(driver: StorageDriver) async throws {
         // Cronofy holds the refresh 5 s below: the client must outwait it however loaded the machine.
-        let harness = try Harness(cronofyTimeout: .seconds(30))
+        let harness = try Harness(driver: driver, cronofyTimeout: .seconds(30))
         let email = "shared@example.com"
         _ = try await harness.connectServiceAccount()
         harness.core.start()
@@ -27,9 +28,7 @@ import Testing
         _ = try await harness.waitForStatus(email, .active)
         let old = try await harness.core.token(email: email, minValidity: .seconds(60)).value()
 
-        let otherDatabase = try Database(path: harness.databasePath)
-        let other = EnterpriseConnect(configuration: harness.configuration, database: .sqlite(otherDatabase), keyring: harness.keyring,
-                                      cronofyClient: harness.cronofy, logger: Logger(label: "ecd.core.test.other"))
+        let other = try harness.openAnother()
         let refreshesBefore = Self.refreshCalls(harness)
         let issuedBefore = harness.simulator.control.issued().accessTokens.count
         // Cronofy holds the one refresh: the first facade takes the lease and is still refreshing
@@ -46,13 +45,13 @@ import Testing
         #expect(tokenA.accessToken == harness.simulator.control.issued().accessTokens.last)
         #expect(Self.refreshCalls(harness) == refreshesBefore + 1)
         await other.shutdown()
-        otherDatabase.close()
         await harness.stop()
     }
 
     /// A lease an hour from running out, left by a process that died: a facade holding the
     /// database alone clears it at start and refreshes at once; one that may share the database
-    /// must respect it (and so does not refresh).
+    /// must respect it (and so does not refresh). SQLite only: a sole process is SQLite's notion
+    /// (its DatabaseLock); PostgreSQL nodes share the database and never clear leases at start.
     @Test func soleProcessClearsLeasesOfADeadOne() async throws {
         let harness = try Harness { $0.refreshLeaseDuration = .seconds(3) }
         let email = "stale@example.com"

@@ -8,6 +8,8 @@ import Testing
 
 @Suite("Restarts in the middle of each flow, key rotation, secrets at rest", .serialized)
 struct RestartTests {
+    /// SQLite only: it closes the SQLite database under the facade (PostgreSQL's health has its own
+    /// test in StorageHealthTests).
     @Test func readinessReportsAnUnwritableDatabase() async throws {
         let harness = try Harness()
         #expect(await harness.core.readiness().isEmpty)
@@ -17,8 +19,8 @@ struct RestartTests {
         await harness.stop()
     }
 
-    @Test func connectSurvivesARestartBetweenRedirectAndCallback() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func connectSurvivesARestartBetweenRedirectAndCallback(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         let (code, state, cookie) = try await harness.authorizeAtSimulator()
         await harness.close()
         try harness.open()
@@ -27,23 +29,21 @@ struct RestartTests {
         await harness.stop()
     }
 
-    @Test func unsentRequestIsSentAfterRestart() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func unsentRequestIsSentAfterRestart(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         harness.simulator.control.fail(.authorizations, with: .serverError, times: 2)
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "u@example.com", scope: "read_events")])
         await harness.close()
         // Due now rather than after the first send's claim expires.
-        let database = try Database(path: harness.databasePath)
-        try await database.asyncWrite { try $0.execute("UPDATE accounts SET next_attempt_at = 0") }
-        database.close()
+        try await harness.executeWhileClosed("UPDATE accounts SET next_attempt_at = 0")
         try harness.open().start()
         #expect(try await harness.waitForStatus("u@example.com", .active).status == .active)
         await harness.stop()
     }
 
-    @Test func acceptedCallbacksAreFinishedAfterRestart() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func acceptedCallbacksAreFinishedAfterRestart(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "r@example.com", scope: "read_events")])
         let callbacks = await harness.simulator.control.waitForCallbacks(count: 1)
@@ -57,17 +57,15 @@ struct RestartTests {
 
     /// The daemon died after Cronofy accepted the code and before the tokens were stored: the
     /// retry gets invalid_grant, and the account is re-requested by itself and ends active.
-    @Test func spentCodeIsRecoveredByANewRequest() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func spentCodeIsRecoveredByANewRequest(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "spent@example.com", scope: "read_events")])
         let callback = try #require(await harness.simulator.control.waitForCallbacks(count: 1).first)
         #expect(callback.delivered)
         await harness.close()
         // What the dead process did: marked the row, and Cronofy spent the code.
-        let database = try Database(path: harness.databasePath)
-        try await database.asyncWrite { try $0.execute("UPDATE callback_inbox SET status = 'exchanging', attempts = 1") }
-        database.close()
+        try await harness.executeWhileClosed("UPDATE callback_inbox SET status = 'exchanging', attempts = 1")
         _ = try await harness.cronofy.exchangeCode(try #require(callback.code), redirectURI: callback.callbackURL, sendCallbackURL: true)
         try harness.open().start()
         let account = try await harness.waitForStatus("spent@example.com", .active)
@@ -77,8 +75,8 @@ struct RestartTests {
         await harness.stop()
     }
 
-    @Test func staleLeaseOfADeadProcessExpires() async throws {
-        let harness = try Harness { $0.refreshLeaseDuration = .milliseconds(500) }
+    @Test(arguments: StorageDriver.allCases) func staleLeaseOfADeadProcessExpires(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver) { $0.refreshLeaseDuration = .milliseconds(500) }
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "l@example.com", scope: "read_events")])
@@ -88,11 +86,7 @@ struct RestartTests {
         // A process died holding the lease: nobody may refresh before it runs out, and then
         // this process must take over and really refresh (not hand back the old token).
         let leaseUntil = Date().addingTimeInterval(0.5)
-        let database = try Database(path: harness.databasePath)
-        try await database.asyncWrite {
-            try $0.execute("UPDATE accounts SET lease_owner = 'dead-process', lease_until = ?", [leaseUntil])
-        }
-        database.close()
+        try await harness.executeWhileClosed("UPDATE accounts SET lease_owner = 'dead-process', lease_until = ?", [leaseUntil])
         let refreshes = harness.simulator.control.calls(.token).filter { $0.body.contains("refresh_token") }.count
         try harness.open()
         let token = try await harness.core.refresh(email: "l@example.com")
@@ -104,10 +98,10 @@ struct RestartTests {
         await harness.stop()
     }
 
-    @Test func keyRotationAndRewrap() async throws {
+    @Test(arguments: StorageDriver.allCases) func keyRotationAndRewrap(driver: StorageDriver) async throws {
         let oldKey = Keyring.Key(id: "k1", bytes: try SecureRandom.bytes(32))
         let newKey = Keyring.Key(id: "k2", bytes: try SecureRandom.bytes(32))
-        let harness = try Harness(keyring: try Keyring(keys: [oldKey]))
+        let harness = try Harness(driver: driver, keyring: try Keyring(keys: [oldKey]))
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "k@example.com", scope: "read_events")])
@@ -138,8 +132,8 @@ struct RestartTests {
         await harness.stop()
     }
 
-    @Test func ciphertextCannotMoveToAnotherRow() async throws {
-        let harness = try Harness()
+    @Test(arguments: StorageDriver.allCases) func ciphertextCannotMoveToAnotherRow(driver: StorageDriver) async throws {
+        let harness = try Harness(driver: driver)
         _ = try await harness.connectServiceAccount()
         harness.core.start()
         _ = try await harness.core.requestAccounts([AccountRequestEntry(email: "x@example.com", scope: "read_events"),
@@ -147,11 +141,8 @@ struct RestartTests {
         _ = try await harness.waitForStatus("x@example.com", .active)
         _ = try await harness.waitForStatus("y@example.com", .active)
         await harness.close()
-        let database = try Database(path: harness.databasePath)
-        try await database.asyncWrite {
-            try $0.execute("UPDATE accounts SET access_token = (SELECT access_token FROM accounts WHERE email_key = 'x@example.com') WHERE email_key = 'y@example.com'")
-        }
-        database.close()
+        try await harness.executeWhileClosed(
+            "UPDATE accounts SET access_token = (SELECT access_token FROM accounts WHERE email_key = 'x@example.com') WHERE email_key = 'y@example.com'")
         try harness.open()
         await #expect(throws: CryptoError.self) { try await harness.core.token(email: "y@example.com", minValidity: .seconds(60)).value() }
         await harness.stop()
@@ -159,6 +150,7 @@ struct RestartTests {
 
     /// No token, code or state the simulator issued appears in the database file, its WAL, the
     /// logs or the events; nor does the client secret.
+    /// SQLite only: it searches the database file's and its WAL's bytes.
     @Test func noSecretAtRestOrInLogs() async throws {
         var simulator = SimulatorConfiguration()
         simulator.refusedEmails = ["room@example.com"]
@@ -195,10 +187,10 @@ struct RestartTests {
         await harness.stop()
     }
 
-    @Test func webhookDeliversEveryEventInOrderSigned() async throws {
+    @Test(arguments: StorageDriver.allCases) func webhookDeliversEveryEventInOrderSigned(driver: StorageDriver) async throws {
         let secret = Array("webhook-secret-0123456789abcdef0123".utf8)
         let older = Array("webhook-secret-older-0123456789abcdef".utf8)
-        let harness = try Harness {
+        let harness = try Harness(driver: driver) {
             $0.webhookURL = $0.publicBaseURL.appendingPathComponent("webhook")
             $0.webhookSecrets = [secret, older]
         }
