@@ -57,9 +57,10 @@ let package = Package(
         // Not shipped: the crash-test child (kill -9 during commits) and the SQLite benchmark.
         .executableTarget(name: "ECDSQLiteTool", dependencies: ["ECDSQLite"]),
 
-        // URLSession bridged to async/await with a hard deadline and deadlock-free cancellation
-        // (a Linux FoundationNetworking trap); shared by every outbound HTTP caller.
-        .target(name: "ECDURLSession"),
+        // The package's HTTP/1.1 client on OpenSSL (`HTTPClient`: TLS verified, hard deadlines,
+        // keep-alive), shared by every outbound HTTP caller; it replaced URLSession so that the
+        // daemon loads neither FoundationNetworking nor libcurl (issue 14, idle memory).
+        .target(name: "ECDURLSession", dependencies: ["ECDCOpenSSL", "ECDSync"]),
 
         // Cronofy API client.
         .target(name: "ECDCronofy", dependencies: ["ECDURLSession", "ECDSync"]),
@@ -112,7 +113,7 @@ let package = Package(
             dependencies: ["ECDCorePostgres", "ECDCore", "ECDCrypto", "ECDPostgres", "ECDSQLite", "ECDTestSupport"]
         ),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
-        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDTestSupport"]),
+        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDURLSession", "ECDTestSupport"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP", "ECDTestSupport"]),
         .testTarget(
             name: "ECDCoreTests",

@@ -27,7 +27,7 @@ public final class EnterpriseConnect: CorePart {
                             cronofy: CronofyAccess, logger: Logger) {
         self.init(configuration: configuration, database: database, keyring: keyring,
                   cronofyClient: cronofy.makeClient(clientSecret: configuration.clientSecret),
-                  logger: logger, webhookTransport: URLSessionTransport())
+                  logger: logger, webhookTransport: HTTPTransport())
     }
 
     /// Tests only: a client of their own (a shared budget, short retries, a recording transport)
@@ -36,7 +36,7 @@ public final class EnterpriseConnect: CorePart {
     /// `scripts/core-interface-check.sh`) without a marker every importer must spell.
     package init(configuration: CoreConfiguration, database: CoreDatabase, keyring: Keyring,
                  cronofyClient cronofy: CronofyClient, logger: Logger,
-                 webhookTransport: any CronofyTransport = URLSessionTransport()) {
+                 webhookTransport: any CronofyTransport = HTTPTransport()) {
         let storage = database.makeStorage(soleProcess: configuration.soleProcess, logger: logger)
         let context = CoreContext(configuration: configuration, storage: storage, keyring: keyring, cronofy: cronofy,
                                   logger: logger)

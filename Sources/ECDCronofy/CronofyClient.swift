@@ -14,7 +14,7 @@ public final class CronofyClient: Sendable {
     private let hook = Locked<(@Sendable (String, String, Duration) -> Void)?>(nil)
     private let budgetHook = Locked<(@Sendable (String, Duration) -> Void)?>(nil)
 
-    public convenience init(configuration: CronofyConfiguration, transport: any CronofyTransport = URLSessionTransport(),
+    public convenience init(configuration: CronofyConfiguration, transport: any CronofyTransport = HTTPTransport(),
                             budget: RequestBudget, retryPolicy: RetryPolicy = RetryPolicy()) {
         self.init(configuration: configuration, transport: transport, budget: budget, retryPolicy: retryPolicy,
                   sleep: { try? await Task.sleep(for: $0) }, random: { Double.random(in: 0...1) })

@@ -1,7 +1,5 @@
+import ECDURLSession
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Turns non-2xx responses and transport failures into `CronofyError`s.
 ///
@@ -93,23 +91,21 @@ struct ResponseMapper {
     /// non-idempotent call such as an authorization-code exchange.
     static func transportFailure(_ error: any Error) -> (error: CronofyError, mayHaveReachedServer: Bool) {
         if let error = error as? CronofyError { return (error, error != .timeout) }
-        guard let urlError = error as? URLError else {
+        guard let failure = error as? HTTPClientError else {
             if error is CancellationError { return (.connectionFailed("cancelled"), true) }
             return (.connectionFailed("transport error"), true)
         }
-        switch urlError.code {
-        case .timedOut: return (.timeout, true)
-        case .cannotConnectToHost: return (.connectionFailed("connection refused"), false)
-        case .cannotFindHost, .dnsLookupFailed: return (.connectionFailed("host not found"), false)
-        case .notConnectedToInternet: return (.connectionFailed("no network"), false)
-        case .networkConnectionLost: return (.connectionFailed("connection lost"), true)
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot, .clientCertificateRejected:
-            return (.connectionFailed("TLS handshake failed"), false)
-        case .cancelled: return (.connectionFailed("cancelled"), true)
-        case .badServerResponse: return (.connectionFailed("malformed HTTP response"), true)
-        default: return (.connectionFailed("URLError \(urlError.code.rawValue)"), true)
+        let mapped: CronofyError = switch failure {
+        case .timedOut: .timeout
+        case .cannotConnect: .connectionFailed("connection refused")
+        case .hostNotFound: .connectionFailed("host not found")
+        case .connectionLost: .connectionFailed("connection lost")
+        case .tls: .connectionFailed("TLS handshake failed")
+        case .cancelled: .connectionFailed("cancelled")
+        case .malformedResponse, .responseTooLarge: .connectionFailed("malformed HTTP response")
+        case .invalidRequest: .connectionFailed("invalid request")
         }
+        return (mapped, failure.mayHaveReachedServer)
     }
 }
 

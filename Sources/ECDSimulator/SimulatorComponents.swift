@@ -9,8 +9,7 @@ struct SimulatorComponents: Sendable {
     let router: Router
 
     init(configuration: SimulatorConfiguration, transport: (any CallbackTransport)? = nil) {
-        let transport = transport ?? configuration.callbackCAFile.map { CAFileCallbackTransport(caFile: $0) }
-            ?? URLSessionCallbackTransport()
+        let transport = transport ?? HTTPCallbackTransport(caFile: configuration.callbackCAFile)
         store = SimulatorStore(configuration: configuration)
         dispatcher = CallbackDispatcher(
             store: store, transport: transport, policy: CallbackDispatcher.Policy(configuration: configuration))

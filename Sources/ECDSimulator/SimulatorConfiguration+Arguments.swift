@@ -88,7 +88,7 @@ extension SimulatorConfiguration {
                 callbackDelay = .milliseconds(ms)
             case "--callback-ca-file":
                 let path = try nonEmpty(flag, try value())
-                guard CAFileCallbackTransport.canLoad(caFile: path) else {
+                guard HTTPCallbackTransport.canLoad(caFile: path) else {
                     throw .invalidValue(flag: flag, value: path, expected: "a readable file of PEM certificates")
                 }
                 callbackCAFile = path

@@ -99,7 +99,7 @@ final class Harness: Sendable {
                                                         clientSecret: simulatorConfiguration.clientSecret,
                                                         apiURL: simulator.baseURL, appURL: simulator.baseURL)
         cronofyConfiguration.requestTimeout = cronofyTimeout
-        cronofy = CronofyClient(configuration: cronofyConfiguration, transport: URLSessionTransport(), budget: RequestBudget(requestsPerMinute: 60_000),
+        cronofy = CronofyClient(configuration: cronofyConfiguration, transport: HTTPTransport(), budget: RequestBudget(requestsPerMinute: 60_000),
                                 retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)))
         var configuration = CoreConfiguration(publicBaseURL: baseURL, clientSecret: simulatorConfiguration.clientSecret)
         configuration.sweepInterval = .milliseconds(200)

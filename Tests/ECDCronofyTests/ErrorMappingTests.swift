@@ -1,3 +1,4 @@
+import ECDURLSession
 import Foundation
 import Testing
 @testable import ECDCronofy
@@ -87,10 +88,10 @@ import Testing
     }
 
     @Test func transportFailures() async {
-        #expect(await failure(.failure(URLError(.timedOut))) == .timeout)
-        #expect(await failure(.failure(URLError(.cannotConnectToHost))) == .connectionFailed("connection refused"))
-        #expect(await failure(.failure(URLError(.cannotFindHost))) == .connectionFailed("host not found"))
-        #expect(await failure(.failure(URLError(.networkConnectionLost))) == .connectionFailed("connection lost"))
+        #expect(await failure(.failure(HTTPClientError.timedOut)) == .timeout)
+        #expect(await failure(.failure(HTTPClientError.cannotConnect("api.cronofy.test"))) == .connectionFailed("connection refused"))
+        #expect(await failure(.failure(HTTPClientError.hostNotFound("api.cronofy.test"))) == .connectionFailed("host not found"))
+        #expect(await failure(.failure(HTTPClientError.connectionLost)) == .connectionFailed("connection lost"))
         #expect(await failure(.failure(CronofyError.timeout)) == .timeout)
     }
 

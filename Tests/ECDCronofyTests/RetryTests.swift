@@ -1,3 +1,4 @@
+import ECDURLSession
 import Foundation
 import Testing
 @testable import ECDCronofy
@@ -7,7 +8,7 @@ import Testing
 
     @Test func transientFailuresAreRetriedWithBackoff() async throws {
         // userinfo: idempotent, so a timeout is retried too (a refresh's is not: refreshWhoseAnswerWasLostIsNotRetried).
-        let transport = RecordingTransport([.status(503), .failure(URLError(.timedOut)), .status(200, #"{"sub":"ser_1"}"#)])
+        let transport = RecordingTransport([.status(503), .failure(HTTPClientError.timedOut), .status(200, #"{"sub":"ser_1"}"#)])
         let sleeper = SleepRecorder()
         let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(100), maxDelay: .seconds(10))
         let info = try await Fixture.client(transport, policy: policy, sleeper: sleeper, jitter: 1.0).userInfo(accessToken: "t")
@@ -67,14 +68,14 @@ import Testing
     }
 
     @Test func authorizationCodeTimeoutIsNotRetried() async {
-        let transport = RecordingTransport([.failure(URLError(.timedOut)), .status(200, Self.token)])
+        let transport = RecordingTransport([.failure(HTTPClientError.timedOut), .status(200, Self.token)])
         let sleeper = SleepRecorder()
         await #expect(throws: CronofyError.timeout) {
             try await Fixture.client(transport, sleeper: sleeper).exchangeCode("code", redirectURI: "r")
         }
         #expect(transport.requests.count == 1)
         // A dropped connection is just as ambiguous.
-        let dropped = RecordingTransport([.failure(URLError(.networkConnectionLost)), .status(200, Self.token)])
+        let dropped = RecordingTransport([.failure(HTTPClientError.connectionLost), .status(200, Self.token)])
         await #expect(throws: CronofyError.connectionFailed("connection lost")) {
             try await Fixture.client(dropped).exchangeCode("code", redirectURI: "r")
         }
@@ -84,25 +85,25 @@ import Testing
     /// Issue 11 item 1: a refresh whose answer was lost may have rotated the refresh token, so
     /// repeating it would spend the old one (invalid_grant for a live grant).
     @Test func refreshWhoseAnswerWasLostIsNotRetried() async throws {
-        let transport = RecordingTransport([.failure(URLError(.timedOut)), .status(200, Self.token)])
+        let transport = RecordingTransport([.failure(HTTPClientError.timedOut), .status(200, Self.token)])
         await #expect(throws: CronofyError.timeout) {
             try await Fixture.client(transport).refresh(refreshToken: "r")
         }
         #expect(transport.requests.count == 1)
-        let dropped = RecordingTransport([.failure(URLError(.networkConnectionLost)), .status(200, Self.token)])
+        let dropped = RecordingTransport([.failure(HTTPClientError.connectionLost), .status(200, Self.token)])
         await #expect(throws: CronofyError.connectionFailed("connection lost")) {
             try await Fixture.client(dropped).refresh(refreshToken: "r")
         }
         #expect(dropped.requests.count == 1)
         // Answers that prove Cronofy did not act are still retried.
-        let refused = RecordingTransport([.failure(URLError(.cannotConnectToHost)), .status(503), .status(200, Self.token)])
+        let refused = RecordingTransport([.failure(HTTPClientError.cannotConnect("api.cronofy.test")), .status(503), .status(200, Self.token)])
         #expect(try await Fixture.client(refused, policy: RetryPolicy(maxAttempts: 3)).refresh(refreshToken: "r").accessToken == "a")
         #expect(refused.requests.count == 3)
     }
 
     @Test func authorizationCodeIsRetriedWhenItCannotHaveBeenSpent() async throws {
         let transport = RecordingTransport([
-            .failure(URLError(.cannotConnectToHost)), .status(503), .status(429), .status(200, Self.token),
+            .failure(HTTPClientError.cannotConnect("api.cronofy.test")), .status(503), .status(429), .status(200, Self.token),
         ])
         let token = try await Fixture.client(transport, policy: RetryPolicy(maxAttempts: 4)).exchangeCode("code", redirectURI: "r")
         #expect(token.accessToken == "a")
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func timeoutIsRetriedForIdempotentCalls() async throws {
-        let transport = RecordingTransport([.failure(URLError(.timedOut)), .status(200, #"{"sub":"ser_1"}"#)])
+        let transport = RecordingTransport([.failure(HTTPClientError.timedOut), .status(200, #"{"sub":"ser_1"}"#)])
         #expect(try await Fixture.client(transport).userInfo(accessToken: "t").sub == "ser_1")
         #expect(transport.requests.count == 2)
     }

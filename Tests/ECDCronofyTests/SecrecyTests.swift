@@ -1,3 +1,4 @@
+import ECDURLSession
 import Foundation
 import Testing
 @testable import ECDCronofy
@@ -19,8 +20,8 @@ import Testing
             .status(200, #"{"access_token":"\#(value)","expires_in":"\#(value)"}"#),
             .status(200, #"{"sub":7,"\#(value)":"\#(value)"}"#),
             .status(200, "\(value) is not JSON"),
-            .failure(URLError(.timedOut)),
-            .failure(URLError(.cannotConnectToHost)),
+            .failure(HTTPClientError.timedOut),
+            .failure(HTTPClientError.cannotConnect("api.cronofy.test")),
         ]
     }
 

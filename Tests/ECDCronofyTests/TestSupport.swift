@@ -1,3 +1,4 @@
+import ECDURLSession
 import ECDTestSupport
 import Foundation
 @testable import ECDCronofy
@@ -23,7 +24,7 @@ final class RecordingTransport: CronofyTransport, Sendable {
         switch recorder.record(request, otherwise: nil) {
         case .response(let response): return response
         case .failure(let error): throw error
-        case nil: throw URLError(.resourceUnavailable)   // the test scripted too few replies
+        case nil: throw HTTPClientError.invalidRequest("no reply scripted")   // the test scripted too few replies
         }
     }
 }

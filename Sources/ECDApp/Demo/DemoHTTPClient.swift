@@ -1,12 +1,9 @@
 import ECDURLSession
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-/// The demo's HTTP client: plain URLSession, as any newcomer's script would use, except that it
-/// never follows redirects by itself (the demo shows each hop) and keeps no cookies of its own
-/// (the demo carries the state cookie by hand, as a browser would, to show it).
+/// The demo's HTTP client: the package's `HTTPClient`, which never follows redirects by itself
+/// (the demo shows each hop) and keeps no cookies (the demo carries the state cookie by hand, as a
+/// browser would, to show it).
 final class DemoHTTPClient: Sendable {
     struct Response: Sendable {
         var status: Int
@@ -24,45 +21,20 @@ final class DemoHTTPClient: Sendable {
         }
     }
 
-    private let session: URLSession
-    private let delegate = NoRedirects()
-
-    init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        configuration.urlCache = nil
-        configuration.timeoutIntervalForRequest = 10
-        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
-    }
-
-    deinit { session.invalidateAndCancel() }
+    private let client = HTTPClient()
 
     func send(_ method: String, _ url: URL, headers: [String: String] = [:], json: Any? = nil) async throws -> Response {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        var fields = headers.map { ($0.key, $0.value) }
+        var body: [UInt8]?
         if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            body = try [UInt8](JSONSerialization.data(withJSONObject: json))
+            fields.append(("Content-Type", "application/json"))
         }
-        // Not `session.data(for:)`: cancelling a task that awaits it can deadlock FoundationNetworking
-        // on Linux (see SessionExchange); a demo step is cancelled when a test's time limit fires.
-        let (data, response) = try await SessionExchange.send(request, on: session, timeout: .seconds(30))
-        guard let http = response as? HTTPURLResponse else {
-            throw DemoError(step: "http", message: "no HTTP response from \(url.host ?? "?")")
-        }
-        var lowered: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { lowered[name.lowercased()] = value }
-        }
-        return Response(status: http.statusCode, headers: lowered, body: data)
-    }
-
-    private final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
-            completionHandler(nil)
+        do {
+            let response = try await client.send(HTTPClientRequest(method: method, url: url, headers: fields, body: body, timeout: .seconds(30)))
+            return Response(status: response.status, headers: response.headers, body: Data(response.body))
+        } catch {
+            throw DemoError(step: "http", message: "\(method) \(url.host ?? "?"): \(error)")
         }
     }
 }

@@ -1,48 +1,36 @@
 import ECDURLSession
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
 #endif
 
 /// How a callback leaves the simulator. A protocol so that the dispatcher's retry logic can be
-/// tested without sockets; `URLSessionCallbackTransport` is the real one.
+/// tested without sockets; `HTTPCallbackTransport` is the real one.
 protocol CallbackTransport: Sendable {
     /// POSTs `body` and returns the receiver's status, or nil when it could not be reached or
     /// did not answer within `timeout`.
     func post(url: String, body: [UInt8], headers: [(String, String)], timeout: Duration) async -> Int?
 }
 
-struct URLSessionCallbackTransport: CallbackTransport {
-    private let session: URLSession
+/// Callbacks over the package's `HTTPClient`. With `--callback-ca-file`, https receivers are
+/// trusted through exactly that CA file (a test's TLS server with a private certificate, reached
+/// as Cronofy's callbacks reach a deployment, without touching the machine's trust store);
+/// otherwise through the system's. A CA file that does not load leaves no trust at all: every
+/// https callback then fails (`SimulatorConfiguration(arguments:)` checks it with `canLoad` first).
+struct HTTPCallbackTransport: CallbackTransport {
+    private let client: HTTPClient
 
-    init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieStorage = nil
-        configuration.urlCache = nil
-        // A batch sends up to 50 callbacks to one host at once; URLSession's default of 6
-        // connections per host would queue most of them behind each other.
-        configuration.httpMaximumConnectionsPerHost = 16
-        session = URLSession(configuration: configuration)
+    /// A batch sends up to 50 callbacks to one host at once: keep as many connections for reuse.
+    init(caFile: String? = nil) {
+        client = HTTPClient(caFile: caFile, maxIdlePerHost: 50)
     }
+
+    static func canLoad(caFile: String) -> Bool { HTTPClient.canLoad(caFile: caFile) }
 
     func post(url: String, body: [UInt8], headers: [(String, String)], timeout: Duration) async -> Int? {
         guard let target = URL(string: url) else { return nil }
-        var request = URLRequest(url: target)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        // corelibs truncates the idle timeout to whole seconds (0.3 s would be immediate): round
-        // up; SessionExchange enforces `timeout` exactly, for the whole exchange.
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        request.timeoutInterval = max(1, seconds.rounded(.up))
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        do {
-            // Not `session.data(for:)`: shutdown cancels delivery tasks, and cancelling one that
-            // awaits data(for:) as its answer arrives deadlocks FoundationNetworking (see
-            // SessionExchange).
-            let (_, response) = try await SessionExchange.send(request, on: session, timeout: timeout)
-            return (response as? HTTPURLResponse)?.statusCode
-        } catch {
-            return nil
-        }
+        let request = HTTPClientRequest(method: "POST", url: target, headers: headers, body: body, timeout: timeout)
+        return try? await client.send(request).status
     }
 }

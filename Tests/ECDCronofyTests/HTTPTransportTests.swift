@@ -1,11 +1,12 @@
+import ECDURLSession
 import ECDTestSupport
 import Foundation
 import Testing
 @testable import ECDCronofy
 
-/// `URLSessionTransport` over real loopback sockets: what goes out, what comes back, and how
+/// `HTTPTransport` over real loopback sockets: what goes out, what comes back, and how
 /// timeouts, refused connections, redirects and cookies are handled.
-@Suite(.serialized) struct URLSessionTransportTests {
+@Suite(.serialized) struct HTTPTransportTests {
     private static func reply(_ status: String, headers: [String] = [], body: String = "") -> String {
         (["HTTP/1.1 \(status)", "Content-Length: \(body.utf8.count)", "Connection: close"] + headers)
             .joined(separator: "\r\n") + "\r\n\r\n" + body
@@ -15,7 +16,7 @@ import Testing
         let server = try CannedHTTPServer(replies: [Self.reply("200 OK", headers: ["Content-Type: application/json", "X-Thing: 1"],
                                                                body: #"{"ok":true}"#)])
         defer { server.stop() }
-        let transport = URLSessionTransport()
+        let transport = HTTPTransport()
         let response = try await transport.send(TransportRequest(
             method: "POST", url: server.baseURL.appendingPathComponent("oauth/token"),
             headers: [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "ecd-test/1"), ("Accept", "application/json")],
@@ -36,7 +37,7 @@ import Testing
             Self.reply("200 OK", headers: ["Set-Cookie: session=abc; Path=/"]), Self.reply("200 OK"),
         ])
         defer { server.stop() }
-        let transport = URLSessionTransport()
+        let transport = HTTPTransport()
         for _ in 0..<2 {
             _ = try await transport.send(TransportRequest(method: "GET", url: server.baseURL.appendingPathComponent("v1/userinfo")))
         }
@@ -49,7 +50,7 @@ import Testing
             Self.reply("302 Found", headers: ["Location: /elsewhere"]), Self.reply("200 OK"),
         ])
         defer { server.stop() }
-        let response = try await URLSessionTransport().send(
+        let response = try await HTTPTransport().send(
             TransportRequest(method: "POST", url: server.baseURL.appendingPathComponent("oauth/token"), body: [1]))
         #expect(response.status == 302)
         #expect(server.requests.count == 1)
@@ -62,12 +63,12 @@ import Testing
             var config = Fixture.configuration(api: server.baseURL.absoluteString)
             config.requestTimeout = .milliseconds(300)
             return config
-        }(), transport: URLSessionTransport(), budget: RequestBudget(requestsPerMinute: 6000), retryPolicy: RetryPolicy(maxAttempts: 1))
+        }(), transport: HTTPTransport(), budget: RequestBudget(requestsPerMinute: 6000), retryPolicy: RetryPolicy(maxAttempts: 1))
         let start = ContinuousClock.now
         await #expect(throws: CronofyError.timeout) { try await client.userInfo(accessToken: "t") }
         let elapsed = ContinuousClock.now - start
-        // Not early (corelibs truncates sub-second intervals to 0), and well before URLSession's
-        // 60 s default: the upper bound leaves room for a loaded 2-core machine.
+        // Not early, and not at some default idle timeout: the upper bound leaves room for a
+        // loaded 2-core machine.
         #expect(elapsed >= .milliseconds(250))
         #expect(elapsed < .seconds(20))
     }
@@ -78,7 +79,7 @@ import Testing
         let url = server.baseURL
         server.stop()
         let client = CronofyClient(configuration: Fixture.configuration(api: url.absoluteString),
-                                   transport: URLSessionTransport(), budget: RequestBudget(requestsPerMinute: 6000),
+                                   transport: HTTPTransport(), budget: RequestBudget(requestsPerMinute: 6000),
                                    retryPolicy: RetryPolicy(maxAttempts: 1))
         do {
             _ = try await client.userInfo(accessToken: "t")
@@ -92,11 +93,11 @@ import Testing
         }
     }
 
-    /// A cancelled exchange ends at once with URLError(.cancelled), even while the server is silent.
+    /// A cancelled exchange ends at once with HTTPClientError.cancelled, even while the server is silent.
     @Test func cancellationEndsAnExchangeInFlight() async throws {
         let server = try CannedHTTPServer(replies: [nil])
         defer { server.stop() }
-        let transport = URLSessionTransport()
+        let transport = HTTPTransport()
         let outcome = Outcome()
         let task = Task {
             do {
@@ -104,7 +105,7 @@ import Testing
                                                               timeout: .seconds(30)))
                 outcome.set("answered")
             } catch {
-                outcome.set((error as? URLError)?.code == .cancelled ? "cancelled" : "\(error)")
+                outcome.set((error as? HTTPClientError) == .cancelled ? "cancelled" : "\(error)")
             }
         }
         try #require(await eventually { server.requests.count == 1 }, "the request never reached the server")
@@ -113,14 +114,13 @@ import Testing
         #expect(outcome.value == "cancelled")
     }
 
-    /// Answers racing cancellations: each exchange ends (answered or cancelled), none wedges.
-    /// With `session.data(for:)` cancelled as the answer came in, FoundationNetworking could
-    /// deadlock the cancelling thread and the session's queue for good.
+    /// Answers racing cancellations: each exchange ends (answered or cancelled), none wedges
+    /// (URLSession, the transport before HTTPClient, could deadlock here).
     @Test func answersRacingCancellationsNeverWedge() async throws {
         let rounds = 40
         let server = try CannedHTTPServer(replies: Array(repeating: Self.reply("200 OK", body: "{}"), count: rounds))
         defer { server.stop() }
-        let transport = URLSessionTransport()
+        let transport = HTTPTransport()
         for round in 0..<rounds {
             let outcome = Outcome()
             let task = Task {
@@ -129,7 +129,7 @@ import Testing
                         method: "GET", url: server.baseURL.appendingPathComponent("v1/userinfo"), timeout: .seconds(30)))
                     outcome.set("\(response.status)")
                 } catch {
-                    outcome.set((error as? URLError)?.code == .cancelled ? "cancelled" : "\(error)")
+                    outcome.set((error as? HTTPClientError) == .cancelled ? "cancelled" : "\(error)")
                 }
             }
             try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
