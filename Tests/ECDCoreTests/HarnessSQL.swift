@@ -1,3 +1,4 @@
+import ECDCorePostgres
 import ECDPostgres
 import ECDSQLite
 import Foundation
@@ -80,6 +81,27 @@ extension Harness {
                 _ = try connection.execute(numbered, arguments.map { $0 as any PostgresValueConvertible })
             }
         }
+    }
+
+    /// Everything the database stores, as bytes to search for secrets: SQLite's file and its WAL;
+    /// for PostgreSQL every row of every core table as JSON (byte columns in their hex form, so a
+    /// secret sealed in one cannot match, while one stored in clear in any column would) and the
+    /// server's log. Works whether the facade is open or closed.
+    func storedBytes() async throws -> [UInt8] {
+        guard case .postgres(let server, _) = storage, let pool = try storage.postgresPool() else { return databaseBytes() }
+        defer { pool.close() }
+        var bytes = try await pool.asyncRead { connection -> [UInt8] in
+            var bytes: [UInt8] = []
+            for table in CorePostgresSchema.tables {
+                let dump = try connection.queryOne(
+                    "SELECT COALESCE(string_agg(row_to_json(t)::text, E'\\n'), '') AS dump FROM \(table) t")?
+                    .optional("dump") as String?
+                bytes += Array((dump ?? "").utf8)
+            }
+            return bytes
+        }
+        if let log = FileManager.default.contents(atPath: server.directory + "/server.log") { bytes += log }
+        return bytes
     }
 
     /// `?` → `$1, $2, …` (outside quoted text).
