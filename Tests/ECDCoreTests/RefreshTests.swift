@@ -68,12 +68,17 @@ struct RefreshTests {
         harness.simulator.control.fail(.token, with: fault, times: 2)
         // Wants more validity than the token has: a refresh is attempted, fails, the old token is served.
         let served = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(600)).value()
+        let failedAt = ContinuousClock.now
         #expect(served.accessToken == old.accessToken)
-        #expect(try await harness.core.account(email: "jane@example.com").status == .active)
-        // Backing off: the next lazy read does not call Cronofy again.
+        // Backing off: the next lazy read does not call Cronofy again. The first back-off is
+        // 0.5–1 s (jittered), so the check holds only for a read made well within it: on a machine
+        // so loaded that the read comes later, a second call is right and not judged here.
         let calls = harness.simulator.control.calls(.token).count
         _ = try await harness.core.token(email: "jane@example.com", minValidity: .seconds(600)).value()
-        #expect(harness.simulator.control.calls(.token).count == calls)
+        if ContinuousClock.now - failedAt < .milliseconds(300) {
+            #expect(harness.simulator.control.calls(.token).count == calls)
+        }
+        #expect(try await harness.core.account(email: "jane@example.com").status == .active)
         // A forced refresh that cannot reach Cronofy is a 503.
         harness.simulator.control.fail(.token, with: fault, times: 2)
         await #expect(throws: CoreError.self) { try await harness.core.refresh(email: "jane@example.com") }
