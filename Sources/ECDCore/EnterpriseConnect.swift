@@ -55,6 +55,7 @@ public final class EnterpriseConnect: CorePart {
     /// the periodic sweeps (callback timeouts, unsent requests, refresh ahead, last-used flush,
     /// gauges) and, when configured, webhook delivery.
     public func start() {
+        vault.grantFeed?.start()
         background.start(self)
     }
 
@@ -70,6 +71,7 @@ public final class EnterpriseConnect: CorePart {
         let retention = events.retentionSignal
         let inTime = await background.stop { inbox.signal(); webhook.signal(); sweep.signal(); retention.signal() }
         if !inTime { logger.warning("background work cancelled at the shutdown deadline") }
+        vault.grantFeed?.stop()
         await vault.flushLastUsed()
     }
 
@@ -78,6 +80,9 @@ public final class EnterpriseConnect: CorePart {
     public func readiness() async -> [String] {
         var problems: [String] = []
         if case .unavailable(let problem) = await storage.health() { problems.append(problem) }
+        if let feed = vault.grantFeed, !feed.isListening {
+            problems.append("not listening for other nodes' grant changes: cached tokens may be stale")
+        }
         if configuration.clientSecret.isEmpty { problems.append("cronofy.client_secret is empty") }
         if let keyringProblem = await keyringProblem() { problems.append(keyringProblem) }
         return problems

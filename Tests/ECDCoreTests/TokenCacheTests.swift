@@ -62,3 +62,26 @@ struct TokenCacheTests {
         #expect(cache.takeUsedKeys(now: start.addingTimeInterval(300)) == ["a"])
     }
 }
+
+/// The remote half of coherence (issue 16): another node's grant change arrives as a digest.
+@Suite("Token cache: other nodes' grant changes")
+struct TokenCacheRemoteTests {
+    func token(_ value: String) -> AccessToken {
+        AccessToken(accessToken: value, expiresAt: Date().addingTimeInterval(3600), scope: "read_events",
+                    accountID: nil, sub: nil, apiURL: "http://127.0.0.1")
+    }
+
+    @Test func aDigestDropsItsAccountAndRefusesReadsInFlight() {
+        let cache = TokenCache(capacity: 10, keepsDigests: true)
+        #expect(cache.store("a", token("a1"), ticket: cache.ticket(), markUsed: false))
+        #expect(cache.store("b", token("b1"), ticket: cache.ticket(), markUsed: false))
+        let inFlight = cache.ticket()                       // a read of "c" began before the change
+        cache.apply(.account(digest: GrantDigest.of("a")))
+        #expect(cache.lookup("a", minValidity: 0, now: Date()) == nil)
+        #expect(cache.lookup("b", minValidity: 0, now: Date())?.accessToken == "b1")
+        #expect(!cache.store("c", token("c-old"), ticket: inFlight, markUsed: false))
+        #expect(cache.store("c", token("c1"), ticket: cache.ticket(), markUsed: false))
+        cache.apply(.anything)
+        #expect(cache.count == 0)
+    }
+}

@@ -8,6 +8,9 @@ import Foundation
 final class TokenVault: CorePart {
     let context: CoreContext
     let cache: TokenCache
+    /// Other nodes' grant changes (PostgreSQL); nil on SQLite, where this process is the only
+    /// writer. Started and stopped with the facade's background work.
+    let grantFeed: (any GrantChangeFeed)?
     let refreshFlights = SingleFlight<TokenOwner, RefreshResult>()
     /// Names this process in the refresh lease columns.
     let leaseOwner: String
@@ -20,8 +23,13 @@ final class TokenVault: CorePart {
         self.context = context
         // A read is marked for `last_used_at` again at most every twelfth of the recent-use window
         // (5 minutes of the hour); refresh ahead widens its window by as much (RefreshAhead).
-        self.cache = TokenCache(capacity: context.configuration.tokenCacheCapacity,
-                                remarkAfter: context.configuration.recentUseWindow.timeInterval / 12)
+        // Digests only when other processes may write (their notifications name accounts by
+        // digest): the sole SQLite daemon's cache inserts compute none.
+        let cache = TokenCache(capacity: context.configuration.tokenCacheCapacity,
+                               remarkAfter: context.configuration.recentUseWindow.timeInterval / 12,
+                               keepsDigests: !context.configuration.soleProcess)
+        self.cache = cache
+        self.grantFeed = context.storage.grantChanges(logger: context.logger) { cache.apply($0) }
         self.leaseOwner = (try? SecureRandom.token(byteCount: 12)) ?? UUID().uuidString
     }
 

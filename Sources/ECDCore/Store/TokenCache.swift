@@ -15,14 +15,14 @@ import Foundation
 /// account's generation has not moved past the ticket: a read that straddles a revoke cannot put
 /// the revoked token back after the revoke dropped it.
 final class TokenCache: Sendable {
-    private struct Entry {
+    struct Entry {
         var token: AccessToken
         var used: Bool
         /// When a flush last took this entry's use (seconds since the reference date; -inf: never).
         var flushedAt: Double = -.infinity
     }
 
-    private struct State {
+    struct State {
         var entries: [String: Entry] = [:]
         var usedKeys: [String] = []
         /// Counts every change; a ticket is its value when a read began.
@@ -31,16 +31,23 @@ final class TokenCache: Sendable {
         var changedAt: [String: UInt64] = [:]
         /// `changedAt` was emptied at this epoch (to stay bounded): older tickets are refused.
         var floor: UInt64 = 0
+        /// Key by `GrantDigest` of the keys cached since the index was last rebuilt, kept only
+        /// when other processes share the database (`keepsDigests`): their notifications name
+        /// an account by digest, never by email.
+        var digests: [String: String] = [:]
     }
 
-    private let state = Locked(State())
+    let state = Locked(State())
     private let capacity: Int
     /// How long after a flush took an entry's use a read marks it again.
     let remarkAfter: TimeInterval
+    /// Whether grant changes of other nodes can arrive by digest (`invalidate(digest:)`).
+    let keepsDigests: Bool
 
-    init(capacity: Int, remarkAfter: TimeInterval = 0) {
+    init(capacity: Int, remarkAfter: TimeInterval = 0, keepsDigests: Bool = false) {
         self.capacity = max(1, capacity)
         self.remarkAfter = max(0, remarkAfter)
+        self.keepsDigests = keepsDigests
     }
 
     /// The cached token when it is valid for at least `minValidity` seconds at `now`.
@@ -115,6 +122,7 @@ final class TokenCache: Sendable {
     private func insert(_ state: inout State, _ key: String, _ token: AccessToken, markUsed: Bool) {
         if state.entries[key] == nil, state.entries.count >= capacity { Self.evict(&state) }
         let old = state.entries[key]
+        if keepsDigests, old == nil { Self.index(&state, key) }
         let wasUsed = old?.used ?? false
         state.entries[key] = Entry(token: token, used: wasUsed || markUsed, flushedAt: old?.flushedAt ?? -.infinity)
         if markUsed, !wasUsed { state.usedKeys.append(key) }

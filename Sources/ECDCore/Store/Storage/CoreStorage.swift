@@ -1,5 +1,6 @@
 import ECDCrypto
 import Foundation
+import Logging
 
 /// The one seam between the flows and a database (docs/design/storage-drivers.md §2): the flows
 /// speak in operations of their own (load a record, take a lease, spend a one-shot token, claim an
@@ -28,6 +29,10 @@ protocol CoreStorage: Sendable {
 
     /// Re-seals every stored secret with `keyring`'s primary key, in short batches.
     func rewrap(keyring: Keyring) async throws -> RewrapReport
+
+    /// The grant changes other processes commit, for the token cache (issue 16); nil when no
+    /// other process writes this database (SQLite, the default in `GrantChanges.swift`).
+    func grantChanges(logger: Logger, _ deliver: @escaping @Sendable (GrantChange) -> Void) -> (any GrantChangeFeed)?
 }
 
 /// What a driver says to `/readyz`.
