@@ -19,7 +19,21 @@ final class ConnectionHandle: @unchecked Sendable {
         self.statements = StatementCache(capacity: configuration.statementCacheCapacity)
     }
 
-    deinit { PQfinish(connection) }
+    /// Where this connection's backend id is listed while it is open (a pool's connections only).
+    private var registry: BackendRegistry?
+    private var backendPID: Int32 = 0
+
+    deinit {
+        PQfinish(connection)
+        registry?.remove(backendPID)
+    }
+
+    /// Lists the connection's backend in `registry` until it is finished. Once, after connecting.
+    func register(in registry: BackendRegistry) {
+        backendPID = PQbackendPID(connection)
+        self.registry = registry
+        registry.add(backendPID)
+    }
 
     /// Opens a connection, giving up at `deadline`. Throws `.unavailable` with libpq's reason.
     static func connect(_ configuration: PostgresConfiguration, deadline: ContinuousClock.Instant) throws -> ConnectionHandle {

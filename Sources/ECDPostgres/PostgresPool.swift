@@ -24,6 +24,9 @@ public final class PostgresPool: @unchecked Sendable {
         init(_ deliver: @escaping (Result<Lease, PostgresError>) -> Void) { self.deliver = deliver }
     }
 
+    /// The backends of this pool's open connections (`isOwnBackend`).
+    let backends = BackendRegistry()
+
     private let lock = NSLock()
     // Guarded by `lock`:
     private var idle: [ConnectionHandle] = []
@@ -184,6 +187,7 @@ public final class PostgresPool: @unchecked Sendable {
         }
         do {
             let handle = try ConnectionHandle.connect(configuration, deadline: now + configuration.connectTimeout)
+            handle.register(in: backends)
             lock.withLock {
                 failures = 0
                 nextAttempt = nil

@@ -10,7 +10,9 @@ final class PostgresGrantFeed: GrantChangeFeed {
 
     private let listener: PostgresListener
 
-    init(configuration: PostgresConfiguration, logger: Logger,
+    /// `isOwn`: whether a notification's sender backend is one of this node's (its own commits,
+    /// whose changes its flows applied to the cache already; they are not applied twice).
+    init(configuration: PostgresConfiguration, logger: Logger, isOwn: @escaping @Sendable (Int32) -> Bool = { _ in false },
          _ deliver: @escaping @Sendable (GrantChange) -> Void) throws {
         var configuration = configuration
         configuration.applicationName += " listener"
@@ -19,8 +21,8 @@ final class PostgresGrantFeed: GrantChangeFeed {
             case .listening:
                 logger.info("listening for grant changes of other nodes; token cache emptied")
                 deliver(.anything)
-            case .notification(_, let payload, _):
-                deliver(.account(digest: payload))
+            case .notification(_, let payload, let sender):
+                if !isOwn(sender) { deliver(.account(digest: payload)) }
             case .disconnected(let error):
                 // Cached tokens are still served meanwhile (they are valid, and PostgreSQL may be
                 // the one away); the cache is emptied when the feed is back.
@@ -51,7 +53,8 @@ extension PostgresStorage {
     /// The listener connects with the pool's settings (its own connection, beside the pool's).
     func grantChanges(logger: Logger, _ deliver: @escaping @Sendable (GrantChange) -> Void) -> (any GrantChangeFeed)? {
         do {
-            return try PostgresGrantFeed(configuration: pool.configuration, logger: logger, deliver)
+            return try PostgresGrantFeed(configuration: pool.configuration, logger: logger,
+                                         isOwn: { [pool] in pool.isOwnBackend($0) }, deliver)
         } catch {
             // Only a pipe(2) failure (descriptors exhausted): without a feed, every cached token
             // could go stale, so cache nothing rather than serve one another node revoked.
