@@ -80,7 +80,7 @@ public final class EnterpriseConnect: CorePart {
     public func readiness() async -> [String] {
         var problems: [String] = []
         if case .unavailable(let problem) = await storage.health() { problems.append(problem) }
-        if let feed = vault.grantFeed, !feed.isListening {
+        if vault.grantFeed?.isMissingChanges == true {
             problems.append("not listening for other nodes' grant changes: cached tokens may be stale")
         }
         if configuration.clientSecret.isEmpty { problems.append("cronofy.client_secret is empty") }

@@ -1,4 +1,5 @@
 import ECDPostgres
+import ECDSync
 import Logging
 
 /// `LISTEN ecd_tokens` on a connection of its own (`PostgresListener`, which reconnects with
@@ -31,9 +32,20 @@ final class PostgresGrantFeed: GrantChangeFeed {
         }
     }
 
-    func start() { listener.start() }
-    func stop() { listener.stop() }
-    var isListening: Bool { listener.isListening }
+    /// Between `start` and `stop`.
+    private let running = Locked(false)
+
+    func start() {
+        running.withLock { $0 = true }
+        listener.start()
+    }
+
+    func stop() {
+        running.withLock { $0 = false }
+        listener.stop()
+    }
+
+    var isMissingChanges: Bool { running.withLock { $0 } && !listener.isListening }
 
     /// Waits until subscribed (tests, and a node's start).
     func waitUntilListening(timeout: Duration) -> Bool { listener.waitUntilListening(timeout: timeout) }
@@ -56,17 +68,18 @@ extension PostgresStorage {
             return try PostgresGrantFeed(configuration: pool.configuration, logger: logger,
                                          isOwn: { [pool] in pool.isOwnBackend($0) }, deliver)
         } catch {
-            // Only a pipe(2) failure (descriptors exhausted): without a feed, every cached token
-            // could go stale, so cache nothing rather than serve one another node revoked.
-            logger.error("cannot make the grant change feed; the token cache stays empty", metadata: ["error": "\(error)"])
+            // Only a pipe(2) failure (descriptors exhausted). The node is then unfit to serve
+            // beside others: `/readyz` says so until it is restarted.
+            logger.error("cannot make the grant change feed; other nodes' changes will not reach the token cache",
+                         metadata: ["error": "\(error)"])
             return EmptyCacheFeed()
         }
     }
 }
 
-/// Stands in for a feed that could not be made: never listening, so `/readyz` says so.
+/// Stands in for a feed that could not be made: always missing changes, so `/readyz` says so.
 private struct EmptyCacheFeed: GrantChangeFeed {
     func start() {}
     func stop() {}
-    var isListening: Bool { false }
+    var isMissingChanges: Bool { true }
 }

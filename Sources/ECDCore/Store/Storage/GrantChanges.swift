@@ -13,8 +13,9 @@ enum GrantChange: Sendable, Equatable {
 protocol GrantChangeFeed: Sendable {
     func start()
     func stop()
-    /// False while changes may be missed (not subscribed): `/readyz` says so.
-    var isListening: Bool { get }
+    /// True while started but not subscribed, when changes may be missed: `/readyz` says so. A
+    /// facade never started (a command, a test) or stopped misses nothing it would serve.
+    var isMissingChanges: Bool { get }
 }
 
 extension CoreStorage {
