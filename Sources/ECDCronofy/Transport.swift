@@ -39,8 +39,9 @@ public struct TransportResponse: Sendable {
     }
 }
 
-/// Sends one HTTP request. Implementations throw `URLError` (`.timedOut` for timeouts, other codes
-/// for connection failures) or a `CronofyError`; anything else is treated as a connection failure.
+/// Sends one HTTP request. Implementations throw `HTTPClientError` (`.timedOut` for timeouts, the
+/// other cases for connection failures) or a `CronofyError`; anything else is treated as a
+/// connection failure.
 public protocol CronofyTransport: Sendable {
     func send(_ request: TransportRequest) async throws -> TransportResponse
 }
