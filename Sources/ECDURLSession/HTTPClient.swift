@@ -19,8 +19,10 @@ import ECDSync
 /// thread resumes. Replaces URLSession so that the daemon loads neither FoundationNetworking nor
 /// libcurl (issue 14, idle memory), and has none of its cancellation deadlocks.
 public final class HTTPClient: Sendable {
-    private let tls: TLSContext?
-    private let trustLoaded: Bool
+    /// The trust of this client's https connections: one CA file's, or (nil) the system's, which
+    /// is shared by every client and loaded on first use (`TLSContext.system`).
+    private let caFileTLS: TLSContext?
+    private let usesCAFile: Bool
     private let pool: Locked<[String: [HTTPConnection]]> = Locked([:])
     private let maxIdlePerHost: Int
     private let maxBodyBytes: Int
@@ -31,8 +33,8 @@ public final class HTTPClient: Sendable {
 
     /// `caFile`: trust exactly that CA bundle instead of the system's (tests, private CAs).
     public init(caFile: String? = nil, maxIdlePerHost: Int = 4, maxBodyBytes: Int = 8 * 1024 * 1024) {
-        tls = TLSContext(caFile: caFile)
-        trustLoaded = tls != nil
+        caFileTLS = caFile.flatMap { TLSContext(caFile: $0) }
+        usesCAFile = caFile != nil
         self.maxIdlePerHost = maxIdlePerHost
         self.maxBodyBytes = maxBodyBytes
     }
@@ -65,13 +67,14 @@ public final class HTTPClient: Sendable {
     private func exchange(_ bytes: [UInt8], method: String, target: Target, deadline: ContinuousClock.Instant,
                           cancellation: ExchangeCancellation) throws(HTTPClientError) -> HTTPClientResponse {
         if cancellation.isCancelled { throw .cancelled }
-        if target.secure, !trustLoaded { throw .tls("no trust store loaded") }
+        let tls = target.secure ? (usesCAFile ? caFileTLS : TLSContext.system) : nil
+        if target.secure, tls == nil { throw .tls("no trust store loaded") }
         let connection: HTTPConnection
         if let idle = takeIdle(target.key) {
             connection = idle
             connection.begin(deadline: deadline, cancellation: cancellation)
         } else {
-            connection = try HTTPConnection.open(host: target.host, port: target.port, tls: target.secure ? tls : nil,
+            connection = try HTTPConnection.open(host: target.host, port: target.port, tls: tls,
                                                  deadline: deadline, cancellation: cancellation)
         }
         try connection.write(bytes)
