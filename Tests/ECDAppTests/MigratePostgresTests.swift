@@ -43,6 +43,22 @@ struct MigratePostgresTests {
         #expect(!(run.stdout + run.stderr).contains("Lk28"))
     }
 
+    /// Until the daemon runs on PostgreSQL, `serve` with it stops at once, before any listener or
+    /// SQLite file: a node that served from a local file would split the cluster silently.
+    @Test func serveRefusesPostgresUntilItIsWired() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var environment = DaemonEnvironment.make(folder)
+        environment["ECD_STORAGE_PATH"] = nil
+        environment["ECD_STORAGE_DRIVER"] = "postgres"
+        environment["ECD_STORAGE_POSTGRES_URL"] = "postgresql://ecd:pw-Rt51@127.0.0.1:1/ecd"
+        let run = try await ECDBinary.run(["serve"], environment: environment, directory: folder.url, limit: .seconds(60))
+        #expect(run.code == 1)
+        #expect(run.stderr.contains(#"storage.driver \"postgres\": ecd serve cannot run on it yet"#), "\(run.stderr)")
+        #expect(!run.stderr.contains("Rt51"))
+        #expect(!FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("data").path))
+    }
+
     @Test func backupRefusesPostgres() async throws {
         let run = try await ECDBinary.run(["backup", "--to", "/tmp/never-written.sqlite"], environment: [
             "ECD_STORAGE_DRIVER": "postgres", "ECD_STORAGE_POSTGRES_URL": "postgresql://ecd@127.0.0.1:1/ecd",
