@@ -61,6 +61,32 @@ struct TokenCacheTests {
         for _ in 0..<3 { _ = cache.lookup("a", minValidity: 0, now: start.addingTimeInterval(300)) }
         #expect(cache.takeUsedKeys(now: start.addingTimeInterval(300)) == ["a"])
     }
+
+    /// Cached tokens share one copy of an equal scope, and a sub equal to the account id is that
+    /// id's copy: the values are unchanged, the heap strings fewer (100,000 entries' worth).
+    @Test func equalScopesAndSubsShareOneCopy() throws {
+        func storage(_ text: String) -> UnsafeRawPointer? {
+            var text = text
+            return text.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        let scope = "read_account list_calendars read_events create_event delete_event"
+        func token(_ n: Int) -> AccessToken {
+            // Each value built afresh, as a database read makes them.
+            let id = "acc_" + String(repeating: "0", count: 20) + "\(n)"
+            return AccessToken(accessToken: "token-\(n)-" + String(repeating: "t", count: 24), expiresAt: Date().addingTimeInterval(3600),
+                               scope: String(Array(scope)), accountID: id, sub: String(Array(id)), apiURL: "http://127.0.0.1")
+        }
+        let cache = TokenCache(capacity: 10)
+        let first = token(1), second = token(2)
+        #expect(storage(first.scope) != storage(second.scope) && storage(first.sub ?? "") != storage(first.accountID ?? "-"))
+        #expect(cache.store("a", first, ticket: cache.ticket(), markUsed: false))
+        #expect(cache.store("b", second, ticket: cache.ticket(), markUsed: false))
+        let a = try #require(cache.lookup("a", minValidity: 0, now: Date()))
+        let b = try #require(cache.lookup("b", minValidity: 0, now: Date()))
+        #expect(a == first && b == second && b.scope == scope && b.sub == b.accountID)
+        #expect(storage(a.scope) == storage(b.scope))
+        #expect(storage(a.sub ?? "") == storage(a.accountID ?? "-"))
+    }
 }
 
 /// The remote half of coherence (issue 16): another node's grant change arrives as a digest.

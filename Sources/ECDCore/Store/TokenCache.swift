@@ -35,7 +35,15 @@ final class TokenCache: Sendable {
         /// when other processes share the database (`keepsDigests`): their notifications name
         /// an account by digest, never by email.
         var digests: [String: String] = [:]
+        /// The scopes of the cached tokens (a handful in practice, at most `scopeLimit`), so that
+        /// entries share one copy of each instead of a heap string apiece.
+        var scopes: Set<String> = []
     }
+
+    /// Measured with 100,000 entries: about 270 bytes of table and marks per entry plus about 500
+    /// of strings (token, scope, account id, sub, email), of which the shared scope and the sub
+    /// that repeats the account id were about 170.
+    private static let scopeLimit = 256
 
     let state = Locked(State())
     private let capacity: Int
@@ -121,11 +129,25 @@ final class TokenCache: Sendable {
 
     private func insert(_ state: inout State, _ key: String, _ token: AccessToken, markUsed: Bool) {
         if state.entries[key] == nil, state.entries.count >= capacity { Self.evict(&state) }
+        let token = Self.sharingStorage(token, scopes: &state.scopes)
         let old = state.entries[key]
         if keepsDigests, old == nil { Self.index(&state, key) }
         let wasUsed = old?.used ?? false
         state.entries[key] = Entry(token: token, used: wasUsed || markUsed, flushedAt: old?.flushedAt ?? -.infinity)
         if markUsed, !wasUsed { state.usedKeys.append(key) }
+    }
+
+    /// `token` with its scope replaced by an equal one already cached, and its `sub` by its
+    /// account id when they are equal (Cronofy's sub is the account id): the same values, one copy.
+    private static func sharingStorage(_ token: AccessToken, scopes: inout Set<String>) -> AccessToken {
+        var token = token
+        if let index = scopes.firstIndex(of: token.scope) {
+            token.scope = scopes[index]
+        } else if scopes.count < scopeLimit {
+            scopes.insert(token.scope)
+        }
+        if let accountID = token.accountID, token.sub == accountID { token.sub = accountID }
+        return token
     }
 
     func removeAll() {
