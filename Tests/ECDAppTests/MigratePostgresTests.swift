@@ -1,5 +1,6 @@
 import ECDCorePostgres
 import ECDPostgres
+import ECDSimulator
 import ECDTestSupport
 import Foundation
 import Testing
@@ -43,20 +44,32 @@ struct MigratePostgresTests {
         #expect(!(run.stdout + run.stderr).contains("Lk28"))
     }
 
-    /// Until the daemon runs on PostgreSQL, `serve` with it stops at once, before any listener or
-    /// SQLite file: a node that served from a local file would split the cluster silently.
-    @Test func serveRefusesPostgresUntilItIsWired() async throws {
+    /// `ecd serve` on PostgreSQL (issue 16): migrates the database, makes no SQLite file nor lock,
+    /// is ready once its grant feed listens, and keeps what it is given in PostgreSQL.
+    @Test func serveRunsOnPostgres() async throws {
+        let server = try AppTestPostgres.server.get()
+        let name = try server.makeDatabase()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        var environment = DaemonEnvironment.make(folder)
-        environment["ECD_STORAGE_PATH"] = nil
-        environment["ECD_STORAGE_DRIVER"] = "postgres"
-        environment["ECD_STORAGE_POSTGRES_URL"] = "postgresql://ecd:pw-Rt51@127.0.0.1:1/ecd"
-        let run = try await ECDBinary.run(["serve"], environment: environment, directory: folder.url, limit: .seconds(60))
-        #expect(run.code == 1)
-        #expect(run.stderr.contains(#"storage.driver \"postgres\": ecd serve cannot run on it yet"#), "\(run.stderr)")
-        #expect(!run.stderr.contains("Rt51"))
-        #expect(!FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("data").path))
+        let simulator = try CronofySimulator.startedForTests()
+        let sqlitePath = folder.url.appendingPathComponent("db/ecd.sqlite").path
+        let node = try await ServeProcess.start(
+            folder: folder, database: sqlitePath, simulator: simulator,
+            extra: ["ECD_STORAGE_DRIVER": "postgres", "ECD_STORAGE_POSTGRES_URL": server.url(database: name),
+                    "ECD_AUDIT_PATH": folder.url.appendingPathComponent("audit.log").path],
+            without: ["ECD_STORAGE_PATH"])
+        #expect(await eventually { (try? await node.internalAPI("GET", "/readyz", json: nil).status) == 200 })
+        let link = try await node.internalAPI("POST", "/v1/service-accounts/connect-links", json: #"{"label":"pg"}"#)
+        #expect(link.status == 201)
+        let pool = PostgresPool(PostgresConfiguration(url: server.url(database: name), poolSize: 1))
+        defer { pool.close() }
+        #expect(try pool.schemaVersion() == CorePostgresSchema.migrations.count)
+        let links = try pool.read { try $0.queryOne("SELECT count(*) AS n FROM connect_links")?.get("n") as Int64? }
+        #expect(links == 1)
+        #expect(!FileManager.default.fileExists(atPath: sqlitePath))
+        #expect(!FileManager.default.fileExists(atPath: sqlitePath + ".lock"))
+        #expect(await node.stop() == 0)
+        await simulator.shutdown()
     }
 
     @Test func backupRefusesPostgres() async throws {

@@ -3,6 +3,7 @@ import ECDCrypto
 import ECDHTTP
 import ECDSQLite
 import ECDSync
+import ECDPostgres
 import Foundation
 import Logging
 
@@ -14,7 +15,10 @@ import Logging
 /// a deadline, stop the core's background work, close the database.
 public final class Application: Sendable {
     let core: EnterpriseConnect
-    let database: Database
+    /// The SQLite database (driver `sqlite`), or nil on PostgreSQL (`postgresPool`).
+    let database: Database?
+    /// The PostgreSQL pool (driver `postgres`), closed after the core at shutdown.
+    let postgresPool: PostgresPool?
     /// Held from build to the end of shutdown: one daemon per database.
     let databaseLock: DatabaseLock?
     let publicServer: HTTPServer
@@ -43,7 +47,8 @@ public final class Application: Sendable {
     /// The bound sockets the servers take at `start()` (closed by `shutdown()` if never started).
     let listeners: ApplicationListeners
 
-    init(core: EnterpriseConnect, database: Database, databaseLock: DatabaseLock? = nil, listeners: ApplicationListeners,
+    init(core: EnterpriseConnect, database: Database?, postgresPool: PostgresPool? = nil, databaseLock: DatabaseLock? = nil,
+         listeners: ApplicationListeners,
          publicServer: HTTPServer, internalServer: HTTPServer,
          apiKeys: APIKeyStore, audit: AuditLog? = nil, internalRouteList: [(method: HTTPMethod, pattern: String)] = [],
          logger: Logger, drainDeadline: Duration = .seconds(30),
@@ -55,6 +60,7 @@ public final class Application: Sendable {
         self.notifier = notifier
         self.core = core
         self.database = database
+        self.postgresPool = postgresPool
         self.databaseLock = databaseLock
         self.listeners = listeners
         self.publicServer = publicServer
@@ -171,7 +177,8 @@ public final class Application: Sendable {
         // Bound at build; a listener a server took is already closed, one never served is closed here.
         listeners.close()
         audit?.close()
-        database.close()
+        database?.close()
+        postgresPool?.close()
         // Only once the database is closed may another process take it.
         databaseLock?.release()
         phase.withLock { $0 = .stopped }
@@ -200,9 +207,11 @@ public final class Application: Sendable {
         while !Task.isCancelled {
             await publicServer.loopsAnswer()
             await internalServer.loopsAnswer()
-            let databaseAnswers = (try? await database.asyncRead { connection in
-                try connection.queryOne("SELECT 1") != nil
-            }) ?? false
+            // PostgreSQL is shared and may be away while this node still serves cached tokens:
+            // a restart would not bring it back, so only a local SQLite file counts here.
+            let databaseAnswers = await database.asyncMap { database in
+                (try? await database.asyncRead { connection in try connection.queryOne("SELECT 1") != nil }) ?? false
+            } ?? true
             if databaseAnswers { notifier.notify("WATCHDOG=1") }
             try? await Task.sleep(for: interval)
         }
@@ -259,8 +268,9 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
     case keyringRefused(KeyringRefusal)
     /// The audit log cannot be opened (`audit.path`).
     case audit(String)
-    /// A `storage.driver` this build cannot serve yet.
-    case unsupportedStorage(String)
+    /// The storage could not be prepared (PostgreSQL unreachable or its migration failed);
+    /// the message holds no password.
+    case storage(String)
 
     public var description: String {
         switch self {
@@ -269,7 +279,7 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
         case .cannotListen(let key, let error): "\(key) \(Self.listenFailure(error))"
         case .keyringRefused(let refusal): "storage.encryption_keys: \(refusal)"
         case .audit(let reason): reason
-        case .unsupportedStorage(let driver): "storage.driver \"\(driver)\": ecd serve cannot run on it yet (ecd migrate can)"
+        case .storage(let reason): reason
         }
     }
 
@@ -283,5 +293,13 @@ public enum ApplicationError: Error, Sendable, CustomStringConvertible, Equatabl
         case EADDRNOTAVAIL: return "\(address): address not available (no interface of this host has it)"
         default: return "\(address): \(call) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
+    }
+}
+
+private extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async -> T) async -> T? {
+        guard let value = self else { return nil }
+        return await transform(value)
     }
 }

@@ -1,4 +1,6 @@
 import ECDCore
+import ECDCorePostgres
+import ECDPostgres
 import ECDCrypto
 import ECDHTTP
 import ECDSQLite
@@ -28,32 +30,43 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
     guard baseURLForPort != nil || configuration.publicListener.baseURL != nil else {
         throw ApplicationError.missingSetting("public.base_url")
     }
-    // Until the PostgreSQL driver is wired in, serving "postgres" from a SQLite file would split
-    // a cluster into nodes that each believe they share one database.
-    guard configuration.storage.driver == .sqlite else {
-        throw ApplicationError.unsupportedStorage(configuration.storage.driver.rawValue)
-    }
     let keyring = try configuration.storage.keyring()
+    let postgres = configuration.storage.postgres
 
-    // Before the database is opened or migrated: a second daemon on it stops here, at once.
-    let lock = try DatabaseLock.acquire(databasePath: configuration.storage.path)
+    // SQLite, before the database is opened or migrated: a second daemon on it stops here, at
+    // once. PostgreSQL is shared by every node: no lock file (a SQLite notion).
+    let lock = postgres == nil ? try DatabaseLock.acquire(databasePath: configuration.storage.path) : nil
     let listeners: ApplicationListeners
-    let database: Database
+    var database: Database?
+    var pool: PostgresPool?
     do {
         listeners = try ApplicationListeners.bind(configuration, inherited: inherited)
         do {
-            database = try Database(path: configuration.storage.path)
+            if let postgres {
+                pool = PostgresPool(PostgresConfiguration(url: postgres.url.url, poolSize: postgres.poolSize,
+                                                          applicationName: "ecd serve"))
+            } else {
+                database = try Database(path: configuration.storage.path)
+            }
         } catch {
             listeners.close()
             throw error
         }
     } catch {
-        lock.release()
+        lock?.release()
         throw error
     }
     do {
         let baseURL = baseURLForPort?(listeners.publicListener.port) ?? configuration.publicListener.baseURL!
-        try CoreSchema.migrate(database)
+        if let database { try CoreSchema.migrate(database) }
+        if let pool, let postgres {
+            // Safe when several nodes start at once (an advisory lock per step).
+            do {
+                try CorePostgresSchema.migrate(pool)
+            } catch {
+                throw ApplicationError.storage(postgres.url.scrub("cannot migrate \(postgres.url.redacted): \(error)"))
+            }
+        }
 
         var cronofy = CronofyAccess(clientID: configuration.cronofy.clientID, apiURL: configuration.cronofy.apiURL,
                                     siteURL: configuration.cronofy.appURL,
@@ -75,14 +88,19 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         coreConfiguration.reauthorizeInterval = .seconds(configuration.accounts.reauthorizeIntervalSeconds)
         coreConfiguration.callbackAttempts = configuration.accounts.callbackAttempts
         coreConfiguration.eventRetention = configuration.events.retention
-        // The lock makes this process the database's only user (see DatabaseLock).
-        coreConfiguration.soleProcess = true
+        // The lock makes this process a SQLite database's only user (see DatabaseLock); PostgreSQL
+        // is shared by the nodes of a cluster.
+        coreConfiguration.soleProcess = database != nil
         tuneCore(&coreConfiguration)
         // A keyring that cannot open what the database holds would fail every callback and refresh
         // of those rows: refuse to start with it (checked before anything serves, so synchronously).
-        let missing = try SecretRewrap.keysMissing(from: keyring, in: database)
-        guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
-        let core = EnterpriseConnect(configuration: coreConfiguration, database: .sqlite(database), keyring: keyring,
+        // (SQLite; on PostgreSQL `/readyz` names the keys missing, through the core's readiness.)
+        if let database {
+            let missing = try SecretRewrap.keysMissing(from: keyring, in: database)
+            guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
+        }
+        let coreDatabase: CoreDatabase = pool.map { .postgres($0) } ?? .sqlite(database!)
+        let core = EnterpriseConnect(configuration: coreConfiguration, database: coreDatabase, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
 
         let publicRoutes = PublicRoutes(
@@ -126,7 +144,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         internalServerConfiguration.headHook = APIKeyAuthentication(guardian: internalRouteBuilder.guardian).checkHead
 
         return Application(
-            core: core, database: database, databaseLock: lock, listeners: listeners,
+            core: core, database: database, postgresPool: pool, databaseLock: lock, listeners: listeners,
             publicServer: HTTPServer(configuration: publicServerConfiguration, responder: publicRoutes.router),
             internalServer: HTTPServer(configuration: internalServerConfiguration, responder: internalRoutes.router),
             apiKeys: configuration.internalListener.apiKeys, audit: audit, internalRouteList: internalRoutes.registered,
@@ -138,8 +156,9 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
             })
     } catch {
         listeners.close()
-        database.close()
-        lock.release()
+        database?.close()
+        pool?.close()
+        lock?.release()
         throw error
     }
 }
