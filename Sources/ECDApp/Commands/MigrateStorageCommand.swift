@@ -5,8 +5,8 @@ import ECDSQLite
 import Foundation
 
 /// `ecd migrate-storage --from sqlite:PATH --to postgres:URL`: copies a SQLite deployment's
-/// database into an empty PostgreSQL database (every row, ciphertext and ids unchanged), the
-/// preparation for the PostgreSQL storage driver (issue 16), which is not there yet.
+/// database into an empty PostgreSQL database (every row, ciphertext and ids unchanged): the
+/// move of a SQLite deployment to the PostgreSQL storage driver (issue 16).
 struct MigrateStorageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate-storage",
