@@ -156,6 +156,19 @@ def drain(stack, report):
     request still gets its 200, then the daemon exits 0."""
     import threading
     import time
+    # The one-shot slow fault goes to the next token call, whoever makes it: first let the work
+    # earlier stages left behind (re-sent requests and the exchanges of their callbacks after the
+    # kill -9 stage) settle, so that call is this stage's refresh. Settled: no token call for 1 s.
+    def token_calls():
+        return len(stack.sim("GET", "/_simulator/calls?endpoint=token").json()["calls"])
+    seen = {"count": token_calls(), "since": time.monotonic()}
+
+    def quiet():
+        count = token_calls()
+        if count != seen["count"]:
+            seen.update(count=count, since=time.monotonic())
+        return time.monotonic() - seen["since"] >= 1.0
+    settled = wait_until(quiet, 30, interval=0.2)
     stack.sim("POST", "/_simulator/faults", json_body={"endpoint": "token", "fault": "slow@1500", "count": 1})
     result = {}
 
@@ -181,6 +194,7 @@ def drain(stack, report):
     seconds = result.get("seconds", 0)
     report.check(f"SIGTERM during an in-flight refresh ({seconds:.1f} s long): the request completes with 200, then ecd exits 0",
                  arrived and in_flight and response is not None and response.status == 200 and status == 0 and in_time and seconds >= 1.0,
+                 f"token calls settled before the fault: {bool(settled)}; "
                  f"token request reached the simulator before SIGTERM: {bool(arrived)}, still in flight then: {in_flight}; "
                  f"{response.describe() if response else result.get('error')}; exit status {status}, in time {in_time}, "
                  f"request took {seconds:.2f} s")
