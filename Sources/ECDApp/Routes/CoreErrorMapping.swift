@@ -45,6 +45,14 @@ enum CoreErrorMapping {
         }
     }
 
+    /// A write (or an uncached read) while the database cannot be reached: 503, try again.
+    static let storageUnavailable: APIError = {
+        var headers = HTTPHeaders()
+        headers.add(name: "Retry-After", value: "5")
+        return APIError(.serviceUnavailable, code: "storage_unavailable",
+                        message: "the database cannot be reached now; nothing was changed, try again", headers: headers)
+    }()
+
     /// A refused callback: 400 when it is not a valid callback for its request, 401 for a bad
     /// signature, 404 when no request waits for it (Cronofy then stops sending it).
     static func status(of rejection: CallbackRejection) -> HTTPStatus {
@@ -62,6 +70,16 @@ enum CoreErrorMapping {
         { error, request, context in
             if let error = error as? APIError { return error.response }
             if let error = error as? CoreError { return apiError(for: error).response }
+            if let error = error as? StorageError, case .unavailable = error {
+                // The database is away (PostgreSQL restarting, a SQLite disk full or locked past
+                // its busy timeout): nothing was written, the client may try again. The cause
+                // (a driver message that never carries a bound value) goes to the log only.
+                logger.warning("storage unavailable", metadata: [
+                    "request_id": .string(context.requestID), "route": .string(context.routePattern ?? "unmatched"),
+                    "error": .string(error.description),
+                ])
+                return storageUnavailable.response
+            }
             logUnexpected(error, context: context, logger: logger)
             return APIError.internal(requestID: context.requestID).response
         }
