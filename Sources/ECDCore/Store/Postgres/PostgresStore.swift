@@ -19,22 +19,22 @@ struct PostgresStore: CoreTransaction {
 
     func account(emailKey: String) throws -> AccountRecord? {
         try connection.queryOne("SELECT \(AccountRecord.columns) FROM accounts WHERE email_key = $1\(forUpdate)", [emailKey])
-            .map(AccountRecord.init(postgres:))
+            .map(AccountRecord.init(row:))
     }
 
     func account(rowID: Int64) throws -> AccountRecord? {
         try connection.queryOne("SELECT \(AccountRecord.columns) FROM accounts WHERE id = $1\(forUpdate)", [rowID])
-            .map(AccountRecord.init(postgres:))
+            .map(AccountRecord.init(row:))
     }
 
     func serviceAccount(id: String) throws -> ServiceAccountRecord? {
         try connection.queryOne("SELECT \(ServiceAccountRecord.columns) FROM service_accounts WHERE id = $1\(forUpdate)", [id])
-            .map(ServiceAccountRecord.init(postgres:))
+            .map(ServiceAccountRecord.init(row:))
     }
 
     func serviceAccounts() throws -> [ServiceAccountRecord] {
         try connection.query("SELECT \(ServiceAccountRecord.columns) FROM service_accounts ORDER BY connected_at, id\(forUpdate)")
-            .map(ServiceAccountRecord.init(postgres:))
+            .map(ServiceAccountRecord.init(row:))
     }
 
     func tokenState(_ owner: TokenOwner) throws -> TokenState? {
@@ -42,14 +42,14 @@ struct PostgresStore: CoreTransaction {
         case .account(let rowID):
             return try connection.queryOne(
                 "SELECT id, email, email_key, service_account_id, account_id, sub, \(TokenState.tail) FROM accounts WHERE id = $1\(forUpdate)",
-                [rowID]).map { try TokenState(postgres: $0, owner: owner) }
+                [rowID]).map { try TokenState(row: $0, owner: owner) }
         case .serviceAccount(let id):
             return try connection.queryOne(
                 """
                 SELECT id, NULL::text AS email, NULL::text AS email_key, id AS service_account_id, NULL::text AS account_id,
                     id AS sub, \(TokenState.tail) FROM service_accounts WHERE id = $1\(forUpdate)
                 """,
-                [id]).map { try TokenState(postgres: $0, owner: owner) }
+                [id]).map { try TokenState(row: $0, owner: owner) }
         }
     }
 
@@ -57,7 +57,7 @@ struct PostgresStore: CoreTransaction {
         guard let row = try connection.queryOne(
             "SELECT id, email, email_key, service_account_id, account_id, sub, \(TokenState.tail) FROM accounts WHERE email_key = $1\(forUpdate)",
             [emailKey]) else { return nil }
-        return try TokenState(postgres: row, owner: .account(try row.get("id")))
+        return try TokenState(row: row, owner: .account(try row.get("id")))
     }
 
     func accounts(_ query: AccountQuery) throws -> [AccountRecord] {
@@ -75,7 +75,7 @@ struct PostgresStore: CoreTransaction {
         let limit = next(query.limit)
         return try connection.query(
             "SELECT \(AccountRecord.columns) FROM accounts \(whereClause) ORDER BY email_key LIMIT \(limit)\(forUpdate)", arguments
-        ).map(AccountRecord.init(postgres:))
+        ).map(AccountRecord.init(row:))
     }
 
     func accountStatus(rowID: Int64) throws -> String? {
@@ -116,7 +116,7 @@ struct PostgresStore: CoreTransaction {
     func events(after: Int64, limit: Int) throws -> [Event] {
         try connection.query(
             "SELECT id, type, at, service_account_id, email, data FROM events WHERE id > $1 ORDER BY id LIMIT $2", [after, limit]
-        ).map(Event.init(postgres:))
+        ).map(Event.init(row:))
     }
 
     func webhookCursor() throws -> Int64 {
