@@ -2,7 +2,7 @@
 // ecd — the Enterprise Connect daemon. Target graph: docs/design/architecture.md §1 (and README
 // "Source layout"). ECDHTTP imports nothing of ours but ECDSync and ECDText (a lock, JSON text); ECDSimulator shares no code with ECDCronofy or
 // ECDCore, so a misreading of Cronofy's API cannot be mirrored by the simulator. The one exception
-// is ECDURLSession, which both use: transport only, with no knowledge of Cronofy's API.
+// is ECDHTTPClient, which both use: transport only, with no knowledge of Cronofy's API.
 import PackageDescription
 
 let package = Package(
@@ -60,10 +60,10 @@ let package = Package(
         // The package's HTTP/1.1 client on OpenSSL (`HTTPClient`: TLS verified, hard deadlines,
         // keep-alive), shared by every outbound HTTP caller; it replaced URLSession so that the
         // daemon loads neither FoundationNetworking nor libcurl (issue 14, idle memory).
-        .target(name: "ECDURLSession", dependencies: ["ECDCOpenSSL", "ECDSync"]),
+        .target(name: "ECDHTTPClient", dependencies: ["ECDCOpenSSL", "ECDSync"]),
 
         // Cronofy API client.
-        .target(name: "ECDCronofy", dependencies: ["ECDURLSession", "ECDSync"]),
+        .target(name: "ECDCronofy", dependencies: ["ECDHTTPClient", "ECDSync"]),
 
         // The service layer.
         .target(
@@ -78,7 +78,7 @@ let package = Package(
         // The Cronofy simulator (docs/design/api-contract.md §8), built on ECDHTTP.
         .target(
             name: "ECDSimulator",
-            dependencies: ["ECDHTTP", "ECDCrypto", "ECDCOpenSSL", "ECDURLSession"]
+            dependencies: ["ECDHTTP", "ECDCrypto", "ECDCOpenSSL", "ECDHTTPClient"]
         ),
 
         // Configuration, routes, logging, metrics, lifecycle, commands.
@@ -86,7 +86,7 @@ let package = Package(
             name: "ECDApp",
             dependencies: [
                 "ECDHTTP", "ECDCore", "ECDCorePostgres", "ECDCronofy", "ECDSQLite", "ECDPostgres", "ECDCrypto", "ECDSimulator",
-                "ECDURLSession", "ECDSync", "ECDText",
+                "ECDHTTPClient", "ECDSync", "ECDText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -113,7 +113,7 @@ let package = Package(
             dependencies: ["ECDCorePostgres", "ECDCore", "ECDCrypto", "ECDPostgres", "ECDSQLite", "ECDTestSupport"]
         ),
         .testTarget(name: "ECDCryptoTests", dependencies: ["ECDCrypto"]),
-        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDURLSession", "ECDTestSupport"]),
+        .testTarget(name: "ECDCronofyTests", dependencies: ["ECDCronofy", "ECDHTTPClient", "ECDTestSupport"]),
         .testTarget(name: "ECDSimulatorTests", dependencies: ["ECDSimulator", "ECDHTTP", "ECDTestSupport"]),
         .testTarget(
             name: "ECDCoreTests",

@@ -1,4 +1,4 @@
-import ECDURLSession
+import ECDHTTPClient
 
 /// `CronofyTransport` over the package's `HTTPClient` (OpenSSL, certificate and name verified).
 ///

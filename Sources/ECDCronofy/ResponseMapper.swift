@@ -1,4 +1,4 @@
-import ECDURLSession
+import ECDHTTPClient
 import Foundation
 
 /// Turns non-2xx responses and transport failures into `CronofyError`s.

@@ -1,5 +1,5 @@
 import ECDTestSupport
-import ECDURLSession
+import ECDHTTPClient
 import Foundation
 import Testing
 

@@ -1,4 +1,4 @@
-import ECDURLSession
+import ECDHTTPClient
 import ECDTestSupport
 import Foundation
 import Testing

@@ -1,4 +1,4 @@
-import ECDURLSession
+import ECDHTTPClient
 import Foundation
 import Testing
 @testable import ECDCronofy

@@ -1,4 +1,4 @@
-import ECDURLSession
+import ECDHTTPClient
 import Foundation
 
 /// The demo's HTTP client: the package's `HTTPClient`, which never follows redirects by itself

@@ -3,9 +3,9 @@ import ECDSync
 /// The long-running loops of one facade: started once, stopped and awaited on shutdown.
 ///
 /// Stopping is cooperative: a flag the loops check between steps, and their wake signals nudged.
-/// Cancelling a task while it awaits `URLSession` can deadlock FoundationNetworking on Linux (the
-/// cancellation handler and the completing data task take each other's locks), so in-flight calls
-/// to Cronofy are left to finish; only after `deadline` are the loops cancelled.
+/// In-flight calls to Cronofy are left to finish, because a call cut short may have done its work
+/// at Cronofy with the answer lost (a refresh token rotated, a code spent); only after `deadline`
+/// are the loops cancelled (an exchange cut then is retried at the next start).
 final class BackgroundTasks: Sendable {
     private struct State {
         var tasks: [Task<Void, Never>] = []

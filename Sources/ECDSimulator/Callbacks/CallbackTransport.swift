@@ -1,4 +1,4 @@
-import ECDURLSession
+import ECDHTTPClient
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
