@@ -116,7 +116,9 @@ struct HTTPResponseReader {
             let line = try readLine()
             let sizeText = line.prefix { $0 != 59 } // chunk extensions after ';' are ignored
             let digits = String(decoding: sizeText, as: UTF8.self).trimmed
-            guard !digits.isEmpty, digits.count <= 8, let size = Int(digits, radix: 16) else { throw .malformedResponse("invalid chunk size") }
+            // Hex digits only: `Int(_:radix:)` also takes a sign, and a size of -1 would trap in `take`.
+            guard !digits.isEmpty, digits.count <= 8, digits.utf8.allSatisfy(\.isHexDigit),
+                  let size = Int(digits, radix: 16) else { throw .malformedResponse("invalid chunk size") }
             if size == 0 {
                 while try !readLine().isEmpty {} // trailer fields, ignored
                 return body
@@ -153,4 +155,8 @@ extension StringProtocol {
         let last = bytes.lastIndex { $0 != 32 && $0 != 9 } ?? -1
         return first <= last ? String(decoding: bytes[first...last], as: UTF8.self) : ""
     }
+}
+
+private extension UInt8 {
+    var isHexDigit: Bool { (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self) }
 }

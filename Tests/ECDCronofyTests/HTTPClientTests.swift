@@ -77,6 +77,11 @@ import Testing
         #expect(try await Self.failure("HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nab") == .malformedResponse("invalid content-length"))
         #expect(try await Self.failure("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n") == .malformedResponse("invalid content-length"))
         #expect(try await Self.failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") == .malformedResponse("invalid chunk size"))
+        // A sign is not a hex digit: -1 once reached `take` and trapped (the whole daemon with it).
+        for size in ["-1", "+5", "-0"] {
+            #expect(try await Self.failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nhello\r\n0\r\n\r\n")
+                    == .malformedResponse("invalid chunk size"))
+        }
         #expect(try await Self.failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n") == .malformedResponse("unsupported transfer-encoding"))
     }
 

@@ -50,7 +50,7 @@ enum CoreErrorMapping {
         var headers = HTTPHeaders()
         headers.add(name: "Retry-After", value: "5")
         return APIError(.serviceUnavailable, code: "storage_unavailable",
-                        message: "the database cannot be reached now; nothing was changed, try again", headers: headers)
+                        message: "the database cannot be reached now; try again", headers: headers)
     }()
 
     /// A refused callback: 400 when it is not a valid callback for its request, 401 for a bad
@@ -72,7 +72,8 @@ enum CoreErrorMapping {
             if let error = error as? CoreError { return apiError(for: error).response }
             if let error = error as? StorageError, case .unavailable = error {
                 // The database is away (PostgreSQL restarting, a SQLite disk full or locked past
-                // its busy timeout): nothing was written, the client may try again. The cause
+                // its busy timeout): the client may try again (every write of the API is safe to
+                // repeat; a commit whose answer was lost may have happened). The cause
                 // (a driver message that never carries a bound value) goes to the log only.
                 logger.warning("storage unavailable", metadata: [
                     "request_id": .string(context.requestID), "route": .string(context.routePattern ?? "unmatched"),
