@@ -16,6 +16,17 @@ final class ExchangeCancellation: Sendable {
         if cancelled { connection.cancel() }
     }
 
+    /// Lets go of the connection before it goes back to the pool, so a cancellation arriving
+    /// later (the task cancelled on its way out) cannot shut a socket another exchange has taken
+    /// from the pool meanwhile. False when the exchange was cancelled already: then the
+    /// connection is not to be pooled.
+    func detach() -> Bool {
+        state.withLock { state in
+            state.connection = nil
+            return !state.cancelled
+        }
+    }
+
     func cancel() {
         state.withLock { state in
             state.cancelled = true

@@ -80,7 +80,7 @@ public final class HTTPClient: Sendable {
         try connection.write(bytes)
         var reader = HTTPResponseReader(connection: connection, maxBodyBytes: maxBodyBytes)
         let (response, reusable) = try reader.read(method: method)
-        if reusable { putIdle(connection, key: target.key) }
+        if reusable, cancellation.detach() { putIdle(connection, key: target.key) }
         return response
     }
 
