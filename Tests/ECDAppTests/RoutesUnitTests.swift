@@ -1,6 +1,7 @@
 import ECDCore
 import Foundation
 import ECDHTTP
+import ECDTestSupport
 import Testing
 @testable import ECDApp
 
@@ -44,6 +45,25 @@ import Testing
             let mapped = CoreErrorMapping.apiError(for: error)
             #expect(mapped.status.code == status && mapped.code == code, "\(error)")
         }
+    }
+
+    /// A database that is away is 503 with Retry-After (try again); a storage failure that trying
+    /// again cannot cure (a misused driver, a damaged file) is 500, without the driver's message.
+    @Test(arguments: [
+        (StorageError.unavailable("database is locked"), 503, "storage_unavailable"),
+        (StorageError.failed("SQLite error 21 (bad parameter or other API misuse)"), 500, "internal_error"),
+        (StorageError.corrupt("database disk image is malformed"), 500, "internal_error"),
+        (StorageError.conflict("UNIQUE constraint failed"), 500, "internal_error"),
+    ] as [(StorageError, Int, String)])
+    func storageErrorsMapToRetryOnlyWhenRetryCanHelp(error: StorageError, status: Int, code: String) throws {
+        let logs = CapturedLogs()
+        let render = CoreErrorMapping.renderer(logger: logs.logger())
+        let response = render(error, HTTPRequest.make(.post, "/v1/accounts"), RequestContext(requestID: "req-1"))
+        #expect(response.status.code == status, "\(error)")
+        let body = String(decoding: response.body, as: UTF8.self)
+        #expect(body.contains("\"\(code)\""), "\(body)")
+        #expect((response.headers["Retry-After"] != nil) == (status == 503), "\(error)")
+        #expect(!body.contains("SQLite") && !body.contains("constraint") && !body.contains("malformed"), "\(body)")
     }
 
     @Test func accountRequestBodies() throws {

@@ -1,5 +1,6 @@
 @testable import ECDCore
 import ECDPostgres
+import ECDSQLite
 import Foundation
 import Testing
 
@@ -45,6 +46,21 @@ struct PostgresStorageErrorTests {
             Issue.record("a read from an unreachable server succeeded")
         } catch let error as StorageError {
             guard case .unavailable = error else { Issue.record("not unavailable: \(error)"); return }
+        }
+    }
+
+    /// A call the driver refuses whatever the database's state (our bug) is `failed`, which the API
+    /// answers 500: as `unavailable` it was a 503 asking the client to try again, forever.
+    @Test func aMisusedDriverIsAFailureNotAnOutage() {
+        for code in [SQLiteError.Code.misuse, .range, .mismatch] {
+            let mapped = SQLiteStorage.storageError(SQLiteError(code: code.rawValue, message: "x"))
+            guard case .failed = mapped else { Issue.record("SQLite \(code.rawValue) is \(mapped)"); continue }
+        }
+        guard case .unavailable = SQLiteStorage.storageError(SQLiteError(code: SQLiteError.Code.busy.rawValue, message: "x")) else {
+            Issue.record("a busy SQLite database is not unavailable"); return
+        }
+        guard case .failed = PostgresStorage.storageError(PostgresError(kind: .misuse, message: "the connection pool is closed")) else {
+            Issue.record("PostgreSQL misuse is not a failure"); return
         }
     }
 }

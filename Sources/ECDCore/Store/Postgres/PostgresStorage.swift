@@ -99,8 +99,11 @@ final class PostgresStorage: CoreStorage {
     /// value (ECDPostgres drops the server's DETAIL and rewrites data exceptions).
     static func storageError(_ error: PostgresError) -> StorageError {
         switch error.kind {
-        case .unavailable, .timeout, .poolTimeout, .misuse:
+        case .unavailable, .timeout, .poolTimeout:
             return .unavailable(error.description)
+        case .misuse:
+            // A closed pool, a failed statement swallowed inside a transaction: our bug, not an outage.
+            return .failed(error.description)
         case .decoding:
             return .corrupt(error.description)
         case .server:

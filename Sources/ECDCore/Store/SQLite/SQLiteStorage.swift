@@ -114,6 +114,8 @@ public final class SQLiteStorage: CoreStorage {
         switch error.resultCode {
         case .constraint: return .conflict(error.description)
         case .corrupt, .notADatabase: return .corrupt(error.description)
+        // A call SQLite refuses whatever the database's state: a bug, not an outage.
+        case .misuse, .range, .mismatch: return .failed(error.description)
         default: return .unavailable(error.description)
         }
     }

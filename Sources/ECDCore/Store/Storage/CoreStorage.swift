@@ -50,12 +50,17 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case conflict(String)
     /// The database file or a row is damaged.
     case corrupt(String)
+    /// The driver was used wrongly or a statement is wrong (a bug of ours, SQLite's `misuse`,
+    /// `range`, `mismatch`): trying again would fail the same way, so it is not `unavailable`
+    /// and the API answers it 500, not 503 with a Retry-After.
+    case failed(String)
 
     public var description: String {
         switch self {
         case .unavailable(let message): return "storage unavailable: \(message)"
         case .conflict(let message): return "storage conflict: \(message)"
         case .corrupt(let message): return "storage corrupt: \(message)"
+        case .failed(let message): return "storage failed: \(message)"
         }
     }
 }
