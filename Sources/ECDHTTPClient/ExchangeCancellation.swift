@@ -34,3 +34,20 @@ final class ExchangeCancellation: Sendable {
         }?.cancel()
     }
 }
+
+/// The caller's continuation, resumed once: by the exchange's thread with its outcome, or by the
+/// deadline's timer with `.timedOut`, whichever comes first; the other's resume is dropped.
+final class ExchangeAnswer: Sendable {
+    private let continuation: Locked<CheckedContinuation<HTTPClientResponse, any Error>?>
+
+    init(_ continuation: CheckedContinuation<HTTPClientResponse, any Error>) {
+        self.continuation = Locked(continuation)
+    }
+
+    func resume(with result: Result<HTTPClientResponse, any Error>) {
+        continuation.withLock { held in
+            defer { held = nil }
+            return held
+        }?.resume(with: result)
+    }
+}

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Dispatch
 import ECDSync
 
 /// The package's HTTP/1.1 client (Cronofy's API, webhook deliveries, the simulator's callbacks,
@@ -13,8 +14,8 @@ import ECDSync
 ///
 /// Why blocking sockets on a thread per exchange, not the epoll loop: outbound calls are few (the
 /// request budget bounds Cronofy's; a callback batch is at most 50), so a thread start (tens of
-/// µs) is nothing against a network round trip, and blocking TLS (`SSL_connect`/`SSL_read` bounded
-/// by `SO_RCVTIMEO`) stays simple where non-blocking TLS on the loop would need its own state
+/// µs) is nothing against a network round trip, and blocking TLS (each call bounded by `SO_RCVTIMEO`,
+/// the exchange by a timer that shuts its socket at the deadline) stays simple where non-blocking TLS on the loop would need its own state
 /// machine. The cooperative pool is never blocked: callers await a continuation the exchange's
 /// thread resumes. Replaces URLSession so that the daemon loads neither FoundationNetworking nor
 /// libcurl (issue 14, idle memory), and has none of its cancellation deadlocks.
@@ -51,17 +52,38 @@ public final class HTTPClient: Sendable {
         let cancellation = ExchangeCancellation()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPClientResponse, any Error>) in
+                let answer = ExchangeAnswer(continuation)
+                // The hard deadline. The socket timeouts bound each blocking call, but one
+                // `SSL_read` or `SSL_connect` makes many `recv`s, and a peer sending a record a
+                // byte at a time would hold the exchange well past its deadline; `getaddrinfo`
+                // has no bound at all. At the deadline the caller is answered `.timedOut` and the
+                // socket is shut, which ends the thread's blocked call (its late outcome is dropped).
+                // nonisolated(unsafe): DispatchWorkItem is not marked Sendable, but `cancel` is
+                // safe from any thread (an atomic flag the queue checks before running it).
+                nonisolated(unsafe) let timer = DispatchWorkItem {
+                    answer.resume(with: .failure(HTTPClientError.timedOut))
+                    cancellation.cancel()
+                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(request.timeout), execute: timer)
                 ExchangeThread.start { [self] in
                     let outcome = Result { () throws(HTTPClientError) -> HTTPClientResponse in
                         try exchange(head + (request.body ?? []), method: request.method, target: target,
                                      deadline: deadline, cancellation: cancellation)
                     }
-                    continuation.resume(with: outcome.mapError { $0 as any Error })
+                    timer.cancel()
+                    answer.resume(with: outcome.mapError { $0 as any Error })
                 }
             }
         } onCancel: {
             cancellation.cancel()
         }
+    }
+
+    private static func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !nanoseconds.overflow else { return .never }
+        return .nanoseconds(Int(max(0, nanoseconds.partialValue + attoseconds / 1_000_000_000)))
     }
 
     private func exchange(_ bytes: [UInt8], method: String, target: Target, deadline: ContinuousClock.Instant,

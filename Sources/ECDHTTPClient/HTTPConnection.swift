@@ -7,7 +7,8 @@ import Glibc
 /// One blocking TCP connection, TLS or plain, to one host. Every blocking call is bounded by the
 /// deadline of the exchange using it (`SO_RCVTIMEO`/`SO_SNDTIMEO` armed with the time left; on
 /// Linux `SO_SNDTIMEO` bounds `connect` too); `cancel` from any thread shuts the socket down, which
-/// ends a blocked call at once. Used by one exchange at a time (the pool hands it over).
+/// ends a blocked call at once (`HTTPClient`'s deadline timer uses it, because a TLS call makes
+/// many `recv`s and the socket timeout bounds each, not their sum). Used by one exchange at a time (the pool hands it over).
 final class HTTPConnection: @unchecked Sendable {
     // @unchecked: `state` is behind its lock; `ssl` is set once during `open` and then used only by
     // the one exchange holding the connection.
@@ -36,7 +37,8 @@ final class HTTPConnection: @unchecked Sendable {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
-        // getaddrinfo is not bounded by the deadline (glibc offers no timeout but resolv.conf's).
+        // getaddrinfo has no deadline (glibc offers no timeout but resolv.conf's): the caller is
+        // answered at the deadline by HTTPClient's timer, and this thread finishes on its own.
         guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { throw .hostNotFound(host) }
         defer { freeaddrinfo(first) }
         var candidate: UnsafeMutablePointer<addrinfo>? = first

@@ -4,9 +4,15 @@
 /// the framing says the response is complete is `connectionLost`.
 struct HTTPResponseReader {
     static let maxHeadBytes = 64 * 1024
+    /// Bytes a response may take on the wire beyond its body: its head, interim 1xx responses,
+    /// chunk lines and extensions, trailers. Each of those is bounded on its own, but not their
+    /// number: a server sending 1xx responses, chunk extensions or trailer fields without end
+    /// would otherwise grow the buffer until the deadline.
+    static let maxFramingBytes = 4 * maxHeadBytes
 
     let connection: HTTPConnection
     let maxBodyBytes: Int
+    private var received = 0
     private var buffer: [UInt8] = []
     private var start = 0
     private var chunk = [UInt8](repeating: 0, count: 16 * 1024)
@@ -51,6 +57,8 @@ struct HTTPResponseReader {
         if start > 0, start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
         let count = try connection.read(into: &chunk)
         guard count > 0 else { return false }
+        received += count
+        guard received <= maxBodyBytes + Self.maxFramingBytes else { throw .responseTooLarge }
         buffer.append(contentsOf: chunk[..<count])
         return true
     }

@@ -1,5 +1,6 @@
 import ECDTestSupport
 import ECDHTTPClient
+import ECDSync
 import Foundation
 import Testing
 
@@ -131,5 +132,46 @@ import Testing
             try await Self.get(HTTPClient(), server.baseURL.absoluteString, timeout: .milliseconds(300))
         }
         #expect(ContinuousClock.now - start >= .milliseconds(290))
+    }
+
+    /// The deadline is hard on TLS too: a server that answers the handshake with a record header
+    /// and then one byte of its body every 100 ms keeps each `recv` short, so the socket timeout
+    /// (armed once per `SSL_connect`) never fires; before the exchange's own timer, this call
+    /// waited for the whole 16 KB record, half an hour.
+    @Test func aServerTricklingATLSRecordTimesOutOnTime() async throws {
+        let (listener, port) = try SocketAddress.tcp(port: 0).listen()
+        let stop = Locked(false)
+        Thread {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            defer { close(client) }
+            var hello = [UInt8](repeating: 0, count: 4096)
+            _ = recv(client, &hello, hello.count, 0)
+            let header: [UInt8] = [0x16, 0x03, 0x03, 0x40, 0x00] // a handshake record of 16384 bytes
+            _ = send(client, header, header.count, Int32(MSG_NOSIGNAL))
+            while !stop.withLock({ $0 }) {
+                let byte: [UInt8] = [0x02]
+                guard send(client, byte, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                usleep(100_000)
+            }
+        }.start()
+        defer { stop.withLock { $0 = true }; close(listener) }
+        let start = ContinuousClock.now
+        await #expect(throws: HTTPClientError.timedOut) {
+            try await Self.get(HTTPClient(), "https://127.0.0.1:\(port)/", timeout: .milliseconds(800))
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    /// Each piece of a response's framing is bounded, and so is their sum: interim responses or
+    /// trailer fields without end are `responseTooLarge`, not a buffer
+    /// growing until the deadline.
+    @Test func endlessFramingIsTooLarge() async throws {
+        let small = HTTPClient(maxBodyBytes: 16)
+        let interim = String(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: 20_000)
+        #expect(try await Self.failure(interim + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", client: small) == .responseTooLarge)
+        let trailers = String(repeating: "X-Trailer: yes\r\n", count: 30_000)
+        #expect(try await Self.failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailers + "\r\n", client: small)
+                == .responseTooLarge)
     }
 }
