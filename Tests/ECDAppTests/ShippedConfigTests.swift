@@ -46,6 +46,24 @@ struct ShippedConfigTests {
         #expect(configuration.storage.postgres?.url.host == "db.internal")
     }
 
+    /// The PostgreSQL drop-in hands the server's URL to the unit as a credential; the example's
+    /// `storage.postgres.url_file` must name that credential's copy, or a node set up by the
+    /// README's cluster section would not find its database.
+    @Test("deploy/systemd/ecd-postgres.conf loads the credential Config/ecd.postgres.example.json reads")
+    func postgresDropInMatchesExample() throws {
+        let dropIn = try String(contentsOf: Self.repository.appendingPathComponent("deploy/systemd/ecd-postgres.conf"), encoding: .utf8)
+        let credentials = dropIn.split(separator: "\n").filter { $0.hasPrefix("LoadCredential=") }
+            .map { $0.dropFirst("LoadCredential=".count).split(separator: ":", maxSplits: 1) }
+        #expect(credentials.count == 1)
+        let name = try #require(credentials.first?.first).description
+        #expect(credentials.first?.last == "/etc/ecd/secrets/postgres_url")
+        let example = try Data(contentsOf: Self.repository.appendingPathComponent("Config/ecd.postgres.example.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
+        let postgres = (json["storage"] as? [String: Any])?["postgres"] as? [String: Any]
+        #expect(postgres?["url_file"] as? String == "/run/credentials/ecd.service/\(name)")
+        #expect(dropIn.contains("\nAfter=postgresql.service\n"))
+    }
+
     @Test("Config/ecd.dev.json is valid as shipped")
     func developmentExample() throws {
         let text = try String(contentsOf: Self.repository.appendingPathComponent("Config/ecd.dev.json"), encoding: .utf8)

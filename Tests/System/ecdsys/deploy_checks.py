@@ -9,7 +9,7 @@ from .stack import free_port
 
 
 def nginx_syntax(stack, report):
-    for variant in ("tls", "plain", "both"):
+    for variant in ("tls", "plain", "both", "cluster"):
         prefix = os.path.join(stack.workdir, f"nginx-t-{variant}")
         try:
             conf = nginxconf.write_shipped_check(prefix, stack.repo, stack.cert, stack.key, variant, (free_port(), free_port(), free_port()))
@@ -21,7 +21,8 @@ def nginx_syntax(stack, report):
                                 capture_output=True, text=True, timeout=30)
         name = {"tls": "deploy/nginx/ecd-http.conf + ecd.conf + ecd-locations.conf",
                 "plain": "deploy/nginx/ecd-http.conf + ecd-plain.conf + ecd-locations.conf",
-                "both": "deploy/nginx/ecd-http.conf + ecd.conf + ecd-plain.conf + ecd-locations.conf, installed together"}[variant]
+                "both": "deploy/nginx/ecd-http.conf + ecd.conf + ecd-plain.conf + ecd-locations.conf, installed together",
+                "cluster": "deploy/nginx/ecd-http-cluster.conf (as ecd-http.conf, three nodes) + ecd.conf + ecd-locations.conf"}[variant]
         report.check(f"nginx -t on the shipped {name}", result.returncode == 0, result.stderr.strip().replace("\n", " | "))
 
 
@@ -50,8 +51,18 @@ def systemd_unit(stack, report):
     if library:
         shutil.copytree(library, os.path.join(root, "usr", "lib", "systemd", "system"), symlinks=True, dirs_exist_ok=True)
     result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "ecd.service"], capture_output=True, text=True, timeout=60)
-    about_unit = [line for line in (result.stdout + result.stderr).splitlines() if "ecd.service" in line]
+    about_unit = [line for line in (result.stdout + result.stderr).splitlines() if "ecd.service" in line or "postgres.conf" in line]
     report.check(name, result.returncode == 0 and not about_unit, " | ".join(about_unit) or result.stderr.strip()[:300])
+    # The PostgreSQL drop-in, installed where the README's cluster section puts it.
+    dropin = os.path.join(root, "etc", "systemd", "system", "ecd.service.d", "postgres.conf")
+    os.makedirs(os.path.dirname(dropin), exist_ok=True)
+    shutil.copyfile(os.path.join(stack.repo, "deploy", "systemd", "ecd-postgres.conf"), dropin)
+    result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "ecd.service"], capture_output=True, text=True, timeout=60)
+    about_unit = [line for line in (result.stdout + result.stderr).splitlines() if "ecd.service" in line or "postgres.conf" in line]
+    # verify reads the drop-in (an unknown key in it is a warning naming postgres.conf).
+    report.check("systemd-analyze verify of ecd.service with deploy/systemd/ecd-postgres.conf as its drop-in",
+                 result.returncode == 0 and not about_unit, " | ".join(about_unit) or result.stderr.strip()[:300])
+    os.remove(dropin)
 
 
 def check_config(stack, report):
