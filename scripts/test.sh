@@ -2,7 +2,7 @@
 # The test command of the README: unit and integration tests (swift test, one test target at a
 # time so that a hang or a failure is attributed and suites do not compete for the 2 cores), then
 # the check of ECDCore's public interface, the scripted checks that need the release binary, nginx
-# and a browser, then the fuzzer and the
+# and a browser (and the cluster test's private PostgreSQL), then the fuzzer and the
 # OpenAPI conformance check, last every test target again under ThreadSanitizer. Each stage is bounded, prints its counts, and fails when it ran
 # nothing: a target with zero tests, a log without its summary, or a missing script is a failure.
 # The closing line sums every check of every stage: Swift tests, system and browser checks, the
@@ -138,6 +138,7 @@ script_stage() {  # script seconds [arguments...]
 
 script_stage scripts/core-interface-check.sh 300
 script_stage scripts/system-test.sh 1200
+script_stage scripts/cluster-test.sh 700
 script_stage scripts/browser-test.sh 400
 script_stage scripts/fuzz-http.sh 900 60
 script_stage scripts/openapi-check.sh 420

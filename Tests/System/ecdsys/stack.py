@@ -115,8 +115,12 @@ class Stack:
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = Client(cafile=self.cert)
         self.nginx_conf = nginxconf.write_layout(
-            self.nginx_prefix, self.repo, self.ports["public"], self.ports["http"],
+            self.nginx_prefix, self.repo, self.upstream_ports(), self.ports["http"],
             self.ports["tls"], self.ports["plain"], self.cert, self.key)
+
+    def upstream_ports(self):
+        """The public listener(s) nginx proxies to (the cluster test has three)."""
+        return self.ports["public"]
 
     @property
     def callback_base_url(self):
