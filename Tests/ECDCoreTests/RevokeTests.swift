@@ -214,4 +214,49 @@ struct RevokeTests {
         #expect(!(try await harness.allEvents().suffix(3).contains { $0.type == .accountAuthorized }))
         await harness.stop()
     }
+
+    /// A refresh racing a revocation. Cronofy has rotated the refresh token, but the refresh's
+    /// answer is still on its way when the revocation sends the old one, which a spent token makes
+    /// a no-op (the simulator follows RFC 7009 §2.2 there). The revocation is confirmed here; the
+    /// refresh's late tokens are not kept, and the refresher revokes the rotated refresh token it
+    /// holds, the only thing keeping the grant alive. Without that the grant outlived the revocation.
+    @Test(arguments: StorageDriver.allCases) func aRefreshAnsweredAfterTheRevocationRevokesItsNewToken(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com"])
+        let core = harness.core
+        let issued = harness.simulator.control.issued().refreshTokens.count
+        harness.simulator.control.fail(.token, with: .slow(.milliseconds(800)))
+        async let refreshing: Result<AccessToken, any Error> = { do { return .success(try await core.refresh(email: "jane@example.com")) }
+            catch { return .failure(error) } }()
+        // Rotated at Cronofy, the answer not back yet.
+        #expect(await eventually { harness.simulator.control.issued().refreshTokens.count > issued })
+        #expect(try await core.revokeAccount(email: "jane@example.com").status == .revoked)
+        guard case .failure(CoreError.accountNotActive(status: .revoked)) = await refreshing else {
+            Issue.record("the refresh answered after the revocation was kept"); return
+        }
+        #expect(try await storedSecrets(harness, email: "jane@example.com") == 0)
+        #expect(!harness.simulator.control.revokeAuthorization(email: "jane@example.com"), "the grant is still alive at Cronofy")
+        await harness.stop()
+    }
+
+    /// The other order: the refresh stores its rotated refresh token after the revocation read the
+    /// old one and before Cronofy's answer to the revocation is back. The revocation finds a refresh
+    /// token it did not send and revokes that one too before confirming.
+    @Test(arguments: StorageDriver.allCases) func aRefreshStoredDuringTheRevocationIsRevokedToo(driver: StorageDriver) async throws {
+        let (harness, _) = try await setUp(driver, ["jane@example.com"])
+        let core = harness.core
+        let issued = harness.simulator.control.issued().refreshTokens.count
+        harness.simulator.control.fail(.token, with: .slow(.milliseconds(500)))
+        harness.simulator.control.fail(.revoke, with: .slow(.milliseconds(1500)))
+        async let refreshing: Result<AccessToken, any Error> = { do { return .success(try await core.refresh(email: "jane@example.com")) }
+            catch { return .failure(error) } }()
+        #expect(await eventually { harness.simulator.control.issued().refreshTokens.count > issued })
+        let revoked = try await core.revokeAccount(email: "jane@example.com")
+        #expect(revoked.status == .revoked)
+        _ = await refreshing   // stored before the revocation confirmed: it succeeded
+        let revokes = harness.simulator.control.calls(.revoke)
+        #expect(revokes.count == 2, "\(revokes.map(\.body))")
+        #expect(try await storedSecrets(harness, email: "jane@example.com") == 0)
+        #expect(!harness.simulator.control.revokeAuthorization(email: "jane@example.com"), "the grant is still alive at Cronofy")
+        await harness.stop()
+    }
 }

@@ -38,27 +38,52 @@ extension Revocations {
             if record.isRenewal { try Self.cancelRenewal(transaction, record, now: now) }
             return record
         }
-        let refreshToken = try record.refreshToken.map {
-            try secrets.open($0, table: "accounts", row: String(record.rowID), column: "refresh_token")
-        }
-        if let failure = await revokeAtCronofy(token: refreshToken, sub: record.sub) {
-            let recorded = try await recordRevokeFailure(.account(record.rowID), failure: failure,
-                                                         serviceAccountID: record.serviceAccountID, email: record.email)
-            throw Self.revokeFailed(failure, retried: recorded)
-        }
-        let (account, applied) = try await storage.transaction { transaction -> (Account, Bool) in
-            // Confirmed: applies while the mark stands, or to an account erased meanwhile (whose
-            // local-only mark the confirmation replaces); not to one requested again since.
-            let wasRevoked = try transaction.account(rowID: record.rowID)?.status == .revoked
-            let applied = try transaction.confirmAccountRevocation(rowID: record.rowID, now: now)
-            if applied, !wasRevoked {
-                try transaction.appendEvent(.accountRevoked, serviceAccountID: record.serviceAccountID,
-                                            email: record.email, data: [:], at: now)
+        var revoking = record
+        var round = 0
+        let account: Account, applied: Bool
+        rounds: while true {
+            round += 1
+            let refreshToken = try revoking.refreshToken.map {
+                try secrets.open($0, table: "accounts", row: String(revoking.rowID), column: "refresh_token")
             }
-            guard let updated = try transaction.account(rowID: record.rowID) else {
-                throw CoreError.notFound("no account \(email)")
+            if let failure = await revokeAtCronofy(token: refreshToken, sub: revoking.sub) {
+                let recorded = try await recordRevokeFailure(.account(record.rowID), failure: failure,
+                                                             serviceAccountID: record.serviceAccountID, email: record.email)
+                throw Self.revokeFailed(failure, retried: recorded)
             }
-            return (updated.model, applied)
+            let sent = revoking.refreshToken
+            let mayRepeat = round < Self.rotationRounds
+            let confirmed = try await storage.transaction { transaction -> Confirmation<Account, AccountRecord> in
+                let current = try transaction.account(rowID: record.rowID)
+                // A refresh stored a rotated refresh token since it was read: Cronofy may answer
+                // 200 to a token it no longer knows (RFC 7009 §2.2) and keep the grant alive under
+                // the new one, so that one is revoked too before anything is confirmed.
+                if mayRepeat, let current, current.refreshToken != nil, current.refreshToken != sent,
+                   current.revokeState == "pending" {
+                    return .rotated(current)
+                }
+                // Confirmed: applies while the mark stands, or to an account erased meanwhile (whose
+                // local-only mark the confirmation replaces); not to one requested again since.
+                let wasRevoked = current?.status == .revoked
+                let applied = try transaction.confirmAccountRevocation(rowID: record.rowID, now: now)
+                if applied, !wasRevoked {
+                    try transaction.appendEvent(.accountRevoked, serviceAccountID: record.serviceAccountID,
+                                                email: record.email, data: [:], at: now)
+                }
+                guard let updated = try transaction.account(rowID: record.rowID) else {
+                    throw CoreError.notFound("no account \(email)")
+                }
+                return .done(updated.model, applied)
+            }
+            switch confirmed {
+            case .rotated(let current):
+                logger.info("the refresh token was rotated while the revocation ran; revoking the new one",
+                            metadata: ["email": "\(record.email)"])
+                revoking = current
+            case .done(let confirmedAccount, let wasApplied):
+                (account, applied) = (confirmedAccount, wasApplied)
+                break rounds
+            }
         }
         if applied {
             vault.cache.invalidate(key)
@@ -92,6 +117,17 @@ extension Revocations {
         vault.cache.invalidate(key)
         logger.warning("account erased locally only; Cronofy may still hold its grant", metadata: ["email": "\(record.email)"])
         return account
+    }
+
+    /// Revocations of a refresh token rotated under this one, at most (the last round confirms
+    /// whatever is stored): a refresh takes a lease and happens near expiry, so one is the most
+    /// a revocation meets in practice.
+    static let rotationRounds = 3
+
+    /// What the confirming transaction found: done, or a refresh token rotated since it was read.
+    enum Confirmation<Model: Sendable, Record: Sendable>: Sendable {
+        case done(Model, Bool)
+        case rotated(Record)
     }
 
     /// How long a revocation under way keeps the background retry off it: longer than Cronofy's

@@ -126,12 +126,27 @@ extension TokenVault {
         guard updated else {
             // Revoked or re-requested while Cronofy answered: the new tokens are not kept.
             let status = try await storage.read { try $0.tokenState(state.owner) }?.accountStatus ?? .revoked
+            if status == .revoked, let rotated = response.refreshToken { await revokeUnkept(rotated, state: state) }
             throw CoreError.accountNotActive(status: status)
         }
         let token = AccessToken(accessToken: response.accessToken, expiresAt: expiresAt, scope: scope,
                                 accountID: state.accountID, sub: state.sub, apiURL: apiURL)
         if let key = state.emailKey { cache.replace(key, token, ticket: ticket) }
         return token
+    }
+
+    /// A refresh token Cronofy rotated to while a revocation ran: the revocation sent the old one,
+    /// which Cronofy may accept as a no-op (RFC 7009 §2.2), so this one, which nobody will store,
+    /// is what keeps the grant alive. Not done for a re-requested account: revoking this token
+    /// may take the new authorization of the same calendar with it.
+    private func revokeUnkept(_ refreshToken: String, state: TokenState) async {
+        do {
+            try await cronofy.revoke(token: refreshToken)
+            logger.info("revoked the refresh token a refresh got while its owner was revoked", metadata: state.owner.logMetadata(state))
+        } catch {
+            logger.error("could not revoke the refresh token a refresh got while its owner was revoked; Cronofy may still hold the grant",
+                         metadata: state.owner.logMetadata(state).merging(["error": "\(error)"]) { $1 })
+        }
     }
 
     private func handleRefreshFailure(_ error: CronofyError, state: TokenState, force: Bool,

@@ -154,7 +154,10 @@ struct SimulatorState: Sendable {
     /// error (RFC 7009 §2.2). Returns whether something was revoked.
     @discardableResult
     mutating func revoke(token: String) -> Bool {
-        let grantID = accessTokens[token]?.grantID ?? refreshTokens[token]?.grantID
+        // A refresh token rotated out by a refresh is no longer valid: RFC 7009 answers 200 and
+        // revokes nothing. Whether Cronofy looks through it to the grant is not documented, so
+        // the simulator takes the reading under which a revocation sending it leaves the grant alive.
+        let grantID = accessTokens[token]?.grantID ?? refreshTokens[token].flatMap { $0.active ? $0.grantID : nil }
         guard let grantID, let grant = grants[grantID] else { return false }
         return revoke(sub: grant.sub)
     }
