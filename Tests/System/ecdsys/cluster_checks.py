@@ -122,7 +122,9 @@ def coherence(cluster, report, email):
         node still served it 1 s after), and change's response."""
         before = [served(i) for i in nodes]
         if len(set(before)) != 1 or not isinstance(before[0], str):
-            report.check(f"coherence: every node serves the same token before the {name}", False, f"{before}")
+            labels = {}  # tokens stay out of the output: each distinct one is a letter
+            shown = [b if isinstance(b, int) else labels.setdefault(b, "token " + "ABC"[len(labels) % 3]) for b in before]
+            report.check(f"coherence: every node serves the same token before the {name}", False, f"nodes answer {shown}")
             return None, None
         started = time.monotonic()
         response = change()
