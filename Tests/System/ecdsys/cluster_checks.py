@@ -152,6 +152,8 @@ def coherence(cluster, report, email):
 
 
 BURST = 300
+# CoreConfiguration.inboxConcurrency: the exchanges one node has in hand at once.
+INBOX_CONCURRENCY = 4
 
 
 def acknowledged(cluster, emails):
@@ -161,20 +163,29 @@ def acknowledged(cluster, emails):
 
 
 def kill_during_burst(cluster, report, victim=1):
-    """300 accounts requested on node 1; once their callbacks are arriving, kill -9 of node 2
-    (which holds some in its inbox or mid-exchange). nginx sends the rest to the other nodes, the
-    simulator retries what failed, and every callback any node acknowledged ends `active`."""
+    """300 accounts requested on node 1; their callbacks come through nginx to every node. The
+    simulator holds the answers of the first code exchanges (it spends each code at once), so
+    every node has its whole inbox concurrency in hand; then kill -9 of node 2, which also holds
+    acknowledged callbacks not yet exchanged. The others take those up, the killed node's claims
+    run out and another node tries those codes again (spent: the accounts are requested again),
+    and every callback any node acknowledged ends `active`."""
     emails = [f"cburst-{n:04d}@example.com" for n in range(BURST)]
+    held = INBOX_CONCURRENCY * len(cluster.nodes)
+    issued_before = len(cluster.sim("GET", "/_simulator/issued").json()["access_tokens"])
+    cluster.sim("POST", "/_simulator/faults", json_body={"endpoint": "token", "fault": "slow@4000", "count": held})
     started = time.monotonic()
     cluster.current = 0
     response = cluster.api_on(0, "POST", "/v1/accounts", json_body={"accounts": [{"email": e} for e in emails]})
     report.check(f"POST /v1/accounts with {BURST} emails on node 1: 202", response.status == 202, response.describe(200))
     if response.status != 202:
         return
-    # Kill once callbacks are being acknowledged, so the victim has some in hand.
-    wait_until(lambda: len(acknowledged(cluster, emails)) >= 30, 30, interval=0.05)
+    # The held exchanges have reached Cronofy (their tokens are issued) and wait for its answer:
+    # at most INBOX_CONCURRENCY per node, so each node has that many in hand.
+    in_hand = wait_until(lambda: len(cluster.sim("GET", "/_simulator/issued").json()["access_tokens"]) >= issued_before + held,
+                         30, interval=0.05)
     cluster.kill9_node(victim)
     at_kill = len(acknowledged(cluster, emails))
+    cluster.sim("DELETE", "/_simulator/faults")
     wanted = set(emails)
 
     def finished():
@@ -191,16 +202,52 @@ def kill_during_burst(cluster, report, victim=1):
     counts = {}
     for status in states.values():
         counts[status] = counts.get(status, 0) + 1
-    report.check(f"kill -9 of node {victim + 1} during a burst of {BURST} callbacks ({at_kill} acknowledged at the kill): "
+    report.check(f"kill -9 of node {victim + 1} during a burst of {BURST} callbacks ({at_kill} acknowledged at the kill, "
+                 f"{held} exchanges held at Cronofy: {bool(in_hand)}): "
                  f"every acknowledged callback ({len(acked)}) ended active ({time.monotonic() - started:.1f} s; statuses {counts})",
-                 not lost and len(acked) > 0, f"{len(lost)} not active, e.g. {[(e, states.get(e)) for e in lost[:5]]}")
+                 bool(in_hand) and not lost and len(acked) > 0,
+                 f"{len(lost)} not active, e.g. {[(e, states.get(e)) for e in lost[:5]]}; exchanges held at the kill: {bool(in_hand)}")
+    # Exchanged by one node: a code goes to Cronofy twice only when the killed node had it in hand
+    # (its claim ran out and another node tried it again), at most the INBOX_CONCURRENCY it held.
+    codes = {c["code"] for c in callbacks(cluster) if c["email"].lower() in wanted and c.get("code")}
+    sent = {}
+    for call in cluster.sim("GET", "/_simulator/calls?endpoint=token").json()["calls"]:
+        body = call.get("body", "")
+        if "authorization_code" in body:
+            for code in codes:
+                if code in body:
+                    sent[code] = sent.get(code, 0) + 1
+    again = sorted(n for n in sent.values() if n > 1)
+    report.check(f"each of the burst's {len(codes)} codes went to Cronofy once, but {len(again)} of the "
+                 f"{INBOX_CONCURRENCY} the killed node held, tried once more by another node",
+                 len(sent) > 0 and len(again) <= INBOX_CONCURRENCY and all(n == 2 for n in again),
+                 f"codes sent more than once: {len(again)} ({again[:10]})")
+    one_node_down(cluster, report, victim)
     cluster.start_node(victim)
     ready = cluster.api_on(victim, "GET", "/readyz")
     report.check(f"node {victim + 1} restarts after kill -9 and answers /readyz 200", ready.status == 200, ready.describe())
 
 
+def one_node_down(cluster, report, down):
+    """With one node dead, nginx (ecd-http-cluster.conf) passes every callback to a live node: each
+    is acknowledged at its first attempt, none is answered 502."""
+    emails = [f"down-{n}@example.com" for n in range(9)]
+    live = next(i for i in range(len(cluster.nodes)) if i != down)
+    response = cluster.api_on(live, "POST", "/v1/accounts", json_body={"accounts": [{"email": e} for e in emails]})
+    cluster.current = live
+    seen = wait_for_statuses(cluster, emails, timeout=60)
+    first = {c["email"]: (c["attempts"] or [{}])[0].get("status") for c in callbacks(cluster) if c["email"] in emails}
+    report.check(f"node {down + 1} down: {len(emails)} callbacks through nginx each acknowledged 200 at the first attempt "
+                 "(the upstream skips the dead node), every account active",
+                 response.status == 202 and len(first) == len(emails) and set(first.values()) == {200}
+                 and {a.get("status") for a in seen.values()} == {"active"} and len(seen) == len(emails),
+                 f"{response.describe(100)}; first attempts {sorted(first.values(), key=str)}; "
+                 f"statuses {sorted({a.get('status') for a in seen.values()}, key=str)}")
+
+
 def secrets_in_logs(cluster, report):
-    """No token or code the simulator issued appears in a node's log, its audit log or nginx's."""
+    """No token or code the simulator issued, nor the client secret or API key, appears in a
+    node's log, its audit log or nginx's, nor in clear text anywhere in the database (pg_dump)."""
     issued = cluster.sim("GET", "/_simulator/issued").json()
     values = [v for key in ("access_tokens", "refresh_tokens", "codes") for v in issued.get(key, [])]
     values += [cluster.client_secret, cluster.api_key]
@@ -211,3 +258,9 @@ def secrets_in_logs(cluster, report):
         found += [f"{path.rsplit('/', 1)[-1]}" for value in values if value and value in text]
     report.check(f"no token, code, client secret or API key in the nodes' or nginx's logs ({len(values)} secrets, "
                  f"{len(cluster.log_files())} files)", not found and len(values) > 10, f"found in {sorted(set(found))}")
+    dump = cluster.postgres.dump()
+    rows = dump.count("\n")
+    # Text columns as text, bytea columns as hex: look for both spellings.
+    leaked = sum(1 for value in values if value and (value in dump or value.encode().hex() in dump))
+    report.check(f"no token, code, client secret or API key in clear text in PostgreSQL (pg_dump, {rows} lines)",
+                 dump != "" and leaked == 0 and "cburst-0000@example.com" in dump, f"{leaked} found; dump of {len(dump)} bytes")

@@ -103,6 +103,14 @@ class PostgresServer:
             raise RuntimeError(f"{sql}: {result.stderr.strip()[:300]}")
         return result.stdout.strip()
 
+    def dump(self):
+        """The whole database as pg_dump writes it (data as COPY text, bytea as hex)."""
+        result = subprocess.run([os.path.join(self.bin, "pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "ecd",
+                                 "-d", self.DATABASE], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_dump: {result.stderr.strip()[:300]}")
+        return result.stdout
+
     def _tail(self, lines=5):
         path = os.path.join(self.workdir, "logs", f"postgres-{self.starts}.err")
         try:
