@@ -76,8 +76,12 @@ struct AccountRoutes: Sendable {
     /// The core writes the token body by hand (the hot path; `JSONEncoder` would cost more than
     /// the rest of the request). `no-store`: a token must not sit in any cache on the way.
     static func tokenResponse(_ token: AccessToken) -> HTTPResponse {
-        .json(.ok, bytes: token.jsonBytes(), headers: ["Cache-Control": "no-store"])
+        HTTPResponse(status: .ok, headers: tokenHeaders, body: token.jsonBytes())
     }
+
+    /// Made once: every token answer shares the one copy (building them per answer was two
+    /// allocations on the hot path).
+    static let tokenHeaders: HTTPHeaders = ["Cache-Control": "no-store", "Content-Type": "application/json"]
 
     struct ParsedRequests {
         /// In body order; a refused entry is a placeholder, named in `rejected`.

@@ -60,15 +60,17 @@ final class TokenCache: Sendable {
 
     /// The cached token when it is valid for at least `minValidity` seconds at `now`.
     func lookup(_ key: String, minValidity: TimeInterval, now: Date) -> AccessToken? {
+        // In place, through the entry's index: copying the entry out (and back when marking it)
+        // retained and released each of its strings, and hashed the key twice.
         state.withLock { state -> AccessToken? in
-            guard var entry = state.entries[key] else { return nil }
-            guard entry.token.expiresAt.timeIntervalSince(now) >= minValidity else { return nil }
-            if !entry.used, now.timeIntervalSinceReferenceDate - entry.flushedAt >= remarkAfter {
-                entry.used = true
-                state.entries[key] = entry
+            guard let index = state.entries.index(forKey: key) else { return nil }
+            guard state.entries.values[index].token.expiresAt.timeIntervalSince(now) >= minValidity else { return nil }
+            if !state.entries.values[index].used,
+               now.timeIntervalSinceReferenceDate - state.entries.values[index].flushedAt >= remarkAfter {
+                state.entries.values[index].used = true
                 state.usedKeys.append(key)
             }
-            return entry.token
+            return state.entries.values[index].token
         }
     }
 

@@ -7,28 +7,25 @@ public enum PercentDecoding {
         guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
             return String(s)
         }
-        var utf8 = Array(s.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count)
-        var i = 0
-        while i < utf8.count {
-            let byte = utf8[i]
-            if byte == UInt8(ascii: "%") {
-                guard i + 2 < utf8.count, let hi = hexValue(utf8[i + 1]), let lo = hexValue(utf8[i + 2]) else {
-                    return nil
+        // One allocation, the String: the bytes are decoded into scratch space (on the stack for a
+        // path segment's size), then validated as UTF-8 into the result.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: s.utf8.count) { out -> String? in
+            var written = 0
+            var bytes = s.utf8.makeIterator()
+            while let byte = bytes.next() {
+                if byte == UInt8(ascii: "%") {
+                    guard let high = bytes.next(), let low = bytes.next(),
+                          let hi = hexValue(high), let lo = hexValue(low) else { return nil }
+                    out[written] = hi << 4 | lo
+                } else if plusAsSpace && byte == UInt8(ascii: "+") {
+                    out[written] = UInt8(ascii: " ")
+                } else {
+                    out[written] = byte
                 }
-                out.append(hi << 4 | lo)
-                i += 3
-            } else if plusAsSpace && byte == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-                i += 1
-            } else {
-                out.append(byte)
-                i += 1
+                written += 1
             }
+            return String(validating: UnsafeBufferPointer(rebasing: out[..<written]), as: UTF8.self)
         }
-        utf8 = out
-        return String(validating: utf8, as: UTF8.self)
     }
 
     @inline(__always)

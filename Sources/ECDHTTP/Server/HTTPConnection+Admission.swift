@@ -28,8 +28,8 @@ extension HTTPConnection {
     /// The current request's context, made at its head (a new one when there was none), and
     /// forgets it: the next request gets its own.
     func takeContext(for request: HTTPRequest? = nil) -> RequestContext {
-        defer { context = nil }
-        return context ?? makeContext(for: request)
+        // Moved out, not copied and then cleared: a copy retains each of its values once more.
+        context.take() ?? makeContext(for: request)
     }
 
     /// Raises this request's charge on the body budget to `bytes`. When the budget has no room,

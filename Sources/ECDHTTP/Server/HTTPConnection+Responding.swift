@@ -77,8 +77,9 @@ extension HTTPConnection {
     /// Sends the response held for the turn's batch (its fallback when `committed` says the batch
     /// failed), then goes on with input that arrived meanwhile.
     func releaseHeld(committed: (any TurnBatch) -> Bool) {
-        guard let held else { return }
-        self.held = nil
+        // Moved out (a copy of the request, its context and both responses would be retained
+        // field by field, then released again by clearing `held`).
+        guard let held = held.take() else { return }
         guard !isClosed else { return }
         let response = committed(held.batch) ? held.response : held.fallback
         respond(response, to: held.request, context: held.context, keepAlive: held.keepAlive && !core.isDraining)
