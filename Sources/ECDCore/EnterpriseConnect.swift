@@ -26,7 +26,7 @@ public final class EnterpriseConnect: CorePart {
     public convenience init(configuration: CoreConfiguration, database: CoreDatabase, keyring: Keyring,
                             cronofy: CronofyAccess, logger: Logger) {
         self.init(configuration: configuration, database: database, keyring: keyring,
-                  cronofyClient: cronofy.makeClient(clientSecret: configuration.clientSecret),
+                  cronofyClient: cronofy.makeClient(clientSecret: configuration.clientSecret, database: database, logger: logger),
                   logger: logger, webhookTransport: HTTPTransport())
     }
 

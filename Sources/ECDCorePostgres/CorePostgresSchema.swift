@@ -23,11 +23,17 @@ public enum CorePostgresSchema {
                           sql: (version1 + CorePostgresTriggers.version1).joined(separator: ";\n")),
         PostgresMigration(version: 2, name: "NOTIFY ecd_tokens on a grant change (PostgreSQL only)",
                           sql: CoreGrantNotifications.version2.joined(separator: ";\n")),
+        PostgresMigration(version: 3, name: "one Cronofy request budget for the cluster (PostgreSQL only)",
+                          sql: CoreSharedBudget.version3.joined(separator: ";\n")),
     ]
 
     /// Triggers SQLite has no twin of (a single process needs no notification); the schema
     /// comparison leaves them out.
     public static let postgresOnlyTriggers: Set<String> = Set(CoreGrantNotifications.triggers)
+
+    /// Tables SQLite has no twin of (the cluster's shared request budget); the schema comparison
+    /// and `ecd migrate-storage` leave them out.
+    public static let postgresOnlyTables: Set<String> = Set(CoreSharedBudget.tables)
 
     /// Creates or upgrades the schema; safe when several nodes run it at once (`PostgresPool.migrate`
     /// takes an advisory lock around each step).

@@ -70,13 +70,15 @@ extension SchemaShape {
     }
 
     /// The shape of the PostgreSQL database's current schema, without `schema_migrations`
-    /// (PostgreSQL's stand-in for SQLite's `PRAGMA user_version`).
+    /// (PostgreSQL's stand-in for SQLite's `PRAGMA user_version`) and the tables only PostgreSQL
+    /// has (`CorePostgresSchema.postgresOnlyTables`).
     public static func read(postgres connection: PostgresConnection) throws -> SchemaShape {
         var tables: [String: Table] = [:]
         let names = try connection.query("""
             SELECT table_name::text AS name FROM information_schema.tables
             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
             """).map { try $0.get("name") as String }
+            .filter { !CorePostgresSchema.postgresOnlyTables.contains($0) }
         let inSchema = "t.relnamespace = current_schema()::text::regnamespace"
         for name in names {
             let columns = try connection.query("""

@@ -2,11 +2,11 @@ import ECDSync
 import Foundation
 
 /// The Cronofy API client for Enterprise Connect. Thread-safe; share one per process together with
-/// one `RequestBudget`. Every call is rate-limited by the budget and retried per `RetryPolicy`.
+/// one budget (`RequestBudget`, or a cluster's shared one). Every call is rate-limited by the budget and retried per `RetryPolicy`.
 public final class CronofyClient: Sendable {
     public let configuration: CronofyConfiguration
     let transport: any CronofyTransport
-    let budget: RequestBudget
+    let budget: any RequestBudgeting
     let retryPolicy: RetryPolicy
     /// Injection points for tests: how to sleep between retries and where jitter comes from.
     let sleep: @Sendable (Duration) async -> Void
@@ -15,12 +15,12 @@ public final class CronofyClient: Sendable {
     private let budgetHook = Locked<(@Sendable (String, Duration) -> Void)?>(nil)
 
     public convenience init(configuration: CronofyConfiguration, transport: any CronofyTransport = HTTPTransport(),
-                            budget: RequestBudget, retryPolicy: RetryPolicy = RetryPolicy()) {
+                            budget: any RequestBudgeting, retryPolicy: RetryPolicy = RetryPolicy()) {
         self.init(configuration: configuration, transport: transport, budget: budget, retryPolicy: retryPolicy,
                   sleep: { try? await Task.sleep(for: $0) }, random: { Double.random(in: 0...1) })
     }
 
-    init(configuration: CronofyConfiguration, transport: any CronofyTransport, budget: RequestBudget,
+    init(configuration: CronofyConfiguration, transport: any CronofyTransport, budget: any RequestBudgeting,
          retryPolicy: RetryPolicy, sleep: @escaping @Sendable (Duration) async -> Void,
          random: @escaping @Sendable () -> Double) {
         self.configuration = configuration

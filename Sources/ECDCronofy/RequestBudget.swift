@@ -1,5 +1,19 @@
 import Foundation
 
+/// What a `CronofyClient` draws on before each HTTP attempt: `RequestBudget` in one process (and
+/// on SQLite), or a budget the nodes of a cluster share through their database (ECDCore's
+/// `PostgresRequestBudget`, issue 16), so that N nodes together keep to one
+/// `refresh.cronofy_requests_per_minute`.
+public protocol RequestBudgeting: Sendable {
+    /// The longest a call waits for the budget before it fails as rate-limited.
+    var maxWait: Duration { get }
+    /// Takes one request if it can be had within `maxWait`, waiting for it; returns how long it
+    /// waited, or nil (nothing taken) when the caller would have to wait longer.
+    func acquire(within maxWait: Duration) async -> Duration?
+    /// After a 429: nobody gets a request before `retryAfter` has passed, waiters included.
+    func penalize(retryAfter: Duration) async
+}
+
 /// The process-wide rate budget for Cronofy calls: a token bucket refilled continuously at
 /// `requestsPerMinute / 60` per second.
 ///
@@ -9,7 +23,7 @@ import Foundation
 ///
 /// Callers reserve their token before sleeping (the count may go negative), which keeps waiters
 /// in arrival order and avoids a stampede when the bucket refills.
-public actor RequestBudget {
+public actor RequestBudget: RequestBudgeting {
     public nonisolated let requestsPerMinute: Int
     public nonisolated let capacity: Int
     /// The longest a call waits for a token (`acquire(within:)`) before it fails as rate-limited.
@@ -36,10 +50,16 @@ public actor RequestBudget {
         let rate = max(1, requestsPerMinute)
         self.maxWait = maxWait
         self.requestsPerMinute = rate
-        capacity = max(1, burst ?? min(rate / 6, 40))
+        capacity = max(1, burst ?? Self.defaultCapacity(requestsPerMinute: rate))
         perSecond = Double(rate) / 60
         tokens = Double(capacity)
         lastRefill = clock.now()
+    }
+
+    /// The largest burst for a budget of `requestsPerMinute`: a sixth of a minute's worth, at most
+    /// 40 (a burst plus one second of refill stays under Cronofy's 50 a second).
+    public static func defaultCapacity(requestsPerMinute: Int) -> Int {
+        max(1, min(max(1, requestsPerMinute) / 6, 40))
     }
 
     /// Takes one token, waiting as long as needed; returns how long it waited.
