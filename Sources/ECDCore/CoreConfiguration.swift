@@ -29,6 +29,11 @@ public struct CoreConfiguration: Sendable {
     public var inboxConcurrency: Int = 4
     /// How long a process may hold a refresh lease before another may take over.
     public var refreshLeaseDuration: Duration = .seconds(60)
+    /// How long a node's claim on shared work holds without being renewed (`storage.postgres.
+    /// lease_seconds`): a callback's code exchange, webhook delivery, event retention. The holder
+    /// renews it every third of this while it works, so this is how long the work waits after its
+    /// node died before another node takes it over.
+    public var clusterLeaseDuration: Duration = .seconds(30)
     /// This process holds the database alone (ECDApp's lock file on a SQLite database): refresh
     /// leases found at start belong to a process that died, and are cleared at once instead of
     /// being waited out. Off where several processes share a database and leases are live.

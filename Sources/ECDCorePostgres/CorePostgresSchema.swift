@@ -16,7 +16,7 @@ import ECDPostgres
 public enum CorePostgresSchema {
     /// The SQLite `user_version` whose shape these migrations produce. `ecd migrate-storage`
     /// copies only from a SQLite database at exactly this version.
-    public static let sqliteVersion = 7
+    public static let sqliteVersion = 8
 
     public static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "the core schema as of SQLite version 7",
@@ -25,6 +25,8 @@ public enum CorePostgresSchema {
                           sql: CoreGrantNotifications.version2.joined(separator: ";\n")),
         PostgresMigration(version: 3, name: "one Cronofy request budget for the cluster (PostgreSQL only)",
                           sql: CoreSharedBudget.version3.joined(separator: ";\n")),
+        PostgresMigration(version: 4, name: "leases that outlive their node (SQLite version 8)",
+                          sql: version4.joined(separator: ";\n")),
     ]
 
     /// Triggers SQLite has no twin of (a single process needs no notification); the schema
@@ -45,7 +47,15 @@ public enum CorePostgresSchema {
     /// `service_accounts`): the order a copy inserts in.
     public static let tables = [
         "service_accounts", "accounts", "connect_links", "oauth_states", "callback_inbox", "events",
-        "webhook_cursor", "secret_key_counts",
+        "webhook_cursor", "secret_key_counts", "cluster_leases",
+    ]
+
+    /// SQLite's migration 8 (`CoreSchema.version8`): an inbox claim's node and expiry, and the
+    /// leases of the once-per-cluster jobs.
+    static let version4: [String] = [
+        "ALTER TABLE callback_inbox ADD COLUMN lease_owner TEXT",
+        "ALTER TABLE callback_inbox ADD COLUMN lease_until BIGINT",
+        "CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, lease_until BIGINT NOT NULL)",
     ]
 
     static let version1: [String] = [

@@ -19,7 +19,7 @@ struct SchemaParityTests {
         let differences = sqliteShape.differences(from: postgresShape, names: ("SQLite", "PostgreSQL"))
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
         // Not vacuous: the shapes hold what the flows use.
-        #expect(sqliteShape.tables.count == 8)
+        #expect(sqliteShape.tables.count == 9)
         #expect((sqliteShape.tables["accounts"]?.columns.count ?? 0) > 40)
         #expect(sqliteShape.tables["accounts"]?.triggers.count == 3)
         #expect(Set(CorePostgresSchema.tables) == Set(postgresShape.tables.keys))

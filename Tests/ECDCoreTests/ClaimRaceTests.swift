@@ -83,7 +83,7 @@ struct ClaimRaceTests {
                     let row = try transaction.openInboxRow(id: inboxID, now: Date())
                     barrier.meet(node)
                     guard row != nil else { return false }
-                    try transaction.markExchanging(id: inboxID, until: Date().addingTimeInterval(120), now: Date())
+                    try transaction.markExchanging(id: inboxID, holder: "node\(node)", until: Date().addingTimeInterval(120), now: Date())
                     return true
                 }
             }

@@ -91,6 +91,7 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         // The lock makes this process a SQLite database's only user (see DatabaseLock); PostgreSQL
         // is shared by the nodes of a cluster.
         coreConfiguration.soleProcess = database != nil
+        if let postgres { coreConfiguration.clusterLeaseDuration = .seconds(postgres.leaseSeconds) }
         tuneCore(&coreConfiguration)
         // A keyring that cannot open what the database holds would fail every callback and refresh
         // of those rows: refuse to start with it (checked before anything serves, so synchronously).

@@ -54,6 +54,7 @@ extension AppConfiguration {
             "storage.path": storage.driver == .sqlite ? quote(storage.path) : "null",
             "storage.postgres.url": storage.postgres.map { quote(redacted ? $0.url.redacted : $0.url.url) } ?? "null",
             "storage.postgres.pool_size": storage.postgres.map { String($0.poolSize) } ?? "null",
+            "storage.postgres.lease_seconds": storage.postgres.map { String($0.leaseSeconds) } ?? "null",
             "storage.encryption_keys": list(keyring),
             "service_account.scope": quote(serviceAccount.scope),
             "service_account.delegated_scope": quote(serviceAccount.delegatedScope),

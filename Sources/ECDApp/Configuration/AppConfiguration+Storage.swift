@@ -19,7 +19,7 @@ extension AppConfiguration {
         var postgres: PostgresSettings?
         switch driver {
         case .sqlite:
-            for key in ["storage.postgres.url", "storage.postgres.pool_size"] where reader.sources[key] != nil {
+            for key in ["storage.postgres.url", "storage.postgres.pool_size", "storage.postgres.lease_seconds"] where reader.sources[key] != nil {
                 reader.problem(key, "applies only to storage.driver \"postgres\" (storage.driver is \"sqlite\")")
             }
         case .postgres:
@@ -42,9 +42,18 @@ extension AppConfiguration {
                 poolSize = size
             }
         }
+        var leaseSeconds = PostgresSettings.defaultLeaseSeconds
+        if let seconds = reader.integer("storage.postgres.lease_seconds", minimum: PostgresSettings.minimumLeaseSeconds,
+                                        rule: "at least \(PostgresSettings.minimumLeaseSeconds) (seconds)") {
+            if seconds > PostgresSettings.maximumLeaseSeconds {
+                reader.problem("storage.postgres.lease_seconds", "must be at most \(PostgresSettings.maximumLeaseSeconds) (seconds)")
+            } else {
+                leaseSeconds = seconds
+            }
+        }
         guard let text = reader.string("storage.postgres.url", required: true) else { return nil }
         do {
-            return PostgresSettings(url: try PostgresURL(parsing: text), poolSize: poolSize)
+            return PostgresSettings(url: try PostgresURL(parsing: text), poolSize: poolSize, leaseSeconds: leaseSeconds)
         } catch {
             // The problem names the key, never the value: it may hold a password.
             reader.problem("storage.postgres.url", "\(error)")

@@ -172,12 +172,22 @@ public struct PostgresSettings: Sendable {
     /// `max_connections` (100).
     public static let maximumPoolSize = 64
 
+    public static let defaultLeaseSeconds = 30
+    /// A lease shorter than this could run out between two renewals of a loaded node.
+    public static let minimumLeaseSeconds = 2
+    public static let maximumLeaseSeconds = 600
+
     public var url: PostgresURL
     public var poolSize: Int
+    /// `storage.postgres.lease_seconds`: how long the shared work a node dies holding (a
+    /// callback's exchange, webhook delivery, event retention) waits before another node takes it.
+    public var leaseSeconds: Int
 
-    public init(url: PostgresURL, poolSize: Int = PostgresSettings.defaultPoolSize) {
+    public init(url: PostgresURL, poolSize: Int = PostgresSettings.defaultPoolSize,
+                leaseSeconds: Int = PostgresSettings.defaultLeaseSeconds) {
         self.url = url
         self.poolSize = poolSize
+        self.leaseSeconds = leaseSeconds
     }
 }
 

@@ -61,6 +61,7 @@ struct ConfigurationKey: Sendable, Hashable {
         ConfigurationKey("storage.path", .string),
         ConfigurationKey("storage.postgres.url", .string, secret: true, file: .text),
         ConfigurationKey("storage.postgres.pool_size", .integer),
+        ConfigurationKey("storage.postgres.lease_seconds", .integer),
         ConfigurationKey("storage.encryption_keys", .keyring, secret: true, file: .json),
         ConfigurationKey("service_account.scope", .string),
         ConfigurationKey("service_account.delegated_scope", .string),

@@ -15,6 +15,12 @@ struct InboxClaim: Sendable {
 /// called; rows left `exchanging` by a crash or a transient failure are tried again, and if that
 /// retry gets `invalid_grant` the code was spent without us storing the tokens, so the account is
 /// re-requested through its service account: every acknowledged callback still ends `active`.
+///
+/// The claim is a lease (`markExchanging`: this node's id and an expiry, `clusterLeaseDuration`),
+/// renewed while the exchange runs (a call may wait long for the request budget). A node that
+/// dies mid-exchange stops renewing; once the lease has run out the row is due again and any node
+/// claims it (on SQLite the next start makes it due at once: `resetExchangingInbox`). That node
+/// sees `wasExchanging` and treats an `invalid_grant` as a code the dead node spent: it asks again.
 extension AccountRequests {
     func runInboxWorker() async {
         do {
@@ -33,7 +39,11 @@ extension AccountRequests {
                 due = []
             }
             if due.isEmpty {
-                await inboxSignal.wait(timeout: configuration.sweepInterval)
+                // On a shared database a dead node's claim runs out without any signal here: look
+                // again at least once a lease, so its callbacks wait no longer than that.
+                let wait = configuration.soleProcess ? configuration.sweepInterval
+                    : min(configuration.sweepInterval, configuration.clusterLeaseDuration)
+                await inboxSignal.wait(timeout: wait)
                 continue
             }
             let width = max(1, configuration.inboxConcurrency)
@@ -60,7 +70,9 @@ extension AccountRequests {
             // fall back to the configured base URL.
             let callbackURL = claim.account.callbackURL ?? configuration.delegatedCallbackURL(requestID: claim.requestID)
             do {
-                let response = try await cronofy.exchangeCode(code, redirectURI: callbackURL, sendCallbackURL: true)
+                let response = try await holdingInboxLease(id) {
+                    try await cronofy.exchangeCode(code, redirectURI: callbackURL, sendCallbackURL: true)
+                }
                 try await storeAuthorized(claim, response)
             } catch {
                 try await handleExchangeFailure(claim, error)
@@ -69,6 +81,36 @@ extension AccountRequests {
             logger.error("processing a callback failed", metadata: ["error": "\(error)", "inbox_row": "\(id)"])
             let retryAt = Date().addingTimeInterval(configuration.sweepInterval.timeInterval)
             _ = try? await storage.transaction { try $0.rescheduleInbox(id: id, at: retryAt, now: nil) }
+        }
+    }
+
+    /// Runs `work` (the call to Cronofy) while renewing this node's claim on the row every third
+    /// of the lease, so a slow call (a budget wait, a slow Cronofy) never lets another node take a
+    /// live exchange over. A renewal that finds the claim gone (this node stalled past its lease
+    /// and another took the row) stops renewing; the outcome is then settled by `holdsInboxLease`.
+    private func holdingInboxLease<T: Sendable>(_ id: Int64, _ work: () async throws -> T) async throws -> T {
+        let lease = configuration.clusterLeaseDuration
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                while true {
+                    try? await Task.sleep(for: lease / 3)
+                    if Task.isCancelled { return }
+                    let until = Date().addingTimeInterval(lease.timeInterval)
+                    do {
+                        guard try await storage.transaction({ [nodeID] in
+                            try $0.renewInboxLease(id: id, holder: nodeID, until: until)
+                        }) else {
+                            logger.warning("a callback's claim was taken over by another node", metadata: ["inbox_row": "\(id)"])
+                            return
+                        }
+                    } catch {
+                        // The database is away: the next renewal may still come in time.
+                        logger.error("renewing a callback's claim failed", metadata: ["error": "\(error)", "inbox_row": "\(id)"])
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            return try await work()
         }
     }
 
@@ -96,7 +138,8 @@ extension AccountRequests {
                 try transaction.finishInbox(id: id, status: "done", now: now)
                 return (nil, dropped)
             }
-            try transaction.markExchanging(id: id, until: now.addingTimeInterval(120), now: now)
+            try transaction.markExchanging(id: id, holder: nodeID,
+                                           until: now.addingTimeInterval(configuration.clusterLeaseDuration.timeInterval), now: now)
             return (InboxClaim(id: id, requestID: row.requestID, codeEnvelope: envelope,
                                wasExchanging: row.status == "exchanging", account: account), nil)
         }
@@ -151,10 +194,17 @@ extension AccountRequests {
         if case .invalidGrant? = cronofyError, claim.wasExchanging, let serviceAccountID = claim.account.requestServiceAccountID {
             // The code was spent by an attempt whose result we never stored: ask again (a renewal
             // stays one, and keeps serving the current grant).
-            let prepared = try await storage.transaction { [self] transaction -> PreparedRequest in
+            let prepared = try await storage.transaction { [self] transaction -> PreparedRequest? in
+                // Only while the row is still this node's: if this node stalled past its lease, the
+                // node that took the row over owns the exchange and any re-request of it.
+                guard try transaction.holdsInboxLease(id: claim.id, holder: nodeID) else { return nil }
                 let request = try prepareRequest(transaction, email: claim.account.email, scope: claim.account.requestScope,
                                                  serviceAccountID: serviceAccountID, now: now, reason: "recovery")
                 return request
+            }
+            guard let prepared else {
+                logger.warning("a spent code is left to the node that took it over", metadata: ["email": "\(claim.account.email)"])
+                return
             }
             if !prepared.renewal { vault.cache.invalidate(claim.account.emailKey) }
             logger.warning("spent code recovered by a new request", metadata: ["email": "\(claim.account.email)"])

@@ -21,6 +21,9 @@ final class CoreContext: Sendable {
     let background = BackgroundTasks()
     /// The Cronofy API base every token belongs to (the token object's `api_url`).
     let apiURL: String
+    /// This facade's name in the leases it holds on shared work (inbox claims, cluster leases):
+    /// random per start, so a restarted node never mistakes its dead predecessor's lease for its own.
+    let nodeID: String
 
     init(configuration: CoreConfiguration, storage: any CoreStorage, keyring: Keyring, cronofy: CronofyClient,
          logger: Logger) {
@@ -33,6 +36,7 @@ final class CoreContext: Sendable {
         var api = cronofy.apiURL.absoluteString
         while api.hasSuffix("/") { api.removeLast() }
         self.apiURL = api
+        self.nodeID = (try? SecureRandom.token(byteCount: 12)) ?? UUID().uuidString
     }
 }
 
@@ -52,6 +56,7 @@ extension CorePart {
     var metrics: CoreMetrics { context.metrics }
     var background: BackgroundTasks { context.background }
     var apiURL: String { context.apiURL }
+    var nodeID: String { context.nodeID }
 
     /// The background loops end at their next step once shutdown began (or their task was cancelled).
     var stopping: Bool { context.background.isStopping || Task.isCancelled }

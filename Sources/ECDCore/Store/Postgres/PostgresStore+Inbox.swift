@@ -37,8 +37,9 @@ extension PostgresStore {
 
     /// Nothing: with several nodes on one database, a row `exchanging` at start may be another
     /// live node's exchange, and making it due at once would exchange its code twice (the second
-    /// exchange fails at Cronofy and would fail the account). A row whose node died comes due when
-    /// its claim (`markExchanging`'s `until`) runs out, and any node finishes it then.
+    /// exchange fails at Cronofy and would re-request the account). A row whose node died comes due
+    /// when its lease (`markExchanging`, renewed while the exchange runs) runs out, and any node
+    /// finishes it then.
     func resetExchangingInbox() throws {}
 
     /// A claim: locked and skipped while another node holds it, and only while due (a row another
@@ -58,26 +59,47 @@ extension PostgresStore {
         }
     }
 
-    func markExchanging(id: Int64, until: Date, now: Date) throws {
+    func markExchanging(id: Int64, holder: String, until: Date, now: Date) throws {
         try connection.execute(
             """
-            UPDATE callback_inbox SET status = 'exchanging', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
-            WHERE id = $3
-            """, [until, now, id])
+            UPDATE callback_inbox SET status = 'exchanging', attempts = attempts + 1, next_attempt_at = $1, lease_owner = $2,
+                lease_until = $1, updated_at = $3
+            WHERE id = $4
+            """, [until, holder, now, id])
+    }
+
+    func renewInboxLease(id: Int64, holder: String, until: Date) throws -> Bool {
+        try connection.execute(
+            """
+            UPDATE callback_inbox SET next_attempt_at = $1, lease_until = $1
+            WHERE id = $2 AND status = 'exchanging' AND lease_owner = $3
+            """, [until, id, holder]) > 0
+    }
+
+    func holdsInboxLease(id: Int64, holder: String) throws -> Bool {
+        try connection.queryOne(
+            "SELECT 1 AS one FROM callback_inbox WHERE id = $1 AND status = 'exchanging' AND lease_owner = $2\(forUpdate)",
+            [id, holder]) != nil
     }
 
     func rescheduleInbox(id: Int64, at: Date, now: Date?) throws {
         if let now {
-            try connection.execute("UPDATE callback_inbox SET next_attempt_at = $1, updated_at = $2 WHERE id = $3", [at, now, id])
+            try connection.execute(
+                "UPDATE callback_inbox SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2 WHERE id = $3",
+                [at, now, id])
         } else {
-            try connection.execute("UPDATE callback_inbox SET next_attempt_at = $1 WHERE id = $2", [at, id])
+            try connection.execute(
+                "UPDATE callback_inbox SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL WHERE id = $2", [at, id])
         }
     }
 
     func finishInbox(id: Int64, status: String, now: Date) throws {
         try connection.execute(
-            "UPDATE callback_inbox SET status = $1, code = NULL, next_attempt_at = NULL, updated_at = $2 WHERE id = $3",
-            [status, now, id])
+            """
+            UPDATE callback_inbox SET status = $1, code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+                updated_at = $2
+            WHERE id = $3
+            """, [status, now, id])
     }
 
     // MARK: Events

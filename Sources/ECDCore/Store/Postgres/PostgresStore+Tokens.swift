@@ -33,7 +33,22 @@ extension PostgresStore {
             cleared += try connection.execute(
                 "UPDATE \(table) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL")
         }
-        return cleared
+        return cleared + (try connection.execute("DELETE FROM cluster_leases"))
+    }
+
+    /// One statement decides: a second node's upsert waits for the first's row lock and re-checks
+    /// the `WHERE` on the committed row, so two nodes never both get `true`.
+    func acquireClusterLease(_ name: String, holder: String, until: Date, now: Date) throws -> Bool {
+        try connection.execute(
+            """
+            INSERT INTO cluster_leases (name, owner, lease_until) VALUES ($1, $2, $3)
+            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+            WHERE cluster_leases.lease_until < $4 OR cluster_leases.owner = excluded.owner
+            """, [name, holder, until, now]) > 0
+    }
+
+    func releaseClusterLease(_ name: String, holder: String) throws {
+        try connection.execute("DELETE FROM cluster_leases WHERE name = $1 AND owner = $2", [name, holder])
     }
 
     func storeRefreshedTokens(_ owner: TokenOwner, _ tokens: RefreshedTokens) throws -> Bool {

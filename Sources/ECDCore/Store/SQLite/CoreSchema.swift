@@ -27,6 +27,9 @@ public enum CoreSchema {
         Migration(version: 7, name: "a renewal's send retries apart from the refresh backoff") { connection in
             for statement in version7 { try connection.execute(statement) }
         },
+        Migration(version: 8, name: "leases that outlive their node: inbox claims and once-per-cluster work") { connection in
+            for statement in version8 { try connection.execute(statement) }
+        },
     ]
 
     /// Creates or upgrades the schema: the one place it happens (`ecd migrate`, `keys rewrap`, and
@@ -218,5 +221,16 @@ public enum CoreSchema {
     static let version7: [String] = [
         "ALTER TABLE accounts ADD COLUMN renewal_next_attempt_at INTEGER",
         "ALTER TABLE accounts ADD COLUMN renewal_send_failures INTEGER NOT NULL DEFAULT 0",
+    ]
+
+    /// The PostgreSQL twin is `CorePostgresSchema`'s version 4 (docs/design/storage-drivers.md §6).
+    /// An inbox row claimed for an exchange names its node and how long the claim holds (renewed
+    /// while the exchange runs), so another node takes it over only once its node is gone; and
+    /// `cluster_leases` holds the one lease per singleton job (webhook delivery, event retention).
+    /// A single SQLite process uses them too, and clears them at start (`soleProcess`).
+    static let version8: [String] = [
+        "ALTER TABLE callback_inbox ADD COLUMN lease_owner TEXT",
+        "ALTER TABLE callback_inbox ADD COLUMN lease_until INTEGER",
+        "CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, lease_until INTEGER NOT NULL)",
     ]
 }

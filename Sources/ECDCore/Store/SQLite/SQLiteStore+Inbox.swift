@@ -33,7 +33,8 @@ extension SQLiteStore {
     }
 
     func resetExchangingInbox() throws {
-        try connection.execute("UPDATE callback_inbox SET next_attempt_at = NULL WHERE status = 'exchanging'")
+        try connection.execute(
+            "UPDATE callback_inbox SET next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL WHERE status = 'exchanging'")
     }
 
     func openInboxRow(id: Int64, now: Date) throws -> InboxRow? {
@@ -51,26 +52,47 @@ extension SQLiteStore {
         }
     }
 
-    func markExchanging(id: Int64, until: Date, now: Date) throws {
+    func markExchanging(id: Int64, holder: String, until: Date, now: Date) throws {
         try connection.execute(
             """
-            UPDATE callback_inbox SET status = 'exchanging', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+            UPDATE callback_inbox SET status = 'exchanging', attempts = attempts + 1, next_attempt_at = ?, lease_owner = ?,
+                lease_until = ?, updated_at = ?
             WHERE id = ?
-            """, [until, now, id])
+            """, [until, holder, until, now, id])
+    }
+
+    func renewInboxLease(id: Int64, holder: String, until: Date) throws -> Bool {
+        try connection.execute(
+            """
+            UPDATE callback_inbox SET next_attempt_at = ?, lease_until = ?
+            WHERE id = ? AND status = 'exchanging' AND lease_owner = ?
+            """, [until, until, id, holder])
+        return connection.changes > 0
+    }
+
+    func holdsInboxLease(id: Int64, holder: String) throws -> Bool {
+        try connection.queryOne("SELECT 1 AS one FROM callback_inbox WHERE id = ? AND status = 'exchanging' AND lease_owner = ?",
+                                [id, holder]) != nil
     }
 
     func rescheduleInbox(id: Int64, at: Date, now: Date?) throws {
         if let now {
-            try connection.execute("UPDATE callback_inbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?", [at, now, id])
+            try connection.execute(
+                "UPDATE callback_inbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+                [at, now, id])
         } else {
-            try connection.execute("UPDATE callback_inbox SET next_attempt_at = ? WHERE id = ?", [at, id])
+            try connection.execute("UPDATE callback_inbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                                   [at, id])
         }
     }
 
     func finishInbox(id: Int64, status: String, now: Date) throws {
         try connection.execute(
-            "UPDATE callback_inbox SET status = ?, code = NULL, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-            [status, now, id])
+            """
+            UPDATE callback_inbox SET status = ?, code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+                updated_at = ?
+            WHERE id = ?
+            """, [status, now, id])
     }
 
     // MARK: Events

@@ -32,7 +32,22 @@ extension SQLiteStore {
             try connection.execute("UPDATE \(table) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL")
             cleared += connection.changes
         }
-        return cleared
+        try connection.execute("DELETE FROM cluster_leases")
+        return cleared + connection.changes
+    }
+
+    func acquireClusterLease(_ name: String, holder: String, until: Date, now: Date) throws -> Bool {
+        try connection.execute(
+            """
+            INSERT INTO cluster_leases (name, owner, lease_until) VALUES (?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+            WHERE cluster_leases.lease_until < ? OR cluster_leases.owner = excluded.owner
+            """, [name, holder, until, now])
+        return connection.changes > 0
+    }
+
+    func releaseClusterLease(_ name: String, holder: String) throws {
+        try connection.execute("DELETE FROM cluster_leases WHERE name = ? AND owner = ?", [name, holder])
     }
 
     func storeRefreshedTokens(_ owner: TokenOwner, _ tokens: RefreshedTokens) throws -> Bool {

@@ -52,8 +52,13 @@ protocol CoreTransaction: CoreReader {
     /// A failed refresh: the failure count and the next attempt stored (under the lease, so the
     /// count read before is current), the lease released.
     func backOffRefresh(_ owner: TokenOwner, failures: Int, nextAt: Date) throws
-    /// Every lease of every row dropped (a sole process at start); returns how many.
+    /// Every lease of every row dropped, and every cluster lease (a sole process at start);
+    /// returns how many.
     func clearAllLeases() throws -> Int
+    /// The lease of a once-per-cluster job (`ClusterLease`): taken when free, expired or already
+    /// the holder's (then extended to `until`); false while another node holds it.
+    func acquireClusterLease(_ name: String, holder: String, until: Date, now: Date) throws -> Bool
+    func releaseClusterLease(_ name: String, holder: String) throws
 
     // Tokens.
     /// Stores refreshed tokens while the row is `active`; `refreshToken` nil keeps the stored one.
@@ -131,7 +136,14 @@ protocol CoreTransaction: CoreReader {
     /// An open (`received` or `exchanging`) inbox row that is due at `now`: the claim of the
     /// inbox worker (a row another node claimed and committed meanwhile is no longer due).
     func openInboxRow(id: Int64, now: Date) throws -> InboxRow?
-    func markExchanging(id: Int64, until: Date, now: Date) throws
+    /// The claim: `exchanging`, one more attempt, held by `holder` (a node) until `until`, and not
+    /// due before then, so no other node takes it while the holder lives and renews it.
+    func markExchanging(id: Int64, holder: String, until: Date, now: Date) throws
+    /// Extends the holder's claim; false when the row is no longer `exchanging` under its claim
+    /// (finished, or taken over by another node after the claim ran out).
+    func renewInboxLease(id: Int64, holder: String, until: Date) throws -> Bool
+    /// The row is still `exchanging` under `holder`'s claim (locked until the commit).
+    func holdsInboxLease(id: Int64, holder: String) throws -> Bool
     func rescheduleInbox(id: Int64, at: Date, now: Date?) throws
     func finishInbox(id: Int64, status: String, now: Date) throws
 
