@@ -93,14 +93,18 @@ func buildApplication(configuration: AppConfiguration, logger: Logger,
         coreConfiguration.soleProcess = database != nil
         if let postgres { coreConfiguration.clusterLeaseDuration = .seconds(postgres.leaseSeconds) }
         tuneCore(&coreConfiguration)
-        // A keyring that cannot open what the database holds would fail every callback and refresh
-        // of those rows: refuse to start with it (checked before anything serves, so synchronously).
-        // (SQLite; on PostgreSQL `/readyz` names the keys missing, through the core's readiness.)
-        if let database {
-            let missing = try SecretRewrap.keysMissing(from: keyring, in: database)
-            guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
-        }
         let coreDatabase: CoreDatabase = pool.map { .postgres($0) } ?? .sqlite(database!)
+        // A keyring that cannot open what the database holds would fail every callback and refresh
+        // of those rows: refuse to start with it (checked before anything serves, so synchronously),
+        // on PostgreSQL as on SQLite (a node with an old keyring must not join the cluster).
+        let missing: [String: Int]
+        do {
+            missing = try coreDatabase.keysMissing(from: keyring)
+        } catch let error as StorageError {
+            if let postgres { throw ApplicationError.storage(postgres.url.scrub("cannot read \(postgres.url.redacted): \(error)")) }
+            throw error
+        }
+        guard missing.isEmpty else { throw ApplicationError.keyringRefused(.lacksKeysInUse(missing)) }
         let core = EnterpriseConnect(configuration: coreConfiguration, database: coreDatabase, keyring: keyring,
                                      cronofy: cronofy, logger: logger)
 

@@ -1,3 +1,4 @@
+import ECDCrypto
 import ECDPostgres
 import ECDSQLite
 import Logging
@@ -24,6 +25,25 @@ public enum CoreDatabase: Sendable {
             // No lease clearing: on a database several nodes share, a lease found at start may be
             // a live node's, and it runs out by itself when its node is dead.
             return PostgresStorage(pool: pool)
+        }
+    }
+
+    /// Key ids that still seal secrets in this database but are not in `keyring`, with their
+    /// counts (read from the `secret_key_counts` both drivers keep by trigger; nothing decrypted).
+    /// `ecd serve` refuses to start while any is missing, on either driver: every callback and
+    /// refresh of those rows would fail. Synchronous: checked before anything serves.
+    public func keysMissing(from keyring: Keyring) throws -> [String: Int] {
+        let known = Set(keyring.keyIDs)
+        switch self {
+        case .sqlite(let database):
+            return try SecretRewrap.keysMissing(from: keyring, in: database)
+        case .postgres(let pool):
+            do {
+                return try pool.read { try PostgresStore(connection: $0, locking: false).keyIDsInUse() }
+                    .filter { !known.contains($0.key) }
+            } catch let error as PostgresError {
+                throw PostgresStorage.storageError(error)
+            }
         }
     }
 }
