@@ -94,6 +94,38 @@ struct ClaimRaceTests {
         }
     }
 
+    /// A cluster lease (`cluster_leases`, for the once-per-cluster jobs) is held by one node at a
+    /// time; its holder extends it, and another takes it only once it has run out (a dead node).
+    @Test func clusterLeaseHasOneHolder() async throws {
+        let nodes = try Nodes()
+        defer { nodes.close() }
+        for round in 0..<Self.rounds {
+            let name = "job-\(round)"
+            let barrier = Barrier()
+            let wins = try await nodes.race { node in
+                try await nodes.storages[node].transaction { transaction -> Bool in
+                    barrier.meet(node)
+                    return try transaction.acquireClusterLease(name, holder: "node\(node)", until: Date().addingTimeInterval(60),
+                                                               now: Date())
+                }
+            }
+            #expect(wins.filter { $0 }.count == 1, "round \(round): \(wins)")
+            let holder = try #require(wins.firstIndex(of: true))
+            let other = 1 - holder
+            // The holder renews; the other cannot take a live lease…
+            #expect(try await nodes.storages[holder].transaction {
+                try $0.acquireClusterLease(name, holder: "node\(holder)", until: Date().addingTimeInterval(-1), now: Date())
+            })
+            // …but takes it once it has run out (renewed into the past above: its node is "dead").
+            #expect(try await nodes.storages[other].transaction {
+                try $0.acquireClusterLease(name, holder: "node\(other)", until: Date().addingTimeInterval(60), now: Date())
+            })
+            #expect(try await !nodes.storages[holder].transaction {
+                try $0.acquireClusterLease(name, holder: "node\(holder)", until: Date().addingTimeInterval(60), now: Date())
+            })
+        }
+    }
+
     @Test func unsentRequestsAreClaimedOnce() async throws {
         let nodes = try Nodes()
         defer { nodes.close() }
