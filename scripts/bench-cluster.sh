@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cluster benchmark (issue 16 item 5): a private PostgreSQL started here (initdb + the server as our
-# child on a free loopback port, as the `postgres` user when root), the release `ecd` and its
+# child on a free loopback port, as the `postgres` user when root; fsync on), the release `ecd` and its
 # simulator. Prints Markdown tables for docs/benchmarks.md "Cluster": the token route on a
 # PostgreSQL node vs a SQLite node (cache hits; same-run ratio), durable callbacks per second on each
 # driver, and a refresh storm of 10,000 accounts over three nodes sharing one Cronofy budget (the
