@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from ecdsys import cluster_checks, cluster_outage
+from ecdsys import cluster_budget, cluster_checks, cluster_outage
 from ecdsys.cluster import ClusterStack
 from ecdsys.report import Report
 
@@ -58,6 +58,7 @@ def run(cluster, report):
     stage(report, "cache coherence", cluster_checks.coherence, cluster, report, emails[1])
     stage(report, "kill -9 during a callback burst", cluster_checks.kill_during_burst, cluster, report)
     stage(report, "PostgreSQL outage", cluster_outage.run, cluster, report, emails[2], "after-outage@example.com")
+    stage(report, "one Cronofy budget for the cluster", cluster_budget.run, cluster, report)
     for index in range(len(cluster.nodes)):
         status, in_time = cluster.stop_node(index)
         report.check(f"SIGTERM: node {index + 1} drains and exits 0", status == 0 and in_time, f"exit status {status}, in time: {in_time}")
