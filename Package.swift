@@ -36,8 +36,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
-        // The package's one lock type (`Locked`, NSLock-based so ThreadSanitizer sees it), and its
-        // one writer of JSON strings and decimal numbers (`JSONText`).
+        // The package's one lock type (`Locked`, a pthread mutex so ThreadSanitizer sees it), its
+        // condition and threads (`Condition`, `OSThread`), its one writer of JSON strings and
+        // decimal numbers (`JSONText`) and the string edits Foundation gave (`TextEdits.swift`):
+        // the daemon's modules import only FoundationEssentials (issue 14, idle memory).
         .target(name: "ECDSync"),
         .target(name: "ECDText"),
 
@@ -47,13 +49,13 @@ let package = Package(
         .target(name: "ECDHTTP", dependencies: ["ECDCEpoll", "ECDSync", "ECDText"]),
 
         // Thin wrappers over the C libraries.
-        .target(name: "ECDSQLite", dependencies: ["ECDCSQLite"]),
+        .target(name: "ECDSQLite", dependencies: ["ECDCSQLite", "ECDText"]),
         .target(name: "ECDCrypto", dependencies: ["ECDCOpenSSL"]),
         // PostgreSQL through libpq (issue 16): pool, prepared statements, LISTEN/NOTIFY.
-        .target(name: "ECDPostgres", dependencies: ["ECDCLibPQ"]),
+        .target(name: "ECDPostgres", dependencies: ["ECDCLibPQ", "ECDSync", "ECDText"]),
         // The core's PostgreSQL schema (the twin of ECDCore's SQLite schema), the schema comparison
         // both are held to, and the copy of a SQLite database into PostgreSQL (`ecd migrate-storage`).
-        .target(name: "ECDCorePostgres", dependencies: ["ECDPostgres", "ECDSQLite"]),
+        .target(name: "ECDCorePostgres", dependencies: ["ECDPostgres", "ECDSQLite", "ECDText"]),
         // Not shipped: the crash-test child (kill -9 during commits) and the SQLite benchmark.
         .executableTarget(name: "ECDSQLiteTool", dependencies: ["ECDSQLite"]),
 
@@ -63,7 +65,7 @@ let package = Package(
         .target(name: "ECDHTTPClient", dependencies: ["ECDCOpenSSL", "ECDSync"]),
 
         // Cronofy API client.
-        .target(name: "ECDCronofy", dependencies: ["ECDHTTPClient", "ECDSync"]),
+        .target(name: "ECDCronofy", dependencies: ["ECDHTTPClient", "ECDSync", "ECDText"]),
 
         // The service layer.
         .target(
@@ -78,7 +80,7 @@ let package = Package(
         // The Cronofy simulator (docs/design/api-contract.md §8), built on ECDHTTP.
         .target(
             name: "ECDSimulator",
-            dependencies: ["ECDHTTP", "ECDCrypto", "ECDCOpenSSL", "ECDHTTPClient"]
+            dependencies: ["ECDHTTP", "ECDCrypto", "ECDCOpenSSL", "ECDHTTPClient", "ECDSync", "ECDText"]
         ),
 
         // Configuration, routes, logging, metrics, lifecycle, commands.
@@ -105,7 +107,7 @@ let package = Package(
             dependencies: ["ECDHTTP", "ECDCLibPQ", "ECDSync", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ECDTestSupport"),
 
-        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDSync", "ECDTestSupport"]),
+        .testTarget(name: "ECDHTTPTests", dependencies: ["ECDHTTP", "ECDSync", "ECDText", "ECDTestSupport"]),
         .testTarget(name: "ECDSQLiteTests", dependencies: ["ECDSQLite", "ECDSQLiteTool", "ECDTestSupport"]),
         .testTarget(name: "ECDPostgresTests", dependencies: ["ECDPostgres", "ECDTestSupport"]),
         .testTarget(

@@ -159,7 +159,7 @@ extension SchemaShape {
 
     /// `'x'::text` → `'x'`, `0` → `0`.
     static func withoutCast(_ expression: String) -> String {
-        guard let range = expression.range(of: "::", options: .backwards), !expression[range.upperBound...].contains("'") else {
+        guard let range = expression.ranges(of: "::").last, !expression[range.upperBound...].contains("'") else {
             return expression
         }
         return String(expression[..<range.lowerBound])

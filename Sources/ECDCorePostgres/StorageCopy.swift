@@ -1,6 +1,6 @@
 import ECDPostgres
 import ECDSQLite
-import Foundation
+import FoundationEssentials
 
 /// The copy behind `ecd migrate-storage`: every row of every table of a SQLite database into an
 /// empty PostgreSQL database, unchanged (ids, times, ciphertext), in one PostgreSQL transaction,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CronofyClient {
     /// `authorization_code` grant. `redirect_uri` and (with `sendCallbackURL`) `callback_url` carry

@@ -1,5 +1,5 @@
 import ECDSync
-import Foundation
+import FoundationEssentials
 
 /// The Cronofy API client for Enterprise Connect. Thread-safe; share one per process together with
 /// one budget (`RequestBudget`, or a cluster's shared one). Every call is rate-limited by the budget and retried per `RetryPolicy`.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How to reach Cronofy and who we are. `apiURL`/`appURL` default to the data center's hosts and
 /// may be overridden (the simulator serves both roles from one `http://127.0.0.1:PORT` base).

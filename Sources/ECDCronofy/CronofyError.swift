@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// A failed Cronofy call. Descriptions never carry tokens, codes or secrets: server-provided text is
 /// limited to the RFC 6749 `error`/`error_description` strings and 422 field errors, and those are
@@ -119,7 +120,7 @@ public enum CronofyError: Error, Sendable, CustomStringConvertible {
 
     private static func seconds(_ duration: Duration) -> String {
         let value = duration.timeInterval
-        return value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        return value == value.rounded() ? String(Int(value)) : value.fixed(decimals: 1)
     }
 }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// A Cronofy data center. Each one is a separate environment: tokens and codes from one are only
 /// valid on that data center's hosts, so the identifier must match the application's.
@@ -8,7 +9,7 @@ public enum DataCenter: String, Sendable, CaseIterable {
     /// Parses the SDK identifier shown on the Cronofy dashboard, case-insensitively; an empty
     /// string means `us`, as in the official SDKs.
     public init?(identifier: String) {
-        let trimmed = identifier.trimmingCharacters(in: .whitespaces).lowercased()
+        let trimmed = identifier.trimmingSpaces().lowercased()
         self.init(rawValue: trimmed.isEmpty ? "us" : trimmed)
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // Response models. Decoding is permissive on purpose: Cronofy adds fields without notice (unknown
 // keys are ignored) and several documented keys appear only in some responses (all optional).

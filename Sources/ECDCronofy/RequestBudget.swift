@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a `CronofyClient` draws on before each HTTP attempt: `RequestBudget` in one process (and
 /// on SQLite), or a budget the nodes of a cluster share through their database (ECDCore's

@@ -1,5 +1,6 @@
 import ECDHTTPClient
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// Turns non-2xx responses and transport failures into `CronofyError`s.
 ///
@@ -78,10 +79,12 @@ struct ResponseMapper {
     func clean(_ text: String) -> String {
         var result = text
         for secret in secrets where !secret.isEmpty {
-            result = result.replacingOccurrences(of: secret, with: "[redacted]")
+            result = result.replacingAll(secret, with: "[redacted]")
         }
-        result = String(result.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }
-            .map(Character.init))
+        // Control and format characters (Cc, Cf: what `CharacterSet.controlCharacters` held).
+        result = String(String.UnicodeScalarView(result.unicodeScalars.filter {
+            $0.properties.generalCategory != .control && $0.properties.generalCategory != .format
+        }))
         if result.count > Self.maxTextLength { result = String(result.prefix(Self.maxTextLength)) + "…" }
         return result
     }
@@ -112,23 +115,12 @@ struct ResponseMapper {
 /// `Retry-After` is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
 enum RetryAfter {
     static func parse(_ value: String, now: Date) -> Duration? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = value.trimmingSpaces()
         if let seconds = Double(trimmed), seconds.isFinite {
             return seconds <= 0 ? .zero : .milliseconds(Int64((seconds * 1000).rounded()))
         }
-        for format in formats {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "GMT")
-            formatter.dateFormat = format
-            if let date = formatter.date(from: trimmed) {
-                let delta = date.timeIntervalSince(now)
-                return delta <= 0 ? .zero : .milliseconds(Int64((delta * 1000).rounded()))
-            }
-        }
-        return nil
+        guard let date = HTTPDate.parse(trimmed, now: now) else { return nil }
+        let delta = date.timeIntervalSince(now)
+        return delta <= 0 ? .zero : .milliseconds(Int64((delta * 1000).rounded()))
     }
-
-    // IMF-fixdate, obsolete RFC 850 and asctime forms, as RFC 9110 asks recipients to accept.
-    private static let formats = ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"]
 }

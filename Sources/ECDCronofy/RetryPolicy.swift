@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Retries for transient failures (429, 5xx, timeout, connection failure): exponential backoff with
 /// full jitter, `Retry-After` honoured up to `maxDelay`. Every attempt also passes the shared

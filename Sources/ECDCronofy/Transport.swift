@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One HTTP request as the client hands it to a transport. Header order is preserved.
 public struct TransportRequest: Sendable {

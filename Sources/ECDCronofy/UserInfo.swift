@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `GET /v1/userinfo`, flattened. Two service-account shapes exist: the current nested one
 /// (`cronofy.data.service_account` / `cronofy.data.authorization`) and an older flat one

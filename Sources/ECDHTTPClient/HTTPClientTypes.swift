@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// One request of `HTTPClient`. `Content-Length` and `Host` are the client's: callers don't set them.

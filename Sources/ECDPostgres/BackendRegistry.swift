@@ -1,12 +1,13 @@
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDSync
 
 /// The server process ids (`pg_backend_pid()`) of a pool's open connections. A `NOTIFY` names its
 /// sender's backend, so a node can tell its own commits' notifications from other nodes': its
 /// own changes it has applied already. A connection leaves the set when it is finished
 /// (`PQfinish`), before its backend can exit and its id be reused.
 final class BackendRegistry: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var pids: Set<Int32> = []
 
     func add(_ pid: Int32) { lock.withLock { _ = pids.insert(pid) } }

@@ -1,5 +1,8 @@
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDSync
+import Dispatch
+import Glibc
 
 /// Owns one `PGconn` (finished in `deinit`) and its prepared statements. Every wait on the
 /// server goes through poll(2) with a deadline, so neither a refused, a lost nor a silent server
@@ -212,7 +215,7 @@ final class ConnectionHandle: @unchecked Sendable {
 /// notices the dropped connection when it next writes to it).
 enum CancelRequests {
     static let limit = 4
-    private static let inFlight = NSLock()
+    private static let inFlight = Lock()
     nonisolated(unsafe) private static var count = 0
 
     static func send(_ cancel: OpaquePointer) {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How a pool or a listener reaches PostgreSQL. The URL may hold a password: nothing in this
 /// module ever puts it (or the URL) into an error, a log line or a description.

@@ -1,5 +1,6 @@
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// The database as seen inside `PostgresPool.read` and `write`: one pooled connection, valid
 /// only for the duration of that call. Statements use `$1, $2, …` placeholders and are prepared
@@ -52,7 +53,7 @@ public final class PostgresConnection {
     /// Runs `body` inside `SAVEPOINT name`: released on return, rolled back to on throw, so a
     /// failure undoes only `body`'s work and the outer transaction can go on.
     public func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
-        let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let quoted = "\"" + name.replacingAll("\"", with: "\"\"") + "\""
         try live.runScript("SAVEPOINT \(quoted)")
         do {
             let result = try body()

@@ -1,5 +1,6 @@
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// The one error type of ECDPostgres. It carries the SQLSTATE, a message, the constraint, table
 /// and column a server error names, and the SQL that failed — never a bound value: the server's
@@ -140,6 +141,6 @@ extension PostgresError {
 
     private static func firstLine(_ text: String) -> String {
         String(text.split(separator: "\n", omittingEmptySubsequences: true).first ?? "")
-            .trimmingCharacters(in: .whitespaces)
+            .trimmingSpaces()
     }
 }

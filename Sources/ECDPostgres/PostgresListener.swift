@@ -1,5 +1,9 @@
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDSync
+import ECDText
+import Dispatch
+import Glibc
 
 /// `LISTEN` on a connection of its own, watched by a thread of its own with poll(2): the socket
 /// and a wake-up pipe (for `stop`). Notifications go to `handler` on that thread, in the order
@@ -21,12 +25,12 @@ public final class PostgresListener: @unchecked Sendable {
     public let configuration: PostgresConfiguration
     public let channels: [String]
     private let handler: @Sendable (Event) -> Void
-    private let condition = NSCondition()
+    private let condition = Condition()
     // Guarded by `condition`:
     private var listening = false
     private var stopping = false
     private var started = false
-    private var thread: Thread?
+    private var thread: pthread_t?
     private let finished = DispatchSemaphore(value: 0)
     /// The wake-up pipe: `stop` writes a byte to end the thread's poll at once.
     private let wakeRead: Int32
@@ -59,20 +63,20 @@ public final class PostgresListener: @unchecked Sendable {
             return !started && !stopping
         }
         guard first else { return }
-        let thread = Thread { [self] in
-            run()
-            finished.signal()
+        // The lock is held across the start so that `stop` cannot read `thread` before it is set.
+        condition.withLock {
+            thread = OSThread.start(name: "ecd.postgres.listener") { [self] in
+                run()
+                finished.signal()
+            }
         }
-        thread.name = "ecd.postgres.listener"
-        condition.withLock { self.thread = thread }
-        thread.start()
     }
 
     /// Stops the thread and waits until it has closed its connection. Idempotent. Not from the
     /// handler (it runs on that thread, which would wait for itself); the thread holds the
     /// listener, so a listener that was started lives until `stop`.
     public func stop() {
-        precondition(condition.withLock { thread } !== Thread.current,
+        precondition(!OSThread.isCurrent(condition.withLock { thread }),
                      "PostgresListener.stop() called from its own handler: it would wait for itself")
         let wasRunning: Bool = condition.withLock {
             defer { stopping = true; condition.broadcast() }
@@ -91,7 +95,7 @@ public final class PostgresListener: @unchecked Sendable {
     /// Waits until subscribed, up to `timeout`. A readiness signal for tests and startup.
     @discardableResult
     public func waitUntilListening(timeout: Duration) -> Bool {
-        let limit = Date().addingTimeInterval(Double(timeout.milliseconds) / 1000)
+        let limit = Condition.Deadline.after(timeout)
         condition.lock()
         defer { condition.unlock() }
         while !listening, !stopping {
@@ -187,6 +191,6 @@ public final class PostgresListener: @unchecked Sendable {
 
     /// A channel name as a quoted identifier: LISTEN takes an identifier, not a parameter.
     static func quoteIdentifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        "\"" + name.replacingAll("\"", with: "\"\"") + "\""
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDSync
 
 /// A bounded pool of PostgreSQL connections. At most `poolSize` connections exist; a borrower
 /// beyond that waits (first come, first served) up to `borrowTimeout`. Connections open lazily,
@@ -27,7 +28,7 @@ public final class PostgresPool: @unchecked Sendable {
     /// The backends of this pool's open connections (`isOwnBackend`).
     let backends = BackendRegistry()
 
-    private let lock = NSLock()
+    private let lock = Lock()
     // Guarded by `lock`:
     private var idle: [ConnectionHandle] = []
     private var opened = 0            // connections that exist or are being opened: ≤ poolSize

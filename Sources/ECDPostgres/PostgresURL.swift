@@ -1,5 +1,6 @@
 import ECDCLibPQ
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// A PostgreSQL connection URI checked by libpq's own parser (`PQconninfoParse`), so what this
 /// accepts is exactly what a pool will connect with. It keeps the parts an operator may be shown
@@ -60,19 +61,19 @@ public struct PostgresURL: Sendable {
     /// The URI grammar libpq follows: the authority ends at the first `/` or `?`, the userinfo
     /// at its last `@`.
     static func passwords(spelledIn url: String) -> [String] {
-        guard let scheme = url.range(of: "://") else { return [] }
+        guard let scheme = url.firstRange(of: "://") else { return [] }
         let rest = url[scheme.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
         var found: [String] = []
         if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
             let spelled = String(authority[authority.index(after: colon)..<at])
-            found.append(spelled.removingPercentEncoding ?? spelled)
+            found.append(spelled.percentDecoded() ?? spelled)
         }
         if let question = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: question)...].split(separator: "&") {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard parts.count == 2, parts[0] == "password" else { continue }
-                found.append(String(parts[1]).removingPercentEncoding ?? String(parts[1]))
+                found.append(String(parts[1]).percentDecoded() ?? String(parts[1]))
             }
         }
         return found.filter { !$0.isEmpty }
@@ -93,12 +94,13 @@ public struct PostgresURL: Sendable {
     /// connection errors name the host and user only, but nothing from the server is trusted
     /// to stay that way.
     public func scrub(_ message: String) -> String {
-        var text = message.replacingOccurrences(of: url, with: redacted)
+        var text = message.replacingAll(url, with: redacted)
         // Longest first, so a password that contains another is not left half shown.
         for password in Set(spelledPasswords).sorted(by: { $0.count > $1.count }) {
-            text = text.replacingOccurrences(of: password, with: "***")
-            if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != password {
-                text = text.replacingOccurrences(of: encoded, with: "***")
+            text = text.replacingAll(password, with: "***")
+            let encoded = password.percentEncodingAllButASCIIAlphanumerics()
+            if encoded != password {
+                text = text.replacingAll(encoded, with: "***")
             }
         }
         return text

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One PostgreSQL value as ecd uses them. Mirrors ECDSQLite's `SQLValue` (plus a real boolean),
 /// so the same Swift types bind to both drivers and a row copies from one to the other unchanged.

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import ECDCSQLite
+import ECDText
 
 /// The database as seen inside `Database.read` and `Database.write`. Only valid for the duration
 /// of that call, on the database's queue; using it afterwards is a programming error.
@@ -90,7 +91,7 @@ public final class Connection {
     /// Runs `body` inside `SAVEPOINT name`: released on return, rolled back (and released) on
     /// throw, so a failure undoes only the work of `body` and the outer transaction goes on.
     public func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
-        let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let quoted = "\"" + name.replacingAll("\"", with: "\"\"") + "\""
         try handle.executeScript("SAVEPOINT \(quoted)")
         do {
             let result = try body()

@@ -1,5 +1,6 @@
 import ECDCSQLite
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension Database {
     /// `PRAGMA user_version`: the last migration applied.

@@ -1,5 +1,7 @@
 import ECDCSQLite
-import Foundation
+import FoundationEssentials
+import ECDText
+import Glibc
 
 /// The one place where connection policy lives: file permissions, open flags, PRAGMAs.
 enum DatabasePolicy {
@@ -93,13 +95,13 @@ enum FilePermissions {
     }
 
     static func createDirectories(for path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = FilePath.parent(of: path)
         guard !folder.isEmpty else { return }
         var missing: [String] = []
         var current = folder
         while !current.isEmpty, current != "/", access(current, F_OK) != 0 {
             missing.append(current)
-            current = (current as NSString).deletingLastPathComponent
+            current = FilePath.parent(of: current)
         }
         for directory in missing.reversed() {
             if mkdir(directory, directoryMode) != 0, errno != EEXIST {

@@ -71,6 +71,28 @@ import Testing
         #expect(RetryAfter.parse("soon", now: now) == nil)
     }
 
+    /// The HTTP-date reader (no DateFormatter since the FoundationEssentials sweep): each form
+    /// against a timestamp computed independently, leap days, two-digit years, and what it refuses.
+    @Test func httpDateForms() {
+        let now = Date(timeIntervalSince1970: 1_445_412_480)   // Wed, 21 Oct 2015 07:28:00 GMT
+        let rfcExample = Date(timeIntervalSince1970: 784_111_777)   // RFC 9110's Sun, 06 Nov 1994 08:49:37 GMT
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == rfcExample)
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT", now: now) == rfcExample)
+        #expect(HTTPDate.parse("Sun Nov  6 08:49:37 1994", now: now) == rfcExample)
+        #expect(HTTPDate.parse("sun, 06 nov 1994 08:49:37 GMT", now: now) == rfcExample)
+        #expect(HTTPDate.parse("Thu, 29 Feb 2024 23:59:59 GMT", now: now) == Date(timeIntervalSince1970: 1_709_251_199))
+        #expect(HTTPDate.parse("Sat, 01 Jan 2000 00:00:00 GMT", now: now) == Date(timeIntervalSince1970: 946_684_800))
+        // A two-digit year more than 50 years ahead is in the past century (RFC 9110 §5.6.7).
+        #expect(HTTPDate.parse("Thursday, 01-Jan-70 00:00:00 GMT", now: now) == Date(timeIntervalSince1970: 0))
+        #expect(HTTPDate.parse("Friday, 01-Jan-49 00:00:00 GMT", now: now) == Date(timeIntervalSince1970: 2_493_072_000))
+        for refused in ["Fri, 29 Feb 2019 00:00:00 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 CET",
+                        "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
+                        "Sunday, 06-Nov-1994 08:49:37 GMT", "Sun Nov  6 08:49 1994", "Xyz, 06 Nov 1994 08:49:37 GMT",
+                        "Sun, +6 Nov 1994 08:49:37 GMT", "", "   "] {
+            #expect(HTTPDate.parse(refused, now: now) == nil, "\(refused)")
+        }
+    }
+
     @Test func retryAfterHTTPDateThroughTheClient() async {
         // A minute ahead, so that whole-second truncation and a slow scheduler (seconds, on a loaded
         // machine) stay well inside the margin.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A complete response. The server adds `Content-Length`, `Date` and `Connection` when writing it
 /// (a handler never needs to), and drops the body of a response to `HEAD`.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Cheap unique request ids: a random per-process prefix, the loop's index and a per-loop
 /// counter, at most 15 ASCII bytes so the string is stored inline (no allocation).

@@ -1,7 +1,8 @@
 import ECDCEpoll
 import ECDSync
-import Foundation
+import FoundationEssentials
 import Synchronization
+import Glibc
 
 /// Something a loop watches: a listening socket or a connection. Only ever called on its loop's thread.
 protocol EventHandler: AnyObject {
@@ -54,9 +55,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Starts the loop's thread. Called once by the group.
     func start() {
-        let thread = Thread { [self] in self.run() }
-        thread.name = "ecd-http-\(index)"
-        thread.start()
+        OSThread.start(name: "ecd-http-\(index)") { [self] in self.run() }
     }
 
     // MARK: Registration (loop thread only)
