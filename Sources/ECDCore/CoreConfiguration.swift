@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The settings of the service layer (CONTRACT §2 keys in comments).
 public struct CoreConfiguration: Sendable {

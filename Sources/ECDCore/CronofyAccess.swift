@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// How the service layer reaches Cronofy, in the core's own terms: where (the API and site URLs,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The facade's public API: each call goes to the part that owns its state, unchanged.
 extension EnterpriseConnect {

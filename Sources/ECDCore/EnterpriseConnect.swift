@@ -2,7 +2,7 @@ import ECDCronofy
 import ECDCrypto
 import ECDSQLite
 import ECDSync
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The service layer of ecd: connect links and OAuth state, service accounts, delegated-access

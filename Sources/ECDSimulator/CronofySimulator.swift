@@ -1,5 +1,5 @@
 import ECDHTTP
-import Foundation
+import FoundationEssentials
 
 /// A local stand-in for Cronofy's Enterprise Connect API and authorize page (api-contract.md §8), for
 /// development, the demo and tests. One listener plays both the api and the app host roles:

@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 
 /// An inbox row claimed for an exchange.
 struct InboxClaim: Sendable {

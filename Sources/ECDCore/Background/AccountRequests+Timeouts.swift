@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The sweep's half of the callback wait.
 extension AccountRequests {

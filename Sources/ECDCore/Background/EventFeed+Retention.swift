@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `events.retention_days`: events older than the retention are deleted by a loop of their own,
 /// hourly, off every request's path. Each transaction deletes a bounded batch (found through the

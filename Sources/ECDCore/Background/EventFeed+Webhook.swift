@@ -1,6 +1,6 @@
 import ECDCronofy
 import ECDCrypto
-import Foundation
+import FoundationEssentials
 
 /// Delivers every event, in order, to `events.webhook_url`, signed with
 /// `ECD-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256("<t>.<body>")>` (one `v1=` per configured

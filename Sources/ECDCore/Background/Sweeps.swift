@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The periodic work: callback timeouts, unsent requests, refresh ahead, revocations Cronofy has
 /// not confirmed, the batched last-used flush and the gauges: one loop of the facade, each step

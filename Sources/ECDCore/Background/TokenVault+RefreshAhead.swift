@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The sweep's half of refreshing.
 extension TokenVault {

@@ -1,5 +1,6 @@
 import ECDCrypto
-import Foundation
+import FoundationEssentials
+import ECDText
 
 /// The `ECD-Signature` header of a webhook delivery, Stripe's scheme: `t=<unix seconds>` and a
 /// `v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` per secret. The timestamp is inside the MAC, so a
@@ -23,7 +24,7 @@ public enum WebhookSignature {
         var timestamp: Int64?
         var macs: [[UInt8]] = []
         for part in header.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
             guard pair.count == 2 else { continue }
             if pair[0] == "t" { timestamp = Int64(pair[1]) }
             if pair[0] == "v1", let bytes = hexBytes(pair[1]) { macs.append(bytes) }

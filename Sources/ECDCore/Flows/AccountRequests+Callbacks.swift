@@ -1,5 +1,5 @@
 import ECDCrypto
-import Foundation
+import FoundationEssentials
 
 /// `POST /callbacks/delegated/{request}`: checks that need no database, then the group-committed
 /// inbox write. Returns only once the callback is durable.
@@ -47,24 +47,24 @@ extension AccountRequests {
               requestID.utf8.allSatisfy({ Self.isTokenByte($0) }) else {
             throw CoreError.callbackRejected(.unknownRequest("no delegated-access request has this callback URL"))
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let authorization = object["authorization"] as? [String: Any] else {
+        guard let object = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+              case .object(let authorization)? = object["authorization"] else {
             throw malformed("the body is not JSON of the form {\"authorization\":{…}}")
         }
-        let state = authorization["state"] as? String
-        if let code = authorization["code"] as? String, !code.isEmpty {
+        let state = authorization["state"]?.stringValue
+        if let code = authorization["code"]?.stringValue, !code.isEmpty {
             return IntakeItem(requestID: requestID, stateHash: state.map(SecretHash.of), signed: signed,
                               contentHash: SecretHash.of(code),
                               codeEnvelope: try secrets.seal(code, table: "callback_inbox", row: requestID, column: "code"),
                               error: nil)
         }
-        guard let error = authorization["error"] as? String, !error.isEmpty else {
+        guard let error = authorization["error"]?.stringValue, !error.isEmpty else {
             throw malformed("the authorization carries neither a code nor an error")
         }
         return IntakeItem(requestID: requestID, stateHash: state.map(SecretHash.of), signed: signed,
                           contentHash: SHA256Digest.hash(body), codeEnvelope: nil,
-                          error: AccountError(error: Self.clip(error), errorKey: (authorization["error_key"] as? String).map(Self.clip),
-                                              errorDescription: (authorization["error_description"] as? String).map(Self.clip)))
+                          error: AccountError(error: Self.clip(error), errorKey: authorization["error_key"]?.stringValue.map(Self.clip),
+                                              errorDescription: authorization["error_description"]?.stringValue.map(Self.clip)))
     }
 
     static func isTokenByte(_ byte: UInt8) -> Bool {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads of accounts (paged by email).
 extension AccountRequests {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Dead delegated grants heal themselves. Enterprise Connect lets the service account ask again for

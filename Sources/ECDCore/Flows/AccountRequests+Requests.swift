@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 
 /// A delegated-access request written to the database and ready to be sent to Cronofy.
 struct PreparedRequest: Sendable {

@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 
 /// Sending one batch of delegated-access requests with a service account's token: a 401 refreshes
 /// that token and retries once, a 422 fails the batch's entries with Cronofy's message, a transient

@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 
 /// Connecting a service account: one-time link → state + browser cookie → Cronofy's authorize
 /// page → `/oauth/callback` (state, cookie, code exchange, userinfo) → stored, `connected` event.

@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 
 /// Reads of service accounts, and their resources from Cronofy.
 extension Connections {

@@ -1,6 +1,6 @@
 import ECDCrypto
 import ECDSync
-import Foundation
+import FoundationEssentials
 
 /// Why a keyring was not taken: the daemon keeps the one it has.
 public enum KeyringRefusal: Error, Sendable, Equatable, CustomStringConvertible {

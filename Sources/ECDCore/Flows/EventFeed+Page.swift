@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads of the event log, in pages.
 extension EventFeed {

@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Revocation. An account: revoke its refresh token at Cronofy (its `sub` when that fails), then

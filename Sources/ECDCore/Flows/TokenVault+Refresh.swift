@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What one refresh flight produced: the token, and whether Cronofy was actually asked.

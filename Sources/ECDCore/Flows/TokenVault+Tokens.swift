@@ -1,5 +1,5 @@
 import ECDCronofy
-import Foundation
+import FoundationEssentials
 
 /// The token vault: cached reads, lazy refresh with in-process single flight, and the public
 /// token routes of accounts and service accounts.

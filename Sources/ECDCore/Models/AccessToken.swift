@@ -1,5 +1,5 @@
 import ECDText
-import Foundation
+import FoundationEssentials
 
 /// The token object of api-contract.md §4. Never carries the refresh token.
 public struct AccessToken: Sendable, Equatable {

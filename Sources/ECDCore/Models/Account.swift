@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `pending` → `active` | `failed`; `active` → `reauthorizing` | `reauthorization_required` |
 /// `revoked`; `reauthorizing` (ecd asked again through the service account after Cronofy refused

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `POST /v1/service-accounts/connect-links` → `{"url","expires_at"}`.
 public struct ConnectLink: Sendable, Equatable, Codable {

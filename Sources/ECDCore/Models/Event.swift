@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 public enum EventType: String, Sendable, Codable, CaseIterable {
     case serviceAccountConnected = "service_account.connected"

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 public enum ServiceAccountStatus: String, Sendable, Codable, CaseIterable {
     case active

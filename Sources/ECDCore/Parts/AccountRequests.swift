@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Delegated-access requests and their callbacks: writing and sending requests
 /// (`Flows/AccountRequests+Requests.swift`, `+Send.swift`), a dead grant's automatic re-request

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Connect links, OAuth state and service accounts: the admin's round trip through Cronofy
 /// (`Flows/Connections+Connect.swift`), the service accounts' reads and their resources

@@ -1,7 +1,7 @@
 import ECDCronofy
 import ECDCrypto
 import ECDSync
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What the parts of the service layer share (issue 13 item 5): the settings, the storage seam,

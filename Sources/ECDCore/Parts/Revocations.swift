@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Revoking accounts and service accounts at Cronofy (or here only), and the background retry of
 /// revocations Cronofy has not confirmed (`Flows/Revocations+Revoke.swift`).

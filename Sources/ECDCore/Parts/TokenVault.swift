@@ -1,6 +1,6 @@
 import ECDCrypto
 import ECDSync
-import Foundation
+import FoundationEssentials
 
 /// The token vault: reads through the in-memory cache (`Flows/TokenVault+Tokens.swift`), refreshes
 /// under a lease, one refresh per token across processes and one flight per token in this one

@@ -1,7 +1,7 @@
 import Dispatch
 import ECDCrypto
 import ECDSync
-import Foundation
+import FoundationEssentials
 
 /// A delegated-access callback, checked and sealed, ready to be written to the inbox.
 struct IntakeItem: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One row of `accounts`, as the flows need it (secrets still sealed).
 struct AccountRecord: Sendable {

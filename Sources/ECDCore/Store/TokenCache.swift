@@ -1,5 +1,5 @@
 import ECDSync
-import Foundation
+import FoundationEssentials
 
 /// Decrypted, fresh access tokens of accounts, keyed by lower-cased email. The token route's hot
 /// path is one lock and one dictionary lookup here, with no I/O and no task hop. Reads also mark

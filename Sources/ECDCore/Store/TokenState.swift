@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The token columns of one account or service account row, as the vault and refresher need them.
 struct TokenState: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Free-form JSON, for the `data` object of events.
 public enum JSONValue: Sendable, Hashable, Codable {

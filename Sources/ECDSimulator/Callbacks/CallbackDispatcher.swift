@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import ECDSync
 
 /// Delivers delegated-access callbacks the way a careful upstream would: after `callbackDelay`,
 /// one POST per entry, retried with exponential backoff while the receiver is unreachable or
@@ -99,7 +100,7 @@ final class CallbackDispatcher: Sendable {
 
 /// The dispatcher's running tasks, so that shutdown can cancel and await them.
 private final class TaskRegistry: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var tasks: [Int: Task<Void, Never>] = [:]
     private var nextID = 0
     private var closed = false

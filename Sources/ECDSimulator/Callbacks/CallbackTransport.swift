@@ -2,7 +2,7 @@ import ECDHTTPClient
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// How a callback leaves the simulator. A protocol so that the dispatcher's retry logic can be

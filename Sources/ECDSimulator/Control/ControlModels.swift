@@ -2,7 +2,7 @@
 /// These are test instruments: they carry raw tokens, codes and bodies on purpose (a test greps
 /// logs and database files for them, or checks that a `redirect_uri` equals a callback URL).
 
-import Foundation
+import FoundationEssentials
 
 /// Every secret the simulator has handed out, in issue order.
 public struct SimulatorIssued: Sendable, Equatable {

@@ -1,5 +1,5 @@
 import ECDHTTP
-import Foundation
+import FoundationEssentials
 
 /// The control endpoint: `/_simulator/...`, JSON in and out, test-only (no authentication; it
 /// returns raw tokens, codes and request bodies). Each route mirrors a `SimulatorControl` method.
@@ -88,14 +88,14 @@ struct SimulatorControlRoutes: Sendable {
             return Self.ok
         }
         router.post("/_simulator/callback-signing") { request, _ in
-            guard let enabled = (try Self.body(request).object)?["enabled"] as? Bool else {
+            guard case .bool(let enabled)? = (try Self.body(request).object)?["enabled"] else {
                 throw HTTPError.badRequest("expected {\"enabled\": true|false}")
             }
             control.setCallbackSigning(enabled)
             return Self.ok
         }
         router.post("/_simulator/auto-approve") { request, _ in
-            guard let enabled = (try Self.body(request).object)?["enabled"] as? Bool else {
+            guard case .bool(let enabled)? = (try Self.body(request).object)?["enabled"] else {
                 throw HTTPError.badRequest("expected {\"enabled\": true|false}")
             }
             control.setAutoApprove(enabled)
@@ -160,9 +160,7 @@ struct SimulatorControlRoutes: Sendable {
 
     /// RFC 3339 in UTC with milliseconds (`2026-01-31T12:00:00.123Z`).
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     static func json(_ call: SimulatorCall) -> SimJSON {

@@ -1,5 +1,5 @@
 import ECDHTTP
-import Foundation
+import FoundationEssentials
 
 /// Wraps every API endpoint: applies an injected fault if one is pending for it, then records
 /// the call (target, raw body, `Authorization`, status) for the control API. Control requests

@@ -71,7 +71,15 @@ extension SimulatorRoutes {
             let entry = readEntry(body.fields, prefix: "", errors: &errors)
             return errors.list.isEmpty ? .success([entry]) : .failure(errors)
         }
-        guard let items = batch as? [Any], items.allSatisfy({ $0 is [String: Any] }) else {
+        guard case .array(let batchItems) = batch else {
+            errors.add(batchKey, "errors.invalid", "must be an array of objects")
+            return .failure(errors)
+        }
+        let items = batchItems.compactMap { item -> [String: RequestJSON]? in
+            if case .object(let object) = item { return object }
+            return nil
+        }
+        guard items.count == batchItems.count else {
             errors.add(batchKey, "errors.invalid", "must be an array of objects")
             return .failure(errors)
         }
@@ -82,8 +90,8 @@ extension SimulatorRoutes {
         var entries: [DelegatedEntry] = []
         for (index, item) in items.enumerated() {
             var fields: [String: String] = [:]
-            for (key, value) in item as? [String: Any] ?? [:] {
-                if let text = RequestBody.text(of: value) { fields[key] = text }
+            for (key, value) in item {
+                if let text = value.scalarText { fields[key] = text }
             }
             entries.append(readEntry(fields, prefix: "\(batchKey)[\(index)].", errors: &errors))
         }

@@ -1,10 +1,11 @@
-import Foundation
+import FoundationEssentials
+import ECDSync
 
 /// The one place the simulator's mutable state lives. The HTTP server calls handlers on many
 /// threads at once and callbacks are delivered from tasks, so every access goes through this
 /// lock; critical sections are short and never await or do I/O.
 final class SimulatorStore: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var state: SimulatorState
     private var settings: ControlSettings
     private var calls: [SimulatorCall] = []

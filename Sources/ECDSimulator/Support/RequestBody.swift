@@ -1,5 +1,5 @@
 import ECDHTTP
-import Foundation
+import FoundationEssentials
 
 /// A request body read the way Cronofy reads one: JSON (recommended) or
 /// `application/x-www-form-urlencoded` (accepted). The content type decides; without one, a body
@@ -9,13 +9,13 @@ struct RequestBody {
     /// that `"count": 3` and `count=3` read alike.
     var fields: [String: String]
     /// The decoded JSON object, when the body was JSON (the batch form needs its array).
-    var object: [String: Any]?
+    var object: [String: RequestJSON]?
 
     enum Failure: Error, Equatable {
         case malformed
     }
 
-    init(fields: [String: String], object: [String: Any]? = nil) {
+    init(fields: [String: String], object: [String: RequestJSON]? = nil) {
         self.fields = fields
         self.object = object
     }
@@ -33,12 +33,12 @@ struct RequestBody {
     }
 
     static func parseJSON(_ bytes: [UInt8]) throws(Failure) -> RequestBody {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(bytes)),
-            let object = value as? [String: Any]
-        else { throw .malformed }
+        guard case .object(let object)? = try? JSONDecoder().decode(RequestJSON.self, from: Data(bytes)) else {
+            throw .malformed
+        }
         var fields: [String: String] = [:]
         for (key, value) in object {
-            if let text = RequestBody.text(of: value) { fields[key] = text }
+            if let text = value.scalarText { fields[key] = text }
         }
         return RequestBody(fields: fields, object: object)
     }
@@ -59,13 +59,6 @@ struct RequestBody {
             if fields[name] == nil { fields[name] = value }
         }
         return fields
-    }
-
-    /// The text of a JSON scalar; nil for objects, arrays and null.
-    static func text(of value: Any) -> String? {
-        if let string = value as? String { return string }
-        if let number = value as? NSNumber { return number.stringValue }
-        return nil
     }
 
     /// The body as text, for the call log (bodies here are JSON or forms, so UTF-8).

@@ -1,5 +1,5 @@
 import ECDHTTP
-import Foundation
+import FoundationEssentials
 
 /// A JSON value written by hand, with object keys in the order given, so the simulator's bodies
 /// read like the examples in the Cronofy reference and tests can compare them byte for byte.

@@ -1,6 +1,6 @@
 import ECDCrypto
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// `PostgresStorage.rewrap`: `SecretRewrap` for PostgreSQL, over the same tables and columns
 /// (`SecretRewrap.tables`). Batches of rows, one short transaction each, every row of a batch

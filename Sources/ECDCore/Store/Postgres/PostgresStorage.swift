@@ -1,6 +1,6 @@
 import ECDCrypto
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// The PostgreSQL driver of `CoreStorage`: a bounded `PostgresPool` shared by every operation,
 /// each transaction READ COMMITTED on one pooled connection. The statements live in

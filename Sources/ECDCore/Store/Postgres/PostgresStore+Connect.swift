@@ -1,5 +1,5 @@
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// Connect links, OAuth states and service accounts, for PostgreSQL. Spending a one-shot token is
 /// one conditional `UPDATE … RETURNING`: of two nodes spending the same link or state at once,

@@ -1,5 +1,5 @@
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// The callback inbox, events and the webhook cursor, for PostgreSQL.
 extension PostgresStore {

@@ -1,5 +1,5 @@
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// Delegated-access requests and their state changes, for PostgreSQL.
 extension PostgresStore {

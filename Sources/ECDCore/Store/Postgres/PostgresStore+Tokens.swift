@@ -1,5 +1,5 @@
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// Leases, tokens and revocation, for PostgreSQL. Each decide-and-write is one conditional
 /// statement: under READ COMMITTED a second writer of the same row waits for the first to commit

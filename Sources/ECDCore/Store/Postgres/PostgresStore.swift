@@ -1,5 +1,5 @@
 import ECDPostgres
-import Foundation
+import FoundationEssentials
 
 /// The SQL of every storage operation, for PostgreSQL, over one pooled connection. With
 /// `locking` (inside `PostgresStorage.transaction`) every row read is read `FOR UPDATE` and every

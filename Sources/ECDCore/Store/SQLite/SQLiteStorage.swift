@@ -1,7 +1,7 @@
 import ECDCrypto
 import ECDSQLite
 import ECDSync
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The SQLite driver of `CoreStorage`: one `Database` (one connection on its own serial queue),
@@ -87,7 +87,9 @@ public final class SQLiteStorage: CoreStorage {
         // The rewrap blocks (it pauses between batches to let the daemon write): a thread of its own.
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                Thread { continuation.resume(with: Result { try SecretRewrap.run(database: database, keyring: keyring) }) }.start()
+                OSThread.start(name: "ecd-rewrap") {
+                    continuation.resume(with: Result { try SecretRewrap.run(database: database, keyring: keyring) })
+                }
             }
         } catch let error as SQLiteError {
             throw Self.storageError(error)

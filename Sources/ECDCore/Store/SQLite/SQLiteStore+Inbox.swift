@@ -1,5 +1,5 @@
 import ECDSQLite
-import Foundation
+import FoundationEssentials
 
 /// The callback inbox, events and the webhook cursor, for SQLite.
 extension SQLiteStore {

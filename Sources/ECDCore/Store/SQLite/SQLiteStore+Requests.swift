@@ -1,5 +1,5 @@
 import ECDSQLite
-import Foundation
+import FoundationEssentials
 
 /// Delegated-access requests and their state changes, for SQLite.
 extension SQLiteStore {

@@ -1,5 +1,5 @@
 import ECDSQLite
-import Foundation
+import FoundationEssentials
 
 /// Leases, tokens and revocation, for SQLite.
 extension SQLiteStore {

@@ -1,5 +1,5 @@
 import ECDSQLite
-import Foundation
+import FoundationEssentials
 
 /// The SQL of every storage operation, for SQLite, over one `Connection` (inside `read`, or inside
 /// a `BEGIN IMMEDIATE` transaction, where the one writer makes each read-then-write atomic).

@@ -1,6 +1,7 @@
 import ECDCrypto
 import ECDSQLite
-import Foundation
+import FoundationEssentials
+import ECDSync
 
 /// `ecd keys rewrap`: re-seals every secret column with the keyring's primary key, so an old key
 /// can then be dropped from the keyring.
@@ -58,7 +59,7 @@ public enum SecretRewrap {
                 // A short batch was the table's last: no one to make room for.
                 guard batch.rows == limit else { continue }
                 let pause = max(minimumPause, clock.now - started)
-                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                OSThread.sleep(pause)
             }
         }
         report.secretsByKeyID = try census(database)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The reads of the flows. Inside a `CoreTransaction` every row these return is locked until the
 /// commit (see `CoreStorage.transaction`).

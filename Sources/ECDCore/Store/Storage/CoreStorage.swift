@@ -1,5 +1,5 @@
 import ECDCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The one seam between the flows and a database (docs/design/storage-drivers.md §2): the flows

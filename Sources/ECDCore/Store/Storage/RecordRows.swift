@@ -1,6 +1,6 @@
 import ECDPostgres
 import ECDSQLite
-import Foundation
+import FoundationEssentials
 
 // The records as rows of either driver: their columns and how a row decodes, written once. The
 // two schemas are twins (docs/design/storage-drivers.md §3), so one column list and one decoder

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // The values the storage operations take and return: plain data, secrets still sealed.
 
