@@ -2,7 +2,7 @@ import ECDCronofy
 import ECDCrypto
 import ECDPostgres
 import ECDSync
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The Cronofy request budget of a cluster (issue 16 item 3): every node on one PostgreSQL draws
